@@ -14,7 +14,10 @@ import io.splitserve.tokenizer.ChatMessage;
 import io.splitserve.tokenizer.ChatTemplate;
 import io.splitserve.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +34,9 @@ import java.util.concurrent.Callable;
         "Generate a continuation of one prompt on this machine (CPU backend) and stream it to standard output.",
         "Without --model the built-in demo model is used: its weights are random, so its output is gibberish."})
 final class GenerateCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--model", paramLabel = "DIR",
         description = "Hugging Face model directory (config.json, *.safetensors, tokenizer.json). Default: the demo model.")
@@ -85,10 +91,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if ((prompt == null) == (promptTokens == null)) {
-            throw new IllegalArgumentException("give exactly one of --prompt and --prompt-tokens");
+            throw new ParameterException(spec.commandLine(), "give exactly one of --prompt and --prompt-tokens");
         }
         if (chat && prompt == null) {
-            throw new IllegalArgumentException("--chat needs --prompt");
+            throw new ParameterException(spec.commandLine(), "--chat needs --prompt");
         }
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         Path dir = model;

@@ -116,7 +116,7 @@ public final class DemoModel {
         c.put("max_position_embeddings", 4096);
         c.put("rms_norm_eps", 1e-5);
         c.put("rope_theta", 10000.0);
-        c.put("tie_word_embeddings", true);
+        c.put("tie_word_embeddings", false);
         c.put("attention_bias", false);
         c.put("mlp_bias", false);
         c.put("bos_token_id", endOfText);
@@ -148,6 +148,7 @@ public final class DemoModel {
                 linear(random, HIDDEN, INTERMEDIATE));
         }
         w.add("model.norm.weight", DType.BF16, new long[] {HIDDEN}, ones(HIDDEN));
+        w.add("lm_head.weight", DType.BF16, new long[] {vocab, HIDDEN}, gaussian(random, vocab * HIDDEN, 4.0 / Math.sqrt(HIDDEN)));
         w.metadata("format", "pt");
         return w;
     }

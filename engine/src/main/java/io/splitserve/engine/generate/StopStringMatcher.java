@@ -77,12 +77,22 @@ public final class StopStringMatcher {
         for (String s : stopStrings) {
             int max = Math.min(s.length() - 1, unreleased);
             for (int len = max; len > hold; len--) {
-                if (text.regionMatches(text.length() - len, s, 0, len)) {
+                if (endsWithPrefix(s, len)) {
                     hold = len;
                     break;
                 }
             }
         }
         return hold;
+    }
+
+    private boolean endsWithPrefix(String stop, int len) {
+        int offset = text.length() - len;
+        for (int i = 0; i < len; i++) {
+            if (text.charAt(offset + i) != stop.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 }
