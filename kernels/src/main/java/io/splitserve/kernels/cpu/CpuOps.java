@@ -1,5 +1,7 @@
 package io.splitserve.kernels.cpu;
 
+import java.util.stream.IntStream;
+
 /**
  * The CPU reference of the backend op set: plain fp32 loops that define what every other backend (CUDA) must
  * compute. The forward pass is written once against these ops; a GPU op is correct when it matches the op here on
@@ -21,6 +23,11 @@ package io.splitserve.kernels.cpu;
  * inputs.
  */
 public final class CpuOps {
+    /** Output features per parallel task of {@link #matmul}. */
+    private static final int MATMUL_BLOCK = 64;
+    /** Below this much work a matmul runs on the calling thread: forking would cost more than it saves. */
+    private static final long PARALLEL_MIN_MULTIPLY_ADDS = 1L << 20;
+
     private CpuOps() {
     }
 
@@ -105,10 +112,22 @@ public final class CpuOps {
 
     /**
      * Linear layer {@code y[r][o] = Σ_i x[r][i]·w[o][i] + bias[o]} with {@code w} row-major {@code [out][in]};
-     * {@code bias} may be null.
+     * {@code bias} may be null. Large products are split over output features across the common fork-join pool;
+     * every element is one {@link #dot} either way, so results do not depend on the split or on the batch.
      */
     public static void matmul(float[] x, int rows, int in, float[] w, int out, float[] bias, float[] y) {
-        for (int o = 0; o < out; o++) {
+        final int blocks = (out + MATMUL_BLOCK - 1) / MATMUL_BLOCK;
+        if (blocks > 1 && (long) rows * in * out >= PARALLEL_MIN_MULTIPLY_ADDS) {
+            IntStream.range(0, blocks).parallel().forEach(b -> matmulRange(x, rows, in, w, out, bias, y,
+                    b * MATMUL_BLOCK, Math.min(out, (b + 1) * MATMUL_BLOCK)));
+        } else {
+            matmulRange(x, rows, in, w, out, bias, y, 0, out);
+        }
+    }
+
+    private static void matmulRange(float[] x, int rows, int in, float[] w, int out, float[] bias, float[] y,
+                                    int fromOut, int toOut) {
+        for (int o = fromOut; o < toOut; o++) {
             final int wOff = o * in;
             final float b = bias == null ? 0f : bias[o];
             for (int r = 0; r < rows; r++) {
