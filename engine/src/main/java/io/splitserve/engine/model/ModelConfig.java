@@ -117,6 +117,12 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
                 ropeScaling.highFreqFactor(), ropeScaling.originalMaxPositions());
     }
 
+    /** A copy: the record stays immutable. */
+    @Override
+    public int[] eosTokenIds() {
+        return eosTokenIds.clone();
+    }
+
     public int qDim() {
         return numHeads * headDim;
     }

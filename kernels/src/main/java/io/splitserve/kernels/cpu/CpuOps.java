@@ -185,7 +185,7 @@ public final class CpuOps {
         }
     }
 
-    /** Copies the listed rows of {@code x[*][dim]} into consecutive rows of {@code out} (e.g. rows that need logits). */
+    /** Copies the listed rows of {@code x[*][dim]} into consecutive rows of {@code out} (the rows that need logits). */
     public static void gatherRows(float[] x, int[] rowIndices, int count, int dim, float[] out) {
         for (int i = 0; i < count; i++) {
             System.arraycopy(x, rowIndices[i] * dim, out, i * dim, dim);
