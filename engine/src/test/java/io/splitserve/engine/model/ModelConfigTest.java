@@ -109,6 +109,8 @@ class ModelConfigTest {
         assertEquals("config.json: unsupported hidden_act 'gelu' (only silu)", failure(QWEN25.replace("silu", "gelu")));
         assertEquals("config.json: unsupported use_sliding_window true (sliding-window attention)",
                 failure(QWEN25.replace("\"use_sliding_window\":false", "\"use_sliding_window\":true")));
+        assertTrue(failure(LLAMA_32.replace("\"high_freq_factor\":4.0", "\"high_freq_factor\":0.5"))
+                .startsWith("config.json: invalid llama3 rope scaling {"));
         assertEquals("config.json: llama3 rope scaling lacks a numeric 'low_freq_factor'",
                 failure(LLAMA_32.replace("\"low_freq_factor\":1.0,", "")));
     }
