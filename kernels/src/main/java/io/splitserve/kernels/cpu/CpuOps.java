@@ -130,10 +130,52 @@ public final class CpuOps {
         for (int o = fromOut; o < toOut; o++) {
             final int wOff = o * in;
             final float b = bias == null ? 0f : bias[o];
-            for (int r = 0; r < rows; r++) {
+            int r = 0;
+            for (; r + 1 < rows; r += 2) {
+                dotPair(x, r * in, w, wOff, in, b, y, r * out + o, out);
+            }
+            if (r < rows) {
                 y[r * out + o] = dot(x, r * in, w, wOff, in) + b;
             }
         }
+    }
+
+    /**
+     * Two rows of x against one row of w, each weight loaded once for both. Each row keeps exactly the partial sums
+     * and summation order of {@link #dot}, so pairing rows changes no bit of the result.
+     */
+    private static void dotPair(float[] x, int xOff, float[] w, int wOff, int n, float bias, float[] y, int yOff,
+                                int yStride) {
+        final int x2 = xOff + n;
+        float a0 = 0f;
+        float a1 = 0f;
+        float a2 = 0f;
+        float a3 = 0f;
+        float b0 = 0f;
+        float b1 = 0f;
+        float b2 = 0f;
+        float b3 = 0f;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            final float w0 = w[wOff + i];
+            final float w1 = w[wOff + i + 1];
+            final float w2 = w[wOff + i + 2];
+            final float w3 = w[wOff + i + 3];
+            a0 += x[xOff + i] * w0;
+            a1 += x[xOff + i + 1] * w1;
+            a2 += x[xOff + i + 2] * w2;
+            a3 += x[xOff + i + 3] * w3;
+            b0 += x[x2 + i] * w0;
+            b1 += x[x2 + i + 1] * w1;
+            b2 += x[x2 + i + 2] * w2;
+            b3 += x[x2 + i + 3] * w3;
+        }
+        for (; i < n; i++) {
+            a0 += x[xOff + i] * w[wOff + i];
+            b0 += x[x2 + i] * w[wOff + i];
+        }
+        y[yOff] = (a0 + a1) + (a2 + a3) + bias;
+        y[yOff + yStride] = (b0 + b1) + (b2 + b3) + bias;
     }
 
     /** Dot product with four independent partial sums, so the JIT can overlap the multiply-adds. */
