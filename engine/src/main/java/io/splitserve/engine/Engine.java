@@ -209,6 +209,10 @@ public final class Engine implements AutoCloseable {
 
     private void runStep() {
         final long needed = (long) step.numLogitRows() * config.vocabSize();
+        if (needed > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(step.numLogitRows() + " rows of logits over a vocabulary of "
+                    + config.vocabSize() + " exceed one array; score fewer tokens at once");
+        }
         if (logits.length < needed) {
             logits = new float[(int) needed];
         }

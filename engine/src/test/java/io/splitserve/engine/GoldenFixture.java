@@ -20,8 +20,12 @@ final class GoldenFixture {
     final float[] invFreq;
 
     GoldenFixture(String name) throws Exception {
+        this(name, resource("/fixtures/" + name));
+    }
+
+    GoldenFixture(String name, Path dir) throws Exception {
         this.name = name;
-        this.dir = resource("/fixtures/" + name);
+        this.dir = dir;
         final JsonNode expected = new ObjectMapper().readTree(dir.resolve("expected.json").toFile());
         prompts = intRows(expected.get("prompts"));
         greedy = intRows(expected.get("greedy"));

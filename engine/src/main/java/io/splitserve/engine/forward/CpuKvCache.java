@@ -14,7 +14,8 @@ public final class CpuKvCache {
     public CpuKvCache(int layers, int pageCount, int pageSize, int kvHeads, int headDim) {
         final long perLayer = (long) pageCount * pageSize * kvHeads * headDim;
         if (perLayer > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(pageCount + " pages of " + pageSize + " tokens exceed one array per layer"
+            throw new IllegalArgumentException(pageCount + " pages of " + pageSize
+                    + " tokens exceed one array per layer"
                     + " (" + maxPages(pageSize, kvHeads, headDim) + " pages at most)");
         }
         this.keys = new float[layers][(int) perLayer];

@@ -11,8 +11,9 @@ import io.splitserve.kernels.cpu.PagedAttention;
  * others except inside attention, which only reads the token's own sequence, so a sequence gets bit-identical
  * logits alone or in any batch.
  *
- * <p>Per layer: {@code x → RMSNorm → q,k,v (+bias) → [q/k head norm] → RoPE → KV write → paged attention → o_proj →
- * residual add + RMSNorm → gate|up → SiLU·up → down}, then final norm and the LM head on the rows that need logits.
+ * <p>Per layer: {@code x → RMSNorm → q,k,v (+bias) → [q/k head norm] → RoPE → KV write → paged attention →
+ * o_proj → residual add + RMSNorm → gate|up → SiLU·up → down}, then final norm and the LM head on the rows that
+ * need logits.
  * Work buffers are kept between steps and grow only when a step has more tokens than any before.
  */
 public final class CpuModelRunner {

@@ -2,6 +2,7 @@ package io.splitserve.engine.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.splitserve.engine.sampling.SamplingParams;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +54,23 @@ public record GenerationConfig(int[] eosTokenIds, int bosTokenId, boolean doSamp
                 (int) number(root, "top_k", d.topK()),
                 number(root, "top_p", d.topP()),
                 number(root, "min_p", d.minP()));
+    }
+
+    /**
+     * The checkpoint's recommended sampling as engine parameters: greedy unless it sets {@code do_sample}, otherwise
+     * its temperature, top-k, top-p and min-p with the given seed.
+     */
+    public SamplingParams samplingParams(long seed) {
+        if (!doSample) {
+            return SamplingParams.greedy();
+        }
+        return new SamplingParams(temperature, topK, topP, minP, seed);
+    }
+
+    /** A copy: the record stays immutable. */
+    @Override
+    public int[] eosTokenIds() {
+        return eosTokenIds.clone();
     }
 
     private static double number(JsonNode root, String key, double fallback) {

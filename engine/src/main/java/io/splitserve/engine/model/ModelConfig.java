@@ -117,6 +117,12 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
                 ropeScaling.highFreqFactor(), ropeScaling.originalMaxPositions());
     }
 
+    /** A copy: the record stays immutable. */
+    @Override
+    public int[] eosTokenIds() {
+        return eosTokenIds.clone();
+    }
+
     public int qDim() {
         return numHeads * headDim;
     }
@@ -168,9 +174,15 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
                         throw new ModelLoadException(source + ": llama3 rope scaling lacks a numeric '" + key + "'");
                     }
                 }
-                return new RopeScaling(scaling.get("factor").asDouble(), scaling.get("low_freq_factor").asDouble(),
-                        scaling.get("high_freq_factor").asDouble(),
+                final RopeScaling llama3 = new RopeScaling(scaling.get("factor").asDouble(),
+                        scaling.get("low_freq_factor").asDouble(), scaling.get("high_freq_factor").asDouble(),
                         scaling.get("original_max_position_embeddings").asInt());
+                if (!(llama3.factor() > 0) || !(llama3.highFreqFactor() > llama3.lowFreqFactor())
+                        || llama3.originalMaxPositions() <= 0) {
+                    throw new ModelLoadException(source + ": invalid llama3 rope scaling " + scaling
+                            + " (needs factor > 0, high_freq_factor > low_freq_factor, a positive original length)");
+                }
+                return llama3;
             default:
                 throw new ModelLoadException(source + ": unsupported rope scaling type '" + type
                         + "' (supported: default, llama3)");

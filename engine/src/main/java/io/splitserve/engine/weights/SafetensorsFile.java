@@ -131,7 +131,6 @@ public final class SafetensorsFile implements AutoCloseable {
                     + " (supported: F32, F16, BF16)");
         }
         final long[] shape = new long[shapeNode.size()];
-        long elements = 1;
         for (int i = 0; i < shape.length; i++) {
             final JsonNode d = shapeNode.get(i);
             if (!d.canConvertToLong() || d.asLong() < 0) {
@@ -139,7 +138,17 @@ public final class SafetensorsFile implements AutoCloseable {
                         + shapeNode);
             }
             shape[i] = d.asLong();
-            elements = Math.multiplyExact(elements, shape[i]);
+        }
+        final long expectedBytes;
+        try {
+            long elements = 1;
+            for (long dim : shape) {
+                elements = Math.multiplyExact(elements, dim);
+            }
+            expectedBytes = Math.multiplyExact(elements, (long) dtype.bytes());
+        } catch (ArithmeticException e) {
+            throw new ModelLoadException(path + ": corrupt header: tensor '" + name + "' has an impossibly large shape "
+                    + shapeNode);
         }
         final long begin = offsetsNode.get(0).asLong();
         final long end = offsetsNode.get(1).asLong();
@@ -147,7 +156,6 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new ModelLoadException(path + ": corrupt or truncated: tensor '" + name + "' data offsets [" + begin
                     + ", " + end + "] are out of range of the " + dataSize + "-byte data section");
         }
-        final long expectedBytes = elements * dtype.bytes();
         if (end - begin != expectedBytes) {
             throw new ModelLoadException(path + ": corrupt header: tensor '" + name + "' holds " + (end - begin)
                     + " bytes but shape " + shapeNode + " of " + dtype + " needs " + expectedBytes);

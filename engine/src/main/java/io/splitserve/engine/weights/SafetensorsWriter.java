@@ -84,7 +84,8 @@ public final class SafetensorsWriter {
     }
 
     private static byte[] encode(Entry t) {
-        final ByteBuffer buffer = ByteBuffer.allocate(t.data().length * t.dtype().bytes()).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer buffer = ByteBuffer.allocate(t.data().length * t.dtype().bytes())
+                .order(ByteOrder.LITTLE_ENDIAN);
         if (t.dtype() == DType.F32) {
             buffer.asFloatBuffer().put(t.data());
         } else {

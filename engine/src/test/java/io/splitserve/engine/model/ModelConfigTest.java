@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.splitserve.engine.sampling.SamplingParams;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -90,7 +91,8 @@ class ModelConfigTest {
     @Test
     void unsupportedArchitectureListsTheSupportedOnes() {
         assertEquals("config.json: unsupported architecture 'MistralForCausalLM' (supported: LlamaForCausalLM, "
-                + "Qwen2ForCausalLM, Qwen3ForCausalLM)", failure(QWEN25.replace("Qwen2ForCausalLM", "MistralForCausalLM")));
+                + "Qwen2ForCausalLM, Qwen3ForCausalLM)",
+                failure(QWEN25.replace("Qwen2ForCausalLM", "MistralForCausalLM")));
     }
 
     @Test
@@ -107,6 +109,8 @@ class ModelConfigTest {
         assertEquals("config.json: unsupported hidden_act 'gelu' (only silu)", failure(QWEN25.replace("silu", "gelu")));
         assertEquals("config.json: unsupported use_sliding_window true (sliding-window attention)",
                 failure(QWEN25.replace("\"use_sliding_window\":false", "\"use_sliding_window\":true")));
+        assertTrue(failure(LLAMA_32.replace("\"high_freq_factor\":4.0", "\"high_freq_factor\":0.5"))
+                .startsWith("config.json: invalid llama3 rope scaling {"));
         assertEquals("config.json: llama3 rope scaling lacks a numeric 'low_freq_factor'",
                 failure(LLAMA_32.replace("\"low_freq_factor\":1.0,", "")));
     }
@@ -128,10 +132,12 @@ class ModelConfigTest {
         assertEquals(0.8, g.topP());
         assertEquals(0.0, g.minP());
         assertEquals(151643, g.bosTokenId());
+        assertEquals(new SamplingParams(0.7, 20, 0.8, 0.0, 5), g.samplingParams(5));
         final GenerationConfig single = GenerationConfig.parse("{\"eos_token_id\":2}", "g.json");
         assertArrayEquals(new int[] {2}, single.eosTokenIds());
         assertFalse(single.doSample());
         assertEquals(1.0, single.temperature());
+        assertTrue(single.samplingParams(5).isGreedy(), "no do_sample: greedy");
     }
 
     @Test

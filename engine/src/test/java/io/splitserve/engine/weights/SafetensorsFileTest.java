@@ -177,6 +177,13 @@ class SafetensorsFileTest {
     }
 
     @Test
+    void shapeWhoseSizeOverflowsIsRejected() throws Exception {
+        final String header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}}";
+        assertTrue(failure(raw(header, 4))
+                .endsWith("tensor 'w' has an impossibly large shape [4294967296,4294967296]"));
+    }
+
+    @Test
     void messagesAreOneLine() throws Exception {
         assertFalse(failure(raw("{\"a\": [1, 2", 0)).contains("\n"));
     }

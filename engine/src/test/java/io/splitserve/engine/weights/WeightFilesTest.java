@@ -66,9 +66,11 @@ class WeightFilesTest {
     void indexNamingATensorItsShardLacksIsRejected() throws Exception {
         final Path sharded = shardedCopy("qwen3");
         final Path index = sharded.resolve(WeightFiles.INDEX_FILE);
-        Files.writeString(index, Files.readString(index).replace("\"model.norm.weight\":\"part-1", "\"model.norm.weight\":\"part-0"));
+        Files.writeString(index, Files.readString(index)
+                .replace("\"model.norm.weight\":\"part-1", "\"model.norm.weight\":\"part-0"));
         final String message = assertThrows(ModelLoadException.class, () -> WeightFiles.open(sharded)).getMessage();
-        assertTrue(message.endsWith("names 'model.norm.weight' in part-0.safetensors, which does not hold it"), message);
+        assertTrue(message.endsWith("names 'model.norm.weight' in part-0.safetensors, which does not hold it"),
+                message);
     }
 
     @Test
