@@ -1,0 +1,33 @@
+package io.splitserve.kernels.cuda;
+
+import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+
+import jcuda.driver.CUfunction;
+
+/**
+ * One kernel of the fatbin with its reusable parameter block; the typed launchers wrap these. Launching
+ * never blocks the host, so launches can be captured into a graph.
+ */
+final class CudaKernel {
+    private final String name;
+    private final CUfunction function;
+    final KernelArgs args;
+
+    CudaKernel(CudaDevice device, String name, String signature) {
+        this.name = name;
+        this.function = device.function(name);
+        this.args = new KernelArgs(signature);
+    }
+
+    void launch(int gridX, int gridY, int gridZ, int blockX, int sharedBytes, CudaStream stream) {
+        if (gridX <= 0 || gridY <= 0 || gridZ <= 0) {
+            throw new IllegalArgumentException(name + ": empty grid " + gridX + "x" + gridY + "x" + gridZ);
+        }
+        cuLaunchKernel(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes, stream.stream(),
+                args.parameters(), null);
+    }
+
+    String name() {
+        return name;
+    }
+}
