@@ -38,6 +38,9 @@ public final class CudaDevice implements AutoCloseable {
     /** Class-path location of the fatbin holding every kernel (absent when nvcc was missing at build time). */
     public static final String FATBIN_RESOURCE = "/io/splitserve/kernels/cuda/native/splitserve_kernels.fatbin";
 
+    private static boolean availabilityChecked;
+    private static String unavailable;
+
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
@@ -84,7 +87,16 @@ public final class CudaDevice implements AutoCloseable {
      * Why the CUDA backend cannot run here, in one line, or null when it can (kernels built, JCuda and the
      * driver load, at least one device).
      */
-    public static String unavailableReason() {
+    public static synchronized String unavailableReason() {
+        if (availabilityChecked) {
+            return unavailable;
+        }
+        availabilityChecked = true;
+        unavailable = probe();
+        return unavailable;
+    }
+
+    private static String probe() {
         if (CudaDevice.class.getResource(FATBIN_RESOURCE) == null) {
             return "CUDA kernels were not built (nvcc was absent at build time)";
         }
@@ -96,14 +108,12 @@ public final class CudaDevice implements AutoCloseable {
             }
             int[] count = {0};
             cuDeviceGetCount(count);
-            if (count[0] == 0) {
-                return "no CUDA device present";
-            }
-            return null;
-        } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-            return "JCuda native libraries could not be loaded (" + e.getMessage() + ")";
-        } finally {
             JCudaDriver.setExceptionsEnabled(true);
+            return count[0] == 0 ? "no CUDA device present" : null;
+        } catch (LinkageError e) {
+            String cause = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            return "the CUDA driver or JCuda's native library could not be loaded (" + cause.lines().findFirst().orElse("")
+                    + ")";
         }
     }
 
