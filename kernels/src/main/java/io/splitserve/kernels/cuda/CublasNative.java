@@ -9,11 +9,12 @@ import java.nio.file.StandardCopyOption;
 /**
  * The JNI entry points of the cuBLAS bridge ({@code src/main/c/cublas_bridge.c}) and its loading: the bridge
  * library is extracted from the jar to a temporary file, then it dlopens the installed cuBLAS,
- * {@code libcublas.so.13} first and {@code libcublas.so.12} next. Every native call returns the cuBLAS status.
+ * {@code libcublas.so.13} first and {@code libcublas.so.12} next, through the loader's search path and
+ * then inside {@code CUDA_HOME} and {@code /usr/local/cuda}. Every native call returns the cuBLAS status.
  */
 final class CublasNative {
     static final String BRIDGE_RESOURCE = "/io/splitserve/kernels/cuda/native/libsplitserve_cublas.so";
-    static final String[] CUBLAS_LIBRARIES = {"libcublas.so.13", "libcublas.so.12"};
+    private static final String[] SONAMES = {"libcublas.so.13", "libcublas.so.12"};
 
     private static String loadedLibrary;
 
@@ -36,8 +37,27 @@ final class CublasNative {
         } catch (IOException e) {
             throw new IllegalStateException("cannot extract the cuBLAS JNI bridge: " + e.getMessage(), e);
         }
-        loadedLibrary = nLoad(CUBLAS_LIBRARIES);
+        loadedLibrary = nLoad(candidates());
         return loadedLibrary;
+    }
+
+    /** The sonames through the loader's search path first, then inside CUDA_HOME and /usr/local/cuda. */
+    private static String[] candidates() {
+        java.util.List<String> names = new java.util.ArrayList<>(java.util.List.of(SONAMES));
+        java.util.Set<String> homes = new java.util.LinkedHashSet<>();
+        for (String variable : new String[] {"CUDA_HOME", "CUDA_PATH"}) {
+            String home = System.getenv(variable);
+            if (home != null && !home.isBlank()) {
+                homes.add(home);
+            }
+        }
+        homes.add("/usr/local/cuda");
+        for (String home : homes) {
+            for (String soname : SONAMES) {
+                names.add(home + "/lib64/" + soname);
+            }
+        }
+        return names.toArray(new String[0]);
     }
 
     static native String nLoad(String[] libraries);

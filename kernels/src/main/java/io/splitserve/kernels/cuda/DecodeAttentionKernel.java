@@ -31,9 +31,9 @@ public final class DecodeAttentionKernel implements AutoCloseable {
         Shapes.positive("max batch", maxBatch);
         Shapes.positive("max query heads", maxQHeads);
         Shapes.positive("max splits", maxSplits);
-        partial64 = new CudaKernel(device, "decode_attention_partial_hd64", "ppppipppiiiiiif");
-        partial128 = new CudaKernel(device, "decode_attention_partial_hd128", "ppppipppiiiiiif");
-        reduce = new CudaKernel(device, "decode_attention_reduce", "pippppiiii");
+        partial64 = new CudaKernel(device, "decode_attention_partial_hd64", "pppippipiiiiiif");
+        partial128 = new CudaKernel(device, "decode_attention_partial_hd128", "pppippipiiiiiif");
+        reduce = new CudaKernel(device, "decode_attention_reduce", "pipppiiii");
         this.maxBatch = maxBatch;
         this.maxQHeads = maxQHeads;
         this.maxSplits = maxSplits;
