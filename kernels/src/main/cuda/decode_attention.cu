@@ -164,16 +164,22 @@ __device__ __forceinline__ void decode_partial(float *__restrict__ part_o, float
     }
 }
 
-#define DECODE_PARTIAL_ENTRY(HD)                                                                                     \
-    extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_partial_hd##HD(                     \
-        float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache, \
-        const int *block_tables, int max_blocks, const int *seq_lens, int page_size, int q_heads, int kv_heads,     \
-        int partition, int max_splits, float scale_log2) {                                                          \
-        decode_partial<HD>(part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens, \
-                           page_size, q_heads, kv_heads, partition, max_splits, scale_log2);                          \
-    }
-DECODE_PARTIAL_ENTRY(64)
-DECODE_PARTIAL_ENTRY(128)
+
+extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_partial_hd64(
+    float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
+    const int *block_tables, int max_blocks, const int *seq_lens, int page_size, int q_heads, int kv_heads,
+    int partition, int max_splits, float scale_log2) {
+    decode_partial<64>(part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens,
+                       page_size, q_heads, kv_heads, partition, max_splits, scale_log2);
+}
+
+extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_partial_hd128(
+    float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
+    const int *block_tables, int max_blocks, const int *seq_lens, int page_size, int q_heads, int kv_heads,
+    int partition, int max_splits, float scale_log2) {
+    decode_partial<128>(part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens,
+                       page_size, q_heads, kv_heads, partition, max_splits, scale_log2);
+}
 
 // Merges the splits of each (sequence, query head): out = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s.
 // Grid (qHeads, batch); a sequence of length 0 gets a zero row, so every output element is written.

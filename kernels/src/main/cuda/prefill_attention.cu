@@ -205,13 +205,20 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
     }
 }
 
-#define PREFILL_ENTRY(HD)                                                                                           \
-    extern "C" __global__ void __launch_bounds__(PF_THREADS) prefill_attention_hd##HD(                              \
-        bf16 *out, int out_token_stride, const bf16 *q, int q_token_stride, const bf16 *k_cache,                    \
-        const bf16 *v_cache, const int *q_starts, const int *kv_lens, const int *block_tables, int max_blocks,       \
-        int batch, int page_size, int q_heads, int kv_heads, float scale_log2) {                                    \
-        prefill_attention<HD>(out, out_token_stride, q, q_token_stride, k_cache, v_cache, q_starts, kv_lens,          \
-                              block_tables, max_blocks, batch, page_size, q_heads, kv_heads, scale_log2);             \
+
+    extern "C" __global__ void __launch_bounds__(PF_THREADS) prefill_attention_hd64(
+        bf16 *out, int out_token_stride, const bf16 *q, int q_token_stride, const bf16 *k_cache,
+        const bf16 *v_cache, const int *q_starts, const int *kv_lens, const int *block_tables, int max_blocks,
+        int batch, int page_size, int q_heads, int kv_heads, float scale_log2) {
+        prefill_attention<64>(out, out_token_stride, q, q_token_stride, k_cache, v_cache, q_starts, kv_lens,
+                              block_tables, max_blocks, batch, page_size, q_heads, kv_heads, scale_log2);
     }
-PREFILL_ENTRY(64)
-PREFILL_ENTRY(128)
+
+
+    extern "C" __global__ void __launch_bounds__(PF_THREADS) prefill_attention_hd128(
+        bf16 *out, int out_token_stride, const bf16 *q, int q_token_stride, const bf16 *k_cache,
+        const bf16 *v_cache, const int *q_starts, const int *kv_lens, const int *block_tables, int max_blocks,
+        int batch, int page_size, int q_heads, int kv_heads, float scale_log2) {
+        prefill_attention<128>(out, out_token_stride, q, q_token_stride, k_cache, v_cache, q_starts, kv_lens,
+                              block_tables, max_blocks, batch, page_size, q_heads, kv_heads, scale_log2);
+    }

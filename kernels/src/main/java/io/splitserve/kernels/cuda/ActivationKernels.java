@@ -6,8 +6,8 @@ public final class ActivationKernels {
     private final CudaKernel biasAdd;
 
     public ActivationKernels(CudaDevice device) {
-        siluMul = new CudaKernel(device, "silu_and_mul", "ppi");
-        biasAdd = new CudaKernel(device, "bias_add", "ppi");
+        siluMul = new CudaKernel(device, KernelSpec.SILU_AND_MUL);
+        biasAdd = new CudaKernel(device, KernelSpec.BIAS_ADD);
     }
 
     /** out[t][i] = silu(gateUp[t][i]) * gateUp[t][inter + i]. */

@@ -13,10 +13,10 @@ final class CudaKernel {
     private final CUfunction function;
     final KernelArgs args;
 
-    CudaKernel(CudaDevice device, String name, String signature) {
-        this.name = name;
-        this.function = device.function(name);
-        this.args = new KernelArgs(signature);
+    CudaKernel(CudaDevice device, KernelSpec spec) {
+        this.name = spec.function;
+        this.function = device.function(spec.function);
+        this.args = new KernelArgs(spec.signature);
     }
 
     void launch(int gridX, int gridY, int gridZ, int blockX, int sharedBytes, CudaStream stream) {

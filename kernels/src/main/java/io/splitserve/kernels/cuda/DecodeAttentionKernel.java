@@ -31,9 +31,9 @@ public final class DecodeAttentionKernel implements AutoCloseable {
         Shapes.positive("max batch", maxBatch);
         Shapes.positive("max query heads", maxQHeads);
         Shapes.positive("max splits", maxSplits);
-        partial64 = new CudaKernel(device, "decode_attention_partial_hd64", "pppippipiiiiiif");
-        partial128 = new CudaKernel(device, "decode_attention_partial_hd128", "pppippipiiiiiif");
-        reduce = new CudaKernel(device, "decode_attention_reduce", "pipppiiii");
+        partial64 = new CudaKernel(device, KernelSpec.DECODE_PARTIAL_HD64);
+        partial128 = new CudaKernel(device, KernelSpec.DECODE_PARTIAL_HD128);
+        reduce = new CudaKernel(device, KernelSpec.DECODE_REDUCE);
         this.maxBatch = maxBatch;
         this.maxQHeads = maxQHeads;
         this.maxSplits = maxSplits;

@@ -5,7 +5,7 @@ public final class EmbeddingKernel {
     private final CudaKernel kernel;
 
     public EmbeddingKernel(CudaDevice device) {
-        kernel = new CudaKernel(device, "embedding_gather", "pppii");
+        kernel = new CudaKernel(device, KernelSpec.EMBEDDING_GATHER);
     }
 
     public void gather(CudaStream stream, long out, long table, long tokenIds, int tokens, int hidden, int vocab) {

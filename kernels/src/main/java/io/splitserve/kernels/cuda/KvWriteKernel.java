@@ -9,7 +9,7 @@ public final class KvWriteKernel {
     private final CudaKernel kernel;
 
     public KvWriteKernel(CudaDevice device) {
-        kernel = new CudaKernel(device, "kv_write", "ppppipi");
+        kernel = new CudaKernel(device, KernelSpec.KV_WRITE);
     }
 
     public void write(CudaStream stream, long kCache, long vCache, long k, long v, int tokenStride, long slots,

@@ -17,8 +17,8 @@ public final class PrefillAttentionKernel {
     private final CudaKernel hd128;
 
     public PrefillAttentionKernel(CudaDevice device) {
-        hd64 = new CudaKernel(device, "prefill_attention_hd64", "pipipppppiiiiif");
-        hd128 = new CudaKernel(device, "prefill_attention_hd128", "pipipppppiiiiif");
+        hd64 = new CudaKernel(device, KernelSpec.PREFILL_HD64);
+        hd128 = new CudaKernel(device, KernelSpec.PREFILL_HD128);
     }
 
     public void run(CudaStream stream, long out, int outTokenStride, long q, int qTokenStride, long kCache,

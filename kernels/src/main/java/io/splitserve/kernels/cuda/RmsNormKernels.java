@@ -10,9 +10,9 @@ public final class RmsNormKernels {
     private final CudaKernel headNorm;
 
     public RmsNormKernels(CudaDevice device) {
-        norm = new CudaKernel(device, "rmsnorm", "pppif");
-        addNorm = new CudaKernel(device, "add_rmsnorm", "ppppif");
-        headNorm = new CudaKernel(device, "head_rmsnorm", "piipif");
+        norm = new CudaKernel(device, KernelSpec.RMSNORM);
+        addNorm = new CudaKernel(device, KernelSpec.ADD_RMSNORM);
+        headNorm = new CudaKernel(device, KernelSpec.HEAD_RMSNORM);
     }
 
     /** out[r] = x[r] / rms(x[r]) * weight for {@code rows} rows of {@code hidden}. */

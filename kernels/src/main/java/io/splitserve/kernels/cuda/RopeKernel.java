@@ -8,7 +8,7 @@ public final class RopeKernel {
     private final CudaKernel kernel;
 
     public RopeKernel(CudaDevice device) {
-        kernel = new CudaKernel(device, "rope_neox", "piipiippi");
+        kernel = new CudaKernel(device, KernelSpec.ROPE_NEOX);
     }
 
     public void apply(CudaStream stream, long q, int qTokenStride, int qHeads, long k, int kTokenStride, int kvHeads,

@@ -11,7 +11,7 @@ public final class SamplingKernel {
     private final CudaKernel kernel;
 
     public SamplingKernel(CudaDevice device) {
-        kernel = new CudaKernel(device, "sample_tokens", "ppiipppppp");
+        kernel = new CudaKernel(device, KernelSpec.SAMPLE_TOKENS);
     }
 
     public void sample(CudaStream stream, long outTokens, long logits, int logitsStride, int vocab, int batch,
