@@ -3,16 +3,19 @@
 // Sequence i owns query rows [qStarts[i], qStarts[i+1]); its keys are the kvLens[i] tokens in its block table,
 // the queries being the last (qStarts[i+1] - qStarts[i]) of them, so cached prefix pages are attended to without
 // being recomputed. Causal: the query at absolute position p sees keys 0..p.
-// Grid (maxQueryTiles, qHeads), 128 threads = 4 warps; a block takes 64 query rows of one head (16 per warp)
-// and walks 64-token K/V tiles. Q.K^T and P.V run on bf16 tensor cores (mma.sync m16n8k16 fed by ldmatrix);
+// Grid (maxQueryTiles, qHeads), 128 threads = 4 warps; a block takes 128 query rows of one head (32 per warp, so
+// every K/V fragment read from shared memory feeds two tensor-core tiles) and walks 64-token K/V tiles; within a
+// sequence the heaviest (last) query tiles are scheduled first. Q.K^T and P.V run on bf16 tensor cores (mma.sync m16n8k16 fed by ldmatrix);
 // K and V tiles are gathered through the block table with cp.async, V of tile j (and K of tile j + 1) loading
 // while the tensor cores work; softmax is online in fp32. Shared tiles are XOR-swizzled in 16-byte chunks so
 // ldmatrix reads are free of bank conflicts. Blocks past the batch's real tile count exit at once, so the grid
-// may be sized from an upper bound (sum of tiles <= tokens / 64 + batch).
+// may be sized from an upper bound (sum of tiles <= tokens / 128 + batch). Shared memory is dynamic:
+// (128 + 2 * 64) * headDim * 2 bytes (64 KiB at head dim 128), which the launcher allows once per kernel.
 #include "common.cuh"
 
 #define PF_THREADS 128
-#define PF_BM 64
+#define PF_BM 128
+#define PF_MT 2  // 16-row tensor-core tiles per warp
 #define PF_BN 64
 
 template <int HD>
@@ -43,16 +46,19 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
     constexpr int CH = HD / 8;
     constexpr int KSTEPS = HD / 16;  // k-steps of Q.K^T
     constexpr int DTILES = HD / 8;   // 8-wide output column tiles
-    __shared__ __align__(128) bf16 q_s[PF_BM * HD];
-    __shared__ __align__(128) bf16 k_s[PF_BN * HD];
-    __shared__ __align__(128) bf16 v_s[PF_BN * HD];
+    constexpr int NTILES = PF_BN / 8;
+    extern __shared__ __align__(128) unsigned char smem_raw[];
+    bf16 *q_s = reinterpret_cast<bf16 *>(smem_raw);
+    bf16 *k_s = q_s + PF_BM * HD;
+    bf16 *v_s = k_s + PF_BN * HD;
 
-    // find this block's (sequence, query tile)
+    // find this block's (sequence, query tile), the last tile of each sequence first
     int tile = blockIdx.x, seq = -1;
     for (int s = 0; s < batch; s++) {
         const int tiles = (q_starts[s + 1] - q_starts[s] + PF_BM - 1) / PF_BM;
         if (tile < tiles) {
             seq = s;
+            tile = tiles - 1 - tile;
             break;
         }
         tile -= tiles;
@@ -79,90 +85,103 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
     cp_async_wait_all();
     __syncthreads();
 
-    uint32_t qf[KSTEPS][4];
+    float o[PF_MT][DTILES][4];
 #pragma unroll
-    for (int ks = 0; ks < KSTEPS; ks++) ldmatrix_x4(qf[ks], q_s + swz<HD>(warp * 16 + (lane & 15), 2 * ks + (lane >> 4)));
-
-    float o[DTILES][4];
+    for (int mt = 0; mt < PF_MT; mt++)
 #pragma unroll
-    for (int d = 0; d < DTILES; d++) o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.f;
-    float m_row[2] = {SPLITSERVE_NEG_INF, SPLITSERVE_NEG_INF}, l_row[2] = {0.f, 0.f};
+        for (int d = 0; d < DTILES; d++) o[mt][d][0] = o[mt][d][1] = o[mt][d][2] = o[mt][d][3] = 0.f;
+    float m_row[PF_MT][2], l_row[PF_MT][2];
+#pragma unroll
+    for (int mt = 0; mt < PF_MT; mt++) {
+        m_row[mt][0] = m_row[mt][1] = SPLITSERVE_NEG_INF;
+        l_row[mt][0] = l_row[mt][1] = 0.f;
+    }
 
     const int last_row = min(row0 + PF_BM, q_len) - 1;
-    const int kv_end = prefix + last_row + 1;  // keys this block needs
-    const int n_tiles = (kv_end + PF_BN - 1) / PF_BN;
+    const int n_tiles = (prefix + last_row + 1 + PF_BN - 1) / PF_BN;
     const int g = lane >> 2, tq = lane & 3;
-    const int pos_lo = prefix + row0 + warp * 16 + g;  // absolute positions of this thread's two rows
-    const int pos_hi = pos_lo + 8;
-    const int warp_first_pos = prefix + row0 + warp * 16;
+    const int warp_row0 = row0 + warp * (16 * PF_MT);
+    const int warp_first_pos = prefix + warp_row0;
 
     for (int j = 0; j < n_tiles; j++) {
         const int kv0 = j * PF_BN;
         load_kv_tile<HD>(v_s, v_cache, table, kv0, kv_len, page_size, kv_heads, kvh);
         cp_async_commit();
 
-        float s[PF_BN / 8][4];
+        float s[PF_MT][NTILES][4];
 #pragma unroll
-        for (int n = 0; n < PF_BN / 8; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+        for (int mt = 0; mt < PF_MT; mt++)
+#pragma unroll
+            for (int n = 0; n < NTILES; n++) s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.f;
 #pragma unroll
         for (int ks = 0; ks < KSTEPS; ks++) {
+            uint32_t qf[PF_MT][4];
 #pragma unroll
-            for (int np = 0; np < PF_BN / 16; np++) {
+            for (int mt = 0; mt < PF_MT; mt++)
+                ldmatrix_x4(qf[mt], q_s + swz<HD>(warp_row0 - row0 + mt * 16 + (lane & 15), 2 * ks + (lane >> 4)));
+#pragma unroll
+            for (int np = 0; np < NTILES / 2; np++) {
                 uint32_t b[4];
                 const int mi = lane >> 3;
                 ldmatrix_x4(b, k_s + swz<HD>(np * 16 + (lane & 7) + ((mi >> 1) << 3), 2 * ks + (mi & 1)));
-                mma_bf16_16816(s[2 * np], qf[ks], b[0], b[1]);
-                mma_bf16_16816(s[2 * np + 1], qf[ks], b[2], b[3]);
+#pragma unroll
+                for (int mt = 0; mt < PF_MT; mt++) {
+                    mma_bf16_16816(s[mt][2 * np], qf[mt], b[0], b[1]);
+                    mma_bf16_16816(s[mt][2 * np + 1], qf[mt], b[2], b[3]);
+                }
             }
         }
 
         const bool needs_mask = kv0 + PF_BN - 1 > warp_first_pos;
+        uint32_t pf[PF_MT][PF_BN / 16][4];
 #pragma unroll
-        for (int n = 0; n < PF_BN / 8; n++) {
+        for (int mt = 0; mt < PF_MT; mt++) {
+            const int pos_lo = warp_first_pos + mt * 16 + g;  // absolute positions of this thread's two rows
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                const int col = kv0 + n * 8 + 2 * tq + (e & 1);
-                const int pos = e < 2 ? pos_lo : pos_hi;
-                s[n][e] = (needs_mask && col > pos) ? SPLITSERVE_NEG_INF : s[n][e] * scale_log2;
+            for (int n = 0; n < NTILES; n++) {
+#pragma unroll
+                for (int e = 0; e < 4; e++) {
+                    const int col = kv0 + n * 8 + 2 * tq + (e & 1);
+                    const int pos = pos_lo + (e < 2 ? 0 : 8);
+                    s[mt][n][e] = (needs_mask && col > pos) ? SPLITSERVE_NEG_INF : s[mt][n][e] * scale_log2;
+                }
             }
-        }
-
-        // online softmax per row: the 4 threads of a quad share a row
-        float alpha[2];
+            // online softmax per row: the 4 threads of a quad share a row
+            float alpha[2];
 #pragma unroll
-        for (int r = 0; r < 2; r++) {
-            float mx = SPLITSERVE_NEG_INF;
+            for (int r = 0; r < 2; r++) {
+                float mx = SPLITSERVE_NEG_INF;
 #pragma unroll
-            for (int n = 0; n < PF_BN / 8; n++) mx = fmaxf(mx, fmaxf(s[n][2 * r], s[n][2 * r + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float m_new = fmaxf(m_row[r], mx);
-            const float m_use = m_new == SPLITSERVE_NEG_INF ? 0.f : m_new;
-            alpha[r] = exp2f(m_row[r] - m_use);
-            m_row[r] = m_new;
-            float sum = 0.f;
+                for (int n = 0; n < NTILES; n++) mx = fmaxf(mx, fmaxf(s[mt][n][2 * r], s[mt][n][2 * r + 1]));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                const float m_new = fmaxf(m_row[mt][r], mx);
+                const float m_use = m_new == SPLITSERVE_NEG_INF ? 0.f : m_new;
+                alpha[r] = exp2f(m_row[mt][r] - m_use);
+                m_row[mt][r] = m_new;
+                float sum = 0.f;
 #pragma unroll
-            for (int n = 0; n < PF_BN / 8; n++) {
-                s[n][2 * r] = exp2f(s[n][2 * r] - m_use);
-                s[n][2 * r + 1] = exp2f(s[n][2 * r + 1] - m_use);
-                sum += s[n][2 * r] + s[n][2 * r + 1];
+                for (int n = 0; n < NTILES; n++) {
+                    s[mt][n][2 * r] = exp2f(s[mt][n][2 * r] - m_use);
+                    s[mt][n][2 * r + 1] = exp2f(s[mt][n][2 * r + 1] - m_use);
+                    sum += s[mt][n][2 * r] + s[mt][n][2 * r + 1];
+                }
+                l_row[mt][r] = l_row[mt][r] * alpha[r] + sum;  // this thread's columns only; quad-reduced at the end
             }
-            l_row[r] = l_row[r] * alpha[r] + sum;  // partial over this thread's columns; quad-reduced at the end
-        }
 #pragma unroll
-        for (int d = 0; d < DTILES; d++) {
-            o[d][0] *= alpha[0];
-            o[d][1] *= alpha[0];
-            o[d][2] *= alpha[1];
-            o[d][3] *= alpha[1];
-        }
-        uint32_t pf[PF_BN / 16][4];
+            for (int d = 0; d < DTILES; d++) {
+                o[mt][d][0] *= alpha[0];
+                o[mt][d][1] *= alpha[0];
+                o[mt][d][2] *= alpha[1];
+                o[mt][d][3] *= alpha[1];
+            }
 #pragma unroll
-        for (int kk = 0; kk < PF_BN / 16; kk++) {
-            pf[kk][0] = pack_bf16x2(s[2 * kk][0], s[2 * kk][1]);
-            pf[kk][1] = pack_bf16x2(s[2 * kk][2], s[2 * kk][3]);
-            pf[kk][2] = pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-            pf[kk][3] = pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+            for (int kk = 0; kk < PF_BN / 16; kk++) {
+                pf[mt][kk][0] = pack_bf16x2(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+                pf[mt][kk][1] = pack_bf16x2(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+                pf[mt][kk][2] = pack_bf16x2(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+                pf[mt][kk][3] = pack_bf16x2(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            }
         }
 
         cp_async_wait_all();  // V of tile j has landed
@@ -178,8 +197,11 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
                 uint32_t b[4];
                 const int mi = lane >> 3;
                 ldmatrix_x4_trans(b, v_s + swz<HD>(kk * 16 + (lane & 7) + ((mi & 1) << 3), 2 * dp + (mi >> 1)));
-                mma_bf16_16816(o[2 * dp], pf[kk], b[0], b[1]);
-                mma_bf16_16816(o[2 * dp + 1], pf[kk], b[2], b[3]);
+#pragma unroll
+                for (int mt = 0; mt < PF_MT; mt++) {
+                    mma_bf16_16816(o[mt][2 * dp], pf[mt][kk], b[0], b[1]);
+                    mma_bf16_16816(o[mt][2 * dp + 1], pf[mt][kk], b[2], b[3]);
+                }
             }
         }
         cp_async_wait_all();  // K of tile j + 1 has landed
@@ -187,38 +209,37 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
     }
 
 #pragma unroll
-    for (int r = 0; r < 2; r++) {
-        l_row[r] += __shfl_xor_sync(0xffffffffu, l_row[r], 1);
-        l_row[r] += __shfl_xor_sync(0xffffffffu, l_row[r], 2);
-    }
-    const int rows[2] = {row0 + warp * 16 + g, row0 + warp * 16 + g + 8};
+    for (int mt = 0; mt < PF_MT; mt++) {
 #pragma unroll
-    for (int r = 0; r < 2; r++) {
-        if (rows[r] >= q_len) continue;
-        const float inv = 1.f / l_row[r];
-        bf16 *dst = out + static_cast<long long>(q_begin + rows[r]) * out_token_stride + static_cast<long long>(h) * HD;
+        for (int r = 0; r < 2; r++) {
+            float l = l_row[mt][r];
+            l += __shfl_xor_sync(0xffffffffu, l, 1);
+            l += __shfl_xor_sync(0xffffffffu, l, 2);
+            const int row = warp_row0 + mt * 16 + g + 8 * r;
+            if (row >= q_len) continue;
+            const float inv = 1.f / l;
+            bf16 *dst = out + static_cast<long long>(q_begin + row) * out_token_stride + static_cast<long long>(h) * HD;
 #pragma unroll
-        for (int d = 0; d < DTILES; d++) {
-            *reinterpret_cast<bf162 *>(dst + d * 8 + 2 * tq) =
-                __floats2bfloat162_rn(o[d][2 * r] * inv, o[d][2 * r + 1] * inv);
+            for (int d = 0; d < DTILES; d++) {
+                *reinterpret_cast<bf162 *>(dst + d * 8 + 2 * tq) =
+                    __floats2bfloat162_rn(o[mt][d][2 * r] * inv, o[mt][d][2 * r + 1] * inv);
+            }
         }
     }
 }
 
+extern "C" __global__ void __launch_bounds__(PF_THREADS) prefill_attention_hd64(
+    bf16 *out, int out_token_stride, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
+    const int *q_starts, const int *kv_lens, const int *block_tables, int max_blocks, int batch, int page_size,
+    int q_heads, int kv_heads, float scale_log2) {
+    prefill_attention<64>(out, out_token_stride, q, q_token_stride, k_cache, v_cache, q_starts, kv_lens, block_tables,
+                          max_blocks, batch, page_size, q_heads, kv_heads, scale_log2);
+}
 
-    extern "C" __global__ void __launch_bounds__(PF_THREADS) prefill_attention_hd64(
-        bf16 *out, int out_token_stride, const bf16 *q, int q_token_stride, const bf16 *k_cache,
-        const bf16 *v_cache, const int *q_starts, const int *kv_lens, const int *block_tables, int max_blocks,
-        int batch, int page_size, int q_heads, int kv_heads, float scale_log2) {
-        prefill_attention<64>(out, out_token_stride, q, q_token_stride, k_cache, v_cache, q_starts, kv_lens,
-                              block_tables, max_blocks, batch, page_size, q_heads, kv_heads, scale_log2);
-    }
-
-
-    extern "C" __global__ void __launch_bounds__(PF_THREADS) prefill_attention_hd128(
-        bf16 *out, int out_token_stride, const bf16 *q, int q_token_stride, const bf16 *k_cache,
-        const bf16 *v_cache, const int *q_starts, const int *kv_lens, const int *block_tables, int max_blocks,
-        int batch, int page_size, int q_heads, int kv_heads, float scale_log2) {
-        prefill_attention<128>(out, out_token_stride, q, q_token_stride, k_cache, v_cache, q_starts, kv_lens,
-                              block_tables, max_blocks, batch, page_size, q_heads, kv_heads, scale_log2);
-    }
+extern "C" __global__ void __launch_bounds__(PF_THREADS) prefill_attention_hd128(
+    bf16 *out, int out_token_stride, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
+    const int *q_starts, const int *kv_lens, const int *block_tables, int max_blocks, int batch, int page_size,
+    int q_heads, int kv_heads, float scale_log2) {
+    prefill_attention<128>(out, out_token_stride, q, q_token_stride, k_cache, v_cache, q_starts, kv_lens, block_tables,
+                           max_blocks, batch, page_size, q_heads, kv_heads, scale_log2);
+}

@@ -1,8 +1,10 @@
 package io.splitserve.kernels.cuda;
 
+import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 
 import jcuda.driver.CUfunction;
+import jcuda.driver.CUfunction_attribute;
 
 /**
  * One kernel of the fatbin with its reusable parameter block; the typed launchers wrap these. Launching
@@ -17,6 +19,11 @@ final class CudaKernel {
         this.name = spec.function;
         this.function = device.function(spec.function);
         this.args = new KernelArgs(spec.signature);
+    }
+
+    /** Lets launches ask for up to {@code bytes} of dynamic shared memory (above the default 48 KiB). */
+    void allowDynamicSharedMemory(int bytes) {
+        cuFuncSetAttribute(function, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
     }
 
     void launch(int gridX, int gridY, int gridZ, int blockX, int sharedBytes, CudaStream stream) {

@@ -11,7 +11,8 @@ package io.splitserve.kernels.cuda;
  * The grid depends only on (batch, totalTokens), so a captured launch is valid for any split of those tokens.
  */
 public final class PrefillAttentionKernel {
-    private static final int BLOCK_M = 64;
+    private static final int BLOCK_M = 128;
+    private static final int BLOCK_N = 64;
     private static final float LOG2E = 1.4426950408889634f;
     private final CudaKernel hd64;
     private final CudaKernel hd128;
@@ -19,6 +20,8 @@ public final class PrefillAttentionKernel {
     public PrefillAttentionKernel(CudaDevice device) {
         hd64 = new CudaKernel(device, KernelSpec.PREFILL_HD64);
         hd128 = new CudaKernel(device, KernelSpec.PREFILL_HD128);
+        hd64.allowDynamicSharedMemory(sharedBytes(64));
+        hd128.allowDynamicSharedMemory(sharedBytes(128));
     }
 
     public void run(CudaStream stream, long out, int outTokenStride, long q, int qTokenStride, long kCache,
@@ -34,7 +37,12 @@ public final class PrefillAttentionKernel {
                 .address(5, vCache).address(6, qStarts).address(7, kvLens).address(8, blockTables).int32(9, maxBlocks)
                 .int32(10, batch).int32(11, pageSize).int32(12, qHeads).int32(13, kvHeads)
                 .float32(14, scale * LOG2E);
-        int maxTiles = totalTokens / BLOCK_M + batch;  // >= sum over sequences of ceil(len / 64)
-        k.launch(maxTiles, qHeads, 1, 128, 0, stream);
+        int maxTiles = totalTokens / BLOCK_M + batch;  // >= sum over sequences of ceil(len / BLOCK_M)
+        k.launch(maxTiles, qHeads, 1, 128, sharedBytes(headDim), stream);
+    }
+
+    /** Q tile plus one K and one V tile, bf16. */
+    private static int sharedBytes(int headDim) {
+        return (BLOCK_M + 2 * BLOCK_N) * headDim * 2;
     }
 }
