@@ -81,6 +81,16 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::); }
 
+// waits for all but the most recently committed cp.async group
+__device__ __forceinline__ void cp_async_wait_all_but_newest() { asm volatile("cp.async.wait_group 1;\n" ::); }
+
+// Element offset of (row, 8-element chunk) in a row-major [rows][HD] bf16 tile whose 16-byte chunks are XOR-swizzled
+// by row, so the 8 rows an ldmatrix reads at one chunk column fall in 8 different bank groups.
+template <int HD>
+__device__ __forceinline__ int swz(int row, int chunk) {
+    return row * HD + ((chunk ^ (row & 7)) << 3);
+}
+
 __device__ __forceinline__ void ldmatrix_x4(uint32_t *r, const void *smem) {
     const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -105,7 +115,14 @@ __device__ __forceinline__ void mma_bf16_16816(float *d, const uint32_t *a, uint
 // Device address of token `token`'s row for one KV head in a paged pool laid out [pages][pageSize][kvHeads][headDim]
 __device__ __forceinline__ long long paged_row_offset(const int *block_table, int token, int page_size, int kv_heads,
                                                       int kv_head, int head_dim) {
-    const int page = block_table[token / page_size];
-    const long long slot = static_cast<long long>(page) * page_size + token % page_size;
+    int page_index, in_page;
+    if ((page_size & (page_size - 1)) == 0) {  // power of two: no integer division
+        page_index = token >> (__ffs(page_size) - 1);
+        in_page = token & (page_size - 1);
+    } else {
+        page_index = token / page_size;
+        in_page = token - page_index * page_size;
+    }
+    const long long slot = static_cast<long long>(block_table[page_index]) * page_size + in_page;
     return (slot * kv_heads + kv_head) * head_dim;
 }

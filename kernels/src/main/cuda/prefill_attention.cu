@@ -18,11 +18,6 @@
 #define PF_MT 2  // 16-row tensor-core tiles per warp
 #define PF_BN 64
 
-template <int HD>
-__device__ __forceinline__ int swz(int row, int chunk) {
-    return row * HD + ((chunk ^ (row & 7)) << 3);
-}
-
 // Gathers 64 K or V rows of one KV head into swizzled shared memory; rows past `limit` are zero-filled.
 template <int HD>
 __device__ __forceinline__ void load_kv_tile(bf16 *dst, const bf16 *cache, const int *table, int tile_start,
@@ -137,16 +132,16 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
 #pragma unroll
         for (int mt = 0; mt < PF_MT; mt++) {
             const int pos_lo = warp_first_pos + mt * 16 + g;  // absolute positions of this thread's two rows
+            if (needs_mask) {
 #pragma unroll
-            for (int n = 0; n < NTILES; n++) {
+                for (int n = 0; n < NTILES; n++) {
 #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    const int col = kv0 + n * 8 + 2 * tq + (e & 1);
-                    const int pos = pos_lo + (e < 2 ? 0 : 8);
-                    s[mt][n][e] = (needs_mask && col > pos) ? SPLITSERVE_NEG_INF : s[mt][n][e] * scale_log2;
+                    for (int e = 0; e < 4; e++) {
+                        if (kv0 + n * 8 + 2 * tq + (e & 1) > pos_lo + (e < 2 ? 0 : 8)) s[mt][n][e] = SPLITSERVE_NEG_INF;
+                    }
                 }
             }
-            // online softmax per row: the 4 threads of a quad share a row
+            // online softmax per row in log2 units (scores scaled inside exp2): the 4 threads of a quad share a row
             float alpha[2];
 #pragma unroll
             for (int r = 0; r < 2; r++) {
@@ -155,15 +150,15 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
                 for (int n = 0; n < NTILES; n++) mx = fmaxf(mx, fmaxf(s[mt][n][2 * r], s[mt][n][2 * r + 1]));
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                const float m_new = fmaxf(m_row[mt][r], mx);
+                const float m_new = fmaxf(m_row[mt][r], mx * scale_log2);
                 const float m_use = m_new == SPLITSERVE_NEG_INF ? 0.f : m_new;
                 alpha[r] = exp2f(m_row[mt][r] - m_use);
                 m_row[mt][r] = m_new;
                 float sum = 0.f;
 #pragma unroll
                 for (int n = 0; n < NTILES; n++) {
-                    s[mt][n][2 * r] = exp2f(s[mt][n][2 * r] - m_use);
-                    s[mt][n][2 * r + 1] = exp2f(s[mt][n][2 * r + 1] - m_use);
+                    s[mt][n][2 * r] = exp2f(fmaf(s[mt][n][2 * r], scale_log2, -m_use));
+                    s[mt][n][2 * r + 1] = exp2f(fmaf(s[mt][n][2 * r + 1], scale_log2, -m_use));
                     sum += s[mt][n][2 * r] + s[mt][n][2 * r + 1];
                 }
                 l_row[mt][r] = l_row[mt][r] * alpha[r] + sum;  // this thread's columns only; quad-reduced at the end

@@ -34,6 +34,8 @@ public final class DecodeAttentionKernel implements AutoCloseable {
         partial64 = new CudaKernel(device, KernelSpec.DECODE_PARTIAL_HD64);
         partial128 = new CudaKernel(device, KernelSpec.DECODE_PARTIAL_HD128);
         reduce = new CudaKernel(device, KernelSpec.DECODE_REDUCE);
+        partial64.allowDynamicSharedMemory(sharedBytes(64));
+        partial128.allowDynamicSharedMemory(sharedBytes(128));
         this.maxBatch = maxBatch;
         this.maxQHeads = maxQHeads;
         this.maxSplits = maxSplits;
@@ -78,11 +80,19 @@ public final class DecodeAttentionKernel implements AutoCloseable {
                 .int32(3, qTokenStride).address(4, kCache).address(5, vCache).address(6, blockTables)
                 .int32(7, maxBlocks).address(8, seqLens).int32(9, pageSize).int32(10, qHeads).int32(11, kvHeads)
                 .int32(12, partition).int32(13, splits).float32(14, scale * LOG2E);
-        partial.launch(splits, kvHeads, batch, 128, 0, stream);
+        partial.launch(splits, kvHeads, batch, 128, sharedBytes(headDim), stream);
         reduce.args.address(0, out).int32(1, outTokenStride).address(2, partialOut.address())
                 .address(3, partialStats.address()).address(4, seqLens).int32(5, qHeads).int32(6, headDim)
                 .int32(7, partition).int32(8, splits);
         reduce.launch(qHeads, batch, 1, 128, 4 * splits, stream);
+    }
+
+    /**
+     * The query tile (16 rows), then for each of the 4 warps two stages of 16 K and 16 V rows, all bf16; after the
+     * main loop the (larger) stage area is reused for each warp's fp32 output rows and (max, sum) pairs.
+     */
+    private static int sharedBytes(int headDim) {
+        return 2 * 16 * headDim + 2 * (4 * 2 * 2 * 16 * headDim);
     }
 
     @Override
