@@ -33,8 +33,4 @@ final class CudaKernel {
         cuLaunchKernel(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes, stream.stream(),
                 args.parameters(), null);
     }
-
-    String name() {
-        return name;
-    }
 }

@@ -5,7 +5,6 @@ import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
-import static jcuda.driver.JCudaDriver.cuMemsetD32Async;
 import static jcuda.driver.JCudaDriver.cuMemsetD8Async;
 
 import jcuda.Pointer;
@@ -92,11 +91,6 @@ public final class DeviceBuffer implements AutoCloseable {
     /** Fills every byte with {@code value}, ordered on {@code stream}. */
     public void fillBytes(byte value, CudaStream stream) {
         cuMemsetD8Async(pointer, value, bytes, stream.stream());
-    }
-
-    /** Fills every 32-bit word with {@code value}, ordered on {@code stream}. */
-    public void fillWords(int value, CudaStream stream) {
-        cuMemsetD32Async(pointer, value, bytes / 4, stream.stream());
     }
 
     private void upload(Pointer host, long count) {

@@ -5,17 +5,15 @@ import jcuda.Pointer;
 /**
  * The parameter block of one kernel, built once per launcher and refilled before each launch, so a launch
  * allocates nothing. The signature is a string with one letter per parameter: {@code p} device address,
- * {@code i} int, {@code f} float, {@code l} 64-bit integer. Not thread-safe: one per launcher, on the GPU thread.
+ * {@code i} int, {@code f} float. Not thread-safe: one per launcher, on the GPU thread.
  */
 final class KernelArgs {
-    private final String signature;
     private final long[][] longs;
     private final int[][] ints;
     private final float[][] floats;
     private final Pointer parameters;
 
     KernelArgs(String signature) {
-        this.signature = signature;
         int n = signature.length();
         longs = new long[n][];
         ints = new int[n][];
@@ -23,7 +21,7 @@ final class KernelArgs {
         Pointer[] slots = new Pointer[n];
         for (int i = 0; i < n; i++) {
             switch (signature.charAt(i)) {
-                case 'p', 'l' -> {
+                case 'p' -> {
                     longs[i] = new long[1];
                     slots[i] = Pointer.to(longs[i]);
                 }
@@ -46,11 +44,6 @@ final class KernelArgs {
         return this;
     }
 
-    KernelArgs int64(int index, long value) {
-        longs[index][0] = value;
-        return this;
-    }
-
     KernelArgs int32(int index, int value) {
         ints[index][0] = value;
         return this;
@@ -63,9 +56,5 @@ final class KernelArgs {
 
     Pointer parameters() {
         return parameters;
-    }
-
-    String signature() {
-        return signature;
     }
 }

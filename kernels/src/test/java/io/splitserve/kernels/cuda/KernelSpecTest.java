@@ -47,8 +47,6 @@ class KernelSpecTest {
             String t = p.trim();
             if (t.contains("*")) {
                 sb.append('p');
-            } else if (t.startsWith("long long") || t.startsWith("unsigned long long")) {
-                sb.append('l');
             } else if (t.startsWith("int") || t.startsWith("unsigned int")) {
                 sb.append('i');
             } else if (t.startsWith("float")) {
