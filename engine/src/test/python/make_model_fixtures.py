@@ -12,7 +12,12 @@ Output per architecture: <out>/fixtures/<arch>/ with the Hugging Face files plus
 continuations, facts about the margins) and expected.safetensors (logits.<i> [tokens][vocab] f32, inv_freq f32).
 Everything is packed into <out>/fixtures.tar.
 
-Usage: python3 make_model_fixtures.py --out DIR
+With --scale it instead builds one model too large to commit, for a check on the machine that runs the script:
+Qwen2ForCausalLM with Qwen2.5-1.5B's widths (hidden 1536, 12/2 heads, intermediate 8960, vocab 151936) but 4
+layers, untied, saved in float32 as one safetensors file past 2 GiB, with the same expected.* files for random
+prompts, under <out>/fixtures/qwen2-scale (not packed).
+
+Usage: python3 make_model_fixtures.py --out DIR [--scale]
 """
 import argparse
 import inspect
@@ -75,16 +80,14 @@ def rope_kwargs(config_class, theta, scaling=None):
     return {"rope_theta": theta, "rope_scaling": scaling}
 
 
-def randomize(model, generator):
+def randomize(model, generator, std=0.1):
     """Random weights with a spread wide enough that logits have clear winners: norms and biases too."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.endswith("norm.weight") or "layernorm" in name:
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=generator))
-            elif name.endswith(".bias"):
-                p.copy_(0.1 * torch.randn(p.shape, generator=generator))
             else:
-                p.copy_(0.1 * torch.randn(p.shape, generator=generator))
+                p.copy_(std * torch.randn(p.shape, generator=generator))
 
 
 def expected_llama3_inv_freq(head_dim, theta, s):
@@ -194,9 +197,58 @@ def make_fixture(name, model_class, config, save_dtype, llama3, tok_dir, prompt_
     log(f"{name}: files {sorted(os.listdir(out_dir))}")
 
 
+def make_scale_fixture(root, log):
+    import time
+    name = "qwen2-scale"
+    out_dir = os.path.join(root, name)
+    os.makedirs(out_dir, exist_ok=True)
+    config = Qwen2Config(vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_hidden_layers=4,
+                         num_attention_heads=12, num_key_value_heads=2, rms_norm_eps=1e-6, tie_word_embeddings=False,
+                         use_sliding_window=False, max_position_embeddings=32768, bos_token_id=151643,
+                         eos_token_id=151645, hidden_act="silu", **rope_kwargs(Qwen2Config, 1000000.0))
+    generator = torch.Generator().manual_seed(7)
+    model = Qwen2ForCausalLM(config)
+    randomize(model, generator, std=0.02)
+    model.save_pretrained(out_dir, max_shard_size="50GB")
+    del model
+    for f in sorted(os.listdir(out_dir)):
+        log(f"{name}: {f} {os.path.getsize(os.path.join(out_dir, f))} bytes")
+    model = Qwen2ForCausalLM.from_pretrained(out_dir, dtype=torch.float32, attn_implementation="eager").eval()
+    model.generation_config.eos_token_id = None
+    model.config.eos_token_id = None
+    prompts = [torch.randint(0, 151936, (n,), generator=generator).tolist() for n in (40, 7)]
+    tensors = {"inv_freq": next(m.inv_freq for m in model.modules() if hasattr(m, "inv_freq")).float().clone()}
+    expected = {"architecture": "Qwen2ForCausalLM", "prompts": prompts, "greedy": [], "greedy_min_margin": []}
+    with torch.no_grad():
+        for i, ids in enumerate(prompts):
+            start = time.time()
+            logits = model(torch.tensor([ids])).logits[0].float()
+            log(f"{name}: prompt {i}: {len(ids)} tokens, HF forward {time.time() - start:.2f} s, "
+                f"max|logit| {float(logits.abs().max()):.3f}")
+            tensors[f"logits.{i}"] = logits.contiguous()
+            generated = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                       do_sample=False, max_new_tokens=16, min_new_tokens=16, num_beams=1,
+                                       pad_token_id=0)[0, len(ids):].tolist()
+            seq, margins = list(ids), []
+            for _ in range(16):
+                row = model(torch.tensor([seq])).logits[0, -1].float()
+                margins.append(top_margin(row))
+                seq.append(int(row.argmax()))
+            if seq[len(ids):] != generated:
+                log(f"{name}: WARNING prompt {i}: generate() and recomputed greedy differ")
+            expected["greedy"].append(generated)
+            expected["greedy_min_margin"].append(min(margins))
+            log(f"{name}: prompt {i}: greedy {generated}, min margin {min(margins):.2e}")
+    save_file(tensors, os.path.join(out_dir, "expected.safetensors"))
+    with open(os.path.join(out_dir, "expected.json"), "w") as f:
+        json.dump(expected, f)
+    log("done")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
+    parser.add_argument("--scale", action="store_true", help="build the large check model instead")
     args = parser.parse_args()
     torch.set_num_threads(8)
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -211,6 +263,9 @@ def main():
         log_file.flush()
 
     log(f"transformers {transformers.__version__}, torch {torch.__version__}")
+    if args.scale:
+        make_scale_fixture(root, log)
+        return
     tok = train_tokenizer(400)
     vocab = tok.get_vocab_size()
     bos = tok.token_to_id("<|endoftext|>")

@@ -1,5 +1,7 @@
 package io.splitserve.kernels.cpu;
 
+import java.util.stream.IntStream;
+
 /**
  * The CPU reference of the backend op set: plain fp32 loops that define what every other backend (CUDA) must
  * compute. The forward pass is written once against these ops; a GPU op is correct when it matches the op here on
@@ -21,6 +23,11 @@ package io.splitserve.kernels.cpu;
  * inputs.
  */
 public final class CpuOps {
+    /** Output features per parallel task of {@link #matmul}. */
+    private static final int MATMUL_BLOCK = 64;
+    /** Below this much work a matmul runs on the calling thread: forking would cost more than it saves. */
+    private static final long PARALLEL_MIN_MULTIPLY_ADDS = 1L << 20;
+
     private CpuOps() {
     }
 
@@ -105,16 +112,70 @@ public final class CpuOps {
 
     /**
      * Linear layer {@code y[r][o] = Σ_i x[r][i]·w[o][i] + bias[o]} with {@code w} row-major {@code [out][in]};
-     * {@code bias} may be null.
+     * {@code bias} may be null. Large products are split over output features across the common fork-join pool;
+     * every element is one {@link #dot} either way, so results do not depend on the split or on the batch.
      */
     public static void matmul(float[] x, int rows, int in, float[] w, int out, float[] bias, float[] y) {
-        for (int o = 0; o < out; o++) {
+        final int blocks = (out + MATMUL_BLOCK - 1) / MATMUL_BLOCK;
+        if (blocks > 1 && (long) rows * in * out >= PARALLEL_MIN_MULTIPLY_ADDS) {
+            IntStream.range(0, blocks).parallel().forEach(b -> matmulRange(x, rows, in, w, out, bias, y,
+                    b * MATMUL_BLOCK, Math.min(out, (b + 1) * MATMUL_BLOCK)));
+        } else {
+            matmulRange(x, rows, in, w, out, bias, y, 0, out);
+        }
+    }
+
+    private static void matmulRange(float[] x, int rows, int in, float[] w, int out, float[] bias, float[] y,
+                                    int fromOut, int toOut) {
+        for (int o = fromOut; o < toOut; o++) {
             final int wOff = o * in;
             final float b = bias == null ? 0f : bias[o];
-            for (int r = 0; r < rows; r++) {
+            int r = 0;
+            for (; r + 1 < rows; r += 2) {
+                dotPair(x, r * in, w, wOff, in, b, y, r * out + o, out);
+            }
+            if (r < rows) {
                 y[r * out + o] = dot(x, r * in, w, wOff, in) + b;
             }
         }
+    }
+
+    /**
+     * Two rows of x against one row of w, each weight loaded once for both. Each row keeps exactly the partial sums
+     * and summation order of {@link #dot}, so pairing rows changes no bit of the result.
+     */
+    private static void dotPair(float[] x, int xOff, float[] w, int wOff, int n, float bias, float[] y, int yOff,
+                                int yStride) {
+        final int x2 = xOff + n;
+        float a0 = 0f;
+        float a1 = 0f;
+        float a2 = 0f;
+        float a3 = 0f;
+        float b0 = 0f;
+        float b1 = 0f;
+        float b2 = 0f;
+        float b3 = 0f;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            final float w0 = w[wOff + i];
+            final float w1 = w[wOff + i + 1];
+            final float w2 = w[wOff + i + 2];
+            final float w3 = w[wOff + i + 3];
+            a0 += x[xOff + i] * w0;
+            a1 += x[xOff + i + 1] * w1;
+            a2 += x[xOff + i + 2] * w2;
+            a3 += x[xOff + i + 3] * w3;
+            b0 += x[x2 + i] * w0;
+            b1 += x[x2 + i + 1] * w1;
+            b2 += x[x2 + i + 2] * w2;
+            b3 += x[x2 + i + 3] * w3;
+        }
+        for (; i < n; i++) {
+            a0 += x[xOff + i] * w[wOff + i];
+            b0 += x[x2 + i] * w[wOff + i];
+        }
+        y[yOff] = (a0 + a1) + (a2 + a3) + bias;
+        y[yOff + yStride] = (b0 + b1) + (b2 + b3) + bias;
     }
 
     /** Dot product with four independent partial sums, so the JIT can overlap the multiply-adds. */
@@ -166,7 +227,7 @@ public final class CpuOps {
         }
     }
 
-    /** Copies the listed rows of {@code x[*][dim]} into consecutive rows of {@code out} (e.g. rows that need logits). */
+    /** Copies the listed rows of {@code x[*][dim]} into consecutive rows of {@code out} (the rows that need logits). */
     public static void gatherRows(float[] x, int[] rowIndices, int count, int dim, float[] out) {
         for (int i = 0; i < count; i++) {
             System.arraycopy(x, rowIndices[i] * dim, out, i * dim, dim);

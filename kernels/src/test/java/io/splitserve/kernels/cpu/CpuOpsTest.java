@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -156,6 +157,26 @@ class CpuOpsTest {
             final float[] y = new float[rows * out];
             CpuOps.matmul(x, rows, in, w, out, bias, y);
             assertClose(expected, y, 1e-4f);
+        }
+    }
+
+    @Test
+    void matmulEqualsRowByRowDotsWhateverTheThreadSplitAndRowPairing() {
+        final int rows = 5; // two row pairs and a single row
+        final int in = 511; // a partial group of four at the end of each dot product
+        final int out = 1000; // 16 blocks, the last one partial
+        final float[] x = randomArray(rows * in);
+        final float[] w = randomArray(out * in);
+        final float[] bias = randomArray(out);
+        final float[] y = new float[rows * out];
+        CpuOps.matmul(x, rows, in, w, out, bias, y);
+        for (int r = 0; r < rows; r++) {
+            final float[] single = new float[out];
+            CpuOps.matmul(Arrays.copyOfRange(x, r * in, (r + 1) * in), 1, in, w, out, bias, single);
+            for (int o = 0; o < out; o++) {
+                assertEquals(CpuOps.dot(x, r * in, w, o * in, in) + bias[o], y[r * out + o], "row " + r + " out " + o);
+                assertEquals(single[o], y[r * out + o], "same bits alone as in a batch");
+            }
         }
     }
 

@@ -1,0 +1,86 @@
+package io.splitserve.engine;
+
+/**
+ * Configuration of an {@link Engine}, as a context object with defaults: KV page size 16 tokens, a KV cache of
+ * 256 MiB (the page count follows from the model's size unless {@link #maxPages(int)} fixes it), a prefill budget of
+ * 2048 prompt tokens per step and at most 256 sequences running at once.
+ */
+public final class EngineOptions {
+    public static final int DEFAULT_PAGE_SIZE = 16;
+    public static final long DEFAULT_KV_CACHE_BYTES = 256L << 20;
+    public static final int DEFAULT_PREFILL_TOKEN_BUDGET = 2048;
+    public static final int DEFAULT_MAX_RUNNING_SEQUENCES = 256;
+
+    private int pageSize = DEFAULT_PAGE_SIZE;
+    private int maxPages;
+    private long kvCacheBytes = DEFAULT_KV_CACHE_BYTES;
+    private int prefillTokenBudget = DEFAULT_PREFILL_TOKEN_BUDGET;
+    private int maxRunningSequences = DEFAULT_MAX_RUNNING_SEQUENCES;
+
+    /** Tokens per KV page; 1 gives token-level allocation. */
+    public EngineOptions pageSize(int pageSize) {
+        if (pageSize <= 0) {
+            throw new IllegalArgumentException("page size must be positive, got " + pageSize);
+        }
+        this.pageSize = pageSize;
+        return this;
+    }
+
+    public int pageSize() {
+        return pageSize;
+    }
+
+    /** Fixes the number of KV pages; 0 (the default) derives it from {@link #kvCacheBytes()}. */
+    public EngineOptions maxPages(int maxPages) {
+        if (maxPages < 0) {
+            throw new IllegalArgumentException("max pages must be >= 0, got " + maxPages);
+        }
+        this.maxPages = maxPages;
+        return this;
+    }
+
+    public int maxPages() {
+        return maxPages;
+    }
+
+    /** Memory for K and V of all layers, used when {@link #maxPages()} is 0. */
+    public EngineOptions kvCacheBytes(long kvCacheBytes) {
+        if (kvCacheBytes <= 0) {
+            throw new IllegalArgumentException("KV cache size must be positive, got " + kvCacheBytes);
+        }
+        this.kvCacheBytes = kvCacheBytes;
+        return this;
+    }
+
+    public long kvCacheBytes() {
+        return kvCacheBytes;
+    }
+
+    /**
+     * Prompt tokens prefilled in one step; a single prompt longer than the budget still runs, alone, so no prompt
+     * waits forever.
+     */
+    public EngineOptions prefillTokenBudget(int prefillTokenBudget) {
+        if (prefillTokenBudget <= 0) {
+            throw new IllegalArgumentException("prefill token budget must be positive, got " + prefillTokenBudget);
+        }
+        this.prefillTokenBudget = prefillTokenBudget;
+        return this;
+    }
+
+    public int prefillTokenBudget() {
+        return prefillTokenBudget;
+    }
+
+    public EngineOptions maxRunningSequences(int maxRunningSequences) {
+        if (maxRunningSequences <= 0) {
+            throw new IllegalArgumentException("max running sequences must be positive, got " + maxRunningSequences);
+        }
+        this.maxRunningSequences = maxRunningSequences;
+        return this;
+    }
+
+    public int maxRunningSequences() {
+        return maxRunningSequences;
+    }
+}
