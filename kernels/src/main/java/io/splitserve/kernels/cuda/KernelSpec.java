@@ -1,0 +1,31 @@
+package io.splitserve.kernels.cuda;
+
+/**
+ * Every kernel of the fatbin with its parameter signature (one letter per parameter, see {@link KernelArgs}).
+ * Launch parameters are untyped at the driver level, so this list is checked against the extern "C"
+ * declarations of {@code src/main/cuda} by a test that needs no GPU.
+ */
+enum KernelSpec {
+    EMBEDDING_GATHER("embedding_gather", "pppii"),
+    RMSNORM("rmsnorm", "pppif"),
+    ADD_RMSNORM("add_rmsnorm", "ppppif"),
+    HEAD_RMSNORM("head_rmsnorm", "piipif"),
+    ROPE_NEOX("rope_neox", "piipiippi"),
+    SILU_AND_MUL("silu_and_mul", "ppi"),
+    BIAS_ADD("bias_add", "ppi"),
+    KV_WRITE("kv_write", "ppppipi"),
+    DECODE_PARTIAL_HD64("decode_attention_partial_hd64", "pppipppipiiiiif"),
+    DECODE_PARTIAL_HD128("decode_attention_partial_hd128", "pppipppipiiiiif"),
+    DECODE_REDUCE("decode_attention_reduce", "pipppiiii"),
+    PREFILL_HD64("prefill_attention_hd64", "pipipppppiiiiif"),
+    PREFILL_HD128("prefill_attention_hd128", "pipipppppiiiiif"),
+    SAMPLE_TOKENS("sample_tokens", "ppiipppppp");
+
+    final String function;
+    final String signature;
+
+    KernelSpec(String function, String signature) {
+        this.function = function;
+        this.signature = signature;
+    }
+}

@@ -1,0 +1,263 @@
+package io.splitserve.kernels.bench;
+
+import static jcuda.driver.JCudaDriver.cuEventCreate;
+import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
+import static jcuda.driver.JCudaDriver.cuEventRecord;
+import static jcuda.driver.JCudaDriver.cuEventSynchronize;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoDAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+import io.splitserve.kernels.cuda.Bf16;
+import io.splitserve.kernels.cuda.Cublas;
+import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.kernels.cuda.CudaGraph;
+import io.splitserve.kernels.cuda.CudaStream;
+import io.splitserve.kernels.cuda.DecodeAttentionKernel;
+import io.splitserve.kernels.cuda.DeviceBuffer;
+import io.splitserve.kernels.cuda.PrefillAttentionKernel;
+import jcuda.Pointer;
+import jcuda.driver.CUevent;
+
+/**
+ * GPU kernel benchmarks, the Java half of the side-by-side with torch ({@code perf/gpu/torch_bench.py}, same
+ * shapes, same timing method): device-to-device copy bandwidth, cuBLAS GEMM on the model projections, prefill
+ * attention at head dim 128, and decode attention in achieved GB/s. Times come from CUDA events; each figure is the
+ * median of several timed rounds after warm-up; inputs are random (never zeros) and rotated across buffers larger
+ * than the L2 cache where one run's data would fit in it.
+ *
+ * <p>usage: KernelBench OUTPUT.csv
+ */
+public final class KernelBench {
+    private static final int ROUNDS = 7;
+    private static final long ROTATE_BYTES = 512L << 20;
+
+    private final CudaStream stream;
+    private final CUevent start = new CUevent();
+    private final CUevent stop = new CUevent();
+    private final Random rnd = new Random(1);
+    private final List<String> rows = new ArrayList<>();
+    private final CudaDevice device;
+
+    private KernelBench(CudaDevice device) {
+        this.device = device;
+        this.stream = new CudaStream();
+        cuEventCreate(start, 0);
+        cuEventCreate(stop, 0);
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length != 1) {
+            System.err.println("usage: KernelBench OUTPUT.csv");
+            System.exit(2);
+        }
+        try (CudaDevice device = CudaDevice.open(0)) {
+            KernelBench bench = new KernelBench(device);
+            System.out.println("device: " + device.name() + ", " + device.multiprocessorCount() + " SMs");
+            bench.copy();
+            bench.gemm();
+            bench.prefill();
+            bench.decode();
+            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(args[0])))) {
+                w.println("bench,case,ms,metric,unit");
+                bench.rows.forEach(w::println);
+            }
+        }
+    }
+
+    private void record(String bench, String name, double ms, double metric, String unit) {
+        String row = String.format(Locale.ROOT, "%s,%s,%.5f,%.2f,%s", bench, name, ms, metric, unit);
+        rows.add(row);
+        System.out.println(row);
+    }
+
+    /** Median over rounds of (time of {@code work} / {@code perRound}) in ms. */
+    private double time(Runnable work, int perRound) {
+        work.run();
+        stream.synchronize();
+        double[] t = new double[ROUNDS];
+        float[] ms = {0};
+        for (int r = 0; r < ROUNDS; r++) {
+            cuEventRecord(start, stream.stream());
+            work.run();
+            cuEventRecord(stop, stream.stream());
+            cuEventSynchronize(stop);
+            cuEventElapsedTime(ms, start, stop);
+            t[r] = ms[0] / perRound;
+        }
+        Arrays.sort(t);
+        return t[ROUNDS / 2];
+    }
+
+    /** Fills a buffer with random bf16 values in [-1, 1) by repeating one 16 MiB random block. */
+    private void fillRandom(DeviceBuffer b) {
+        short[] block = new short[8 << 20];
+        for (int i = 0; i < block.length; i++) {
+            block[i] = Bf16.fromFloat(rnd.nextFloat() * 2 - 1);
+        }
+        long blockBytes = 2L * block.length;
+        for (long off = 0; off < b.bytes(); off += blockBytes) {
+            long n = Math.min(blockBytes, b.bytes() - off);
+            cuMemcpyHtoD(b.pointer().withByteOffset(off), Pointer.to(block), n);
+        }
+    }
+
+    private void copy() {
+        long bytes = 4L << 30;
+        try (DeviceBuffer a = DeviceBuffer.allocate(bytes); DeviceBuffer b = DeviceBuffer.allocate(bytes)) {
+            fillRandom(a);
+            double ms = time(() -> {
+                for (int i = 0; i < 5; i++) {
+                    cuMemcpyDtoDAsync(b.pointer(), a.pointer(), bytes, stream.stream());
+                }
+            }, 5);
+            record("copy", "d2d 4GiB", ms, 2.0 * bytes / (ms * 1e-3) / 1e9, "GB/s (read+write)");
+        }
+    }
+
+    private void gemm() {
+        int[][] projections = {
+            // model id (0 Qwen2.5-1.5B, 1 Llama-3-8B), N, K
+            {0, 2048, 1536}, {0, 1536, 1536}, {0, 17920, 1536}, {0, 1536, 8960},
+            {1, 6144, 4096}, {1, 4096, 4096}, {1, 28672, 4096}, {1, 4096, 14336},
+        };
+        String[] names = {"qwen2.5-1.5b", "llama-3-8b"};
+        try (Cublas cublas = new Cublas(stream)) {
+            for (int[] p : projections) {
+                int n = p[1], k = p[2];
+                long wBytes = 2L * n * k;
+                int copies = (int) Math.max(1, Math.min(16, ROTATE_BYTES / wBytes));
+                try (DeviceBuffer w = DeviceBuffer.allocate(wBytes * copies)) {
+                    fillRandom(w);
+                    for (int m : new int[] {1, 40, 256, 4096}) {
+                        try (DeviceBuffer x = DeviceBuffer.allocate(2L * m * k); DeviceBuffer y = DeviceBuffer.allocate(2L * m * n)) {
+                            fillRandom(x);
+                            int reps = 4 * copies;
+                            double ms = time(() -> {
+                                for (int i = 0; i < reps; i++) {
+                                    cublas.matmulTransposed(y.address(), Cublas.BF16, x.address(),
+                                            w.address((i % copies) * wBytes), m, n, k);
+                                }
+                            }, reps);
+                            record("gemm", names[p[0]] + " M=" + m + " N=" + n + " K=" + k, ms,
+                                    2.0 * m * n * k / (ms * 1e-3) / 1e12, "TFLOP/s");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private void prefill() {
+        int qHeads = 32, kvHeads = 8, hd = 128, pageSize = 16;
+        PrefillAttentionKernel kernel = new PrefillAttentionKernel(device);
+        for (int len : new int[] {512, 1024, 2048, 4096, 8192}) {
+            int batch = Math.max(1, 16384 / len), tokens = batch * len;
+            int blocksPerSeq = len / pageSize;
+            int pages = batch * blocksPerSeq;
+            int[] perm = shuffled(pages);
+            int[] qStarts = new int[batch + 1];
+            int[] kvLens = new int[batch];
+            for (int s = 0; s < batch; s++) {
+                qStarts[s + 1] = qStarts[s] + len;
+                kvLens[s] = len;
+            }
+            long poolBytes = 2L * pages * pageSize * kvHeads * hd;
+            try (DeviceBuffer q = DeviceBuffer.allocate(2L * tokens * qHeads * hd);
+                 DeviceBuffer out = DeviceBuffer.allocate(2L * tokens * qHeads * hd);
+                 DeviceBuffer kPool = DeviceBuffer.allocate(poolBytes); DeviceBuffer vPool = DeviceBuffer.allocate(poolBytes);
+                 DeviceBuffer tables = DeviceBuffer.allocate(4L * pages); DeviceBuffer starts = DeviceBuffer.allocate(4L * (batch + 1));
+                 DeviceBuffer lens = DeviceBuffer.allocate(4L * batch)) {
+                fillRandom(q);
+                fillRandom(kPool);
+                fillRandom(vPool);
+                tables.copyFrom(perm);
+                starts.copyFrom(qStarts);
+                lens.copyFrom(kvLens);
+                float scale = (float) (1 / Math.sqrt(hd));
+                double ms = time(() -> {
+                    for (int i = 0; i < 5; i++) {
+                        kernel.run(stream, out.address(), qHeads * hd, q.address(), qHeads * hd, kPool.address(),
+                                vPool.address(), starts.address(), lens.address(), tables.address(), blocksPerSeq, batch,
+                                tokens, pageSize, qHeads, kvHeads, hd, scale);
+                    }
+                }, 5);
+                double flops = 4.0 * batch * qHeads * hd * (double) len * len / 2;
+                record("prefill", "hd128 h32/8 batch=" + batch + " len=" + len, ms, flops / (ms * 1e-3) / 1e12,
+                        "TFLOP/s (causal)");
+            }
+        }
+    }
+
+    private void decode() {
+        int[][] models = {{32, 8}, {12, 2}};
+        String[] names = {"llama-3-8b", "qwen2.5-1.5b"};
+        int hd = 128, pageSize = 16;
+        for (int mi = 0; mi < models.length; mi++) {
+            int qHeads = models[mi][0], kvHeads = models[mi][1];
+            for (int batch : new int[] {1, 16, 64}) {
+                for (int ctx : new int[] {1024, 4096, 16384}) {
+                    long runBytes = 2L * 2 * batch * ctx * kvHeads * hd;  // K and V, bf16
+                    int sets = (int) Math.max(1, Math.min(64, ROTATE_BYTES * 2 / runBytes));
+                    int blocks = ctx / pageSize;
+                    int pagesPerSet = batch * blocks;
+                    long poolBytes = 2L * sets * pagesPerSet * pageSize * kvHeads * hd;
+                    int maxSplits = 256;
+                    try (DecodeAttentionKernel kernel = new DecodeAttentionKernel(device, batch, qHeads, maxSplits);
+                         DeviceBuffer q = DeviceBuffer.allocate(2L * batch * qHeads * hd);
+                         DeviceBuffer out = DeviceBuffer.allocate(2L * batch * qHeads * hd);
+                         DeviceBuffer kPool = DeviceBuffer.allocate(poolBytes); DeviceBuffer vPool = DeviceBuffer.allocate(poolBytes);
+                         DeviceBuffer tables = DeviceBuffer.allocate(4L * sets * pagesPerSet);
+                         DeviceBuffer lens = DeviceBuffer.allocate(4L * batch)) {
+                        fillRandom(q);
+                        fillRandom(kPool);
+                        fillRandom(vPool);
+                        int[] perm = shuffled(sets * pagesPerSet);
+                        tables.copyFrom(perm);
+                        int[] l = new int[batch];
+                        Arrays.fill(l, ctx);
+                        lens.copyFrom(l);
+                        int partition = kernel.partitionFor(batch, kvHeads, ctx);
+                        float scale = (float) (1 / Math.sqrt(hd));
+                        int launches = Math.max(sets, 8);
+                        try (CudaGraph graph = CudaGraph.capture(stream, () -> {
+                            for (int i = 0; i < launches; i++) {
+                                long t = tables.address(4L * (i % sets) * pagesPerSet);
+                                kernel.run(stream, out.address(), qHeads * hd, q.address(), qHeads * hd, kPool.address(),
+                                        vPool.address(), t, blocks, lens.address(), batch, pageSize, qHeads, kvHeads, hd,
+                                        partition, ctx, scale);
+                            }
+                        })) {
+                            double ms = time(() -> graph.replay(stream), launches);
+                            record("decode", names[mi] + " h" + qHeads + "/" + kvHeads + " batch=" + batch + " ctx=" + ctx
+                                    + " partition=" + partition, ms, runBytes / (ms * 1e-3) / 1e9, "GB/s (KV read)");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private int[] shuffled(int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+}

@@ -1,0 +1,94 @@
+"""Torch half of the GPU kernel side-by-side (the Java half is io.splitserve.kernels.bench.KernelBench).
+
+Same shapes and the same timing method: CUDA events, the median of 7 rounds after a warm-up, random inputs, and
+weights rotated across copies when one would fit in L2. Measures the device-to-device copy bandwidth,
+torch.matmul on the model projections and scaled_dot_product_attention with the flash backend.
+
+usage: python3 torch_bench.py OUTPUT.csv
+"""
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+ROUNDS = 7
+ROTATE_BYTES = 512 << 20
+
+
+def timed(work, per_round):
+    work()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(ROUNDS):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        work()
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop) / per_round)
+    return sorted(times)[ROUNDS // 2]
+
+
+def main(path):
+    rows = []
+
+    def record(bench, case, ms, metric, unit):
+        row = f"{bench},{case},{ms:.5f},{metric:.2f},{unit}"
+        rows.append(row)
+        print(row, flush=True)
+
+    dev = torch.device("cuda")
+    n_bytes = 4 << 30
+    a = torch.empty(n_bytes // 2, dtype=torch.bfloat16, device=dev).uniform_(-1, 1)
+    b = torch.empty_like(a)
+
+    def copy5():
+        for _ in range(5):
+            b.copy_(a)
+    ms = timed(copy5, 5)
+    record("copy", "d2d 4GiB", ms, 2.0 * n_bytes / (ms * 1e-3) / 1e9, "GB/s (read+write)")
+    del a, b
+
+    projections = [("qwen2.5-1.5b", 2048, 1536), ("qwen2.5-1.5b", 1536, 1536), ("qwen2.5-1.5b", 17920, 1536),
+                   ("qwen2.5-1.5b", 1536, 8960), ("llama-3-8b", 6144, 4096), ("llama-3-8b", 4096, 4096),
+                   ("llama-3-8b", 28672, 4096), ("llama-3-8b", 4096, 14336)]
+    for name, n, k in projections:
+        w_bytes = 2 * n * k
+        copies = max(1, min(16, ROTATE_BYTES // w_bytes))
+        ws = [torch.empty(n, k, dtype=torch.bfloat16, device=dev).uniform_(-1, 1) for _ in range(copies)]
+        for m in (1, 40, 256, 4096):
+            x = torch.empty(m, k, dtype=torch.bfloat16, device=dev).uniform_(-1, 1)
+            reps = 4 * copies
+
+            def run():
+                for i in range(reps):
+                    torch.matmul(x, ws[i % copies].t())
+            ms = timed(run, reps)
+            record("gemm", f"{name} M={m} N={n} K={k}", ms, 2.0 * m * n * k / (ms * 1e-3) / 1e12, "TFLOP/s")
+        del ws
+
+    q_heads, hd = 32, 128
+    for length in (512, 1024, 2048, 4096, 8192):
+        batch = max(1, 16384 // length)
+        q = torch.empty(batch, q_heads, length, hd, dtype=torch.bfloat16, device=dev).uniform_(-1, 1)
+        k = torch.empty_like(q).uniform_(-1, 1)  # KV heads already expanded to the query heads (GQA 32/8)
+        v = torch.empty_like(q).uniform_(-1, 1)
+
+        def attend():
+            with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                for _ in range(5):
+                    F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        ms = timed(attend, 5)
+        flops = 4.0 * batch * q_heads * hd * length * length / 2
+        record("prefill", f"sdpa-flash hd128 h32 batch={batch} len={length}", ms, flops / (ms * 1e-3) / 1e12,
+               "TFLOP/s (causal)")
+        del q, k, v
+
+    with open(path, "w") as f:
+        f.write("bench,case,ms,metric,unit\n")
+        f.write("\n".join(rows) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
