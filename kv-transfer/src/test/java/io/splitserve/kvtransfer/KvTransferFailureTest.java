@@ -239,8 +239,8 @@ class KvTransferFailureTest
         connect(store);
         assertTrue(sender.begin(7, SMALL, TOKENS));
         sendLayers(7, 0, 2);
-        receiver.halt(); // still connected, never answers
         final long lastSendAt = System.nanoTime();
+        receiver.halt(); // still connected, never answers
 
         awaitLease(7);
         final long waited = System.nanoTime() - lastSendAt;
