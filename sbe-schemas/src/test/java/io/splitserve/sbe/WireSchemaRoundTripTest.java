@@ -139,6 +139,7 @@ class WireSchemaRoundTripTest
         tokenBytes.asIntBuffer().put(tokens);
         new PrefillRequestEncoder().wrapAndApplyHeader(buffer, OFFSET, headerEncoder)
             .requestId(77L).decodeNodeId(4).maxNewTokens(600).temperature(0f).topP(1f).topK(0).seed(1L)
+            .decodeKvChannel("aeron:udp?endpoint=10.0.0.4:40124")
             .putPromptTokens(tokenBytes.array(), 0, tokenBytes.capacity());
         assertHeader(PrefillRequestEncoder.TEMPLATE_ID);
         final PrefillRequestDecoder decoder = new PrefillRequestDecoder().wrapAndApplyHeader(buffer, OFFSET, headerDecoder);
@@ -149,6 +150,7 @@ class WireSchemaRoundTripTest
         assertEquals(1f, decoder.topP());
         assertEquals(0, decoder.topK());
         assertEquals(1L, decoder.seed());
+        assertEquals("aeron:udp?endpoint=10.0.0.4:40124", decoder.decodeKvChannel());
         final byte[] decoded = new byte[decoder.promptTokensLength()];
         decoder.getPromptTokens(decoded, 0, decoded.length);
         final int[] decodedTokens = new int[decoded.length / Integer.BYTES];
@@ -175,14 +177,27 @@ class WireSchemaRoundTripTest
     @Test
     void decodeAdmit()
     {
+        final int[] stops = {151643, 151645};
+        final ByteBuffer stopBytes = ByteBuffer.allocate(stops.length * Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        stopBytes.asIntBuffer().put(stops);
         new DecodeAdmitEncoder().wrapAndApplyHeader(buffer, OFFSET, headerEncoder)
-            .requestId(77L).nodeId(4).contextTokens(601).pagesUsed(38);
+            .requestId(77L).prefillNodeId(1).promptTokens(600).maxNewTokens(256).temperature(0.8f).topP(0.95f).topK(50)
+            .seed(123L).putStopTokens(stopBytes.array(), 0, stopBytes.capacity());
         assertHeader(DecodeAdmitEncoder.TEMPLATE_ID);
         final DecodeAdmitDecoder decoder = new DecodeAdmitDecoder().wrapAndApplyHeader(buffer, OFFSET, headerDecoder);
         assertEquals(77L, decoder.requestId());
-        assertEquals(4, decoder.nodeId());
-        assertEquals(601, decoder.contextTokens());
-        assertEquals(38, decoder.pagesUsed());
+        assertEquals(1, decoder.prefillNodeId());
+        assertEquals(600, decoder.promptTokens());
+        assertEquals(256, decoder.maxNewTokens());
+        assertEquals(0.8f, decoder.temperature());
+        assertEquals(0.95f, decoder.topP());
+        assertEquals(50, decoder.topK());
+        assertEquals(123L, decoder.seed());
+        final byte[] decoded = new byte[decoder.stopTokensLength()];
+        decoder.getStopTokens(decoded, 0, decoded.length);
+        final int[] decodedStops = new int[decoded.length / Integer.BYTES];
+        ByteBuffer.wrap(decoded).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(decodedStops);
+        assertArrayEquals(stops, decodedStops);
     }
 
     @Test
