@@ -1,0 +1,268 @@
+package io.splitserve.kvtransfer;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.Image;
+import io.aeron.Subscription;
+import io.splitserve.sbe.KvChunkDecoder;
+import io.splitserve.sbe.KvPart;
+import io.splitserve.sbe.KvTransferBeginDecoder;
+import io.splitserve.sbe.KvTransferEndDecoder;
+import io.splitserve.sbe.KvTransferStatus;
+import java.util.ArrayList;
+import java.util.concurrent.TimeUnit;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.Agent;
+
+/**
+ * Decode side of KV streaming, run as an agent. At Begin it checks the model fingerprint and geometry
+ * (FAILED_INCOMPATIBLE) and reserves pages for the whole sequence or refuses at once (REJECTED_NO_MEMORY, nothing
+ * reserved). Chunks are scattered straight from the log buffer into the reserved pages while a CRC32C runs over
+ * them in arrival order. At End the sequence is handed to the {@link KvReceiveListener} only if every byte arrived
+ * and the checksum matches (FAILED_CHECKSUM otherwise). A transfer that hears nothing for the transfer timeout
+ * fails with FAILED_TIMEOUT, and one whose sender's stream goes away fails with FAILED_DISCONNECTED.
+ *
+ * <p>Every transfer ends in exactly one verdict; pages are released on every failing path and owned by the listener
+ * after admission. Every verdict is acked to the sender on a best-effort basis. Not thread-safe: one thread calls
+ * {@link #doWork()} and {@link #close()}.
+ */
+public final class KvReceiver implements Agent, AutoCloseable
+{
+    private static final long CHECK_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private final KvReceiverContext ctx;
+    private final KvPageStore store;
+    private final KvGeometry geometry;
+    private final KvReceiveListener listener;
+    private final Subscription subscription;
+    private final ExclusivePublication ackPublication;
+    private final KvTransferAdapter adapter;
+    private final KvAckProxy ackProxy;
+    private final Long2ObjectHashMap<InboundTransfer> transfers = new Long2ObjectHashMap<>();
+    private final ArrayList<InboundTransfer> failing = new ArrayList<>();
+    private long nextCheckNs;
+    private boolean closed;
+
+    /**
+     * Adds the data subscription and the ack publication.
+     *
+     * @throws IllegalStateException when the context is incomplete.
+     */
+    public KvReceiver(final KvReceiverContext ctx)
+    {
+        this.ctx = ctx.conclude();
+        this.store = ctx.pageStore();
+        this.geometry = store.geometry();
+        this.listener = ctx.receiveListener();
+        this.subscription = ctx.aeron().addSubscription(ctx.channel(), ctx.streamId());
+        this.ackPublication = ctx.aeron().addExclusivePublication(ctx.ackChannel(), ctx.ackStreamId());
+        this.adapter = new KvTransferAdapter(this);
+        this.ackProxy = new KvAckProxy(ackPublication, ctx.backPressureIdleStrategy(), ctx.nanoClock(), ctx.ackOfferTimeoutNs());
+    }
+
+    /** True once a sender's stream is heard and a sender listens for acks. */
+    public boolean isConnected()
+    {
+        return subscription.isConnected() && ackPublication.isConnected();
+    }
+
+    /** Transfers begun and not yet given a verdict. */
+    public int openTransfers()
+    {
+        return transfers.size();
+    }
+
+    @Override
+    public int doWork()
+    {
+        int workCount = subscription.poll(adapter, ctx.fragmentLimit());
+        final long nowNs = ctx.nanoClock().nanoTime();
+        if (nowNs - nextCheckNs >= 0)
+        {
+            nextCheckNs = nowNs + CHECK_INTERVAL_NS;
+            workCount += failStalledTransfers(nowNs);
+        }
+        return workCount;
+    }
+
+    @Override
+    public String roleName()
+    {
+        return "kv-receiver";
+    }
+
+    @Override
+    public void onClose()
+    {
+        close();
+    }
+
+    /** Fails every open transfer with FAILED_DISCONNECTED (releasing its pages), then closes the streams. */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        failing.addAll(transfers.values());
+        failAll(KvTransferStatus.FAILED_DISCONNECTED);
+        CloseHelper.closeAll(subscription, ackPublication);
+    }
+
+    void onBegin(final int sessionId, final KvTransferBeginDecoder begin)
+    {
+        final long requestId = begin.requestId();
+        final InboundTransfer duplicate = transfers.get(requestId);
+        if (duplicate != null)
+        {
+            fail(duplicate, KvTransferStatus.FAILED_INCOMPATIBLE);
+            return;
+        }
+        final int tokens = begin.tokens();
+        final boolean compatible = begin.modelFingerprint() == ctx.modelFingerprint() &&
+            begin.layers() == geometry.layers() &&
+            begin.kvHeads() == geometry.kvHeads() &&
+            begin.headDim() == geometry.headDim() &&
+            begin.dtypeRaw() == geometry.dtype().value() &&
+            tokens > 0 &&
+            begin.totalBytes() == geometry.totalBytes(tokens);
+        if (!compatible)
+        {
+            reject(requestId, KvTransferStatus.FAILED_INCOMPATIBLE);
+            return;
+        }
+        final KvReservation reservation = store.reserve(tokens);
+        if (reservation == null)
+        {
+            reject(requestId, KvTransferStatus.REJECTED_NO_MEMORY);
+            return;
+        }
+        transfers.put(requestId,
+            new InboundTransfer(requestId, sessionId, reservation, begin.totalBytes(), ctx.nanoClock().nanoTime()));
+    }
+
+    void onChunkStart(final ChunkCursor cursor, final int sessionId, final KvChunkDecoder chunk, final int payloadLength)
+    {
+        cursor.transfer = null;
+        cursor.remaining = payloadLength;
+        final InboundTransfer transfer = transfers.get(chunk.requestId());
+        if (transfer == null)
+        {
+            return;
+        }
+        final int layer = chunk.layer();
+        final short part = chunk.partRaw();
+        final int tokenOffset = chunk.tokenOffset();
+        final int tokenCount = chunk.tokenCount();
+        final boolean inBounds = transfer.sessionId == sessionId &&
+            layer >= 0 && layer < geometry.layers() &&
+            (part == KvPart.K.value() || part == KvPart.V.value()) &&
+            tokenOffset >= 0 && tokenCount > 0 && (long)tokenOffset + tokenCount <= transfer.tokens &&
+            payloadLength == geometry.partBytes(tokenCount);
+        if (!inBounds)
+        {
+            fail(transfer, KvTransferStatus.FAILED_INCOMPATIBLE);
+            return;
+        }
+        cursor.transfer = transfer;
+        cursor.layer = layer;
+        cursor.part = KvPart.get(part);
+        cursor.byteOffset = geometry.partBytes(tokenOffset);
+        transfer.lastActivityNs = ctx.nanoClock().nanoTime();
+    }
+
+    void onChunkPayload(final ChunkCursor cursor, final DirectBuffer buffer, final int index, final int length)
+    {
+        final int bytes = Math.min(length, cursor.remaining);
+        cursor.remaining -= bytes;
+        final InboundTransfer transfer = cursor.transfer;
+        if (transfer == null || transfer.reservation == null)
+        {
+            return;
+        }
+        store.write(transfer.reservation, cursor.layer, cursor.part, cursor.byteOffset, buffer, index, bytes);
+        transfer.crcState = Crc32c.update(transfer.crcState, buffer, index, bytes);
+        transfer.bytesReceived += bytes;
+        cursor.byteOffset += bytes;
+    }
+
+    void onEnd(final int sessionId, final KvTransferEndDecoder end)
+    {
+        final InboundTransfer transfer = transfers.get(end.requestId());
+        if (transfer == null)
+        {
+            return;
+        }
+        if (transfer.sessionId != sessionId)
+        {
+            fail(transfer, KvTransferStatus.FAILED_INCOMPATIBLE);
+            return;
+        }
+        if (transfer.bytesReceived != transfer.totalBytes || Crc32c.finish(transfer.crcState) != end.crc32c())
+        {
+            fail(transfer, KvTransferStatus.FAILED_CHECKSUM);
+            return;
+        }
+        transfers.remove(transfer.requestId);
+        final KvReservation reservation = transfer.reservation;
+        transfer.reservation = null;
+        listener.onTransferAdmitted(transfer.requestId, reservation, end.firstToken());
+        ackProxy.ack(transfer.requestId, KvTransferStatus.OK);
+    }
+
+    private int failStalledTransfers(final long nowNs)
+    {
+        if (transfers.isEmpty())
+        {
+            return 0;
+        }
+        for (final InboundTransfer transfer : transfers.values())
+        {
+            if (nowNs - transfer.lastActivityNs > ctx.transferTimeoutNs())
+            {
+                failing.add(transfer);
+            }
+        }
+        final int stalled = failing.size();
+        failAll(KvTransferStatus.FAILED_TIMEOUT);
+
+        for (final InboundTransfer transfer : transfers.values())
+        {
+            final Image image = subscription.imageBySessionId(transfer.sessionId);
+            if (image == null || image.isClosed())
+            {
+                failing.add(transfer);
+            }
+        }
+        final int orphaned = failing.size();
+        failAll(KvTransferStatus.FAILED_DISCONNECTED);
+        return stalled + orphaned;
+    }
+
+    // transfers are collected first and failed after, so the map is never changed while it is iterated
+    private void failAll(final KvTransferStatus status)
+    {
+        for (int i = 0; i < failing.size(); i++)
+        {
+            fail(failing.get(i), status);
+        }
+        failing.clear();
+    }
+
+    private void fail(final InboundTransfer transfer, final KvTransferStatus status)
+    {
+        transfers.remove(transfer.requestId);
+        store.release(transfer.reservation);
+        transfer.reservation = null;
+        reject(transfer.requestId, status);
+    }
+
+    private void reject(final long requestId, final KvTransferStatus status)
+    {
+        ackProxy.ack(requestId, status);
+        listener.onTransferFailed(requestId, status);
+    }
+}

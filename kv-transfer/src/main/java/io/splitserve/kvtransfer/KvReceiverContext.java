@@ -1,0 +1,213 @@
+package io.splitserve.kvtransfer;
+
+import io.aeron.Aeron;
+import java.util.concurrent.TimeUnit;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemNanoClock;
+
+/**
+ * Configuration of a {@link KvReceiver}, with defaults for everything except the Aeron client, the page store and
+ * the receive listener. Acks go to one channel; with several prefill nodes that channel is a multi-destination or
+ * multicast channel every sender subscribes to, and each sender keeps only the acks of its own requests.
+ */
+public final class KvReceiverContext
+{
+    public static final long DEFAULT_TRANSFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(2);
+    public static final long DEFAULT_ACK_OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
+    public static final int DEFAULT_FRAGMENT_LIMIT = 256;
+
+    private Aeron aeron;
+    private String channel = KvSenderContext.DEFAULT_CHANNEL;
+    private int streamId = KvSenderContext.DEFAULT_STREAM_ID;
+    private String ackChannel = KvSenderContext.DEFAULT_CHANNEL;
+    private int ackStreamId = KvSenderContext.DEFAULT_ACK_STREAM_ID;
+    private long modelFingerprint;
+    private KvPageStore pageStore;
+    private KvReceiveListener receiveListener;
+    private long transferTimeoutNs = DEFAULT_TRANSFER_TIMEOUT_NS;
+    private long ackOfferTimeoutNs = DEFAULT_ACK_OFFER_TIMEOUT_NS;
+    private int fragmentLimit = DEFAULT_FRAGMENT_LIMIT;
+    private IdleStrategy backPressureIdleStrategy = new BackoffIdleStrategy();
+    private NanoClock nanoClock = SystemNanoClock.INSTANCE;
+
+    /**
+     * Check the configuration before use.
+     *
+     * @throws IllegalStateException naming the first missing or invalid setting.
+     */
+    KvReceiverContext conclude()
+    {
+        if (aeron == null)
+        {
+            throw new IllegalStateException("KV receiver needs an Aeron client");
+        }
+        if (pageStore == null)
+        {
+            throw new IllegalStateException("KV receiver needs a page store to scatter into");
+        }
+        if (receiveListener == null)
+        {
+            throw new IllegalStateException("KV receiver needs a receive listener to hand verified sequences to");
+        }
+        if (channel == null || ackChannel == null)
+        {
+            throw new IllegalStateException("KV receiver needs a data channel and an ack channel");
+        }
+        if (transferTimeoutNs <= 0 || ackOfferTimeoutNs <= 0 || fragmentLimit <= 0)
+        {
+            throw new IllegalStateException("KV receiver timeouts and fragment limit must be positive");
+        }
+        return this;
+    }
+
+    public Aeron aeron()
+    {
+        return aeron;
+    }
+
+    public KvReceiverContext aeron(final Aeron aeron)
+    {
+        this.aeron = aeron;
+        return this;
+    }
+
+    /** Aeron channel of the KV data stream this receiver subscribes to. */
+    public String channel()
+    {
+        return channel;
+    }
+
+    public KvReceiverContext channel(final String channel)
+    {
+        this.channel = channel;
+        return this;
+    }
+
+    public int streamId()
+    {
+        return streamId;
+    }
+
+    public KvReceiverContext streamId(final int streamId)
+    {
+        this.streamId = streamId;
+        return this;
+    }
+
+    /** Aeron channel acks are published on. */
+    public String ackChannel()
+    {
+        return ackChannel;
+    }
+
+    public KvReceiverContext ackChannel(final String ackChannel)
+    {
+        this.ackChannel = ackChannel;
+        return this;
+    }
+
+    public int ackStreamId()
+    {
+        return ackStreamId;
+    }
+
+    public KvReceiverContext ackStreamId(final int ackStreamId)
+    {
+        this.ackStreamId = ackStreamId;
+        return this;
+    }
+
+    /** The only model fingerprint whose KV this receiver accepts. */
+    public long modelFingerprint()
+    {
+        return modelFingerprint;
+    }
+
+    public KvReceiverContext modelFingerprint(final long modelFingerprint)
+    {
+        this.modelFingerprint = modelFingerprint;
+        return this;
+    }
+
+    public KvPageStore pageStore()
+    {
+        return pageStore;
+    }
+
+    public KvReceiverContext pageStore(final KvPageStore pageStore)
+    {
+        this.pageStore = pageStore;
+        return this;
+    }
+
+    public KvReceiveListener receiveListener()
+    {
+        return receiveListener;
+    }
+
+    public KvReceiverContext receiveListener(final KvReceiveListener receiveListener)
+    {
+        this.receiveListener = receiveListener;
+        return this;
+    }
+
+    /** How long a transfer may go without any of its messages before it fails with FAILED_TIMEOUT. */
+    public long transferTimeoutNs()
+    {
+        return transferTimeoutNs;
+    }
+
+    public KvReceiverContext transferTimeoutNs(final long transferTimeoutNs)
+    {
+        this.transferTimeoutNs = transferTimeoutNs;
+        return this;
+    }
+
+    /** How long one ack may stay back-pressured before it is dropped (the sender's lease timeout then ends it). */
+    public long ackOfferTimeoutNs()
+    {
+        return ackOfferTimeoutNs;
+    }
+
+    public KvReceiverContext ackOfferTimeoutNs(final long ackOfferTimeoutNs)
+    {
+        this.ackOfferTimeoutNs = ackOfferTimeoutNs;
+        return this;
+    }
+
+    /** Fragments read per duty cycle. */
+    public int fragmentLimit()
+    {
+        return fragmentLimit;
+    }
+
+    public KvReceiverContext fragmentLimit(final int fragmentLimit)
+    {
+        this.fragmentLimit = fragmentLimit;
+        return this;
+    }
+
+    public IdleStrategy backPressureIdleStrategy()
+    {
+        return backPressureIdleStrategy;
+    }
+
+    public KvReceiverContext backPressureIdleStrategy(final IdleStrategy backPressureIdleStrategy)
+    {
+        this.backPressureIdleStrategy = backPressureIdleStrategy;
+        return this;
+    }
+
+    public NanoClock nanoClock()
+    {
+        return nanoClock;
+    }
+
+    public KvReceiverContext nanoClock(final NanoClock nanoClock)
+    {
+        this.nanoClock = nanoClock;
+        return this;
+    }
+}

@@ -1,0 +1,295 @@
+package io.splitserve.kvtransfer;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.Subscription;
+import io.splitserve.sbe.KvPart;
+import io.splitserve.sbe.KvTransferStatus;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.concurrent.TimeUnit;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.Agent;
+
+/**
+ * Prefill side of KV streaming: opens a transfer per request, streams each layer's K and V as soon as the caller
+ * hands them over (chunks of at most {@link KvSenderContext#maxChunkBytes()}, in wire layout
+ * {@code [tokens][kvHeads][headDim]}), and closes it with the CRC32C of every payload byte and the first token.
+ *
+ * <p>Each begun transfer holds a lease on the request's KV. The lease ends exactly once, reported to the
+ * {@link KvLeaseListener}: at the receiver's ack, when no send or ack happened for the lease timeout, or when the
+ * stream to the receiver fails (not connected, closed, back-pressured past the offer deadline). After that the
+ * request's calls return false and send nothing. Closing the sender ends every open lease.
+ *
+ * <p>Not thread-safe: one thread calls every method, including {@link #doWork()}, which reads acks and expires
+ * leases. Many transfers may be open at once; their chunks interleave on the one publication.
+ */
+public final class KvSender implements Agent, AutoCloseable
+{
+    private static final long LEASE_CHECK_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final int ACK_FRAGMENT_LIMIT = 64;
+
+    private final KvSenderContext ctx;
+    private final ExclusivePublication publication;
+    private final Subscription ackSubscription;
+    private final KvTransferProxy proxy;
+    private final KvAckAdapter ackAdapter;
+    private final Long2ObjectHashMap<OutboundTransfer> transfers = new Long2ObjectHashMap<>();
+    private final ArrayDeque<OutboundTransfer> pool = new ArrayDeque<>();
+    private final ArrayList<OutboundTransfer> ending = new ArrayList<>();
+    private long nextLeaseCheckNs;
+    private boolean closed;
+
+    /**
+     * Adds the data publication and the ack subscription.
+     *
+     * @throws IllegalStateException when the context is incomplete or a chunk would not fit one Aeron message.
+     */
+    public KvSender(final KvSenderContext ctx)
+    {
+        this.ctx = ctx.conclude();
+        this.publication = ctx.aeron().addExclusivePublication(ctx.channel(), ctx.streamId());
+        final int maxMessage = publication.maxMessageLength();
+        if (ctx.maxChunkBytes() + KvTransferProxy.CHUNK_HEADER_LENGTH > maxMessage)
+        {
+            CloseHelper.quietClose(publication);
+            throw new IllegalStateException("KV chunks of " + ctx.maxChunkBytes() + " bytes exceed the max message length " +
+                maxMessage + " of " + ctx.channel() + " (term length / 8): lower maxChunkBytes or raise term-length");
+        }
+        this.ackSubscription = ctx.aeron().addSubscription(ctx.ackChannel(), ctx.ackStreamId());
+        this.proxy = new KvTransferProxy(publication, ctx.backPressureIdleStrategy(), ctx.nanoClock(), ctx.offerTimeoutNs());
+        this.ackAdapter = new KvAckAdapter(this);
+    }
+
+    /** True once a receiver is subscribed to the data stream and this sender hears its ack stream. */
+    public boolean isConnected()
+    {
+        return publication.isConnected() && ackSubscription.isConnected();
+    }
+
+    /** Transfers whose lease has not ended. */
+    public int openTransfers()
+    {
+        return transfers.size();
+    }
+
+    /**
+     * Open a transfer of {@code tokens} tokens of KV and start its lease.
+     *
+     * @return true when Begin went out; false when it could not, in which case the lease already ended.
+     * @throws IllegalArgumentException on a bad size, or a token row larger than the chunk size.
+     * @throws IllegalStateException when a transfer for {@code requestId} is already open.
+     */
+    public boolean begin(final long requestId, final KvGeometry geometry, final int tokens)
+    {
+        if (tokens <= 0)
+        {
+            throw new IllegalArgumentException("a KV transfer needs at least one token, got " + tokens);
+        }
+        final int chunkTokens = ctx.maxChunkBytes() / geometry.rowBytes();
+        if (chunkTokens == 0)
+        {
+            throw new IllegalArgumentException("one token row of " + geometry.rowBytes() +
+                " bytes exceeds the chunk size of " + ctx.maxChunkBytes());
+        }
+        if (transfers.containsKey(requestId))
+        {
+            throw new IllegalStateException("KV transfer " + requestId + " is already open");
+        }
+        final OutboundTransfer transfer = pool.isEmpty() ? new OutboundTransfer() : pool.pollFirst();
+        transfer.init(requestId, geometry, tokens, chunkTokens, ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs());
+        transfers.put(requestId, transfer);
+        final KvTransferStatus status = proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens);
+        if (status != KvTransferStatus.OK)
+        {
+            endLease(transfer, status);
+            return false;
+        }
+        return true;
+    }
+
+    /** Send layer {@code layer}'s K then V; see {@link #sendPart}. */
+    public boolean sendLayer(
+        final long requestId, final int layer, final DirectBuffer k, final int kIndex, final DirectBuffer v, final int vIndex)
+    {
+        return sendPart(requestId, layer, KvPart.K, k, kIndex) && sendPart(requestId, layer, KvPart.V, v, vIndex);
+    }
+
+    /**
+     * Send one layer's K or V: {@code tokens * rowBytes} bytes of {@code src} from {@code index}, laid out
+     * {@code [tokens][kvHeads][headDim]}. Acks that arrived meanwhile are read first, so a receiver that has already
+     * answered (e.g. REJECTED_NO_MEMORY) stops the stream.
+     *
+     * @return true when every chunk went out; false when the lease has ended (now or earlier).
+     * @throws IllegalArgumentException on a bad layer or a source too short.
+     * @throws IllegalStateException when this part was already sent or the transfer was ended.
+     */
+    public boolean sendPart(final long requestId, final int layer, final KvPart part, final DirectBuffer src, final int index)
+    {
+        pollAcks();
+        final OutboundTransfer transfer = transfers.get(requestId);
+        if (transfer == null)
+        {
+            return false;
+        }
+        final KvGeometry geometry = transfer.geometry;
+        final int rowBytes = geometry.rowBytes();
+        final long partBytes = geometry.partBytes(transfer.tokens);
+        if (layer < 0 || layer >= geometry.layers() || part == null || part == KvPart.NULL_VAL)
+        {
+            throw new IllegalArgumentException("no layer part " + layer + "/" + part + " in " + geometry);
+        }
+        if (index < 0 || index + partBytes > src.capacity())
+        {
+            throw new IllegalArgumentException("layer " + layer + " " + part + " needs " + partBytes + " bytes from index " +
+                index + ", the buffer holds " + src.capacity());
+        }
+        if (transfer.ended)
+        {
+            throw new IllegalStateException("KV transfer " + requestId + " already ended");
+        }
+        if (!transfer.markSent(2 * layer + part.value()))
+        {
+            throw new IllegalStateException("layer " + layer + " " + part + " of KV transfer " + requestId + " already sent");
+        }
+
+        for (int tokenOffset = 0; tokenOffset < transfer.tokens; tokenOffset += transfer.chunkTokens)
+        {
+            final int tokenCount = Math.min(transfer.chunkTokens, transfer.tokens - tokenOffset);
+            final int chunkIndex = index + tokenOffset * rowBytes;
+            final int chunkBytes = tokenCount * rowBytes;
+            transfer.crcState = Crc32c.update(transfer.crcState, src, chunkIndex, chunkBytes);
+            final KvTransferStatus status =
+                proxy.chunk(requestId, layer, part, tokenOffset, tokenCount, src, chunkIndex, chunkBytes);
+            if (status != KvTransferStatus.OK)
+            {
+                endLease(transfer, status);
+                return false;
+            }
+        }
+        transfer.leaseDeadlineNs = ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs();
+        return true;
+    }
+
+    /**
+     * Close the transfer with the checksum of everything sent and the first sampled token; the lease then lasts
+     * until the receiver's ack or the lease timeout. A transfer ended before all its parts were sent is answered
+     * FAILED_CHECKSUM by the receiver.
+     *
+     * @return true when End went out; false when the lease has ended (now or earlier).
+     */
+    public boolean end(final long requestId, final int firstToken)
+    {
+        pollAcks();
+        final OutboundTransfer transfer = transfers.get(requestId);
+        if (transfer == null)
+        {
+            return false;
+        }
+        if (transfer.ended)
+        {
+            throw new IllegalStateException("KV transfer " + requestId + " already ended");
+        }
+        final KvTransferStatus status = proxy.end(requestId, Crc32c.finish(transfer.crcState), firstToken);
+        if (status != KvTransferStatus.OK)
+        {
+            endLease(transfer, status);
+            return false;
+        }
+        transfer.ended = true;
+        transfer.leaseDeadlineNs = ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs();
+        return true;
+    }
+
+    @Override
+    public int doWork()
+    {
+        int workCount = pollAcks();
+        final long nowNs = ctx.nanoClock().nanoTime();
+        if (nowNs - nextLeaseCheckNs >= 0)
+        {
+            nextLeaseCheckNs = nowNs + LEASE_CHECK_INTERVAL_NS;
+            workCount += expireLeases(nowNs);
+        }
+        return workCount;
+    }
+
+    @Override
+    public String roleName()
+    {
+        return "kv-sender";
+    }
+
+    @Override
+    public void onClose()
+    {
+        close();
+    }
+
+    /** Ends every open lease with FAILED_DISCONNECTED, then closes the publication and subscription. */
+    @Override
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        ending.addAll(transfers.values());
+        endLeases(KvTransferStatus.FAILED_DISCONNECTED);
+        CloseHelper.closeAll(ackSubscription, publication);
+    }
+
+    void onAck(final long requestId, final KvTransferStatus status)
+    {
+        final OutboundTransfer transfer = transfers.get(requestId);
+        if (transfer != null)
+        {
+            endLease(transfer, status);
+        }
+    }
+
+    private int pollAcks()
+    {
+        return ackSubscription.poll(ackAdapter, ACK_FRAGMENT_LIMIT);
+    }
+
+    private int expireLeases(final long nowNs)
+    {
+        if (transfers.isEmpty())
+        {
+            return 0;
+        }
+        final boolean connected = publication.isConnected();
+        for (final OutboundTransfer transfer : transfers.values())
+        {
+            if (!connected || nowNs - transfer.leaseDeadlineNs > 0)
+            {
+                ending.add(transfer);
+            }
+        }
+        final int expired = ending.size();
+        endLeases(connected ? KvTransferStatus.FAILED_TIMEOUT : KvTransferStatus.FAILED_DISCONNECTED);
+        return expired;
+    }
+
+    // leases are collected first and ended after, so a listener may open new transfers while this runs
+    private void endLeases(final KvTransferStatus status)
+    {
+        for (int i = 0; i < ending.size(); i++)
+        {
+            endLease(ending.get(i), status);
+        }
+        ending.clear();
+    }
+
+    private void endLease(final OutboundTransfer transfer, final KvTransferStatus status)
+    {
+        final long requestId = transfer.requestId;
+        transfers.remove(requestId);
+        transfer.geometry = null;
+        pool.addLast(transfer);
+        ctx.leaseListener().onLeaseEnded(requestId, status);
+    }
+}

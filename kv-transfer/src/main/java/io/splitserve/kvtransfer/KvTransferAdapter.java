@@ -1,0 +1,94 @@
+package io.splitserve.kvtransfer;
+
+import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.Header;
+import io.aeron.protocol.DataHeaderFlyweight;
+import io.splitserve.sbe.KvChunkDecoder;
+import io.splitserve.sbe.KvTransferBeginDecoder;
+import io.splitserve.sbe.KvTransferEndDecoder;
+import io.splitserve.sbe.MessageHeaderDecoder;
+import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+
+/**
+ * Decodes the KV data stream for a {@link KvReceiver} fragment by fragment, without a FragmentAssembler: a chunk
+ * larger than one frame arrives as consecutive fragments of its publication session, the first one carrying the
+ * encoded header, so each fragment's payload bytes are handed to the receiver in place, per session cursor.
+ * Begin and End are far smaller than a frame and always arrive whole. Messages of other schemas are ignored.
+ */
+final class KvTransferAdapter implements FragmentHandler
+{
+    private final KvReceiver receiver;
+    private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
+    private final KvTransferBeginDecoder beginDecoder = new KvTransferBeginDecoder();
+    private final KvChunkDecoder chunkDecoder = new KvChunkDecoder();
+    private final KvTransferEndDecoder endDecoder = new KvTransferEndDecoder();
+    private final Int2ObjectHashMap<ChunkCursor> cursorBySession = new Int2ObjectHashMap<>();
+
+    KvTransferAdapter(final KvReceiver receiver)
+    {
+        this.receiver = receiver;
+    }
+
+    @Override
+    public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        final int sessionId = header.sessionId();
+        if ((header.flags() & DataHeaderFlyweight.BEGIN_FLAG) == 0)
+        {
+            final ChunkCursor cursor = cursorBySession.get(sessionId);
+            if (cursor != null && cursor.remaining > 0)
+            {
+                receiver.onChunkPayload(cursor, buffer, offset, length);
+            }
+            return;
+        }
+
+        headerDecoder.wrap(buffer, offset);
+        if (headerDecoder.schemaId() != MessageHeaderDecoder.SCHEMA_ID)
+        {
+            return;
+        }
+        final int bodyOffset = offset + MessageHeaderDecoder.ENCODED_LENGTH;
+        final int blockLength = headerDecoder.blockLength();
+        final int version = headerDecoder.version();
+        switch (headerDecoder.templateId())
+        {
+            case KvChunkDecoder.TEMPLATE_ID:
+            {
+                chunkDecoder.wrap(buffer, bodyOffset, blockLength, version);
+                final int payloadLength = chunkDecoder.payloadLength();
+                final int payloadIndex = chunkDecoder.limit() + KvChunkDecoder.payloadHeaderLength();
+                final ChunkCursor cursor = cursorFor(sessionId);
+                receiver.onChunkStart(cursor, sessionId, chunkDecoder, payloadLength);
+                final int inThisFragment = Math.min(offset + length - payloadIndex, payloadLength);
+                if (inThisFragment > 0)
+                {
+                    receiver.onChunkPayload(cursor, buffer, payloadIndex, inThisFragment);
+                }
+                break;
+            }
+            case KvTransferBeginDecoder.TEMPLATE_ID:
+                beginDecoder.wrap(buffer, bodyOffset, blockLength, version);
+                receiver.onBegin(sessionId, beginDecoder);
+                break;
+            case KvTransferEndDecoder.TEMPLATE_ID:
+                endDecoder.wrap(buffer, bodyOffset, blockLength, version);
+                receiver.onEnd(sessionId, endDecoder);
+                break;
+            default:
+                break;
+        }
+    }
+
+    private ChunkCursor cursorFor(final int sessionId)
+    {
+        ChunkCursor cursor = cursorBySession.get(sessionId);
+        if (cursor == null)
+        {
+            cursor = new ChunkCursor();
+            cursorBySession.put(sessionId, cursor);
+        }
+        return cursor;
+    }
+}

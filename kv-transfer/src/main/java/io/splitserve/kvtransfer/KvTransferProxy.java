@@ -1,0 +1,119 @@
+package io.splitserve.kvtransfer;
+
+import io.aeron.Publication;
+import io.splitserve.sbe.KvChunkDecoder;
+import io.splitserve.sbe.KvChunkEncoder;
+import io.splitserve.sbe.KvPart;
+import io.splitserve.sbe.KvTransferBeginEncoder;
+import io.splitserve.sbe.KvTransferEndEncoder;
+import io.splitserve.sbe.KvTransferStatus;
+import io.splitserve.sbe.MessageHeaderEncoder;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Encodes the sender's KV transfer messages onto a publication. A chunk goes out as a gathered offer of its small
+ * encoded header and the payload straight from the caller's memory, so payload bytes are copied exactly once, into
+ * the log buffer. Back-pressure and admin actions are retried with the idle strategy until the offer deadline;
+ * every other refusal (not connected, closed, max position) is a failure the caller must act on.
+ */
+final class KvTransferProxy
+{
+    /** Bytes in front of a chunk's payload: message header, fixed block and the payload's length field. */
+    static final int CHUNK_HEADER_LENGTH =
+        MessageHeaderEncoder.ENCODED_LENGTH + KvChunkEncoder.BLOCK_LENGTH + KvChunkDecoder.payloadHeaderLength();
+
+    private final Publication publication;
+    private final IdleStrategy idleStrategy;
+    private final NanoClock nanoClock;
+    private final long offerTimeoutNs;
+    private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(128));
+    private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
+    private final KvTransferBeginEncoder beginEncoder = new KvTransferBeginEncoder();
+    private final KvChunkEncoder chunkEncoder = new KvChunkEncoder();
+    private final KvTransferEndEncoder endEncoder = new KvTransferEndEncoder();
+
+    KvTransferProxy(
+        final Publication publication, final IdleStrategy idleStrategy, final NanoClock nanoClock, final long offerTimeoutNs)
+    {
+        this.publication = publication;
+        this.idleStrategy = idleStrategy;
+        this.nanoClock = nanoClock;
+        this.offerTimeoutNs = offerTimeoutNs;
+    }
+
+    KvTransferStatus begin(final long requestId, final long modelFingerprint, final KvGeometry geometry, final int tokens)
+    {
+        beginEncoder.wrapAndApplyHeader(buffer, 0, headerEncoder)
+            .requestId(requestId)
+            .modelFingerprint(modelFingerprint)
+            .layers(geometry.layers())
+            .tokens(tokens)
+            .kvHeads(geometry.kvHeads())
+            .headDim(geometry.headDim())
+            .dtype(geometry.dtype())
+            .totalBytes(geometry.totalBytes(tokens));
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + beginEncoder.encodedLength(), null, 0, 0);
+    }
+
+    KvTransferStatus chunk(
+        final long requestId,
+        final int layer,
+        final KvPart part,
+        final int tokenOffset,
+        final int tokenCount,
+        final DirectBuffer payload,
+        final int payloadIndex,
+        final int payloadLength)
+    {
+        chunkEncoder.wrapAndApplyHeader(buffer, 0, headerEncoder)
+            .requestId(requestId)
+            .layer(layer)
+            .part(part)
+            .tokenOffset(tokenOffset)
+            .tokenCount(tokenCount);
+        // the var-data length field; the payload bytes themselves follow from the second buffer of the offer
+        buffer.putInt(chunkEncoder.limit(), payloadLength, ByteOrder.LITTLE_ENDIAN);
+        return offer(CHUNK_HEADER_LENGTH, payload, payloadIndex, payloadLength);
+    }
+
+    KvTransferStatus end(final long requestId, final int crc32c, final int firstToken)
+    {
+        endEncoder.wrapAndApplyHeader(buffer, 0, headerEncoder).requestId(requestId).crc32c(crc32c).firstToken(firstToken);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + endEncoder.encodedLength(), null, 0, 0);
+    }
+
+    private KvTransferStatus offer(final int headerLength, final DirectBuffer payload, final int index, final int length)
+    {
+        long deadlineNs = 0;
+        idleStrategy.reset();
+        while (true)
+        {
+            final long result = payload == null ?
+                publication.offer(buffer, 0, headerLength) :
+                publication.offer(buffer, 0, headerLength, payload, index, length);
+            if (result > 0)
+            {
+                return KvTransferStatus.OK;
+            }
+            if (result != Publication.BACK_PRESSURED && result != Publication.ADMIN_ACTION)
+            {
+                return KvTransferStatus.FAILED_DISCONNECTED;
+            }
+            final long nowNs = nanoClock.nanoTime();
+            if (deadlineNs == 0)
+            {
+                deadlineNs = nowNs + offerTimeoutNs;
+            }
+            else if (nowNs - deadlineNs > 0)
+            {
+                return KvTransferStatus.FAILED_TIMEOUT;
+            }
+            idleStrategy.idle();
+        }
+    }
+}

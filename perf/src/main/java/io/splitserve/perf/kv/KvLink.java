@@ -1,0 +1,132 @@
+package io.splitserve.perf.kv;
+
+import io.aeron.Aeron;
+import io.splitserve.kvtransfer.HostKvPageStore;
+import io.splitserve.kvtransfer.KvGeometry;
+import io.splitserve.kvtransfer.KvReceiveListener;
+import io.splitserve.kvtransfer.KvReceiver;
+import io.splitserve.kvtransfer.KvReceiverContext;
+import io.splitserve.kvtransfer.KvReservation;
+import io.splitserve.kvtransfer.KvSender;
+import io.splitserve.kvtransfer.KvSenderContext;
+import io.splitserve.sbe.KvPart;
+import io.splitserve.sbe.KvTransferStatus;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.YieldingIdleStrategy;
+
+/**
+ * One prefill-to-decode KV link under measurement: a sender driven by the calling thread and a receiver agent on
+ * its own thread, over one pair of channels, scattering into a host page store. The receiver hands each admitted
+ * reservation straight back to the store, so transfers can repeat indefinitely. A transfer's time runs from
+ * Begin to the sender learning the receiver's verdict, i.e. what a prefill node waits before its KV is free.
+ */
+final class KvLink implements AutoCloseable
+{
+    private final KvGeometry geometry;
+    private final KvSender sender;
+    private final KvReceiver receiver;
+    private final Thread receiverThread;
+    private final IdleStrategy ackIdle = new YieldingIdleStrategy();
+    private volatile boolean running = true;
+    private KvTransferStatus lastStatus;
+
+    KvLink(final Aeron aeron, final String dataChannel, final String ackChannel, final int streamId,
+        final KvGeometry geometry, final int maxTokens, final int pageSize)
+    {
+        this.geometry = geometry;
+        final HostKvPageStore store = HostKvPageStore.allocate(geometry, (maxTokens + pageSize - 1) / pageSize, pageSize);
+        sender = new KvSender(new KvSenderContext().aeron(aeron).channel(dataChannel).streamId(streamId)
+            .ackChannel(ackChannel).ackStreamId(streamId + 1).modelFingerprint(1)
+            .backPressureIdleStrategy(new YieldingIdleStrategy())
+            .leaseListener((requestId, status) -> lastStatus = status));
+        receiver = new KvReceiver(new KvReceiverContext().aeron(aeron).channel(dataChannel).streamId(streamId)
+            .ackChannel(ackChannel).ackStreamId(streamId + 1).modelFingerprint(1).pageStore(store)
+            .receiveListener(new KvReceiveListener()
+            {
+                @Override
+                public void onTransferAdmitted(final long requestId, final KvReservation reservation, final int firstToken)
+                {
+                    store.release(reservation);
+                }
+
+                @Override
+                public void onTransferFailed(final long requestId, final KvTransferStatus status)
+                {
+                    // the sender sees the same verdict in its lease and reports it
+                }
+            }));
+        receiverThread = new Thread(this::runReceiver, "kv-receiver");
+        receiverThread.setDaemon(true);
+        receiverThread.start();
+        final long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!(sender.isConnected() && receiver.isConnected()))
+        {
+            if (System.nanoTime() - deadline > 0)
+            {
+                throw new IllegalStateException("KV link on " + dataChannel + " did not connect within 10 s");
+            }
+            Thread.yield();
+        }
+    }
+
+    private void runReceiver()
+    {
+        final IdleStrategy idle = new YieldingIdleStrategy();
+        while (running)
+        {
+            idle.idle(receiver.doWork());
+        }
+    }
+
+    /**
+     * Streams {@code tokens} tokens of KV from {@code source} (per layer K then V, each [tokens][kvHeads][headDim]) and
+     * waits for the verdict.
+     *
+     * @return nanoseconds from Begin to the ack.
+     * @throws IllegalStateException when the transfer does not end OK.
+     */
+    long transfer(final long requestId, final int tokens, final UnsafeBuffer source)
+    {
+        lastStatus = null;
+        final long start = System.nanoTime();
+        boolean sent = sender.begin(requestId, geometry, tokens);
+        for (int layer = 0; layer < geometry.layers() && sent; layer++)
+        {
+            final int k = (int)((2L * layer + KvPart.K.value()) * geometry.partBytes(tokens));
+            final int v = (int)((2L * layer + KvPart.V.value()) * geometry.partBytes(tokens));
+            sent = sender.sendLayer(requestId, layer, source, k, source, v);
+        }
+        if (sent)
+        {
+            sender.end(requestId, 0);
+        }
+        ackIdle.reset();
+        while (lastStatus == null)
+        {
+            ackIdle.idle(sender.doWork());
+        }
+        final long elapsed = System.nanoTime() - start;
+        if (lastStatus != KvTransferStatus.OK)
+        {
+            throw new IllegalStateException("transfer " + requestId + " ended " + lastStatus);
+        }
+        return elapsed;
+    }
+
+    @Override
+    public void close()
+    {
+        running = false;
+        try
+        {
+            receiverThread.join(5_000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        receiver.close();
+        sender.close();
+    }
+}
