@@ -70,6 +70,16 @@ class ChatTemplateTest {
     }
 
     @Test
+    void templateFileBesideTheConfigIsUsedWhenTheConfigHasNone(@TempDir Path dir) throws IOException, TokenizerException {
+        Path config = dir.resolve("tokenizer_config.json");
+        Files.writeString(config, "{\"bos_token\": {\"content\": \"<s>\"}, \"eos_token\": \"</s>\"}");
+        Files.writeString(dir.resolve("chat_template.jinja"), "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}");
+        ChatTemplate template = ChatTemplate.load(config);
+        assertEquals("<s>hi", template.render(List.of(new ChatMessage("user", "hi")), false));
+        assertEquals("</s>", template.eosToken());
+    }
+
+    @Test
     void strftimeNowFormatsPythonDirectives() {
         assertEquals("05 Mar 2026 14:07:09 Thursday 064 PM %",
                 TemplateFunctions.strftime(java.time.LocalDateTime.of(2026, 3, 5, 14, 7, 9), "%d %b %Y %H:%M:%S %A %j %p %%"));
