@@ -10,9 +10,10 @@ without the generation prompt. Run where tokenizers and transformers are install
     python3 make_tokenizer_goldens.py --tokenizers DIR --corpus corpus.jsonl \
         --feature-template feature_chat_template.jinja --out OUTDIR
 
-DIR holds one sub-directory per tokenizer (qwen3, llama3, llama3_1, demo, corpus_trained; chat templates only
-where a tokenizer_config.json is present); the qwen3 one also renders --feature-template, a template written to
-exercise the Jinja features chat templates use. From the demo tokenizer the script derives variants that use
+DIR holds one sub-directory per tokenizer (chat templates only where a tokenizer_config.json is present): qwen3,
+llama3 and llama3_1 as the build fetches them (target/hf-tokenizers), demo and corpus_trained as the test class
+io.splitserve.tokenizer.WriteTrainedTokenizers writes them. The qwen3 one also renders --feature-template, a
+template written to exercise the Jinja features chat templates use. From the demo tokenizer the script derives variants that use
 tokenizer.json features the real files do not (other normalizers, Split behaviors, added-token flags,
 TemplateProcessing) and stores each variant's tokenizer.json in its golden file. Errors are recorded in the output
 instead of stopping the run, so one run gives every result it can.
