@@ -67,6 +67,7 @@ public final class ChatTemplate {
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.LengthFilter());
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.TrimFilter());
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.SliceFilter());
+        jinjava.getGlobalContext().registerTag(new TemplateFunctions.GenerationTag());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", TemplateRewriter.PRINT_FUNCTION,
                 TemplateFunctions.class, "pyPrint", Object.class));
     }

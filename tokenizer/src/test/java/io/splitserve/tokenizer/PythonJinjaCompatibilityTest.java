@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The Python syntax rewrites, and the Python behaviours they give when rendered. */
-class TemplateRewriterTest {
+/** The rewrites of Python Jinja syntax, and the Python behaviours templates get when rendered. */
+class PythonJinjaCompatibilityTest {
     @Test
     void slicesBecomeFilterCallsOutsideStringsAndText() {
         assertEquals("{% for m in (messages|py_slice(none, none, -1)) %}",
@@ -39,6 +39,16 @@ class TemplateRewriterTest {
         String rendered = template.render(List.of(new ChatMessage("user", "h\u00e9 \uD83D\uDE00 you"),
                 new ChatMessage("assistant", "b")), false);
         assertEquals("uoy \uD83D\uDE00 \u00e9h|ou|1|\uD83D\uDE00 you|x|a+b-c|True", rendered);
+    }
+
+    @Test
+    void loopControlsAndGenerationBlocksRenderAsInTransformers() {
+        ChatTemplate template = ChatTemplate.of("{% for m in messages %}{% if loop.index0 == 1 %}{% continue %}{% endif %}"
+                + "{% if loop.index0 == 3 %}{% break %}{% endif %}{% generation %}[{{ m.content }}]{% endgeneration %}"
+                + "{% endfor %}", null, null);
+        List<ChatMessage> messages = List.of(new ChatMessage("user", "a"), new ChatMessage("user", "b"),
+                new ChatMessage("user", "c"), new ChatMessage("user", "d"), new ChatMessage("user", "e"));
+        assertEquals("[a][c]", template.render(messages, false));
     }
 
     @Test
