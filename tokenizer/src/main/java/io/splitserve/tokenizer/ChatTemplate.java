@@ -7,12 +7,9 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
-import com.hubspot.jinjava.interpret.Context;
-import com.hubspot.jinjava.interpret.InterpretException;
-import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
-import com.hubspot.jinjava.tree.Node;
 import jinjava.javax.el.CompositeELResolver;
 
 import java.io.IOException;
@@ -36,15 +33,13 @@ public final class ChatTemplate {
     /** Newer transformers versions save the template as its own file next to tokenizer_config.json. */
     private static final String SIBLING_TEMPLATE = "chat_template.jinja";
 
+    private final String template;
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinjava;
-    /** The template parsed once; rendering only reads it, so one tree serves every render and thread. */
-    private final Node tree;
-    /** Why the template cannot be parsed, reported at render time; null when it parsed. */
-    private final String parseError;
 
     private ChatTemplate(String template, String bosToken, String eosToken) {
+        this.template = TemplateRewriter.rewrite(template);
         this.bosToken = bosToken;
         this.eosToken = eosToken;
         CompositeELResolver resolver = new CompositeELResolver();
@@ -72,21 +67,9 @@ public final class ChatTemplate {
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.LengthFilter());
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.TrimFilter());
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.SliceFilter());
+        jinjava.getGlobalContext().registerTag(new TemplateFunctions.GenerationTag());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", TemplateRewriter.PRINT_FUNCTION,
                 TemplateFunctions.class, "pyPrint", Object.class));
-        jinjava.getGlobalContext().registerTag(new TemplateFunctions.GenerationTag());
-        JinjavaInterpreter parser = jinjava.newInterpreter();
-        tree = parser.parse(TemplateRewriter.rewrite(template));
-        parseError = firstFatal(parser.getErrors());
-    }
-
-    private static String firstFatal(List<TemplateError> errors) {
-        for (TemplateError error : errors) {
-            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                return "chat template failed at line " + error.getLineno() + ": " + error.getMessage();
-            }
-        }
-        return null;
     }
 
     /** Reads {@code chat_template}, {@code bos_token} and {@code eos_token} from a tokenizer_config.json. */
@@ -185,24 +168,13 @@ public final class ChatTemplate {
         context.put("add_generation_prompt", addGenerationPrompt);
         context.put("bos_token", bosToken);
         context.put("eos_token", eosToken);
-        if (parseError != null) {
-            throw new IllegalArgumentException(parseError);
-        }
-        JinjavaInterpreter interpreter = new JinjavaInterpreter(jinjava,
-                new Context(jinjava.getGlobalContext(), context), jinjava.getGlobalConfig());
-        JinjavaInterpreter.pushCurrent(interpreter);
-        String output;
+        RenderResult result;
         try {
-            output = interpreter.render(tree);
+            result = jinjava.renderForResult(template, context);
         } catch (TemplateFunctions.TemplateRaisedException e) {
             throw new IllegalArgumentException("chat template rejected the conversation: " + e.getMessage());
-        } catch (InterpretException e) {
-            throw new IllegalArgumentException("chat template failed at line " + e.getLineNumber() + ": "
-                    + e.getMessage());
-        } finally {
-            JinjavaInterpreter.popCurrent();
         }
-        for (TemplateError error : interpreter.getErrors()) {
+        for (TemplateError error : result.getErrors()) {
             Throwable cause = error.getException();
             while (cause != null && !(cause instanceof TemplateFunctions.TemplateRaisedException)) {
                 cause = cause.getCause();
@@ -210,11 +182,11 @@ public final class ChatTemplate {
             if (cause != null) {
                 throw new IllegalArgumentException("chat template rejected the conversation: " + cause.getMessage());
             }
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new IllegalArgumentException("chat template failed at line " + error.getLineno() + ": "
+                        + error.getMessage());
+            }
         }
-        String fatal = firstFatal(interpreter.getErrors());
-        if (fatal != null) {
-            throw new IllegalArgumentException(fatal);
-        }
-        return output;
+        return result.getOutput();
     }
 }
