@@ -48,7 +48,8 @@ public final class KvTransferBenchmark
         }
     }
 
-    private record Result(Setup setup, Throughput mid, Throughput big, Histogram latency)
+    private record Result(Setup setup, Throughput mid, Throughput big, Histogram latency, double senderCpuNsPerByte,
+        double receiverCpuNsPerByte)
     {
     }
 
@@ -141,10 +142,15 @@ public final class KvTransferBenchmark
             mid[i] = link.transfer(++requestId, MID_TOKENS, source);
         }
         final long[] big = new long[options.bigRepeats];
+        long senderCpuNs = 0;
+        long receiverCpuNs = 0;
         for (int i = 0; i < big.length; i++)
         {
             big[i] = link.transfer(++requestId, BIG_TOKENS, source);
+            senderCpuNs += link.lastSenderCpuNs();
+            receiverCpuNs += link.lastReceiverCpuNs();
         }
+        final double bigBytesMeasured = (double)LLAMA3_8B.totalBytes(BIG_TOKENS) * big.length;
         final Histogram latency = new Histogram(3_600_000_000_000L, 3);
         for (int i = 0; i < 200; i++)
         {
@@ -155,9 +161,11 @@ public final class KvTransferBenchmark
             latency.recordValue(link.transfer(++requestId, SMALL_TOKENS, source));
         }
         final Result result = new Result(setup,
-            Throughput.of(LLAMA3_8B.totalBytes(MID_TOKENS), mid), Throughput.of(LLAMA3_8B.totalBytes(BIG_TOKENS), big), latency);
-        log("%s: 16 MiB %.2f GB/s, 256 MiB %.2f GB/s, 1 MiB p50 %.1f us", setup.name, result.mid.medianGbps,
-            result.big.medianGbps, latency.getValueAtPercentile(50) / 1000.0);
+            Throughput.of(LLAMA3_8B.totalBytes(MID_TOKENS), mid), Throughput.of(LLAMA3_8B.totalBytes(BIG_TOKENS), big), latency,
+            senderCpuNs / bigBytesMeasured, receiverCpuNs / bigBytesMeasured);
+        log("%s: 16 MiB %.2f GB/s, 256 MiB %.2f GB/s, 1 MiB p50 %.1f us, CPU ns/byte sender %.3f receiver %.3f",
+            setup.name, result.mid.medianGbps, result.big.medianGbps, latency.getValueAtPercentile(50) / 1000.0,
+            result.senderCpuNsPerByte, result.receiverCpuNsPerByte);
         return result;
     }
 
@@ -228,7 +236,7 @@ public final class KvTransferBenchmark
         out.append("- KV shape: Llama-3-8B (32 layers, 8 KV heads, head dim 128, bf16: 128 KiB per token); 16 MiB = 128 tokens, ")
             .append("256 MiB = 2048 tokens, 1 MiB = 8 tokens; 1 MiB chunks; receiver pages of 16 tokens.\n");
         out.append("- Setup: one JVM; embedded media driver (SHARED threading, default idle strategy); sender on the main thread, ")
-            .append("receiver agent on its own thread (yielding idle); term buffers in /dev/shm. A transfer is timed from Begin ")
+            .append("receiver agent on its own thread; both park when idle (back-off idle strategy, up to 1 ms), which adds to small-transfer latency; term buffers in /dev/shm. A transfer is timed from Begin ")
             .append("to the sender receiving the receiver's OK ack, so it includes the scatter into pages and both CRC32C passes.\n");
         out.append("- GB/s is 10^9 bytes per second. Throughput: median and best of ").append(MID_REPEATS)
             .append(" (16 MiB) and ").append(options.bigRepeats).append(" (256 MiB) transfers after warm-up; memcpy is ")
@@ -245,6 +253,18 @@ public final class KvTransferBenchmark
             out.append(String.format(Locale.ROOT, "| %s | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.0f%% |%n",
                 result.setup.name, result.mid.medianGbps, result.mid.bestGbps, result.big.medianGbps, result.big.bestGbps,
                 100 * result.big.medianGbps / memcpyBig.medianGbps));
+        }
+        out.append("\n## CPU cost per byte (256 MiB transfers; thread CPU time, both sides park when idle)\n\n")
+            .append("The machine is shared, so wall-clock rates above depend on what else ran; CPU time per byte does not. ")
+            .append("A side whose thread has a core to itself can sustain at most 1 / (its ns per byte) GB/s; the driver ")
+            .append("thread (term cleaning for IPC, sockets for UDP) is not included.\n\n")
+            .append("| transport | sender ns/byte | receiver ns/byte | sender-alone ceiling | receiver-alone ceiling |\n")
+            .append("|---|---|---|---|---|\n");
+        for (final Result result : results)
+        {
+            out.append(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.1f GB/s | %.1f GB/s |%n", result.setup.name,
+                result.senderCpuNsPerByte, result.receiverCpuNsPerByte, 1 / result.senderCpuNsPerByte,
+                1 / result.receiverCpuNsPerByte));
         }
         out.append("\n## Latency of 1 MiB transfers (Begin to ack, back to back, ").append(options.latencyTransfers)
             .append(" transfers after 200 warm-up)\n\n| transport | p50 | p90 | p99 | p99.9 | max |\n|---|---|---|---|---|---|\n");
