@@ -16,7 +16,6 @@ import java.lang.management.ThreadMXBean;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.YieldingIdleStrategy;
 
 /**
  * One prefill-to-decode KV link under measurement: a sender driven by the calling thread and a receiver agent on
@@ -32,7 +31,9 @@ final class KvLink implements AutoCloseable
     private final KvSender sender;
     private final KvReceiver receiver;
     private final Thread receiverThread;
-    private final IdleStrategy ackIdle = new YieldingIdleStrategy();
+    // waiting for the ack parks briefly instead of spinning: on few cores a spinning sender takes CPU from the
+    // receiver and the driver while they drain the transfer's tail
+    private final IdleStrategy ackIdle = new BackoffIdleStrategy(10, 10, 1_000, 50_000);
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private volatile boolean running = true;
     private KvTransferStatus lastStatus;
