@@ -251,14 +251,16 @@ public final class KvTransferBenchmark
             .append("256 MiB median vs memcpy |\n|---|---|---|---|---|---|\n");
         for (final Result result : results)
         {
-            out.append(String.format(Locale.ROOT, "| %s | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.0f%% |%n",
+            out.append(String.format(Locale.ROOT, "| %s | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.2f GB/s | %.1f%% |%n",
                 result.setup.name, result.mid.medianGbps, result.mid.bestGbps, result.big.medianGbps, result.big.bestGbps,
                 100 * result.big.medianGbps / memcpyBig.medianGbps));
         }
         out.append("\n## CPU cost per byte (256 MiB transfers; thread CPU time, both sides park when idle)\n\n")
             .append("The machine is shared, so wall-clock rates above depend on what else ran; CPU time per byte does not. ")
             .append("A side whose thread has a core to itself can sustain at most 1 / (its ns per byte) GB/s; the driver ")
-            .append("thread (term cleaning for IPC, sockets for UDP) is not included.\n\n")
+            .append("thread (term cleaning for IPC, sockets for UDP) is not included. Where a side mostly waits (the ")
+            .append("receiver behind a slow UDP link), its figure is mostly its idle loop (spins and yields before each ")
+            .append("park), not work.\n\n")
             .append("| transport | sender ns/byte | receiver ns/byte | sender-alone ceiling | receiver-alone ceiling |\n")
             .append("|---|---|---|---|---|\n");
         for (final Result result : results)
