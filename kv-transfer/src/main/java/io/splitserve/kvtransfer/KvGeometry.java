@@ -94,15 +94,15 @@ public final class KvGeometry
         return 2L * layers * partBytes(tokens);
     }
 
-    public boolean sameAs(final int layers, final int kvHeads, final int headDim, final KvDtype dtype)
-    {
-        return this.layers == layers && this.kvHeads == kvHeads && this.headDim == headDim && this.dtype == dtype;
-    }
-
     @Override
     public boolean equals(final Object other)
     {
-        return other instanceof KvGeometry && ((KvGeometry)other).sameAs(layers, kvHeads, headDim, dtype);
+        if (!(other instanceof KvGeometry))
+        {
+            return false;
+        }
+        final KvGeometry that = (KvGeometry)other;
+        return layers == that.layers && kvHeads == that.kvHeads && headDim == that.headDim && dtype == that.dtype;
     }
 
     @Override

@@ -23,6 +23,8 @@ import org.agrona.concurrent.Agent;
  * and the checksum matches (FAILED_CHECKSUM otherwise). A transfer that hears nothing for the transfer timeout
  * fails with FAILED_TIMEOUT, and one whose sender's stream goes away fails with FAILED_DISCONNECTED.
  *
+ * A second Begin for a request id that is still open fails the open transfer with FAILED_INCOMPATIBLE.
+ *
  * <p>Every transfer ends in exactly one verdict; pages are released on every failing path and owned by the listener
  * after admission. Every verdict is acked to the sender on a best-effort basis. Not thread-safe: one thread calls
  * {@link #doWork()} and {@link #close()}.

@@ -159,14 +159,14 @@ public final class KvSender implements Agent, AutoCloseable
             final int tokenCount = Math.min(transfer.chunkTokens, transfer.tokens - tokenOffset);
             final int chunkIndex = index + tokenOffset * rowBytes;
             final int chunkBytes = tokenCount * rowBytes;
-            transfer.crcState = Crc32c.update(transfer.crcState, src, chunkIndex, chunkBytes);
-            final KvTransferStatus status =
-                proxy.chunk(requestId, layer, part, tokenOffset, tokenCount, src, chunkIndex, chunkBytes);
+            final KvTransferStatus status = proxy.chunk(
+                requestId, layer, part, tokenOffset, tokenCount, src, chunkIndex, chunkBytes, transfer.crcState);
             if (status != KvTransferStatus.OK)
             {
                 endLease(transfer, status);
                 return false;
             }
+            transfer.crcState = proxy.crcState();
         }
         transfer.leaseDeadlineNs = ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs();
         return true;

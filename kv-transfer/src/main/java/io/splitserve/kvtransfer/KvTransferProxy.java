@@ -1,6 +1,10 @@
 package io.splitserve.kvtransfer;
 
 import io.aeron.Publication;
+import io.aeron.ReservedValueSupplier;
+import io.aeron.logbuffer.FrameDescriptor;
+import io.aeron.protocol.DataHeaderFlyweight;
+import io.aeron.protocol.HeaderFlyweight;
 import io.splitserve.sbe.KvChunkDecoder;
 import io.splitserve.sbe.KvChunkEncoder;
 import io.splitserve.sbe.KvPart;
@@ -18,8 +22,10 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * Encodes the sender's KV transfer messages onto a publication. A chunk goes out as a gathered offer of its small
  * encoded header and the payload straight from the caller's memory, so payload bytes are copied exactly once, into
- * the log buffer. Back-pressure and admin actions are retried with the idle strategy until the offer deadline;
- * every other refusal (not connected, closed, max position) is a failure the caller must act on.
+ * the log buffer. The running CRC32C of the payload is folded in from the log buffer itself, frame by frame right
+ * after Aeron copied each frame (its reserved-value hook), while the bytes are still in cache, so the sender reads
+ * its source memory only once. Back-pressure and admin actions are retried with the idle strategy until the offer
+ * deadline; every other refusal (not connected, closed, max position) is a failure the caller must act on.
  */
 final class KvTransferProxy
 {
@@ -36,6 +42,8 @@ final class KvTransferProxy
     private final KvTransferBeginEncoder beginEncoder = new KvTransferBeginEncoder();
     private final KvChunkEncoder chunkEncoder = new KvChunkEncoder();
     private final KvTransferEndEncoder endEncoder = new KvTransferEndEncoder();
+    private final ReservedValueSupplier payloadChecksum = this::foldPayloadIntoCrc;
+    private int crcState;
 
     KvTransferProxy(
         final Publication publication, final IdleStrategy idleStrategy, final NanoClock nanoClock, final long offerTimeoutNs)
@@ -60,6 +68,9 @@ final class KvTransferProxy
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + beginEncoder.encodedLength(), null, 0, 0);
     }
 
+    /**
+     * Offer one chunk, folding its payload into {@code crcStateBefore}; on OK {@link #crcState()} holds the new state.
+     */
     KvTransferStatus chunk(
         final long requestId,
         final int layer,
@@ -68,7 +79,8 @@ final class KvTransferProxy
         final int tokenCount,
         final DirectBuffer payload,
         final int payloadIndex,
-        final int payloadLength)
+        final int payloadLength,
+        final int crcStateBefore)
     {
         chunkEncoder.wrapAndApplyHeader(buffer, 0, headerEncoder)
             .requestId(requestId)
@@ -78,7 +90,26 @@ final class KvTransferProxy
             .tokenCount(tokenCount);
         // the var-data length field; the payload bytes themselves follow from the second buffer of the offer
         buffer.putInt(chunkEncoder.limit(), payloadLength, ByteOrder.LITTLE_ENDIAN);
+        crcState = crcStateBefore;
         return offer(CHUNK_HEADER_LENGTH, payload, payloadIndex, payloadLength);
+    }
+
+    /** The CRC32C state after the last chunk that went out. */
+    int crcState()
+    {
+        return crcState;
+    }
+
+    // called by Aeron once per frame of a chunk that is being published, after the frame's bytes were copied
+    private long foldPayloadIntoCrc(final DirectBuffer termBuffer, final int frameOffset, final int frameLength)
+    {
+        int payloadStart = frameOffset + DataHeaderFlyweight.HEADER_LENGTH;
+        if ((termBuffer.getByte(frameOffset + HeaderFlyweight.FLAGS_FIELD_OFFSET) & FrameDescriptor.BEGIN_FRAG_FLAG) != 0)
+        {
+            payloadStart += CHUNK_HEADER_LENGTH;
+        }
+        crcState = Crc32c.update(crcState, termBuffer, payloadStart, frameOffset + frameLength - payloadStart);
+        return 0;
     }
 
     KvTransferStatus end(final long requestId, final int crc32c, final int firstToken)
@@ -95,7 +126,7 @@ final class KvTransferProxy
         {
             final long result = payload == null ?
                 publication.offer(buffer, 0, headerLength) :
-                publication.offer(buffer, 0, headerLength, payload, index, length);
+                publication.offer(buffer, 0, headerLength, payload, index, length, payloadChecksum);
             if (result > 0)
             {
                 return KvTransferStatus.OK;

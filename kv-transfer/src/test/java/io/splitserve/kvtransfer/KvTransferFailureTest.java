@@ -3,6 +3,7 @@ package io.splitserve.kvtransfer;
 import static io.splitserve.kvtransfer.KvTestData.SMALL;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aeron.Aeron;
@@ -294,6 +295,22 @@ class KvTransferFailureTest
         receiver.receiver().close();
         receiver = null;
         assertEquals(16, store.freePages());
+    }
+
+    @Test
+    void misconfigurationFailsAtConstructionWithAOneLineReason()
+    {
+        senderAeron = driver.connect();
+        final IllegalStateException tooBig = assertThrows(IllegalStateException.class, () -> new KvSender(
+            new KvSenderContext().aeron(senderAeron).channel("aeron:ipc?term-length=64k").leaseListener(leases)));
+        assertEquals("KV chunks of 1048576 bytes exceed the max message length 8192 of aeron:ipc?term-length=64k " +
+            "(term length / 8): lower maxChunkBytes or raise term-length", tooBig.getMessage());
+        final IllegalStateException noListener = assertThrows(IllegalStateException.class,
+            () -> new KvSender(new KvSenderContext().aeron(senderAeron)));
+        assertEquals("KV sender needs a lease listener to release KV when a lease ends", noListener.getMessage());
+        final IllegalStateException noStore = assertThrows(IllegalStateException.class,
+            () -> new KvReceiver(new KvReceiverContext().aeron(senderAeron).receiveListener(receipts)));
+        assertEquals("KV receiver needs a page store to scatter into", noStore.getMessage());
     }
 
     private static void offer(final ExclusivePublication publication, final UnsafeBuffer buffer, final int length)

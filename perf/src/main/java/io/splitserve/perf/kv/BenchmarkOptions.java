@@ -13,7 +13,7 @@ final class BenchmarkOptions
     String machine = "local";
     Path report;
     int latencyTransfers = 2000;
-    int bigRepeats = 3;
+    int bigRepeats = 5;
     String transport = "all";
 
     /**
