@@ -4,7 +4,7 @@ Same shapes and the same timing method: CUDA events, the median of 7 rounds afte
 weights rotated across copies when one would fit in L2. Measures the device-to-device copy bandwidth,
 torch.matmul on the model projections and scaled_dot_product_attention with the flash backend.
 
-usage: python3 torch_bench.py OUTPUT.csv
+usage: python3 torch_bench.py OUTPUT.csv [SECTIONS]   (SECTIONS: a comma-separated subset of copy,gemm,prefill)
 """
 import sys
 
@@ -30,7 +30,10 @@ def timed(work, per_round):
     return sorted(times)[ROUNDS // 2]
 
 
-def main(path):
+SECTIONS = ("copy", "gemm", "prefill")
+
+
+def main(path, sections=SECTIONS):
     rows = []
 
     def record(bench, case, ms, metric, unit):
@@ -39,6 +42,19 @@ def main(path):
         print(row, flush=True)
 
     dev = torch.device("cuda")
+    if "copy" in sections:
+        copy_bench(dev, record)
+    if "gemm" in sections:
+        gemm_bench(dev, record)
+    if "prefill" in sections:
+        prefill_bench(dev, record)
+
+    with open(path, "w") as f:
+        f.write("bench,case,ms,metric,unit\n")
+        f.write("\n".join(rows) + "\n")
+
+
+def copy_bench(dev, record):
     n_bytes = 4 << 30
     a = torch.empty(n_bytes // 2, dtype=torch.bfloat16, device=dev).uniform_(-1, 1)
     b = torch.empty_like(a)
@@ -50,6 +66,8 @@ def main(path):
     record("copy", "d2d 4GiB", ms, 2.0 * n_bytes / (ms * 1e-3) / 1e9, "GB/s (read+write)")
     del a, b
 
+
+def gemm_bench(dev, record):
     projections = [("qwen2.5-1.5b", 2048, 1536), ("qwen2.5-1.5b", 1536, 1536), ("qwen2.5-1.5b", 17920, 1536),
                    ("qwen2.5-1.5b", 1536, 8960), ("llama-3-8b", 6144, 4096), ("llama-3-8b", 4096, 4096),
                    ("llama-3-8b", 28672, 4096), ("llama-3-8b", 4096, 14336)]
@@ -68,6 +86,8 @@ def main(path):
             record("gemm", f"{name} M={m} N={n} K={k}", ms, 2.0 * m * n * k / (ms * 1e-3) / 1e12, "TFLOP/s")
         del ws
 
+
+def prefill_bench(dev, record):
     q_heads, hd = 32, 128
     for length in (512, 1024, 2048, 4096, 8192):
         batch = max(1, 16384 // length)
@@ -85,10 +105,9 @@ def main(path):
                "TFLOP/s (causal)")
         del q, k, v
 
-    with open(path, "w") as f:
-        f.write("bench,case,ms,metric,unit\n")
-        f.write("\n".join(rows) + "\n")
-
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and not set(sys.argv[2].split(",")) <= set(SECTIONS)):
+        sys.exit("usage: python3 torch_bench.py OUTPUT.csv [SECTIONS], SECTIONS a comma-separated subset of "
+                 + ",".join(SECTIONS))
+    main(sys.argv[1], tuple(sys.argv[2].split(",")) if len(sys.argv) == 3 else SECTIONS)

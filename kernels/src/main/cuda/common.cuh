@@ -97,6 +97,21 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t *r, const void *smem) {
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(s));
 }
 
+// the same on 32-bit shared-window addresses, which keep per-lane tile addresses in one register each
+__device__ __forceinline__ uint32_t shared_address(const void *smem) {
+    return static_cast<uint32_t>(__cvta_generic_to_shared(smem));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t *r, uint32_t s) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(s));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t *r, uint32_t s) {
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(s));
+}
+
 __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t *r, const void *smem) {
     const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
@@ -112,17 +127,37 @@ __device__ __forceinline__ void mma_bf16_16816(float *d, const uint32_t *a, uint
 }
 
 
-// Device address of token `token`'s row for one KV head in a paged pool laid out [pages][pageSize][kvHeads][headDim]
-__device__ __forceinline__ long long paged_row_offset(const int *block_table, int token, int page_size, int kv_heads,
-                                                      int kv_head, int head_dim) {
-    int page_index, in_page;
-    if ((page_size & (page_size - 1)) == 0) {  // power of two: no integer division
+// 2^x on the special-function unit, denormals flushed (2^-inf = 0): one MUFU op, without the denormal fix-ups
+// plain exp2f carries; softmax weights that small contribute nothing in fp32 anyway
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
+// Page index and offset within the page of `token`; power-of-two pages avoid the integer division
+__device__ __forceinline__ void page_position(int token, int page_size, int &page_index, int &in_page) {
+    if ((page_size & (page_size - 1)) == 0) {
         page_index = token >> (__ffs(page_size) - 1);
         in_page = token & (page_size - 1);
     } else {
         page_index = token / page_size;
         in_page = token - page_index * page_size;
     }
-    const long long slot = static_cast<long long>(block_table[page_index]) * page_size + in_page;
+}
+
+// Element offset of one KV head's row in a paged pool laid out [pages][pageSize][kvHeads][headDim], given the
+// physical page that holds it
+__device__ __forceinline__ long long paged_row_offset_in(int page, int in_page, int page_size, int kv_heads,
+                                                         int kv_head, int head_dim) {
+    const long long slot = static_cast<long long>(page) * page_size + in_page;
     return (slot * kv_heads + kv_head) * head_dim;
+}
+
+// Element offset of token `token`'s row for one KV head, looked up through the block table
+__device__ __forceinline__ long long paged_row_offset(const int *block_table, int token, int page_size, int kv_heads,
+                                                      int kv_head, int head_dim) {
+    int page_index, in_page;
+    page_position(token, page_size, page_index, in_page);
+    return paged_row_offset_in(block_table[page_index], in_page, page_size, kv_heads, kv_head, head_dim);
 }

@@ -8,8 +8,11 @@
 // two-stage cp.async pipeline (the next step's K/V rows, gathered through the block table for any page size,
 // load while the current step computes), so the main loop has no block-wide barrier. At the end the warps merge
 // their (max, sum, output) in shared memory and the block writes an unnormalised partial output plus
-// (max, sum) in log2 units; splits past the sequence end write nothing. Pass 2 (decode_attention_reduce) merges
-// the partials with the log-sum-exp rule.
+// (max, sum) in log2 units; splits past the sequence end write nothing. The query rows load in the same cp.async
+// group as the first K/V step, so a block waits for one memory round trip before its first product, not two.
+// When one split covers every sequence (maxSplits == 1) the block normalises and writes the bf16 output itself
+// (zeros for an idle slot) and no second pass runs. Otherwise pass 2 (decode_attention_reduce) merges the
+// partials with the log-sum-exp rule, its threads spread over splits as well as over the head dimension.
 // Everything that changes per step (lengths, block tables) is read from device memory, so a step can be
 // captured once per batch bucket and replayed.
 #include "common.cuh"
@@ -41,7 +44,8 @@ __device__ __forceinline__ void decode_load_step(bf16 *k_dst, bf16 *v_dst, const
 }
 
 template <int HD>
-__device__ __forceinline__ void decode_partial(float *__restrict__ part_o, float *__restrict__ part_ml,
+__device__ __forceinline__ void decode_partial(bf16 *__restrict__ out, int out_token_stride,
+                                               float *__restrict__ part_o, float *__restrict__ part_ml,
                                                const bf16 *__restrict__ q, int q_token_stride,
                                                const bf16 *__restrict__ k_cache, const bf16 *__restrict__ v_cache,
                                                const int *__restrict__ block_tables, int max_blocks,
@@ -62,7 +66,16 @@ __device__ __forceinline__ void decode_partial(float *__restrict__ part_o, float
     const int group = q_heads / kv_heads;
     const int seq_len = seq_lens[b];
     const int start = split * partition;
-    if (start >= seq_len) return;
+    const long long head0 = static_cast<long long>(b) * q_heads + static_cast<long long>(kvh) * group;
+    if (start >= seq_len) {
+        if (max_splits == 1) {  // the only split of an idle slot: zero rows, so every output element is written
+            for (int i = threadIdx.x; i < group * HD; i += DEC_THREADS) {
+                out[static_cast<long long>(b) * out_token_stride + (kvh * group + i / HD) * HD + i % HD] =
+                    __float2bfloat16_rn(0.f);
+            }
+        }
+        return;
+    }
     const int end = min(seq_len, start + partition);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int g = lane >> 2, tq = lane & 3;
@@ -74,7 +87,11 @@ __device__ __forceinline__ void decode_partial(float *__restrict__ part_o, float
         const bool valid = r < group;
         cp_async_16(q_s + swz<HD>(r, c), q_row + (valid ? r * HD + c * 8 : 0), valid);
     }
-    cp_async_commit();
+    bf16 *mine = kv_s + warp * WARP_ELEMS;
+    int t0 = start + warp * DEC_STEP;
+    if (t0 < end) decode_load_step<HD>(mine, mine + STEP_ELEMS, k_cache, v_cache, table, t0, end, page_size, kv_heads,
+                                       kvh, lane);
+    cp_async_commit();  // one group: the query rows and this warp's first step
     cp_async_wait_all();
     __syncthreads();
     uint32_t qf[KSTEPS][4];
@@ -86,11 +103,6 @@ __device__ __forceinline__ void decode_partial(float *__restrict__ part_o, float
     for (int d = 0; d < DTILES; d++) o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.f;
     float m_row[2] = {SPLITSERVE_NEG_INF, SPLITSERVE_NEG_INF}, l_row[2] = {0.f, 0.f};
 
-    bf16 *mine = kv_s + warp * WARP_ELEMS;
-    int t0 = start + warp * DEC_STEP;
-    if (t0 < end) decode_load_step<HD>(mine, mine + STEP_ELEMS, k_cache, v_cache, table, t0, end, page_size, kv_heads,
-                                       kvh, lane);
-    cp_async_commit();
     for (int stage = 0; t0 < end; t0 += DEC_WARPS * DEC_STEP, stage ^= 1) {
         const int t_next = t0 + DEC_WARPS * DEC_STEP;
         bf16 *next = mine + (stage ^ 1) * 2 * STEP_ELEMS;
@@ -173,7 +185,6 @@ __device__ __forceinline__ void decode_partial(float *__restrict__ part_o, float
         ml_s[(warp * 16 + g + 8) * 2 + 1] = l_row[1];
     }
     __syncthreads();
-    const long long head0 = static_cast<long long>(b) * q_heads + static_cast<long long>(kvh) * group;
     for (int i = threadIdx.x; i < group * HD; i += DEC_THREADS) {
         const int row = i / HD, d = i % HD;
         float m = SPLITSERVE_NEG_INF;
@@ -186,6 +197,11 @@ __device__ __forceinline__ void decode_partial(float *__restrict__ part_o, float
             l += weight * ml_s[(w * 16 + row) * 2 + 1];
             acc += weight * o_s[(w * 16 + row) * HD + d];
         }
+        if (max_splits == 1) {
+            out[static_cast<long long>(b) * out_token_stride + (kvh * group + row) * HD + d] =
+                __float2bfloat16_rn(acc / l);
+            continue;
+        }
         const long long idx = (head0 + row) * max_splits + split;
         part_o[idx * HD + d] = acc;
         if (d == 0) {
@@ -196,30 +212,33 @@ __device__ __forceinline__ void decode_partial(float *__restrict__ part_o, float
 }
 
 extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_partial_hd64(
-    float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
+    bf16 *out, int out_token_stride, float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
     const int *block_tables, int max_blocks, const int *seq_lens, int page_size, int q_heads, int kv_heads,
     int partition, int max_splits, float scale_log2) {
-    decode_partial<64>(part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens,
+    decode_partial<64>(out, out_token_stride, part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens,
                        page_size, q_heads, kv_heads, partition, max_splits, scale_log2);
 }
 
 extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_partial_hd128(
-    float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
+    bf16 *out, int out_token_stride, float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
     const int *block_tables, int max_blocks, const int *seq_lens, int page_size, int q_heads, int kv_heads,
     int partition, int max_splits, float scale_log2) {
-    decode_partial<128>(part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens,
+    decode_partial<128>(out, out_token_stride, part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens,
                         page_size, q_heads, kv_heads, partition, max_splits, scale_log2);
 }
 
 // Merges the splits of each (sequence, query head): out = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s.
-// Grid (qHeads, batch); a sequence of length 0 gets a zero row, so every output element is written.
-extern "C" __global__ void decode_attention_reduce(bf16 *__restrict__ out, int out_token_stride,
-                                                   const float *__restrict__ part_o,
-                                                   const float *__restrict__ part_ml,
-                                                   const int *__restrict__ seq_lens, int q_heads, int head_dim,
-                                                   int partition, int max_splits) {
+// Grid (qHeads, batch), DEC_REDUCE_THREADS threads: each thread owns 4 output columns (one 16-byte load per split)
+// and every (DEC_REDUCE_THREADS * 4 / headDim)-th split, so many splits' loads are in flight at once instead of
+// one thread walking every split; the per-thread sums then meet in shared memory. A sequence of length 0 gets a
+// zero row, so every output element is written.
+#define DEC_REDUCE_THREADS 256
+extern "C" __global__ void __launch_bounds__(DEC_REDUCE_THREADS) decode_attention_reduce(
+    bf16 *__restrict__ out, int out_token_stride, const float *__restrict__ part_o, const float *__restrict__ part_ml,
+    const int *__restrict__ seq_lens, int q_heads, int head_dim, int partition, int max_splits) {
     extern __shared__ float weight_s[];
     __shared__ float scratch[32];
+    __shared__ float4 sum_s[DEC_REDUCE_THREADS];
     const int h = blockIdx.x, b = blockIdx.y;
     const int splits = min((seq_lens[b] + partition - 1) / partition, max_splits);
     const long long base = (static_cast<long long>(b) * q_heads + h) * max_splits;
@@ -233,11 +252,31 @@ extern "C" __global__ void decode_attention_reduce(bf16 *__restrict__ out, int o
         l += w * part_ml[(base + s) * 2 + 1];
     }
     l = block_sum(l, scratch);  // its barriers also publish weight_s
-    const float inv = splits > 0 ? 1.f / l : 0.f;
-    bf16 *dst = out + static_cast<long long>(b) * out_token_stride + static_cast<long long>(h) * head_dim;
-    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
-        float o = 0.f;
-        for (int s = 0; s < splits; s++) o += weight_s[s] * part_o[(base + s) * head_dim + d];
-        dst[d] = __float2bfloat16_rn(o * inv);
+    const int vecs = head_dim / 4, v = threadIdx.x % vecs, lanes = DEC_REDUCE_THREADS / vecs;
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll 4
+    for (int s = threadIdx.x / vecs; s < splits; s += lanes) {
+        const float w = weight_s[s];
+        const float4 p = *reinterpret_cast<const float4 *>(part_o + (base + s) * head_dim + 4 * v);
+        acc.x = fmaf(w, p.x, acc.x);
+        acc.y = fmaf(w, p.y, acc.y);
+        acc.z = fmaf(w, p.z, acc.z);
+        acc.w = fmaf(w, p.w, acc.w);
     }
+    sum_s[threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.x >= vecs) return;
+    for (int k = 1; k < lanes; k++) {
+        const float4 p = sum_s[k * vecs + v];
+        acc.x += p.x;
+        acc.y += p.y;
+        acc.z += p.z;
+        acc.w += p.w;
+    }
+    const float inv = splits > 0 ? 1.f / l : 0.f;
+    bf16 *dst = out + static_cast<long long>(b) * out_token_stride + static_cast<long long>(h) * head_dim + 4 * v;
+    dst[0] = __float2bfloat16_rn(acc.x * inv);
+    dst[1] = __float2bfloat16_rn(acc.y * inv);
+    dst[2] = __float2bfloat16_rn(acc.z * inv);
+    dst[3] = __float2bfloat16_rn(acc.w * inv);
 }

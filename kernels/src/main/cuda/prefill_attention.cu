@@ -3,14 +3,19 @@
 // Sequence i owns query rows [qStarts[i], qStarts[i+1]); its keys are the kvLens[i] tokens in its block table,
 // the queries being the last (qStarts[i+1] - qStarts[i]) of them, so cached prefix pages are attended to without
 // being recomputed. Causal: the query at absolute position p sees keys 0..p.
-// Grid (maxQueryTiles, qHeads), 128 threads = 4 warps; a block takes 128 query rows of one head (32 per warp, so
-// every K/V fragment read from shared memory feeds two tensor-core tiles) and walks 64-token K/V tiles; within a
-// sequence the heaviest (last) query tiles are scheduled first. Q.K^T and P.V run on bf16 tensor cores (mma.sync m16n8k16 fed by ldmatrix);
-// K and V tiles are gathered through the block table with cp.async, V of tile j (and K of tile j + 1) loading
-// while the tensor cores work; softmax is online in fp32. Shared tiles are XOR-swizzled in 16-byte chunks so
-// ldmatrix reads are free of bank conflicts. Blocks past the batch's real tile count exit at once, so the grid
-// may be sized from an upper bound (sum of tiles <= tokens / 128 + batch). Shared memory is dynamic:
-// (128 + 2 * 64) * headDim * 2 bytes (64 KiB at head dim 128), which the launcher allows once per kernel.
+// Grid (qHeads, maxQueryTiles), 128 threads = 4 warps; a block takes 128 query rows of one head (32 per warp, so
+// every K/V fragment read from shared memory feeds two tensor-core tiles) and walks 64-token K/V tiles. The head
+// is the fast grid index, so the query heads sharing a KV head run side by side (their K/V stays in L2) and each
+// sequence's heaviest (last) query tiles are scheduled first. Q.K^T and P.V run on bf16 tensor cores (mma.sync
+// m16n8k16 fed by ldmatrix). K and V tiles are gathered through the block table with cp.async into two stages:
+// tile j + 1 loads while the tensor cores work on tile j, so the loop has one block-wide barrier per tile. The
+// pool row offsets of a tile are computed once (not per 16-byte chunk) and published in shared memory a tile
+// ahead, their block-table reads issued two tiles ahead so that no warp waits on them. Softmax is online in
+// fp32, in log2 units. Shared tiles are XOR-swizzled in 16-byte chunks so ldmatrix reads are free of bank
+// conflicts. Blocks past the batch's real tile count exit at once, so the grid may be sized from an upper bound
+// (sum of tiles <= tokens / 128 + batch). Shared memory is dynamic: (128 + 4 * 64) * headDim * 2 bytes plus
+// 2 * 64 row offsets (97 KiB at head dim 128; the register count allows two blocks per multiprocessor anyway),
+// which the launcher allows once per kernel.
 #include "common.cuh"
 
 #define PF_THREADS 128
@@ -18,16 +23,17 @@
 #define PF_MT 2  // 16-row tensor-core tiles per warp
 #define PF_BN 64
 
-// Gathers 64 K or V rows of one KV head into swizzled shared memory; rows past `limit` are zero-filled.
+// Gathers the 64 K or V rows of one tile into swizzled shared memory; a row offset of -1 (past the sequence)
+// fills zeros.
 template <int HD>
-__device__ __forceinline__ void load_kv_tile(bf16 *dst, const bf16 *cache, const int *table, int tile_start,
-                                             int limit, int page_size, int kv_heads, int kvh) {
+__device__ __forceinline__ void load_kv_tile(bf16 *dst, const bf16 *cache, const long long *row_off) {
     constexpr int CH = HD / 8;
-    for (int i = threadIdx.x; i < PF_BN * CH; i += PF_THREADS) {
-        const int r = i / CH, c = i % CH, tok = tile_start + r;
-        const bool valid = tok < limit;
-        const long long off = valid ? paged_row_offset(table, tok, page_size, kv_heads, kvh, HD) : 0;
-        cp_async_16(dst + swz<HD>(r, c), cache + off + c * 8, valid);
+#pragma unroll 2  // fully unrolled, the offset loads of all rows would stay live beside the accumulators
+    for (int k = 0; k < PF_BN * CH / PF_THREADS; k++) {
+        const int i = threadIdx.x + k * PF_THREADS, r = i / CH, c = i % CH;
+        const long long off = row_off[r];
+        const bool valid = off >= 0;
+        cp_async_16(dst + swz<HD>(r, c), cache + (valid ? off : 0) + c * 8, valid);
     }
 }
 
@@ -42,13 +48,15 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
     constexpr int KSTEPS = HD / 16;  // k-steps of Q.K^T
     constexpr int DTILES = HD / 8;   // 8-wide output column tiles
     constexpr int NTILES = PF_BN / 8;
+    constexpr int TILE_ELEMS = PF_BN * HD;
     extern __shared__ __align__(128) unsigned char smem_raw[];
     bf16 *q_s = reinterpret_cast<bf16 *>(smem_raw);
     bf16 *k_s = q_s + PF_BM * HD;
-    bf16 *v_s = k_s + PF_BN * HD;
+    bf16 *v_s = k_s + TILE_ELEMS;
+    long long *off_s = reinterpret_cast<long long *>(v_s + TILE_ELEMS);  // [tile & 1][PF_BN] pool row offsets
 
     // find this block's (sequence, query tile), the last tile of each sequence first
-    int tile = blockIdx.x, seq = -1;
+    int tile = blockIdx.y, seq = -1;
     for (int s = 0; s < batch; s++) {
         const int tiles = (q_starts[s + 1] - q_starts[s] + PF_BM - 1) / PF_BM;
         if (tile < tiles) {
@@ -59,14 +67,21 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
         tile -= tiles;
     }
     if (seq < 0) return;
-    const int h = blockIdx.y, kvh = h / (q_heads / kv_heads);
+    const int h = blockIdx.x, kvh = h / (q_heads / kv_heads);
     const int q_begin = q_starts[seq], q_len = q_starts[seq + 1] - q_begin;
     const int kv_len = kv_lens[seq];
     const int prefix = kv_len - q_len;  // absolute position of query row 0
     const int row0 = tile * PF_BM;
     const int *table = block_tables + static_cast<long long>(seq) * max_blocks;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int last_row = min(row0 + PF_BM, q_len) - 1;
+    const int n_tiles = (prefix + last_row + 1 + PF_BN - 1) / PF_BN;
 
+    // row offsets of tiles 0 and 1 (one row per thread), then Q and K of tile 0 as one cp.async group
+    {
+        const int tok = threadIdx.x;  // PF_THREADS == 2 * PF_BN: tile threadIdx.x / PF_BN, row threadIdx.x % PF_BN
+        off_s[threadIdx.x] = tok < kv_len ? paged_row_offset(table, tok, page_size, kv_heads, kvh, HD) : -1;
+    }
     for (int i = threadIdx.x; i < PF_BM * CH; i += PF_THREADS) {
         const int r = i / CH, c = i % CH;
         const bool valid = row0 + r < q_len;
@@ -75,7 +90,8 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
                                     : 0;
         cp_async_16(q_s + swz<HD>(r, c), q + off, valid);
     }
-    load_kv_tile<HD>(k_s, k_cache, table, 0, kv_len, page_size, kv_heads, kvh);
+    __syncthreads();
+    load_kv_tile<HD>(k_s, k_cache, off_s);
     cp_async_commit();
     cp_async_wait_all();
     __syncthreads();
@@ -92,16 +108,35 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
         l_row[mt][0] = l_row[mt][1] = 0.f;
     }
 
-    const int last_row = min(row0 + PF_BM, q_len) - 1;
-    const int n_tiles = (prefix + last_row + 1 + PF_BN - 1) / PF_BN;
     const int g = lane >> 2, tq = lane & 3;
     const int warp_row0 = row0 + warp * (16 * PF_MT);
     const int warp_first_pos = prefix + warp_row0;
 
+    // Per-lane ldmatrix byte offsets. A lane reads chunk 2k + bit of a row whose low 3 bits are lane & 7, so the
+    // swizzled chunk of k and k + 4 differ by a constant 8 chunks (128 bytes): four registers per operand cover
+    // every k, the rest is immediate offsets.
+    const int mi = lane >> 3, r7 = lane & 7;
+    uint32_t q_addr[4], k_addr[4], v_addr[4];
+    const uint32_t q_base = shared_address(q_s) + (warp * 16 * PF_MT + (lane & 15)) * HD * 2;
+#pragma unroll
+    for (int k4 = 0; k4 < 4; k4++) {
+        q_addr[k4] = q_base + (((2 * k4 + (lane >> 4)) ^ r7) << 4);
+        k_addr[k4] = (r7 + ((mi >> 1) << 3)) * HD * 2 + (((2 * k4 + (mi & 1)) ^ r7) << 4);
+        v_addr[k4] = (r7 + ((mi & 1) << 3)) * HD * 2 + (((2 * k4 + (mi >> 1)) ^ r7) << 4);
+    }
+
+    const uint32_t k_st = shared_address(k_s), v_st = shared_address(v_s);
     for (int j = 0; j < n_tiles; j++) {
         const int kv0 = j * PF_BN;
-        load_kv_tile<HD>(v_s, v_cache, table, kv0, kv_len, page_size, kv_heads, kvh);
+        load_kv_tile<HD>(v_s, v_cache, off_s + (j & 1) * PF_BN);
         cp_async_commit();
+        // block-table entry of this thread's row of tile j + 2: read now, used after the tile's math
+        int ahead_page = -1;
+        if (threadIdx.x < PF_BN && j + 2 < n_tiles && kv0 + 2 * PF_BN + threadIdx.x < kv_len) {
+            int page_index, in_page;
+            page_position(kv0 + 2 * PF_BN + threadIdx.x, page_size, page_index, in_page);
+            ahead_page = table[page_index];
+        }
 
         float s[PF_MT][NTILES][4];
 #pragma unroll
@@ -112,13 +147,11 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
         for (int ks = 0; ks < KSTEPS; ks++) {
             uint32_t qf[PF_MT][4];
 #pragma unroll
-            for (int mt = 0; mt < PF_MT; mt++)
-                ldmatrix_x4(qf[mt], q_s + swz<HD>(warp_row0 - row0 + mt * 16 + (lane & 15), 2 * ks + (lane >> 4)));
+            for (int mt = 0; mt < PF_MT; mt++) ldmatrix_x4(qf[mt], q_addr[ks & 3] + mt * 16 * HD * 2 + (ks >> 2) * 128);
 #pragma unroll
             for (int np = 0; np < NTILES / 2; np++) {
                 uint32_t b[4];
-                const int mi = lane >> 3;
-                ldmatrix_x4(b, k_s + swz<HD>(np * 16 + (lane & 7) + ((mi >> 1) << 3), 2 * ks + (mi & 1)));
+                ldmatrix_x4(b, k_st + k_addr[ks & 3] + np * 16 * HD * 2 + (ks >> 2) * 128);
 #pragma unroll
                 for (int mt = 0; mt < PF_MT; mt++) {
                     mma_bf16_16816(s[mt][2 * np], qf[mt], b[0], b[1]);
@@ -152,13 +185,13 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
                 mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
                 const float m_new = fmaxf(m_row[mt][r], mx * scale_log2);
                 const float m_use = m_new == SPLITSERVE_NEG_INF ? 0.f : m_new;
-                alpha[r] = exp2f(m_row[mt][r] - m_use);
+                alpha[r] = fast_exp2(m_row[mt][r] - m_use);
                 m_row[mt][r] = m_new;
                 float sum = 0.f;
 #pragma unroll
                 for (int n = 0; n < NTILES; n++) {
-                    s[mt][n][2 * r] = exp2f(fmaf(s[mt][n][2 * r], scale_log2, -m_use));
-                    s[mt][n][2 * r + 1] = exp2f(fmaf(s[mt][n][2 * r + 1], scale_log2, -m_use));
+                    s[mt][n][2 * r] = fast_exp2(fmaf(s[mt][n][2 * r], scale_log2, -m_use));
+                    s[mt][n][2 * r + 1] = fast_exp2(fmaf(s[mt][n][2 * r + 1], scale_log2, -m_use));
                     sum += s[mt][n][2 * r] + s[mt][n][2 * r + 1];
                 }
                 l_row[mt][r] = l_row[mt][r] * alpha[r] + sum;  // this thread's columns only; quad-reduced at the end
@@ -180,9 +213,10 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
         }
 
         cp_async_wait_all();  // V of tile j has landed
-        __syncthreads();      // ... for every thread, and every warp is done reading K of tile j
+        __syncthreads();      // ... for every thread, every warp is done reading K of tile j, and every thread has
+                              // issued tile j's V load from offset slot j & 1
         if (j + 1 < n_tiles) {
-            load_kv_tile<HD>(k_s, k_cache, table, kv0 + PF_BN, kv_len, page_size, kv_heads, kvh);
+            load_kv_tile<HD>(k_s, k_cache, off_s + ((j + 1) & 1) * PF_BN);
             cp_async_commit();
         }
 #pragma unroll
@@ -190,8 +224,7 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
 #pragma unroll
             for (int dp = 0; dp < DTILES / 2; dp++) {
                 uint32_t b[4];
-                const int mi = lane >> 3;
-                ldmatrix_x4_trans(b, v_s + swz<HD>(kk * 16 + (lane & 7) + ((mi & 1) << 3), 2 * dp + (mi >> 1)));
+                ldmatrix_x4_trans(b, v_st + v_addr[dp & 3] + kk * 16 * HD * 2 + (dp >> 2) * 128);
 #pragma unroll
                 for (int mt = 0; mt < PF_MT; mt++) {
                     mma_bf16_16816(o[mt][2 * dp], pf[mt][kk], b[0], b[1]);
@@ -199,8 +232,14 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
                 }
             }
         }
+        if (threadIdx.x < PF_BN && j + 2 < n_tiles) {  // slot j & 1 takes tile j + 2's row offsets
+            int page_index, in_page;
+            page_position(kv0 + 2 * PF_BN + threadIdx.x, page_size, page_index, in_page);
+            off_s[(j & 1) * PF_BN + threadIdx.x] =
+                ahead_page >= 0 ? paged_row_offset_in(ahead_page, in_page, page_size, kv_heads, kvh, HD) : -1;
+        }
         cp_async_wait_all();  // K of tile j + 1 has landed
-        __syncthreads();      // ... and every warp is done reading V of tile j
+        __syncthreads();      // ... for every thread, every warp is done reading V of tile j, and the offsets are out
     }
 
 #pragma unroll

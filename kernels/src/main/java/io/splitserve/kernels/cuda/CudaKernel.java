@@ -2,6 +2,7 @@ package io.splitserve.kernels.cuda;
 
 import static jcuda.driver.JCudaDriver.cuFuncSetAttribute;
 import static jcuda.driver.JCudaDriver.cuLaunchKernel;
+import static jcuda.driver.JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor;
 
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
@@ -24,6 +25,13 @@ final class CudaKernel {
     /** Lets launches ask for up to {@code bytes} of dynamic shared memory (above the default 48 KiB). */
     void allowDynamicSharedMemory(int bytes) {
         cuFuncSetAttribute(function, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
+    }
+
+    /** How many blocks of this kernel fit on one multiprocessor at once (registers, shared memory, threads). */
+    int residentBlocksPerMultiprocessor(int blockThreads, int dynamicSharedBytes) {
+        int[] blocks = {0};
+        cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, function, blockThreads, dynamicSharedBytes);
+        return Math.max(1, blocks[0]);
     }
 
     void launch(int gridX, int gridY, int gridZ, int blockX, int sharedBytes, CudaStream stream) {

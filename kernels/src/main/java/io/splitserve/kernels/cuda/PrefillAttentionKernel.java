@@ -8,11 +8,13 @@ package io.splitserve.kernels.cuda;
  * query rows back to back; {@code qStarts} int {@code [batch + 1]} cumulative; {@code kvLens} int {@code [batch]}
  * (each at least the sequence's query count: its queries are the last tokens of its context);
  * {@code blockTables} int {@code [batch][maxBlocks]}; the pool {@code [pages][pageSize][kvHeads][headDim]}.
- * The grid depends only on (batch, totalTokens), so a captured launch is valid for any split of those tokens.
+ * The grid (qHeads x query tiles, heads the fast index) depends only on (batch, totalTokens), so a captured
+ * launch is valid for any split of those tokens.
  */
 public final class PrefillAttentionKernel {
     private static final int BLOCK_M = 128;
     private static final int BLOCK_N = 64;
+    private static final int MAX_GRID_Y = 65535;
     private static final float LOG2E = 1.4426950408889634f;
     private final CudaKernel hd64;
     private final CudaKernel hd128;
@@ -38,11 +40,15 @@ public final class PrefillAttentionKernel {
                 .int32(10, batch).int32(11, pageSize).int32(12, qHeads).int32(13, kvHeads)
                 .float32(14, scale * LOG2E);
         int maxTiles = totalTokens / BLOCK_M + batch;  // >= sum over sequences of ceil(len / BLOCK_M)
-        k.launch(maxTiles, qHeads, 1, 128, sharedBytes(headDim), stream);
+        if (maxTiles > MAX_GRID_Y) {
+            throw new IllegalArgumentException("prefill of " + totalTokens + " tokens in " + batch
+                    + " sequences needs " + maxTiles + " query tiles; one launch takes at most " + MAX_GRID_Y);
+        }
+        k.launch(qHeads, maxTiles, 1, 128, sharedBytes(headDim), stream);
     }
 
-    /** Q tile plus one K and one V tile, bf16. */
+    /** Q tile plus two stages of one K and one V tile, bf16, and two stages of K/V row offsets (8 bytes each). */
     private static int sharedBytes(int headDim) {
-        return (BLOCK_M + 2 * BLOCK_N) * headDim * 2;
+        return (BLOCK_M + 4 * BLOCK_N) * headDim * 2 + 2 * BLOCK_N * 8;
     }
 }

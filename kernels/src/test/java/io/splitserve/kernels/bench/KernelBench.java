@@ -35,7 +35,8 @@ import jcuda.driver.CUevent;
  * median of several timed rounds after warm-up; inputs are random (never zeros) and rotated across buffers larger
  * than the L2 cache where one run's data would fit in it.
  *
- * <p>usage: KernelBench OUTPUT.csv
+ * <p>usage: KernelBench OUTPUT.csv [SECTIONS], SECTIONS a comma-separated subset of copy,gemm,prefill,decode
+ * (all by default), so variants of one kernel can be timed without re-running the rest.
  */
 public final class KernelBench {
     private static final int ROUNDS = 7;
@@ -56,17 +57,27 @@ public final class KernelBench {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 1) {
-            System.err.println("usage: KernelBench OUTPUT.csv");
+        List<String> all = List.of("copy", "gemm", "prefill", "decode");
+        List<String> sections = args.length == 2 ? Arrays.asList(args[1].split(",")) : all;
+        if (args.length < 1 || args.length > 2 || !all.containsAll(sections)) {
+            System.err.println("usage: KernelBench OUTPUT.csv [SECTIONS], SECTIONS a comma-separated subset of " + all);
             System.exit(2);
         }
         try (CudaDevice device = CudaDevice.open(0)) {
             KernelBench bench = new KernelBench(device);
             System.out.println("device: " + device.name() + ", " + device.multiprocessorCount() + " SMs");
-            bench.copy();
-            bench.gemm();
-            bench.prefill();
-            bench.decode();
+            if (sections.contains("copy")) {
+                bench.copy();
+            }
+            if (sections.contains("gemm")) {
+                bench.gemm();
+            }
+            if (sections.contains("prefill")) {
+                bench.prefill();
+            }
+            if (sections.contains("decode")) {
+                bench.decode();
+            }
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(args[0])))) {
                 w.println("bench,case,ms,metric,unit");
                 bench.rows.forEach(w::println);
@@ -226,7 +237,7 @@ public final class KernelBench {
                         int[] l = new int[batch];
                         Arrays.fill(l, ctx);
                         lens.copyFrom(l);
-                        int partition = kernel.partitionFor(batch, kvHeads, ctx);
+                        int partition = kernel.partitionFor(batch, kvHeads, hd, ctx);
                         float scale = (float) (1 / Math.sqrt(hd));
                         int launches = Math.max(sets, 8);
                         try (CudaGraph graph = CudaGraph.capture(stream, () -> {

@@ -89,7 +89,7 @@ class AttentionKernelsTest {
                 Problem p = new Problem((int) c[0], (int) c[1], (int) c[2], (int) c[3], ones(lens.length), lens, 24);
                 float[] ref = p.reference();
                 int maxLen = Arrays.stream(lens).max().getAsInt();
-                for (int partition : new int[] {kernel.partitionFor(p.batch, p.kvHeads, maxLen), 64,
+                for (int partition : new int[] {kernel.partitionFor(p.batch, p.kvHeads, p.hd, maxLen), 64,
                     (maxLen + 63) / 64 * 64}) {
                     try (Gpu.Scope s = new Gpu.Scope()) {
                         DeviceBuffer out = Gpu.poisoned(s, 2L * p.batch * p.qHeads * p.hd);
