@@ -35,8 +35,9 @@ import jcuda.driver.CUevent;
  * median of several timed rounds after warm-up; inputs are random (never zeros) and rotated across buffers larger
  * than the L2 cache where one run's data would fit in it.
  *
- * <p>usage: KernelBench OUTPUT.csv [SECTIONS], SECTIONS a comma-separated subset of copy,gemm,prefill,decode
- * (all by default), so variants of one kernel can be timed without re-running the rest.
+ * <p>usage: KernelBench OUTPUT.csv [SECTIONS], SECTIONS a comma-separated subset of
+ * copy,gemm,prefill,decode,decode-sweep (all but the sweep by default), so variants of one kernel can be timed without
+ * re-running the rest.
  */
 public final class KernelBench {
     private static final int ROUNDS = 7;
@@ -57,8 +58,8 @@ public final class KernelBench {
     }
 
     public static void main(String[] args) throws IOException {
-        List<String> all = List.of("copy", "gemm", "prefill", "decode");
-        List<String> sections = args.length == 2 ? Arrays.asList(args[1].split(",")) : all;
+        List<String> all = List.of("copy", "gemm", "prefill", "decode", "decode-sweep");
+        List<String> sections = args.length == 2 ? Arrays.asList(args[1].split(",")) : all.subList(0, 4);
         if (args.length < 1 || args.length > 2 || !all.containsAll(sections)) {
             System.err.println("usage: KernelBench OUTPUT.csv [SECTIONS], SECTIONS a comma-separated subset of " + all);
             System.exit(2);
@@ -77,6 +78,9 @@ public final class KernelBench {
             }
             if (sections.contains("decode")) {
                 bench.decode();
+            }
+            if (sections.contains("decode-sweep")) {
+                bench.decodeSweep();
             }
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(args[0])))) {
                 w.println("bench,case,ms,metric,unit");
@@ -209,50 +213,77 @@ public final class KernelBench {
         }
     }
 
+    private static final int[][] DECODE_MODELS = {{32, 8}, {12, 2}};
+    private static final String[] DECODE_MODEL_NAMES = {"llama-3-8b", "qwen2.5-1.5b"};
+
     private void decode() {
-        int[][] models = {{32, 8}, {12, 2}};
-        String[] names = {"llama-3-8b", "qwen2.5-1.5b"};
-        int hd = 128, pageSize = 16;
-        for (int mi = 0; mi < models.length; mi++) {
-            int qHeads = models[mi][0], kvHeads = models[mi][1];
+        for (int mi = 0; mi < DECODE_MODELS.length; mi++) {
             for (int batch : new int[] {1, 16, 64}) {
                 for (int ctx : new int[] {1024, 4096, 16384}) {
-                    long runBytes = 2L * 2 * batch * ctx * kvHeads * hd;  // K and V, bf16
-                    int sets = (int) Math.max(1, Math.min(64, ROTATE_BYTES * 2 / runBytes));
-                    int blocks = ctx / pageSize;
-                    int pagesPerSet = batch * blocks;
-                    long poolBytes = 2L * sets * pagesPerSet * pageSize * kvHeads * hd;
-                    int maxSplits = 256;
-                    try (DecodeAttentionKernel kernel = new DecodeAttentionKernel(device, batch, qHeads, maxSplits);
-                         DeviceBuffer q = DeviceBuffer.allocate(2L * batch * qHeads * hd);
-                         DeviceBuffer out = DeviceBuffer.allocate(2L * batch * qHeads * hd);
-                         DeviceBuffer kPool = DeviceBuffer.allocate(poolBytes); DeviceBuffer vPool = DeviceBuffer.allocate(poolBytes);
-                         DeviceBuffer tables = DeviceBuffer.allocate(4L * sets * pagesPerSet);
-                         DeviceBuffer lens = DeviceBuffer.allocate(4L * batch)) {
-                        fillRandom(q);
-                        fillRandom(kPool);
-                        fillRandom(vPool);
-                        int[] perm = shuffled(sets * pagesPerSet);
-                        tables.copyFrom(perm);
-                        int[] l = new int[batch];
-                        Arrays.fill(l, ctx);
-                        lens.copyFrom(l);
-                        int partition = kernel.partitionFor(batch, kvHeads, hd, ctx);
-                        float scale = (float) (1 / Math.sqrt(hd));
-                        int launches = Math.max(sets, 8);
-                        try (CudaGraph graph = CudaGraph.capture(stream, () -> {
-                            for (int i = 0; i < launches; i++) {
-                                long t = tables.address(4L * (i % sets) * pagesPerSet);
-                                kernel.run(stream, out.address(), qHeads * hd, q.address(), qHeads * hd, kPool.address(),
-                                        vPool.address(), t, blocks, lens.address(), batch, pageSize, qHeads, kvHeads, hd,
-                                        partition, ctx, scale);
-                            }
-                        })) {
-                            double ms = time(() -> graph.replay(stream), launches);
-                            record("decode", names[mi] + " h" + qHeads + "/" + kvHeads + " batch=" + batch + " ctx=" + ctx
-                                    + " partition=" + partition, ms, runBytes / (ms * 1e-3) / 1e9, "GB/s (KV read)");
-                        }
+                    decodeCase("decode", mi, batch, ctx, null);
+                }
+            }
+        }
+    }
+
+    /**
+     * Decode at the small-batch shapes over a range of partitions (the heuristic's choice among them), and the
+     * fixed cost of a decode step: batch 1 over 16 tokens (one split, one kernel) and over 128 tokens in two
+     * 64-token splits (the partial kernel and the merge).
+     */
+    private void decodeSweep() {
+        int[] partitions = {64, 128, 192, 256, 384, 512, 768, 1024, 1536};
+        int[][] cases = {{0, 1, 1024}, {0, 1, 4096}, {0, 1, 16384}, {1, 1, 4096}, {1, 1, 16384}, {1, 16, 1024},
+            {1, 16, 4096}, {0, 16, 1024}};
+        for (int[] c : cases) {
+            decodeCase("decode-sweep", c[0], c[1], c[2], partitions);
+        }
+        decodeCase("decode-floor", 1, 1, 16, new int[] {64});
+        decodeCase("decode-floor", 1, 1, 128, new int[] {64});
+    }
+
+    /** One decode shape at the heuristic's partition ({@code partitions} null) or at each of {@code partitions}. */
+    private void decodeCase(String bench, int model, int batch, int ctx, int[] partitions) {
+        int qHeads = DECODE_MODELS[model][0], kvHeads = DECODE_MODELS[model][1];
+        int hd = 128, pageSize = 16;
+        long runBytes = 2L * 2 * batch * ctx * kvHeads * hd;  // K and V, bf16
+        int sets = (int) Math.max(1, Math.min(64, ROTATE_BYTES * 2 / runBytes));
+        int blocks = (ctx + pageSize - 1) / pageSize;
+        int pagesPerSet = batch * blocks;
+        long poolBytes = 2L * sets * pagesPerSet * pageSize * kvHeads * hd;
+        int maxSplits = 256;
+        try (DecodeAttentionKernel kernel = new DecodeAttentionKernel(device, batch, qHeads, maxSplits);
+             DeviceBuffer q = DeviceBuffer.allocate(2L * batch * qHeads * hd);
+             DeviceBuffer out = DeviceBuffer.allocate(2L * batch * qHeads * hd);
+             DeviceBuffer kPool = DeviceBuffer.allocate(poolBytes); DeviceBuffer vPool = DeviceBuffer.allocate(poolBytes);
+             DeviceBuffer tables = DeviceBuffer.allocate(4L * sets * pagesPerSet);
+             DeviceBuffer lens = DeviceBuffer.allocate(4L * batch)) {
+            fillRandom(q);
+            fillRandom(kPool);
+            fillRandom(vPool);
+            tables.copyFrom(shuffled(sets * pagesPerSet));
+            int[] l = new int[batch];
+            Arrays.fill(l, ctx);
+            lens.copyFrom(l);
+            int chosen = kernel.partitionFor(batch, kvHeads, hd, ctx);
+            float scale = (float) (1 / Math.sqrt(hd));
+            int launches = Math.max(sets, 8);
+            for (int partition : partitions == null ? new int[] {chosen} : partitions) {
+                if (partition > Math.max(64, ctx) || (ctx + partition - 1) / partition > maxSplits) {
+                    continue;
+                }
+                try (CudaGraph graph = CudaGraph.capture(stream, () -> {
+                    for (int i = 0; i < launches; i++) {
+                        long t = tables.address(4L * (i % sets) * pagesPerSet);
+                        kernel.run(stream, out.address(), qHeads * hd, q.address(), qHeads * hd, kPool.address(),
+                                vPool.address(), t, blocks, lens.address(), batch, pageSize, qHeads, kvHeads, hd,
+                                partition, ctx, scale);
                     }
+                })) {
+                    double ms = time(() -> graph.replay(stream), launches);
+                    record(bench, DECODE_MODEL_NAMES[model] + " h" + qHeads + "/" + kvHeads + " batch=" + batch
+                            + " ctx=" + ctx + " partition=" + partition + (partition == chosen ? " (chosen)" : ""),
+                            ms, runBytes / (ms * 1e-3) / 1e9, "GB/s (KV read)");
                 }
             }
         }
