@@ -6,8 +6,7 @@
 // zero-padded) form the A operand of bf16 tensor-core products (mma.sync m16n8k16): S = Q.K^T and O += P.V.
 // The four warps take 16-token steps in turn and work independently, each with its own online softmax and a
 // two-stage cp.async pipeline (the next step's K/V rows, gathered through the block table for any page size,
-// load while the current step computes; the table entries of the step after that are read at the same time),
-// so the main loop has no block-wide barrier. At the end the warps merge
+// load while the current step computes), so the main loop has no block-wide barrier. At the end the warps merge
 // their (max, sum, output) in shared memory and the block writes an unnormalised partial output plus
 // (max, sum) in log2 units; splits past the sequence end write nothing. The query rows load in the same cp.async
 // group as the first K/V step, so a block waits for one memory round trip before its first product, not two.
@@ -23,28 +22,15 @@
 #define DEC_STEP 16
 #define DEC_MAX_GROUP 16
 
-// Block-table entry of the page holding token t0 + lane for lanes 0..15 (-1 at or past `end`): read a step before
-// the rows are gathered, so the table's memory latency overlaps the current step's math.
-__device__ __forceinline__ int decode_step_page(const int *table, int t0, int end, int page_size, int lane) {
-    if (lane >= DEC_STEP || t0 + lane >= end) return -1;
-    int page_index, in_page;
-    page_position(t0 + lane, page_size, page_index, in_page);
-    return table[page_index];
-}
-
-// Gathers the K and V rows of tokens [t0, t0 + 16) into one warp's stage buffers; `page` is this lane's
-// decode_step_page for t0 (rows whose page is -1 are zero-filled).
+// Gathers the K and V rows of tokens [t0, t0 + 16) (zero rows at or past `end`) into one warp's stage buffers.
 template <int HD>
 __device__ __forceinline__ void decode_load_step(bf16 *k_dst, bf16 *v_dst, const bf16 *k_cache, const bf16 *v_cache,
-                                                 int page, int t0, int page_size, int kv_heads, int kvh, int lane) {
+                                                 const int *table, int t0, int end, int page_size, int kv_heads,
+                                                 int kvh, int lane) {
     constexpr int CH = HD / 8;
     constexpr int ROWS_PER_PASS = 32 / CH;
     long long row_off = -1;
-    if (page >= 0) {
-        int page_index, in_page;
-        page_position(t0 + lane, page_size, page_index, in_page);
-        row_off = paged_row_offset_in(page, in_page, page_size, kv_heads, kvh, HD);
-    }
+    if (lane < DEC_STEP && t0 + lane < end) row_off = paged_row_offset(table, t0 + lane, page_size, kv_heads, kvh, HD);
     const int c = lane % CH, r0 = lane / CH;
 #pragma unroll
     for (int k = 0; k < DEC_STEP / ROWS_PER_PASS; k++) {
@@ -102,12 +88,9 @@ __device__ __forceinline__ void decode_partial(bf16 *__restrict__ out, int out_t
         cp_async_16(q_s + swz<HD>(r, c), q_row + (valid ? r * HD + c * 8 : 0), valid);
     }
     bf16 *mine = kv_s + warp * WARP_ELEMS;
-    constexpr int STRIDE = DEC_WARPS * DEC_STEP;  // tokens between a warp's consecutive steps
     int t0 = start + warp * DEC_STEP;
-    if (t0 < end) decode_load_step<HD>(mine, mine + STEP_ELEMS, k_cache, v_cache,
-                                       decode_step_page(table, t0, end, page_size, lane), t0, page_size, kv_heads,
+    if (t0 < end) decode_load_step<HD>(mine, mine + STEP_ELEMS, k_cache, v_cache, table, t0, end, page_size, kv_heads,
                                        kvh, lane);
-    int next_page = decode_step_page(table, t0 + STRIDE, end, page_size, lane);
     cp_async_commit();  // one group: the query rows and this warp's first step
     cp_async_wait_all();
     __syncthreads();
@@ -120,12 +103,11 @@ __device__ __forceinline__ void decode_partial(bf16 *__restrict__ out, int out_t
     for (int d = 0; d < DTILES; d++) o[d][0] = o[d][1] = o[d][2] = o[d][3] = 0.f;
     float m_row[2] = {SPLITSERVE_NEG_INF, SPLITSERVE_NEG_INF}, l_row[2] = {0.f, 0.f};
 
-    for (int stage = 0; t0 < end; t0 += STRIDE, stage ^= 1) {
-        const int t_next = t0 + STRIDE;
+    for (int stage = 0; t0 < end; t0 += DEC_WARPS * DEC_STEP, stage ^= 1) {
+        const int t_next = t0 + DEC_WARPS * DEC_STEP;
         bf16 *next = mine + (stage ^ 1) * 2 * STEP_ELEMS;
-        if (t_next < end) decode_load_step<HD>(next, next + STEP_ELEMS, k_cache, v_cache, next_page, t_next,
+        if (t_next < end) decode_load_step<HD>(next, next + STEP_ELEMS, k_cache, v_cache, table, t_next, end,
                                                page_size, kv_heads, kvh, lane);
-        next_page = decode_step_page(table, t_next + STRIDE, end, page_size, lane);  // lands during this step
         cp_async_commit();
         cp_async_wait_all_but_newest();  // this step's rows have landed (for this lane) ...
         __syncwarp();                    // ... and for every lane of the warp

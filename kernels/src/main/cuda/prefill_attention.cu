@@ -7,16 +7,14 @@
 // every K/V fragment read from shared memory feeds two tensor-core tiles) and walks 64-token K/V tiles. The head
 // is the fast grid index, so the query heads sharing a KV head run side by side (their K/V stays in L2) and each
 // sequence's heaviest (last) query tiles are scheduled first. Q.K^T and P.V run on bf16 tensor cores (mma.sync
-// m16n8k16 fed by ldmatrix). K and V tiles are gathered through the block table with cp.async into two stages:
-// tile j + 1 loads while the tensor cores work on tile j, so the loop has one block-wide barrier per tile. The
-// pool row offsets of a tile are computed once per row (not per 16-byte chunk) and published in shared memory a
-// tile before its loads are issued. Softmax is online in fp32, in log2 units, exponentials on the ftz fast path. Shared tiles are XOR-swizzled in 16-byte chunks so ldmatrix reads are free of bank
-// conflicts. Blocks past the batch's real tile count exit at once, so the grid may be sized from an upper bound
-// (sum of tiles <= tokens / 128 + batch). Shared memory is dynamic: (128 + 4 * 64) * headDim * 2 bytes plus
-// 2 * 64 row offsets (97 KiB at head dim 128; the register count allows two blocks per multiprocessor anyway),
-// which the launcher allows once per kernel. At head dim 128 the compiler spills a few bytes (56 B stores,
-// 40 B loads) at 255 registers; measured on an H200 this two-stage form still ran 4-7% faster than a one-stage
-// form without spills.
+// m16n8k16 fed by ldmatrix). K and V tiles are gathered through the block table with cp.async, V of tile j (and
+// K of tile j + 1) loading while the tensor cores work. The pool row offsets of a tile are computed once per row
+// (not per 16-byte chunk) into shared memory, their block-table entries read two tiles ahead so that the read's
+// latency hides behind a tile of math. Softmax is online in fp32, in log2 units, exponentials on the ftz fast
+// path. Shared tiles are XOR-swizzled in 16-byte chunks so ldmatrix reads are free of bank conflicts. Blocks
+// past the batch's real tile count exit at once, so the grid may be sized from an upper bound (sum of tiles <=
+// tokens / 128 + batch). Shared memory is dynamic: (128 + 2 * 64) * headDim * 2 bytes plus two slots of 64 row
+// offsets (65 KiB at head dim 128), which the launcher allows once per kernel.
 #include "common.cuh"
 
 #define PF_THREADS 128
@@ -24,20 +22,17 @@
 #define PF_MT 2  // 16-row tensor-core tiles per warp
 #define PF_BN 64
 
-// Gathers the 64 K and V rows of one tile into swizzled shared memory; a row offset of -1 (past the sequence)
+// Gathers the 64 K or V rows of one tile into swizzled shared memory; a row offset of -1 (past the sequence)
 // fills zeros.
 template <int HD>
-__device__ __forceinline__ void load_kv_tile(bf16 *k_dst, bf16 *v_dst, const bf16 *k_cache, const bf16 *v_cache,
-                                             const long long *row_off) {
+__device__ __forceinline__ void load_kv_tile(bf16 *dst, const bf16 *cache, const long long *row_off) {
     constexpr int CH = HD / 8;
-#pragma unroll 1  // unrolled, the offset loads of every row stay live beside the accumulators and spill more
+#pragma unroll 2  // fully unrolled, the offset loads of all rows would stay live beside the accumulators
     for (int k = 0; k < PF_BN * CH / PF_THREADS; k++) {
         const int i = threadIdx.x + k * PF_THREADS, r = i / CH, c = i % CH;
         const long long off = row_off[r];
         const bool valid = off >= 0;
-        const long long src = (valid ? off : 0) + c * 8;
-        cp_async_16(k_dst + swz<HD>(r, c), k_cache + src, valid);
-        cp_async_16(v_dst + swz<HD>(r, c), v_cache + src, valid);
+        cp_async_16(dst + swz<HD>(r, c), cache + (valid ? off : 0) + c * 8, valid);
     }
 }
 
@@ -55,9 +50,9 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
     constexpr int TILE_ELEMS = PF_BN * HD;
     extern __shared__ __align__(128) unsigned char smem_raw[];
     bf16 *q_s = reinterpret_cast<bf16 *>(smem_raw);
-    bf16 *k_s = q_s + PF_BM * HD;                                    // [stage][PF_BN][HD]
-    bf16 *v_s = k_s + 2 * TILE_ELEMS;                                // [stage][PF_BN][HD]
-    long long *off_s = reinterpret_cast<long long *>(v_s + 2 * TILE_ELEMS);  // [stage][PF_BN] pool row offsets
+    bf16 *k_s = q_s + PF_BM * HD;
+    bf16 *v_s = k_s + TILE_ELEMS;
+    long long *off_s = reinterpret_cast<long long *>(v_s + TILE_ELEMS);  // [tile & 1][PF_BN] pool row offsets
 
     // find this block's (sequence, query tile), the last tile of each sequence first
     int tile = blockIdx.y, seq = -1;
@@ -81,7 +76,7 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
     const int last_row = min(row0 + PF_BM, q_len) - 1;
     const int n_tiles = (prefix + last_row + 1 + PF_BN - 1) / PF_BN;
 
-    // row offsets of tiles 0 and 1 (one row per thread), then Q and K/V tile 0 as one cp.async group
+    // row offsets of tiles 0 and 1 (one row per thread), then Q and K of tile 0 as one cp.async group
     {
         const int tok = threadIdx.x;  // PF_THREADS == 2 * PF_BN: tile threadIdx.x / PF_BN, row threadIdx.x % PF_BN
         off_s[threadIdx.x] = tok < kv_len ? paged_row_offset(table, tok, page_size, kv_heads, kvh, HD) : -1;
@@ -95,8 +90,10 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
         cp_async_16(q_s + swz<HD>(r, c), q + off, valid);
     }
     __syncthreads();
-    load_kv_tile<HD>(k_s, v_s, k_cache, v_cache, off_s);
+    load_kv_tile<HD>(k_s, k_cache, off_s);
     cp_async_commit();
+    cp_async_wait_all();
+    __syncthreads();
 
     float o[PF_MT][DTILES][4];
 #pragma unroll
@@ -114,17 +111,31 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
     const int warp_row0 = row0 + warp * (16 * PF_MT);
     const int warp_first_pos = prefix + warp_row0;
 
+    // Per-lane ldmatrix byte offsets. A lane reads chunk 2k + bit of a row whose low 3 bits are lane & 7, so the
+    // swizzled chunk of k and k + 4 differ by a constant 8 chunks (128 bytes): four registers per operand cover
+    // every k, the rest is immediate offsets.
+    const int mi = lane >> 3, r7 = lane & 7;
+    uint32_t q_addr[4], k_addr[4], v_addr[4];
+    const uint32_t q_base = shared_address(q_s) + (warp * 16 * PF_MT + (lane & 15)) * HD * 2;
+#pragma unroll
+    for (int k4 = 0; k4 < 4; k4++) {
+        q_addr[k4] = q_base + (((2 * k4 + (lane >> 4)) ^ r7) << 4);
+        k_addr[k4] = (r7 + ((mi >> 1) << 3)) * HD * 2 + (((2 * k4 + (mi & 1)) ^ r7) << 4);
+        v_addr[k4] = (r7 + ((mi & 1) << 3)) * HD * 2 + (((2 * k4 + (mi >> 1)) ^ r7) << 4);
+    }
+
+    const uint32_t k_st = shared_address(k_s), v_st = shared_address(v_s);
     for (int j = 0; j < n_tiles; j++) {
-        const int kv0 = j * PF_BN, stage = j & 1;
-        cp_async_wait_all();  // tile j has landed (for this thread's copies) ...
-        __syncthreads();      // ... for every thread; every warp is done with tile j - 1, whose stage is refilled next
-        if (j + 1 < n_tiles) {
-            const int next = stage ^ 1;
-            load_kv_tile<HD>(k_s + next * TILE_ELEMS, v_s + next * TILE_ELEMS, k_cache, v_cache, off_s + next * PF_BN);
-            cp_async_commit();
+        const int kv0 = j * PF_BN;
+        load_kv_tile<HD>(v_s, v_cache, off_s + (j & 1) * PF_BN);
+        cp_async_commit();
+        // block-table entry of this thread's row of tile j + 2: read now, used after the tile's math
+        int ahead_page = -1;
+        if (threadIdx.x < PF_BN && j + 2 < n_tiles && kv0 + 2 * PF_BN + threadIdx.x < kv_len) {
+            int page_index, in_page;
+            page_position(kv0 + 2 * PF_BN + threadIdx.x, page_size, page_index, in_page);
+            ahead_page = table[page_index];
         }
-        const bf16 *k_st = k_s + stage * TILE_ELEMS;
-        const bf16 *v_st = v_s + stage * TILE_ELEMS;
 
         float s[PF_MT][NTILES][4];
 #pragma unroll
@@ -135,12 +146,11 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
         for (int ks = 0; ks < KSTEPS; ks++) {
             uint32_t qf[PF_MT][4];
 #pragma unroll
-            for (int mt = 0; mt < PF_MT; mt++) ldmatrix_x4(qf[mt], q_s + swz<HD>(warp_row0 - row0 + mt * 16 + (lane & 15), 2 * ks + (lane >> 4)));
+            for (int mt = 0; mt < PF_MT; mt++) ldmatrix_x4(qf[mt], q_addr[ks & 3] + mt * 16 * HD * 2 + (ks >> 2) * 128);
 #pragma unroll
             for (int np = 0; np < NTILES / 2; np++) {
                 uint32_t b[4];
-                const int mi = lane >> 3;
- ldmatrix_x4(b, k_st + swz<HD>(np * 16 + (lane & 7) + ((mi >> 1) << 3), 2 * ks + (mi & 1)));
+                ldmatrix_x4(b, k_st + k_addr[ks & 3] + np * 16 * HD * 2 + (ks >> 2) * 128);
 #pragma unroll
                 for (int mt = 0; mt < PF_MT; mt++) {
                     mma_bf16_16816(s[mt][2 * np], qf[mt], b[0], b[1]);
@@ -201,13 +211,19 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
             }
         }
 
+        cp_async_wait_all();  // V of tile j has landed
+        __syncthreads();      // ... for every thread, every warp is done reading K of tile j, and every thread has
+                              // issued tile j's V load from offset slot j & 1
+        if (j + 1 < n_tiles) {
+            load_kv_tile<HD>(k_s, k_cache, off_s + ((j + 1) & 1) * PF_BN);
+            cp_async_commit();
+        }
 #pragma unroll
         for (int kk = 0; kk < PF_BN / 16; kk++) {
 #pragma unroll
             for (int dp = 0; dp < DTILES / 2; dp++) {
                 uint32_t b[4];
-                const int mi = lane >> 3;
- ldmatrix_x4_trans(b, v_st + swz<HD>(kk * 16 + (lane & 7) + ((mi & 1) << 3), 2 * dp + (mi >> 1)));
+                ldmatrix_x4_trans(b, v_st + v_addr[dp & 3] + kk * 16 * HD * 2 + (dp >> 2) * 128);
 #pragma unroll
                 for (int mt = 0; mt < PF_MT; mt++) {
                     mma_bf16_16816(o[mt][2 * dp], pf[mt][kk], b[0], b[1]);
@@ -215,12 +231,14 @@ __device__ __forceinline__ void prefill_attention(bf16 *__restrict__ out, int ou
                 }
             }
         }
-        // tile j's offsets (this stage) were consumed before this iteration's barrier: the slot now takes tile j + 2's
-        if (threadIdx.x < PF_BN && j + 2 < n_tiles) {
-            const int tok = kv0 + 2 * PF_BN + threadIdx.x;
-            off_s[stage * PF_BN + threadIdx.x] =
-                tok < kv_len ? paged_row_offset(table, tok, page_size, kv_heads, kvh, HD) : -1;
+        if (threadIdx.x < PF_BN && j + 2 < n_tiles) {  // slot j & 1 takes tile j + 2's row offsets
+            int page_index, in_page;
+            page_position(kv0 + 2 * PF_BN + threadIdx.x, page_size, page_index, in_page);
+            off_s[(j & 1) * PF_BN + threadIdx.x] =
+                ahead_page >= 0 ? paged_row_offset_in(ahead_page, in_page, page_size, kv_heads, kvh, HD) : -1;
         }
+        cp_async_wait_all();  // K of tile j + 1 has landed
+        __syncthreads();      // ... for every thread, every warp is done reading V of tile j, and the offsets are out
     }
 
 #pragma unroll

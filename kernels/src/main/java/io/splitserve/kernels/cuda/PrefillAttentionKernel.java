@@ -47,8 +47,8 @@ public final class PrefillAttentionKernel {
         k.launch(qHeads, maxTiles, 1, 128, sharedBytes(headDim), stream);
     }
 
-    /** Q tile plus two stages of one K and one V tile, bf16, and two stages of K/V row offsets (8 bytes each). */
+    /** Q tile, one K and one V tile, bf16, and two slots of K/V row offsets (8 bytes each). */
     private static int sharedBytes(int headDim) {
-        return (BLOCK_M + 4 * BLOCK_N) * headDim * 2 + 2 * BLOCK_N * 8;
+        return (BLOCK_M + 2 * BLOCK_N) * headDim * 2 + 2 * BLOCK_N * 8;
     }
 }
