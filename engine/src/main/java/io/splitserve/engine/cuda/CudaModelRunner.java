@@ -17,6 +17,7 @@ import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DecodeAttentionKernel;
 import io.splitserve.kernels.cuda.DeviceBuffer;
 import io.splitserve.kernels.cuda.EmbeddingKernel;
+import io.splitserve.kernels.cuda.GemvKernel;
 import io.splitserve.kernels.cuda.KvWriteKernel;
 import io.splitserve.kernels.cuda.MatmulOp;
 import io.splitserve.kernels.cuda.PrefillAttentionKernel;
@@ -30,7 +31,8 @@ import jcuda.Pointer;
 /**
  * The whole decoder-only transformer (Llama, Qwen2, Qwen3) on the GPU for one ragged {@link BatchStep}, the
  * counterpart of {@code CpuModelRunner}: bf16 weights uploaded once (q/k/v and gate/up fused), a bf16 KV page pool
- * sized from free GPU memory, cuBLAS for the linear layers and the project's kernels for everything else.
+ * sized from free GPU memory, cuBLAS for the linear layers of many rows, a weight-streaming GEMV for a few rows
+ * (small decode batches, where cuBLAS tiles waste bandwidth), and the project's kernels for everything else.
  *
  * <p>Two paths. A step in which every sequence decodes one token runs the decode-attention kernel and, with graphs
  * on, is replayed from a CUDA graph captured once per (batch bucket, context bucket), padded to the bucket; the
@@ -52,6 +54,7 @@ public final class CudaModelRunner implements ModelRunner {
     private final CudaStream stream;
     private final Cublas cublas;
     private final MatmulOp matmul;
+    private final GemvKernel gemv;
     private final EmbeddingKernel embedding;
     private final RmsNormKernels norms;
     private final RopeKernel rope;
@@ -82,6 +85,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.cublas = new Cublas(stream);
         this.activationKernels = new ActivationKernels(device);
         this.matmul = new MatmulOp(cublas, activationKernels);
+        this.gemv = new GemvKernel(device);
         this.embedding = new EmbeddingKernel(device);
         this.norms = new RmsNormKernels(device);
         this.rope = new RopeKernel(device);
@@ -245,6 +249,26 @@ public final class CudaModelRunner implements ModelRunner {
         stream.synchronize();
     }
 
+    /**
+     * Milliseconds per replay of this decode step's graph, replayed {@code replays} times back to back after one
+     * ordinary run: the GPU's share of a step without the host's per-step work (packing, copies, synchronisation).
+     * Replays rewrite the same KV slots with the same values, so the cache is unchanged. For profiling.
+     */
+    public double graphReplayMillis(BatchStep step, int replays) {
+        if (!options.cudaGraphs() || !isDecode(step) || step.numSeqs() > buckets.maxBatch()
+                || buckets.contextIndex(step.maxContextLen()) < 0) {
+            throw new IllegalArgumentException("only a decode step that runs as a graph can be replayed");
+        }
+        run(step, true);
+        final CudaGraph graph = graphs[buckets.batchIndex(step.numSeqs())][buckets.contextIndex(step.maxContextLen())];
+        final long start = System.nanoTime();
+        for (int i = 0; i < replays; i++) {
+            graph.replay(stream);
+        }
+        stream.synchronize();
+        return (System.nanoTime() - start) / 1e6 / replays;
+    }
+
     private static boolean isDecode(BatchStep step) {
         return step.numTokens() == step.numSeqs() && step.numLogitRows() == step.numSeqs();
     }
@@ -311,8 +335,7 @@ public final class CudaModelRunner implements ModelRunner {
         layers(batch, true, 0, stride, partition, maxContext);
         norms.addRmsNorm(stream, work.normed.address(), work.residual.address(), work.x.address(),
                 weights.finalNorm(), batch, config.hiddenSize(), config.rmsNormEps());
-        matmul.applyFloat(work.logits.address(), work.normed.address(), weights.lmHead(), batch, config.vocabSize(),
-                config.hiddenSize());
+        logits(work.normed.address(), batch);
         sampleGreedy(batch);
     }
 
@@ -328,10 +351,29 @@ public final class CudaModelRunner implements ModelRunner {
         // a row gather is an embedding lookup whose table is the normed hidden states
         embedding.gather(stream, work.gathered.address(), work.normed.address(), metadata.address(metadata.logitRows),
                 rows, hidden, tokens);
-        matmul.applyFloat(work.logits.address(), work.gathered.address(), weights.lmHead(), rows, config.vocabSize(),
-                hidden);
+        logits(work.gathered.address(), rows);
         if (sample) {
             sampleGreedy(rows);
+        }
+    }
+
+    /** bf16 y[m][n] = x[m][k] . w[n][k]^T (+ bias): the weight-streaming GEMV for a few rows, else cuBLAS. */
+    private void linear(long y, long x, long w, long bias, int m, int n, int k) {
+        if (m <= GemvKernel.MAX_ROWS) {
+            gemv.apply(stream, y, x, w, bias, m, n, k);
+        } else {
+            matmul.apply(stream, y, x, w, bias, m, n, k);
+        }
+    }
+
+    /** fp32 logits of {@code rows} hidden rows at {@code hidden} through the LM head. */
+    private void logits(long hidden, int rows) {
+        if (rows <= GemvKernel.MAX_ROWS) {
+            gemv.applyFloat(stream, work.logits.address(), hidden, weights.lmHead(), 0, rows, config.vocabSize(),
+                    config.hiddenSize());
+        } else {
+            matmul.applyFloat(work.logits.address(), hidden, weights.lmHead(), rows, config.vocabSize(),
+                    config.hiddenSize());
         }
     }
 
@@ -368,7 +410,7 @@ public final class CudaModelRunner implements ModelRunner {
             } else {
                 norms.addRmsNorm(stream, normed, residual, x, w.inputNorm(), tokens, hidden, eps);
             }
-            matmul.apply(stream, qkv, normed, w.wQkv(), w.bQkv(), tokens, qkvDim, hidden);
+            linear(qkv, normed, w.wQkv(), w.bQkv(), tokens, qkvDim, hidden);
             if (w.qNorm() != 0) {
                 norms.headRmsNorm(stream, qkv, qkvDim, tokens, c.numHeads(), w.qNorm(), c.headDim(), eps);
                 norms.headRmsNorm(stream, k, qkvDim, tokens, c.numKvHeads(), w.kNorm(), c.headDim(), eps);
@@ -388,11 +430,11 @@ public final class CudaModelRunner implements ModelRunner {
                         metadata.address(metadata.blockTables), stride, seqs, tokens, pool.pageSize(), c.numHeads(),
                         c.numKvHeads(), c.headDim(), attentionScale);
             }
-            matmul.apply(stream, x, attention, w.wO(), w.bO(), tokens, hidden, qDim);
+            linear(x, attention, w.wO(), w.bO(), tokens, hidden, qDim);
             norms.addRmsNorm(stream, normed, residual, x, w.postAttentionNorm(), tokens, hidden, eps);
-            matmul.apply(stream, work.gateUp.address(), normed, w.wGateUp(), 0, tokens, 2 * inter, hidden);
+            linear(work.gateUp.address(), normed, w.wGateUp(), 0, tokens, 2 * inter, hidden);
             activationKernels.siluAndMul(stream, work.activation.address(), work.gateUp.address(), tokens, inter);
-            matmul.apply(stream, x, work.activation.address(), w.wDown(), 0, tokens, hidden, inter);
+            linear(x, work.activation.address(), w.wDown(), 0, tokens, hidden, inter);
         }
     }
 

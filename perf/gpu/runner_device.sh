@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One pass of the CUDA model runner on the GPU machine: build the random-weight checkpoints and HF goldens there,
+# run the gpu-tagged JUnit tests, compare the runner with HF on each model, then benchmark the runner and
+# transformers (default cache, then static cache with a compiled forward) on Qwen2.5-1.5B in the same run.
+# Eight files go to $OUT: models.log (GPU state first), junit.log, check.log, ours.csv, ours.log, hf.csv,
+# hf_static.csv, hf.log.
+# usage: bash runner_device.sh BUNDLE_DIR   (BUNDLE_DIR made by the pack script, with perf/gpu copied inside)
+set -uo pipefail
+d=$(cd "$1" && pwd)
+export JAVA_OPTS="--add-opens=java.base/java.util.zip=ALL-UNNAMED"
+source "$d/env.sh"
+export PYTHONUNBUFFERED=1
+{ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem,temperature.gpu --format=csv; } > "$OUT/models.log"
+cat "$OUT/models.log"
+mkdir -p /tmp/models /tmp/golden
+timeout 150 python3 "$d/perf/gpu/hf_models.py" /tmp/models /tmp/golden >> "$OUT/models.log" 2>&1
+echo "models rc=$?"; grep -E "parameters|reference|Error" "$OUT/models.log"
+timeout 150 bash "$d/junit.sh" --include-tag gpu > "$OUT/junit.log" 2>&1
+echo "junit rc=$?"
+grep -E "tests (successful|failed|skipped)|✘" "$OUT/junit.log" | head -20
+: > "$OUT/check.log"
+for m in qwen2.5-1.5b llama-3.2-1b qwen3-1.7b; do
+  [[ -d /tmp/golden/$m ]] || continue
+  timeout 90 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.CudaCheckMain \
+    /tmp/models/$m /tmp/golden/$m >> "$OUT/check.log" 2>&1
+  echo "check $m rc=$?"
+done
+grep -E "ours vs|Exception|error" "$OUT/check.log" | head -12
+timeout 120 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.CudaBenchMain \
+  /tmp/models/qwen2.5-1.5b "$OUT/ours.csv" graphs > "$OUT/ours.log" 2>&1
+echo "ours bench rc=$?"; grep -vE "^\s+at " "$OUT/ours.log" | tail -26
+timeout 100 python3 "$d/perf/gpu/hf_bench.py" /tmp/models/qwen2.5-1.5b "$OUT/hf.csv" dynamic > "$OUT/hf.log" 2>&1
+echo "hf dynamic rc=$?"
+timeout 240 python3 "$d/perf/gpu/hf_bench.py" /tmp/models/qwen2.5-1.5b "$OUT/hf_static.csv" static >> "$OUT/hf.log" 2>&1
+echo "hf static rc=$?"; grep -vE "Loading weights|Warning|warn" "$OUT/hf.log" | tail -16
