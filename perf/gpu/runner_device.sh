@@ -2,8 +2,9 @@
 # One pass of the CUDA model runner on the GPU machine: build the random-weight checkpoints and HF goldens there,
 # run the gpu-tagged JUnit tests, compare the runner with HF on each model, then benchmark the runner and
 # transformers (default cache, then static cache with a compiled forward) on Qwen2.5-1.5B in the same run.
-# Eight files go to $OUT: models.log (GPU state first), junit.log, check.log, ours.csv, ours.log, hf.csv,
-# hf_static.csv, hf.log.
+# Then a per-kernel profile of one eager decode step at batch 1 (Nsight Compute, when the machine has it).
+# Eight files go to $OUT: models.log (GPU state first), junit.log, check.log (with our benchmark's log), ours.csv,
+# hf.csv, hf_static.csv, hf.log, profile.txt.
 # usage: bash runner_device.sh BUNDLE_DIR   (BUNDLE_DIR made by the pack script, with perf/gpu copied inside)
 set -uo pipefail
 d=$(cd "$1" && pwd)
@@ -27,9 +28,19 @@ for m in qwen2.5-1.5b llama-3.2-1b qwen3-1.7b; do
 done
 grep -E "ours vs|Exception|error" "$OUT/check.log" | head -12
 timeout 120 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.CudaBenchMain \
-  /tmp/models/qwen2.5-1.5b "$OUT/ours.csv" graphs > "$OUT/ours.log" 2>&1
-echo "ours bench rc=$?"; grep -vE "^\s+at " "$OUT/ours.log" | tail -26
+  /tmp/models/qwen2.5-1.5b "$OUT/ours.csv" graphs > /tmp/ours.log 2>&1
+echo "ours bench rc=$?"; cat /tmp/ours.log >> "$OUT/check.log"; grep -vE "^\s+at " /tmp/ours.log | tail -26
 timeout 100 python3 "$d/perf/gpu/hf_bench.py" /tmp/models/qwen2.5-1.5b "$OUT/hf.csv" dynamic > "$OUT/hf.log" 2>&1
 echo "hf dynamic rc=$?"
 timeout 240 python3 "$d/perf/gpu/hf_bench.py" /tmp/models/qwen2.5-1.5b "$OUT/hf_static.csv" static >> "$OUT/hf.log" 2>&1
 echo "hf static rc=$?"; grep -vE "Loading weights|Warning|warn" "$OUT/hf.log" | tail -16
+ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
+if [[ -n "$ncu_bin" ]]; then
+  timeout 150 "$ncu_bin" --clock-control none --metrics gpu__time_duration.sum --csv --log-file /tmp/ncu.csv \
+    $JAVA $JAVA_OPTS -Xmx48g -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.CudaProfileMain \
+    /tmp/models/qwen2.5-1.5b 1 1024 3 > /tmp/ncu.log 2>&1
+  echo "ncu rc=$?"; tail -3 /tmp/ncu.log
+  python3 "$d/perf/gpu/ncu_step.py" /tmp/ncu.csv > "$OUT/profile.txt" 2>&1; head -30 "$OUT/profile.txt"
+else
+  echo "no ncu on this machine" | tee "$OUT/profile.txt"
+fi
