@@ -34,6 +34,22 @@ timeout 100 python3 "$d/perf/gpu/hf_bench.py" /tmp/models/qwen2.5-1.5b "$OUT/hf.
 echo "hf dynamic rc=$?"
 timeout 240 python3 "$d/perf/gpu/hf_bench.py" /tmp/models/qwen2.5-1.5b "$OUT/hf_static.csv" static >> "$OUT/hf.log" 2>&1
 echo "hf static rc=$?"; grep -vE "Loading weights|Warning|warn" "$OUT/hf.log" | tail -16
+# the command line end to end: generate on the GPU (a stand-in tokenizer makes the random checkpoint a full model
+# directory), auto on the demo model (head size 32, which the CUDA kernels do not take: falls back to the CPU)
+m=/tmp/models/qwen2.5-1.5b
+launch="$JAVA $JAVA_OPTS -Xmx48g -cp $CP:$d/launcher-classes io.splitserve.launcher.Main generate"
+{ python3 "$d/perf/gpu/byte_tokenizer.py" $m
+  for b in cuda auto; do
+    echo "== generate --backend $b on qwen2.5-1.5b"
+    timeout 60 $launch --model $m --prompt-tokens 100,200,300,400,500 --max-tokens 64 --ignore-eos --backend $b --json
+    echo "rc=$?"
+  done
+  echo "== generate --backend auto on the demo model"; timeout 60 $launch --prompt "Hello" --max-tokens 8 --backend auto
+  echo "rc=$?"
+  echo "== generate --backend cuda on the demo model"; timeout 60 $launch --prompt "Hello" --max-tokens 8 --backend cuda
+  echo "rc=$?"
+} >> "$OUT/check.log" 2>&1
+grep -A3 "^== generate" "$OUT/check.log" | cut -c1-400
 ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
 if [[ -n "$ncu_bin" ]]; then
   timeout 150 "$ncu_bin" --clock-control none --metrics gpu__time_duration.sum --csv --log-file /tmp/ncu.csv \
