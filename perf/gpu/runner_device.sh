@@ -30,6 +30,10 @@ grep -E "ours vs|Exception|error" "$OUT/check.log" | head -12
 timeout 120 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.CudaBenchMain \
   /tmp/models/qwen2.5-1.5b "$OUT/ours.csv" graphs > /tmp/ours.log 2>&1
 echo "ours bench rc=$?"; cat /tmp/ours.log >> "$OUT/check.log"; grep -vE "^\s+at " /tmp/ours.log | tail -26
+echo "== the same benchmark with every kernel launched eagerly (no graphs)" >> "$OUT/check.log"
+timeout 90 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.CudaBenchMain \
+  /tmp/models/qwen2.5-1.5b /tmp/ours_eager.csv eager >> "$OUT/check.log" 2>&1
+echo "ours eager bench rc=$?"; grep -E "single_128x256_step|batch1_ctx1024_ms|decode_40x600x600_generated" /tmp/ours_eager.csv
 timeout 100 python3 "$d/perf/gpu/hf_bench.py" /tmp/models/qwen2.5-1.5b "$OUT/hf.csv" dynamic > "$OUT/hf.log" 2>&1
 echo "hf dynamic rc=$?"
 timeout 240 python3 "$d/perf/gpu/hf_bench.py" /tmp/models/qwen2.5-1.5b "$OUT/hf_static.csv" static >> "$OUT/hf.log" 2>&1
