@@ -2,27 +2,10 @@
 // fp32 accumulation, for 1 <= m <= 8. One warp per output column n streams that weight row once with 16-byte
 // loads, eight in flight per lane, and applies it to every x row, so each weight byte is read exactly once: the
 // floor of a decode step. x rows (at most 8 x k bf16) come through the read-only cache, shared by all warps.
-// gemv_silu_bf16 takes x from a fused [gate | up] projection ([m][2k]) and applies SiLU-and-mul as it reads it, so
-// the MLP's down projection needs no separate activation kernel (one fewer launch per layer and decode step).
 // Grid: ceil(n / 4) blocks of 128 threads; k is a multiple of 8.
 #include "common.cuh"
 
-// x row m, chunk c (8 values) as silu(gate) * up from a [m][2k] fused projection
-__device__ __forceinline__ void load_silu_x(const uint4 *__restrict__ xr, int chunks, int m, int c, float *xf) {
-    Bf16x8 gv, uv;
-    gv.raw = __ldg(xr + static_cast<long long>(m) * 2 * chunks + c);
-    uv.raw = __ldg(xr + static_cast<long long>(m) * 2 * chunks + chunks + c);
-    float uf[8];
-    bf16x8_to_float(gv, xf);
-    bf16x8_to_float(uv, uf);
-#pragma unroll
-    for (int i = 0; i < 8; i++) {
-        // rounded to bf16 like the separate kernel's output, so fused and unfused agree
-        xf[i] = __bfloat162float(__float2bfloat16(xf[i] / (1.f + __expf(-xf[i])) * uf[i]));
-    }
-}
-
-template <int M, bool SILU, typename Out>
+template <int M, typename Out>
 __device__ __forceinline__ void gemv_rows(Out *__restrict__ y, const bf16 *__restrict__ x,
                                           const bf16 *__restrict__ w, const bf16 *__restrict__ bias, int n, int k) {
     const int col = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
@@ -42,14 +25,10 @@ __device__ __forceinline__ void gemv_rows(Out *__restrict__ y, const bf16 *__res
         bf16x8_to_float(wv, wf);
 #pragma unroll
         for (int m = 0; m < M; m++) {
+            Bf16x8 xv;
+            xv.raw = __ldg(xr + static_cast<long long>(m) * chunks + c);
             float xf[8];
-            if constexpr (SILU) {
-                load_silu_x(xr, chunks, m, c, xf);
-            } else {
-                Bf16x8 xv;
-                xv.raw = __ldg(xr + static_cast<long long>(m) * chunks + c);
-                bf16x8_to_float(xv, xf);
-            }
+            bf16x8_to_float(xv, xf);
 #pragma unroll
             for (int i = 0; i < 8; i++) acc[m] = fmaf(wf[i], xf[i], acc[m]);
         }
@@ -62,35 +41,29 @@ __device__ __forceinline__ void gemv_rows(Out *__restrict__ y, const bf16 *__res
     }
 }
 
-template <bool SILU, typename Out>
+template <typename Out>
 __device__ __forceinline__ void gemv_dispatch(Out *y, const bf16 *x, const bf16 *w, const bf16 *bias, int m, int n,
                                               int k) {
     switch (m) {
-        case 1: gemv_rows<1, SILU>(y, x, w, bias, n, k); break;
-        case 2: gemv_rows<2, SILU>(y, x, w, bias, n, k); break;
-        case 3: gemv_rows<3, SILU>(y, x, w, bias, n, k); break;
-        case 4: gemv_rows<4, SILU>(y, x, w, bias, n, k); break;
-        case 5: gemv_rows<5, SILU>(y, x, w, bias, n, k); break;
-        case 6: gemv_rows<6, SILU>(y, x, w, bias, n, k); break;
-        case 7: gemv_rows<7, SILU>(y, x, w, bias, n, k); break;
-        default: gemv_rows<8, SILU>(y, x, w, bias, n, k); break;
+        case 1: gemv_rows<1>(y, x, w, bias, n, k); break;
+        case 2: gemv_rows<2>(y, x, w, bias, n, k); break;
+        case 3: gemv_rows<3>(y, x, w, bias, n, k); break;
+        case 4: gemv_rows<4>(y, x, w, bias, n, k); break;
+        case 5: gemv_rows<5>(y, x, w, bias, n, k); break;
+        case 6: gemv_rows<6>(y, x, w, bias, n, k); break;
+        case 7: gemv_rows<7>(y, x, w, bias, n, k); break;
+        default: gemv_rows<8>(y, x, w, bias, n, k); break;
     }
 }
 
 // bf16 output; bias may be null
 extern "C" __global__ void __launch_bounds__(128) gemv_bf16(bf16 *y, const bf16 *x, const bf16 *w, const bf16 *bias,
                                                             int m, int n, int k) {
-    gemv_dispatch<false>(y, x, w, bias, m, n, k);
-}
-
-// bf16 output of silu(gate) * up . w^T, x = gate_up [m][2k]; bias may be null
-extern "C" __global__ void __launch_bounds__(128) gemv_silu_bf16(bf16 *y, const bf16 *gate_up, const bf16 *w,
-                                                                 const bf16 *bias, int m, int n, int k) {
-    gemv_dispatch<true>(y, gate_up, w, bias, m, n, k);
+    gemv_dispatch(y, x, w, bias, m, n, k);
 }
 
 // fp32 output (logits); bias may be null
 extern "C" __global__ void __launch_bounds__(128) gemv_f32(float *y, const bf16 *x, const bf16 *w, const bf16 *bias,
                                                            int m, int n, int k) {
-    gemv_dispatch<false>(y, x, w, bias, m, n, k);
+    gemv_dispatch(y, x, w, bias, m, n, k);
 }

@@ -433,12 +433,8 @@ public final class CudaModelRunner implements ModelRunner {
             linear(x, attention, w.wO(), w.bO(), tokens, hidden, qDim);
             norms.addRmsNorm(stream, normed, residual, x, w.postAttentionNorm(), tokens, hidden, eps);
             linear(work.gateUp.address(), normed, w.wGateUp(), 0, tokens, 2 * inter, hidden);
-            if (tokens <= GemvKernel.MAX_ROWS) {
-                gemv.applySiluAndMul(stream, x, work.gateUp.address(), w.wDown(), 0, tokens, hidden, inter);
-            } else {
-                activationKernels.siluAndMul(stream, work.activation.address(), work.gateUp.address(), tokens, inter);
-                matmul.apply(stream, x, work.activation.address(), w.wDown(), 0, tokens, hidden, inter);
-            }
+            activationKernels.siluAndMul(stream, work.activation.address(), work.gateUp.address(), tokens, inter);
+            linear(x, work.activation.address(), w.wDown(), 0, tokens, hidden, inter);
         }
     }
 

@@ -37,14 +37,16 @@ public final class CudaBenchMain {
 
     private final CudaModelRunner runner;
     private final ModelConfig config;
+    private final boolean graphs;
     private final BlockManager blocks;
     private final BatchStep step = new BatchStep();
     private final List<String> rows = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(7);
 
-    private CudaBenchMain(CudaModelRunner runner, ModelConfig config) {
+    private CudaBenchMain(CudaModelRunner runner, ModelConfig config, boolean graphs) {
         this.runner = runner;
         this.config = config;
+        this.graphs = graphs;
         this.blocks = new BlockManager(runner.pageCount(), PAGE);
     }
 
@@ -55,7 +57,7 @@ public final class CudaBenchMain {
         final EngineOptions options = new EngineOptions().pageSize(PAGE).prefillTokenBudget(24_000)
                 .maxRunningSequences(256).cudaGraphs(graphs);
         try (CudaModelRunner runner = CudaModelRunner.open(model, config, options)) {
-            final CudaBenchMain bench = new CudaBenchMain(runner, config);
+            final CudaBenchMain bench = new CudaBenchMain(runner, config, graphs);
             bench.record("setup", "runner", 0, runner.description().replace(',', ';'));
             bench.prefill();
             bench.decode(40, 600, 600, "decode_40x600x600");
@@ -158,12 +160,14 @@ public final class CudaBenchMain {
                 ms[d - warm] = (System.nanoTime() - s0) / 1e6;
             }
         }
-        final double gpuMs = runner.graphReplayMillis(step, 50);
+        final double gpuMs = graphs ? runner.graphReplayMillis(step, 50) : 0;
         release(tables);
         final long kvBytes = (long) batch * (context + warm + ms.length / 2) * config.numLayers() * 2L
                 * config.kvDim() * 2;
         record("4_step_time", "batch" + batch + "_ctx" + context + "_ms", median(ms), "ms");
-        record("4_step_time", "batch" + batch + "_ctx" + context + "_graph_replay_ms", gpuMs, "ms");
+        if (graphs) {
+            record("4_step_time", "batch" + batch + "_ctx" + context + "_graph_replay_ms", gpuMs, "ms");
+        }
         record("4_step_time", "batch" + batch + "_ctx" + context + "_bytes", runner.weightBytes() + kvBytes, "B");
     }
 

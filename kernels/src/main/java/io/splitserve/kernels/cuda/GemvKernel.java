@@ -11,26 +11,16 @@ public final class GemvKernel {
     private static final int WARPS_PER_BLOCK = 4;
 
     private final CudaKernel bf16Out;
-    private final CudaKernel siluBf16Out;
     private final CudaKernel f32Out;
 
     public GemvKernel(CudaDevice device) {
         bf16Out = new CudaKernel(device, KernelSpec.GEMV_BF16);
-        siluBf16Out = new CudaKernel(device, KernelSpec.GEMV_SILU_BF16);
         f32Out = new CudaKernel(device, KernelSpec.GEMV_F32);
     }
 
     /** bf16 y[m][n] = x[m][k] . w[n][k]^T + bias[n]; pass {@code bias = 0} for none. */
     public void apply(CudaStream stream, long y, long x, long w, long bias, int m, int n, int k) {
         launch(bf16Out, stream, y, x, w, bias, m, n, k);
-    }
-
-    /**
-     * bf16 y[m][n] = (silu(gate) * up)[m][k] . w[n][k]^T + bias[n] with {@code gateUp} a fused {@code [m][2k]}
-     * projection (gate columns first): the MLP's activation and down projection in one launch.
-     */
-    public void applySiluAndMul(CudaStream stream, long y, long gateUp, long w, long bias, int m, int n, int k) {
-        launch(siluBf16Out, stream, y, gateUp, w, bias, m, n, k);
     }
 
     /** fp32 y[m][n] = x[m][k] . w[n][k]^T + bias[n], e.g. logits; pass {@code bias = 0} for none. */

@@ -21,7 +21,6 @@ enum KernelSpec {
     PREFILL_HD128("prefill_attention_hd128", "pipipppppiiiiif"),
     SAMPLE_TOKENS("sample_tokens", "ppiipppppp"),
     GEMV_BF16("gemv_bf16", "ppppiii"),
-    GEMV_SILU_BF16("gemv_silu_bf16", "ppppiii"),
     GEMV_F32("gemv_f32", "ppppiii");
 
     final String function;
