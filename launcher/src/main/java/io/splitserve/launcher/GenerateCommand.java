@@ -142,15 +142,21 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The engine's options from the flags; a bad backend name or memory fraction is a usage error. */
     private EngineOptions engineOptions() {
-        Backend chosen = Backend.parse(backend);
-        if (chosen == Backend.CUDA) {
+        EngineOptions options;
+        try {
+            options = new EngineOptions().pageSize(pageSize).backend(Backend.parse(backend)).memFraction(memFraction);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (options.backend() == Backend.CUDA) {
             String unavailable = CudaDevice.unavailableReason();
             if (unavailable != null) {
                 throw new IllegalArgumentException("--backend cuda: " + unavailable);
             }
         }
-        return new EngineOptions().pageSize(pageSize).backend(chosen).memFraction(memFraction);
+        return options;
     }
 
     private int[] promptIds(Path dir, Tokenizer tokenizer) throws Exception {
