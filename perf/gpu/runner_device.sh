@@ -5,7 +5,8 @@
 # Then a per-kernel profile of one eager decode step at batch 1 (Nsight Compute, when the machine has it).
 # Eight files go to $OUT: models.log (GPU state first), junit.log, check.log (with our benchmark's log), ours.csv,
 # hf.csv, hf_static.csv, hf.log, profile.txt.
-# usage: bash runner_device.sh BUNDLE_DIR   (BUNDLE_DIR made by the pack script, with perf/gpu copied inside)
+# usage: bash runner_device.sh BUNDLE_DIR   (BUNDLE_DIR made by the pack script, with perf/gpu and the launcher's
+#        classes (launcher-classes/) copied inside)
 set -uo pipefail
 d=$(cd "$1" && pwd)
 export JAVA_OPTS="--add-opens=java.base/java.util.zip=ALL-UNNAMED"

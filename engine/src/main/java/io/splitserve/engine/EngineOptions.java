@@ -49,7 +49,7 @@ public final class EngineOptions {
         return maxPages;
     }
 
-    /** Memory for K and V of all layers, used when {@link #maxPages()} is 0. */
+    /** CPU backend: memory for K and V of all layers, used when {@link #maxPages()} is 0. */
     public EngineOptions kvCacheBytes(long kvCacheBytes) {
         if (kvCacheBytes <= 0) {
             throw new IllegalArgumentException("KV cache size must be positive, got " + kvCacheBytes);
