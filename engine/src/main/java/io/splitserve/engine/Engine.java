@@ -1,8 +1,7 @@
 package io.splitserve.engine;
 
 import io.splitserve.engine.forward.BatchStep;
-import io.splitserve.engine.forward.CpuKvCache;
-import io.splitserve.engine.forward.CpuModelRunner;
+import io.splitserve.engine.forward.ModelRunner;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.engine.kv.OutOfPagesException;
@@ -11,7 +10,6 @@ import io.splitserve.engine.model.ModelConfig;
 import io.splitserve.engine.model.ModelLoadException;
 import io.splitserve.engine.sampling.Sampler;
 import io.splitserve.engine.sampling.SamplingParams;
-import io.splitserve.engine.weights.ModelWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -36,7 +34,8 @@ public final class Engine implements AutoCloseable {
     private final GenerationConfig generationConfig;
     private final EngineOptions options;
     private final BlockManager blocks;
-    private final CpuModelRunner runner;
+    private final ModelRunner runner;
+    private final String backend;
     private final Sampler sampler;
     private final BatchStep step = new BatchStep();
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
@@ -46,16 +45,15 @@ public final class Engine implements AutoCloseable {
     private float[] logits = new float[0];
     private long nextSequenceId = 1;
 
-    private Engine(Path modelDir, ModelConfig config, GenerationConfig generationConfig, ModelWeights weights,
+    private Engine(Path modelDir, ModelConfig config, GenerationConfig generationConfig, RunnerFactory.Choice choice,
                    EngineOptions options) {
         this.modelDir = modelDir;
         this.config = config;
         this.generationConfig = generationConfig;
         this.options = options;
-        final int pages = pageCount(config, options);
-        this.blocks = new BlockManager(pages, options.pageSize());
-        this.runner = new CpuModelRunner(config, weights,
-                new CpuKvCache(config.numLayers(), pages, options.pageSize(), config.numKvHeads(), config.headDim()));
+        this.runner = choice.runner();
+        this.backend = choice.description();
+        this.blocks = new BlockManager(runner.pageCount(), options.pageSize());
         this.sampler = new Sampler(config.vocabSize());
     }
 
@@ -65,22 +63,7 @@ public final class Engine implements AutoCloseable {
         }
         final ModelConfig config = ModelConfig.load(modelDir);
         final GenerationConfig generationConfig = GenerationConfig.load(modelDir);
-        final ModelWeights weights = ModelWeights.load(modelDir, config);
-        return new Engine(modelDir, config, generationConfig, weights, options);
-    }
-
-    private static int pageCount(ModelConfig config, EngineOptions options) {
-        final int limit = CpuKvCache.maxPages(options.pageSize(), config.numKvHeads(), config.headDim());
-        if (options.maxPages() > 0) {
-            if (options.maxPages() > limit) {
-                throw new IllegalArgumentException("max pages " + options.maxPages() + " exceeds " + limit
-                        + " for this model and page size");
-            }
-            return options.maxPages();
-        }
-        final long perPage = CpuKvCache.bytesPerPage(config.numLayers(), options.pageSize(), config.numKvHeads(),
-                config.headDim());
-        return (int) Math.max(1, Math.min(limit, options.kvCacheBytes() / perPage));
+        return new Engine(modelDir, config, generationConfig, RunnerFactory.open(modelDir, config, options), options);
     }
 
     public ModelConfig config() {
@@ -97,6 +80,11 @@ public final class Engine implements AutoCloseable {
 
     public EngineOptions options() {
         return options;
+    }
+
+    /** The backend that runs the forward pass, in one line (and, for {@link Backend#AUTO}, why it was picked). */
+    public String backend() {
+        return backend;
     }
 
     /** End-of-sequence ids from config.json and generation_config.json together, in that order. */
@@ -254,11 +242,12 @@ public final class Engine implements AutoCloseable {
         return rows;
     }
 
-    /** Releases every sequence. */
+    /** Releases every sequence and the backend's memory. */
     @Override
     public void close() {
         for (long id : new ArrayList<>(sequences.keySet())) {
             release(id);
         }
+        runner.close();
     }
 }

@@ -1,15 +1,21 @@
 package io.splitserve.engine;
 
 /**
- * Configuration of an {@link Engine}, as a context object with defaults: KV page size 16 tokens, a KV cache of
- * 256 MiB (the page count follows from the model's size unless {@link #maxPages(int)} fixes it), a prefill budget of
- * 2048 prompt tokens per step and at most 256 sequences running at once.
+ * Configuration of an {@link Engine}, as a context object with defaults: the CPU backend, KV page size 16 tokens, a
+ * KV cache of 256 MiB on the CPU or 0.85 of the GPU memory left free after weights and activations on CUDA (the page
+ * count follows from the model's size unless {@link #maxPages(int)} fixes it), a prefill budget of 2048 prompt tokens
+ * per step, at most 256 sequences running at once, and CUDA-graph decode steps.
  */
 public final class EngineOptions {
     public static final int DEFAULT_PAGE_SIZE = 16;
     public static final long DEFAULT_KV_CACHE_BYTES = 256L << 20;
     public static final int DEFAULT_PREFILL_TOKEN_BUDGET = 2048;
     public static final int DEFAULT_MAX_RUNNING_SEQUENCES = 256;
+    public static final double DEFAULT_MEM_FRACTION = 0.85;
+
+    private Backend backend = Backend.CPU;
+    private double memFraction = DEFAULT_MEM_FRACTION;
+    private boolean cudaGraphs = true;
 
     private int pageSize = DEFAULT_PAGE_SIZE;
     private int maxPages;
@@ -43,7 +49,7 @@ public final class EngineOptions {
         return maxPages;
     }
 
-    /** Memory for K and V of all layers, used when {@link #maxPages()} is 0. */
+    /** CPU backend: memory for K and V of all layers, used when {@link #maxPages()} is 0. */
     public EngineOptions kvCacheBytes(long kvCacheBytes) {
         if (kvCacheBytes <= 0) {
             throw new IllegalArgumentException("KV cache size must be positive, got " + kvCacheBytes);
@@ -82,5 +88,43 @@ public final class EngineOptions {
 
     public int maxRunningSequences() {
         return maxRunningSequences;
+    }
+
+    public EngineOptions backend(Backend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("backend is required");
+        }
+        this.backend = backend;
+        return this;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /**
+     * Share of the GPU memory still free after weights and activation buffers that the CUDA backend gives to KV
+     * pages, used when {@link #maxPages()} is 0.
+     */
+    public EngineOptions memFraction(double memFraction) {
+        if (!(memFraction > 0 && memFraction < 1)) {
+            throw new IllegalArgumentException("memory fraction must be between 0 and 1 (exclusive), got " + memFraction);
+        }
+        this.memFraction = memFraction;
+        return this;
+    }
+
+    public double memFraction() {
+        return memFraction;
+    }
+
+    /** Whether the CUDA backend replays decode steps as captured graphs (true) or launches every kernel (false). */
+    public EngineOptions cudaGraphs(boolean cudaGraphs) {
+        this.cudaGraphs = cudaGraphs;
+        return this;
+    }
+
+    public boolean cudaGraphs() {
+        return cudaGraphs;
     }
 }

@@ -2,6 +2,7 @@ package io.splitserve.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.demo.DemoModel;
@@ -10,6 +11,7 @@ import io.splitserve.engine.generate.GenerationResult;
 import io.splitserve.engine.generate.TextGenerator;
 import io.splitserve.engine.model.GenerationConfig;
 import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.tokenizer.ChatMessage;
 import io.splitserve.tokenizer.ChatTemplate;
 import io.splitserve.tokenizer.Tokenizer;
@@ -31,7 +33,7 @@ import java.util.concurrent.Callable;
     name = "generate",
     mixinStandardHelpOptions = true,
     description = {
-        "Generate a continuation of one prompt on this machine (CPU backend) and stream it to standard output.",
+        "Generate a continuation of one prompt on this machine (CPU or CUDA backend) and stream it to standard output.",
         "Without --model the built-in demo model is used: its weights are random, so its output is gibberish."})
 final class GenerateCommand implements Callable<Integer> {
 
@@ -85,6 +87,16 @@ final class GenerateCommand implements Callable<Integer> {
         description = "KV cache page size in tokens (default: ${DEFAULT-VALUE}).")
     int pageSize;
 
+    @Option(names = "--backend", paramLabel = "cpu|cuda|auto", defaultValue = "cpu",
+        description = "Where the forward pass runs; auto picks CUDA when a GPU and the kernels are present and says which"
+            + " it picked (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--mem-fraction", paramLabel = "F", defaultValue = "0.85",
+        description = "CUDA: share of the GPU memory free after weights and work buffers given to the KV cache"
+            + " (default: ${DEFAULT-VALUE}).")
+    double memFraction;
+
     @Option(names = "--json", description = "Print one JSON object at the end (ids, text, finish_reason, timings) instead of streaming text.")
     boolean json;
 
@@ -105,8 +117,11 @@ final class GenerateCommand implements Callable<Integer> {
                     + " use --model DIR for a real checkpoint)");
             }
         }
-        EngineOptions options = new EngineOptions().pageSize(pageSize);
+        EngineOptions options = engineOptions();
         try (Engine engine = Engine.load(dir, options)) {
+            if (options.backend() != Backend.CPU) {
+                System.err.println("(backend: " + engine.backend() + ")");
+            }
             Tokenizer tokenizer = Tokenizer.load(dir.resolve("tokenizer.json"));
             int[] ids = promptIds(dir, tokenizer);
             GenerationRequest request = new GenerationRequest(
@@ -125,6 +140,23 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The engine's options from the flags; a bad backend name or memory fraction is a usage error. */
+    private EngineOptions engineOptions() {
+        EngineOptions options;
+        try {
+            options = new EngineOptions().pageSize(pageSize).backend(Backend.parse(backend)).memFraction(memFraction);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (options.backend() == Backend.CUDA) {
+            String unavailable = CudaDevice.unavailableReason();
+            if (unavailable != null) {
+                throw new IllegalArgumentException("--backend cuda: " + unavailable);
+            }
+        }
+        return options;
     }
 
     private int[] promptIds(Path dir, Tokenizer tokenizer) throws Exception {

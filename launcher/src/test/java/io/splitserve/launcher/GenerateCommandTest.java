@@ -181,6 +181,37 @@ class GenerateCommandTest {
         assertEquals(2, run().status());
     }
 
+    @Test
+    void backendFlagMistakesAreUsageErrors() {
+        Run badName = run("generate", "--prompt", "a", "--backend", "tpu");
+        assertEquals(2, badName.status());
+        assertTrue(badName.err().contains("unknown backend 'tpu': expected cpu, cuda or auto"), badName.err());
+        assertEquals(2, run("generate", "--prompt", "a", "--mem-fraction", "1.5").status());
+    }
+
+    @Test
+    void autoSaysWhichBackendItPickedAndGeneratesLikeTheCpu() throws Exception {
+        String[] request = {"generate", "--model", demo.toString(), "--prompt-tokens", "5,6,7", "--max-tokens", "6",
+            "--ignore-eos", "--json"};
+        Run cpu = run(concat(request, "--backend", "cpu"));
+        Run auto = run(concat(request, "--backend", "auto"));
+        assertEquals(0, auto.status(), auto.err());
+        // the demo model's head size (32) is one the CUDA kernels do not take, so auto falls back here with or
+        // without a GPU, naming why in one line
+        assertTrue(auto.err().startsWith("(backend: cpu (auto: "), auto.err());
+        assertEquals(1, auto.err().strip().lines().count(), auto.err());
+        assertEquals(JSON.readTree(cpu.out()).get("tokens"), JSON.readTree(auto.out()).get("tokens"));
+    }
+
+    @Test
+    void cudaWhereItCannotRunIsOneLine() {
+        Run run = run("generate", "--model", demo.toString(), "--prompt", "x", "--backend", "cuda");
+        assertEquals(1, run.status());
+        assertTrue(run.err().startsWith("error: "), run.err());
+        assertEquals(1, run.err().strip().lines().count(), run.err());
+        assertFalse(run.err().contains("\tat "), "no stack trace: " + run.err());
+    }
+
     private static String[] concat(String[] head, String... tail) {
         List<String> all = new ArrayList<>(Arrays.asList(head));
         all.addAll(Arrays.asList(tail));

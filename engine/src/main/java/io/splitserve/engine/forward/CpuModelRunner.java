@@ -16,7 +16,7 @@ import io.splitserve.kernels.cpu.PagedAttention;
  * need logits.
  * Work buffers are kept between steps and grow only when a step has more tokens than any before.
  */
-public final class CpuModelRunner {
+public final class CpuModelRunner implements ModelRunner {
     private final ModelConfig config;
     private final ModelWeights weights;
     private final CpuKvCache kvCache;
@@ -49,10 +49,22 @@ public final class CpuModelRunner {
         return config;
     }
 
-    /**
-     * Runs the step: writes every token's K/V into its slot and {@code step.numLogitRows()} rows of
-     * {@code [vocab]} logits into {@code logits}, in {@code step.logitRows()} order.
-     */
+    @Override
+    public int pageCount() {
+        return kvCache.pageCount();
+    }
+
+    @Override
+    public String description() {
+        return "cpu";
+    }
+
+    /** The heap arrays are left to the garbage collector. */
+    @Override
+    public void close() {
+    }
+
+    @Override
     public void forward(BatchStep step, float[] logits) {
         final int tokens = step.numTokens();
         final int vocab = config.vocabSize();

@@ -19,7 +19,9 @@ enum KernelSpec {
     DECODE_REDUCE("decode_attention_reduce", "pipppiiii"),
     PREFILL_HD64("prefill_attention_hd64", "pipipppppiiiiif"),
     PREFILL_HD128("prefill_attention_hd128", "pipipppppiiiiif"),
-    SAMPLE_TOKENS("sample_tokens", "ppiipppppp");
+    SAMPLE_TOKENS("sample_tokens", "ppiipppppp"),
+    GEMV_BF16("gemv_bf16", "ppppiii"),
+    GEMV_F32("gemv_f32", "ppppiii");
 
     final String function;
     final String signature;

@@ -1,0 +1,458 @@
+package io.splitserve.engine.cuda;
+
+import static jcuda.driver.JCudaDriver.cuMemGetInfo;
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
+
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.forward.BatchStep;
+import io.splitserve.engine.forward.ModelRunner;
+import io.splitserve.engine.model.ModelConfig;
+import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.engine.weights.WeightFiles;
+import io.splitserve.kernels.cuda.ActivationKernels;
+import io.splitserve.kernels.cuda.Cublas;
+import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.kernels.cuda.CudaGraph;
+import io.splitserve.kernels.cuda.CudaStream;
+import io.splitserve.kernels.cuda.DecodeAttentionKernel;
+import io.splitserve.kernels.cuda.DeviceBuffer;
+import io.splitserve.kernels.cuda.EmbeddingKernel;
+import io.splitserve.kernels.cuda.GemvKernel;
+import io.splitserve.kernels.cuda.KvWriteKernel;
+import io.splitserve.kernels.cuda.MatmulOp;
+import io.splitserve.kernels.cuda.PrefillAttentionKernel;
+import io.splitserve.kernels.cuda.RmsNormKernels;
+import io.splitserve.kernels.cuda.RopeKernel;
+import io.splitserve.kernels.cuda.SamplingKernel;
+import java.nio.file.Path;
+import java.util.Locale;
+import jcuda.Pointer;
+
+/**
+ * The whole decoder-only transformer (Llama, Qwen2, Qwen3) on the GPU for one ragged {@link BatchStep}, the
+ * counterpart of {@code CpuModelRunner}: bf16 weights uploaded once (q/k/v and gate/up fused), a bf16 KV page pool
+ * sized from free GPU memory, cuBLAS for the linear layers of many rows, a weight-streaming GEMV for a few rows
+ * (small decode batches: as fast as cuBLAS there, with the bias fused and each row computed the same way whatever
+ * the batch), and the project's kernels for everything else.
+ *
+ * <p>Two paths. A step in which every sequence decodes one token runs the decode-attention kernel and, with graphs
+ * on, is replayed from a CUDA graph captured once per (batch bucket, context bucket), padded to the bucket; the
+ * graph ends with an on-device argmax. Any other step (ragged prefill of several prompts, prefill chunks that
+ * continue a cached prefix, mixed prefill and decode) launches its kernels eagerly with the prefill-attention
+ * kernel, which reads each sequence's whole context from the pool. Per step the metadata goes to the device in one
+ * asynchronous copy and the step ends with one stream synchronisation.
+ *
+ * <p>The thread that opens the runner owns the GPU context and must make every call. Work buffers grow (and
+ * captured graphs are dropped) only when a step has more tokens or logit rows than any before.
+ */
+public final class CudaModelRunner implements ModelRunner {
+    private static final int DECODE_MAX_SPLITS = 64;
+    private static final long MIB = 1L << 20;
+
+    private final ModelConfig config;
+    private final EngineOptions options;
+    private final CudaDevice device;
+    private final CudaStream stream;
+    private final Cublas cublas;
+    private final MatmulOp matmul;
+    private final GemvKernel gemv;
+    private final EmbeddingKernel embedding;
+    private final RmsNormKernels norms;
+    private final RopeKernel rope;
+    private final KvWriteKernel kvWrite;
+    private final ActivationKernels activationKernels;
+    private final PrefillAttentionKernel prefillAttention;
+    private final DecodeAttentionKernel decodeAttention;
+    private final SamplingKernel sampling;
+    private final CudaWeights weights;
+    private final DeviceBuffer invFreq;
+    private final StepMetadata metadata;
+    private final DecodeBuckets buckets;
+    private final CudaGraph[][] graphs;
+    private final KvPool pool;
+    private final float attentionScale;
+    private final int qkvDim;
+    private Activations work;
+    private DeviceBuffer greedyParams;
+    private DeviceBuffer counters;
+    private int graphGeneration;
+    private int graphsCaptured;
+
+    private CudaModelRunner(ModelConfig config, EngineOptions options, WeightFiles files) throws ModelLoadException {
+        this.config = config;
+        this.options = options;
+        this.device = CudaDevice.open(0);
+        this.stream = new CudaStream();
+        this.cublas = new Cublas(stream);
+        this.activationKernels = new ActivationKernels(device);
+        this.matmul = new MatmulOp(cublas, activationKernels);
+        this.gemv = new GemvKernel(device);
+        this.embedding = new EmbeddingKernel(device);
+        this.norms = new RmsNormKernels(device);
+        this.rope = new RopeKernel(device);
+        this.kvWrite = new KvWriteKernel(device);
+        this.prefillAttention = new PrefillAttentionKernel(device);
+        this.sampling = new SamplingKernel(device);
+        this.weights = CudaWeights.upload(files, config);
+        this.invFreq = DeviceBuffer.allocate(4L * config.headDim() / 2);
+        invFreq.copyFrom(config.ropeInvFreq());
+        this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        this.qkvDim = config.qDim() + 2 * config.kvDim();
+
+        final int maxBatch = options.maxRunningSequences();
+        this.decodeAttention = new DecodeAttentionKernel(device, maxBatch, config.numHeads(), DECODE_MAX_SPLITS);
+        final int tokens = Math.max(options.prefillTokenBudget(), maxBatch);
+        this.work = new Activations(config, tokens, maxBatch);
+        allocateSamplingParams(maxBatch);
+        this.metadata = new StepMetadata(3 * tokens + 4 * maxBatch + 2 + maxBatch * 256);
+        stream.synchronize();
+
+        final int pages = pageCount(config, options);
+        this.pool = new KvPool(config, pages, options.pageSize());
+        final long poolTokens = (long) pages * options.pageSize();
+        this.buckets = new DecodeBuckets(maxBatch, (int) Math.min(poolTokens, config.maxPositionEmbeddings()),
+                options.pageSize());
+        this.graphs = new CudaGraph[buckets.batchCount()][buckets.contextCount()];
+    }
+
+    /** Opens GPU 0, uploads the model's weights and sizes the KV pool as {@code options} says. */
+    public static CudaModelRunner open(Path modelDir, ModelConfig config, EngineOptions options)
+            throws ModelLoadException {
+        final String reason = CudaDevice.unavailableReason();
+        if (reason != null) {
+            throw new IllegalStateException("CUDA backend unavailable: " + reason);
+        }
+        checkShapes(config);
+        try (WeightFiles files = WeightFiles.open(modelDir)) {
+            return new CudaModelRunner(config, options, files);
+        }
+    }
+
+    private static void checkShapes(ModelConfig c) {
+        if (c.headDim() != 64 && c.headDim() != 128) {
+            throw new IllegalArgumentException("the CUDA backend supports head dim 64 or 128; this model has "
+                    + c.headDim());
+        }
+        if (c.numHeads() % c.numKvHeads() != 0 || c.numHeads() / c.numKvHeads() > DecodeAttentionKernel.MAX_GROUP) {
+            throw new IllegalArgumentException("the CUDA backend supports at most " + DecodeAttentionKernel.MAX_GROUP
+                    + " query heads per KV head; this model has " + c.numHeads() + " over " + c.numKvHeads());
+        }
+    }
+
+    /** Pages fixed by the options, else the memory fraction of what is free now (after weights and buffers). */
+    private static int pageCount(ModelConfig config, EngineOptions options) {
+        final int limit = KvPool.maxPages(options.pageSize());
+        if (options.maxPages() > 0) {
+            if (options.maxPages() > limit) {
+                throw new IllegalArgumentException("max pages " + options.maxPages() + " exceeds " + limit
+                        + " for page size " + options.pageSize());
+            }
+            return options.maxPages();
+        }
+        final long[] free = {0};
+        final long[] total = {0};
+        cuMemGetInfo(free, total);
+        final long pages = (long) (options.memFraction() * free[0]) / KvPool.bytesPerPage(config, options.pageSize());
+        if (pages < 1) {
+            throw new IllegalStateException("no GPU memory left for the KV cache: " + free[0] / MIB + " MiB free after"
+                    + " weights and buffers");
+        }
+        return (int) Math.min(limit, pages);
+    }
+
+    private void allocateSamplingParams(int rows) {
+        if (greedyParams != null) {
+            greedyParams.close();
+            counters.close();
+        }
+        greedyParams = DeviceBuffer.allocate(8L * rows);
+        counters = DeviceBuffer.allocate(8L * rows);
+        greedyParams.fillBytes((byte) 0, stream);
+        counters.fillBytes((byte) 0, stream);
+    }
+
+    @Override
+    public int pageCount() {
+        return pool.pageCount();
+    }
+
+    @Override
+    public String description() {
+        final long[] free = {0};
+        final long[] total = {0};
+        cuMemGetInfo(free, total);
+        return String.format(Locale.ROOT, "cuda (%s, %d MiB: weights %d MiB bf16, work buffers %d MiB, KV %d pages of"
+                        + " %d tokens = %d MiB; decode %s)", device.name(), total[0] / MIB, weights.bytes() / MIB,
+                work.bytes() / MIB, pool.pageCount(), pool.pageSize(), pool.bytes() / MIB,
+                options.cudaGraphs() ? "CUDA graphs" : "eager");
+    }
+
+    /** GPU memory in use on this device now (all processes' allocations on it), in bytes. */
+    public long deviceMemoryUsed() {
+        final long[] free = {0};
+        final long[] total = {0};
+        cuMemGetInfo(free, total);
+        return total[0] - free[0];
+    }
+
+    /** Device bytes of the weights, which every step reads once (the LM head included). */
+    public long weightBytes() {
+        return weights.bytes();
+    }
+
+    /** Decode graphs captured so far. */
+    public int graphsCaptured() {
+        return graphsCaptured;
+    }
+
+    @Override
+    public void forward(BatchStep step, float[] logits) {
+        final int rows = step.numLogitRows();
+        final long floats = (long) rows * config.vocabSize();
+        if (logits.length < floats) {
+            throw new IllegalArgumentException("logits buffer holds " + logits.length + " floats, the step needs "
+                    + floats);
+        }
+        run(step, false);
+        if (rows > 0) {
+            cuMemcpyDtoH(Pointer.to(logits), work.logits.pointer(), 4L * floats);
+        }
+    }
+
+    /**
+     * Runs the step and writes the argmax token of each logit row into {@code tokens} (greedy decoding without
+     * copying logits to the host).
+     */
+    public void forwardGreedy(BatchStep step, int[] tokens) {
+        final int rows = step.numLogitRows();
+        if (tokens.length < rows) {
+            throw new IllegalArgumentException("token buffer holds " + tokens.length + " ids, the step has " + rows
+                    + " logit rows");
+        }
+        run(step, true);
+        if (rows > 0) {
+            cuMemcpyDtoH(Pointer.to(tokens), work.sampled.pointer(), 4L * rows);
+        }
+    }
+
+    private void run(BatchStep step, boolean sample) {
+        if (step.numTokens() == 0) {
+            return;
+        }
+        ensureCapacity(step.numTokens(), Math.max(step.numLogitRows(), step.numSeqs()));
+        if (isDecode(step) && step.numSeqs() <= buckets.maxBatch()) {
+            runDecode(step);
+        } else {
+            metadata.packRagged(step);
+            metadata.upload(stream);
+            launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), sample);
+        }
+        stream.synchronize();
+    }
+
+    /**
+     * Milliseconds per replay of this decode step's graph, replayed {@code replays} times back to back after one
+     * ordinary run: the GPU's share of a step without the host's per-step work (packing, copies, synchronisation).
+     * Replays rewrite the same KV slots with the same values, so the cache is unchanged. For profiling.
+     */
+    public double graphReplayMillis(BatchStep step, int replays) {
+        if (!options.cudaGraphs() || !isDecode(step) || step.numSeqs() > buckets.maxBatch()
+                || buckets.contextIndex(step.maxContextLen()) < 0) {
+            throw new IllegalArgumentException("only a decode step that runs as a graph can be replayed");
+        }
+        run(step, true);
+        final CudaGraph graph = graphs[buckets.batchIndex(step.numSeqs())][buckets.contextIndex(step.maxContextLen())];
+        final long start = System.nanoTime();
+        for (int i = 0; i < replays; i++) {
+            graph.replay(stream);
+        }
+        stream.synchronize();
+        return (System.nanoTime() - start) / 1e6 / replays;
+    }
+
+    private static boolean isDecode(BatchStep step) {
+        return step.numTokens() == step.numSeqs() && step.numLogitRows() == step.numSeqs();
+    }
+
+    private void runDecode(BatchStep step) {
+        final int n = step.numSeqs();
+        final int maxContext = step.maxContextLen();
+        final int b = buckets.batchIndex(n);
+        final int c = buckets.contextIndex(maxContext);
+        if (!options.cudaGraphs() || c < 0) {
+            final int stride = step.blockTableStride();
+            metadata.packDecode(step, n, stride);
+            metadata.upload(stream);
+            launchDecode(n, stride, maxContext);
+            return;
+        }
+        final int bucket = buckets.batchSize(b);
+        final int context = buckets.contextLength(c);
+        final int stride = (context + pool.pageSize() - 1) / pool.pageSize();
+        metadata.packDecode(step, bucket, stride);
+        if (metadata.generation() != graphGeneration) {
+            dropGraphs();
+            graphGeneration = metadata.generation();
+        }
+        metadata.upload(stream);
+        if (graphs[b][c] == null) {
+            // one eager run first loads every kernel and cuBLAS path outside capture; rerunning it is harmless
+            // (the same K/V lands in the same slots)
+            launchDecode(bucket, stride, context);
+            graphs[b][c] = CudaGraph.capture(stream, () -> launchDecode(bucket, stride, context));
+            graphsCaptured++;
+        }
+        graphs[b][c].replay(stream);
+    }
+
+    /** Grows the work buffers (dropping every graph, whose addresses they invalidate) when a step needs more. */
+    private void ensureCapacity(int tokens, int rows) {
+        if (tokens <= work.tokens && rows <= work.rows) {
+            return;
+        }
+        stream.synchronize();
+        dropGraphs();
+        final int newTokens = Math.max(tokens, work.tokens);
+        final int newRows = Math.max(rows, work.rows);
+        work.close();
+        work = new Activations(config, newTokens, newRows);
+        allocateSamplingParams(newRows);
+    }
+
+    private void dropGraphs() {
+        for (CudaGraph[] row : graphs) {
+            for (int i = 0; i < row.length; i++) {
+                if (row[i] != null) {
+                    row[i].close();
+                    row[i] = null;
+                }
+            }
+        }
+    }
+
+    /** A decode step of {@code batch} rows (padding included): layers, final norm, LM head, argmax. */
+    private void launchDecode(int batch, int stride, int maxContext) {
+        final int partition = decodeAttention.partitionFor(batch, config.numKvHeads(), maxContext);
+        layers(batch, true, 0, stride, partition, maxContext);
+        norms.addRmsNorm(stream, work.normed.address(), work.residual.address(), work.x.address(),
+                weights.finalNorm(), batch, config.hiddenSize(), config.rmsNormEps());
+        logits(work.normed.address(), batch);
+        sampleGreedy(batch);
+    }
+
+    /** A ragged step: layers with prefill attention, final norm, gathered logit rows, LM head, optional argmax. */
+    private void launchPrefill(int tokens, int seqs, int rows, boolean sample) {
+        layers(tokens, false, seqs, metadata.blockStride, 0, 0);
+        if (rows == 0) {
+            return;
+        }
+        final int hidden = config.hiddenSize();
+        norms.addRmsNorm(stream, work.normed.address(), work.residual.address(), work.x.address(),
+                weights.finalNorm(), tokens, hidden, config.rmsNormEps());
+        // a row gather is an embedding lookup whose table is the normed hidden states
+        embedding.gather(stream, work.gathered.address(), work.normed.address(), metadata.address(metadata.logitRows),
+                rows, hidden, tokens);
+        logits(work.gathered.address(), rows);
+        if (sample) {
+            sampleGreedy(rows);
+        }
+    }
+
+    /** bf16 y[m][n] = x[m][k] . w[n][k]^T (+ bias): the weight-streaming GEMV for a few rows, else cuBLAS. */
+    private void linear(long y, long x, long w, long bias, int m, int n, int k) {
+        if (m <= GemvKernel.MAX_ROWS) {
+            gemv.apply(stream, y, x, w, bias, m, n, k);
+        } else {
+            matmul.apply(stream, y, x, w, bias, m, n, k);
+        }
+    }
+
+    /** fp32 logits of {@code rows} hidden rows at {@code hidden} through the LM head. */
+    private void logits(long hidden, int rows) {
+        if (rows <= GemvKernel.MAX_ROWS) {
+            gemv.applyFloat(stream, work.logits.address(), hidden, weights.lmHead(), 0, rows, config.vocabSize(),
+                    config.hiddenSize());
+        } else {
+            matmul.applyFloat(work.logits.address(), hidden, weights.lmHead(), rows, config.vocabSize(),
+                    config.hiddenSize());
+        }
+    }
+
+    private void sampleGreedy(int rows) {
+        final long zeros = greedyParams.address();
+        sampling.sample(stream, work.sampled.address(), work.logits.address(), config.vocabSize(), config.vocabSize(),
+                rows, zeros, zeros, zeros, zeros, zeros, counters.address());
+    }
+
+    /**
+     * Embedding and every decoder layer for {@code tokens} rows; the residual stream ends in {@code residual} and
+     * the last layer's output in {@code x} (the final norm adds them).
+     */
+    private void layers(int tokens, boolean decode, int seqs, int stride, int partition, int maxContext) {
+        final ModelConfig c = config;
+        final int hidden = c.hiddenSize();
+        final int qDim = c.qDim();
+        final int kvDim = c.kvDim();
+        final int inter = c.intermediateSize();
+        final float eps = c.rmsNormEps();
+        final long qkv = work.qkv.address();
+        final long k = work.qkv.address(2L * qDim);
+        final long v = work.qkv.address(2L * (qDim + kvDim));
+        final long attention = work.attention.address();
+        final long x = work.x.address();
+        final long residual = work.residual.address();
+        final long normed = work.normed.address();
+        embedding.gather(stream, residual, weights.embedding(), metadata.address(metadata.tokenIds), tokens, hidden,
+                c.vocabSize());
+        for (int l = 0; l < c.numLayers(); l++) {
+            final CudaWeights.Layer w = weights.layer(l);
+            if (l == 0) {
+                norms.rmsNorm(stream, normed, residual, w.inputNorm(), tokens, hidden, eps);
+            } else {
+                norms.addRmsNorm(stream, normed, residual, x, w.inputNorm(), tokens, hidden, eps);
+            }
+            linear(qkv, normed, w.wQkv(), w.bQkv(), tokens, qkvDim, hidden);
+            if (w.qNorm() != 0) {
+                norms.headRmsNorm(stream, qkv, qkvDim, tokens, c.numHeads(), w.qNorm(), c.headDim(), eps);
+                norms.headRmsNorm(stream, k, qkvDim, tokens, c.numKvHeads(), w.kNorm(), c.headDim(), eps);
+            }
+            rope.apply(stream, qkv, qkvDim, c.numHeads(), k, qkvDim, c.numKvHeads(),
+                    metadata.address(metadata.positions), invFreq.address(), tokens, c.headDim());
+            kvWrite.write(stream, pool.keys(l), pool.values(l), k, v, qkvDim, metadata.address(metadata.slots), tokens,
+                    kvDim);
+            if (decode) {
+                decodeAttention.run(stream, attention, qDim, qkv, qkvDim, pool.keys(l), pool.values(l),
+                        metadata.address(metadata.blockTables), stride, metadata.address(metadata.contextLens), tokens,
+                        pool.pageSize(), c.numHeads(), c.numKvHeads(), c.headDim(), partition, maxContext,
+                        attentionScale);
+            } else {
+                prefillAttention.run(stream, attention, qDim, qkv, qkvDim, pool.keys(l), pool.values(l),
+                        metadata.address(metadata.queryStarts), metadata.address(metadata.contextLens),
+                        metadata.address(metadata.blockTables), stride, seqs, tokens, pool.pageSize(), c.numHeads(),
+                        c.numKvHeads(), c.headDim(), attentionScale);
+            }
+            linear(x, attention, w.wO(), w.bO(), tokens, hidden, qDim);
+            norms.addRmsNorm(stream, normed, residual, x, w.postAttentionNorm(), tokens, hidden, eps);
+            linear(work.gateUp.address(), normed, w.wGateUp(), 0, tokens, 2 * inter, hidden);
+            activationKernels.siluAndMul(stream, work.activation.address(), work.gateUp.address(), tokens, inter);
+            linear(x, work.activation.address(), w.wDown(), 0, tokens, hidden, inter);
+        }
+    }
+
+    @Override
+    public void close() {
+        stream.synchronize();
+        dropGraphs();
+        pool.close();
+        work.close();
+        greedyParams.close();
+        counters.close();
+        metadata.close();
+        decodeAttention.close();
+        invFreq.close();
+        weights.close();
+        cublas.close();
+        stream.close();
+        device.close();
+    }
+}

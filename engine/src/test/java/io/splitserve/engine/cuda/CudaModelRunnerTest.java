@@ -1,0 +1,245 @@
+package io.splitserve.engine.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.splitserve.engine.Backend;
+import io.splitserve.engine.Engine;
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.forward.BatchStep;
+import io.splitserve.engine.kv.BlockManager;
+import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.engine.model.ModelConfig;
+import io.splitserve.kernels.cuda.CudaDevice;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The CUDA runner against the CPU engine (which matches Hugging Face transformers on the committed fixtures) on
+ * small random bf16 models of each architecture: teacher-forced logits of a ragged prefill of three prompts, then
+ * batched decode steps padded to a graph bucket, agree with the CPU's at every position (cosine similarity and
+ * top-1); graphs equal eager launches; a sequence gets the same logits alone or batched, whole or in prefill
+ * chunks; on-device greedy picks the argmax of the logits.
+ */
+@Tag("gpu")
+class CudaModelRunnerTest {
+    private static final int PAGE = 16;
+    private static final int DECODE_STEPS = 6;
+    private static final int[] LENGTHS = {40, 75, 150};
+    private static final double MIN_COSINE = 0.999;
+    private static final double MIN_TOP1 = 0.95;
+
+    @TempDir
+    static Path models;
+
+    @BeforeAll
+    static void needsGpu() {
+        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen2", "llama", "qwen3"})
+    void teacherForcedLogitsMatchTheCpuEngineWithAndWithoutGraphs(String arch) throws Exception {
+        final Path dir = RandomModels.write(arch, models.resolve(arch));
+        final int[][] sequences = new int[LENGTHS.length][];
+        final float[][][] reference = new float[LENGTHS.length][][];
+        try (Engine cpu = Engine.load(dir, new EngineOptions().pageSize(PAGE))) {
+            for (int s = 0; s < sequences.length; s++) {
+                sequences[s] = RandomModels.tokens(s + 1, LENGTHS[s]);
+                reference[s] = cpu.promptLogits(sequences[s]);
+            }
+        }
+        final float[][][] graphed = runBatched(dir, true, sequences);
+        final float[][][] eager = runBatched(dir, false, sequences);
+        final Agreement agreement = new Agreement();
+        for (int s = 0; s < sequences.length; s++) {
+            for (int t = 0; t < LENGTHS[s]; t++) {
+                agreement.add(arch + " seq " + s + " pos " + t, reference[s][t], graphed[s][t]);
+                agreement.add(arch + " eager seq " + s + " pos " + t, reference[s][t], eager[s][t]);
+            }
+            for (int t = LENGTHS[s] - DECODE_STEPS; t < LENGTHS[s]; t++) {
+                assertTrue(cosine(graphed[s][t], eager[s][t]) > 0.99999, arch + ": graph and eager decode differ at "
+                        + t);
+            }
+        }
+        assertTrue(agreement.top1() >= MIN_TOP1, arch + ": top-1 agreement " + agreement.top1());
+    }
+
+    /**
+     * Prefills every sequence but its last {@link #DECODE_STEPS} tokens in one ragged step, then decodes those
+     * tokens teacher-forced, all sequences in each step; returns the logits at every position.
+     */
+    private static float[][][] runBatched(Path dir, boolean graphs, int[][] sequences) throws Exception {
+        final ModelConfig config = ModelConfig.load(dir);
+        final int vocab = config.vocabSize();
+        final EngineOptions options = new EngineOptions().pageSize(PAGE).maxPages(64).cudaGraphs(graphs);
+        try (CudaModelRunner runner = CudaModelRunner.open(dir, config, options)) {
+            final BlockManager blocks = new BlockManager(runner.pageCount(), PAGE);
+            final BlockTable[] tables = new BlockTable[sequences.length];
+            final float[][][] out = new float[sequences.length][][];
+            final BatchStep step = new BatchStep();
+            int rows = 0;
+            for (int s = 0; s < sequences.length; s++) {
+                tables[s] = new BlockTable();
+                out[s] = new float[sequences[s].length][];
+                final int prompt = sequences[s].length - DECODE_STEPS;
+                blocks.ensureCapacity(tables[s], prompt);
+                step.addSequence(sequences[s], 0, prompt, 0, tables[s], blocks, BatchStep.Logits.ALL);
+                rows += prompt;
+            }
+            float[] logits = new float[rows * vocab];
+            runner.forward(step, logits);
+            int row = 0;
+            for (int s = 0; s < sequences.length; s++) {
+                for (int t = 0; t < sequences[s].length - DECODE_STEPS; t++) {
+                    out[s][t] = slice(logits, row++, vocab);
+                }
+            }
+            for (int d = 0; d < DECODE_STEPS; d++) {
+                step.clear();
+                for (int s = 0; s < sequences.length; s++) {
+                    final int position = sequences[s].length - DECODE_STEPS + d;
+                    blocks.ensureCapacity(tables[s], position + 1);
+                    step.addSequence(sequences[s], position, 1, position, tables[s], blocks, BatchStep.Logits.LAST);
+                }
+                runner.forward(step, logits);
+                for (int s = 0; s < sequences.length; s++) {
+                    out[s][sequences[s].length - DECODE_STEPS + d] = slice(logits, s, vocab);
+                }
+            }
+            if (graphs) {
+                assertTrue(runner.graphsCaptured() >= 1, "decode steps ran as graphs");
+            } else {
+                assertEquals(0, runner.graphsCaptured());
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void aSequenceGetsTheSameLogitsAloneBatchedAndInChunks() throws Exception {
+        final Path dir = RandomModels.write("qwen2", models.resolve("qwen2-batching"));
+        final ModelConfig config = ModelConfig.load(dir);
+        final int vocab = config.vocabSize();
+        final int[] a = RandomModels.tokens(11, 100);
+        final int[] b = RandomModels.tokens(12, 37);
+        final int[] c = RandomModels.tokens(13, 64);
+        try (CudaModelRunner runner = CudaModelRunner.open(dir, config,
+                new EngineOptions().pageSize(PAGE).maxPages(64))) {
+            final BlockManager blocks = new BlockManager(runner.pageCount(), PAGE);
+            final BatchStep step = new BatchStep();
+            final float[] alone = new float[vocab];
+            final BlockTable ta = new BlockTable();
+            blocks.ensureCapacity(ta, a.length);
+            step.addSequence(a, 0, a.length, 0, ta, blocks, BatchStep.Logits.LAST);
+            runner.forward(step, alone);
+            blocks.release(ta);
+
+            final float[] batched = new float[3 * vocab];
+            final BlockTable[] tables = {new BlockTable(), new BlockTable(), new BlockTable()};
+            step.clear();
+            final int[][] prompts = {b, a, c};
+            for (int s = 0; s < 3; s++) {
+                blocks.ensureCapacity(tables[s], prompts[s].length);
+                step.addSequence(prompts[s], 0, prompts[s].length, 0, tables[s], blocks, BatchStep.Logits.LAST);
+            }
+            runner.forward(step, batched);
+            assertTrue(cosine(alone, slice(batched, 1, vocab)) > 0.9999, "alone vs batched");
+
+            final BlockTable chunkedTable = new BlockTable();
+            final float[] chunked = new float[vocab];
+            for (int from = 0; from < a.length; from += 32) {
+                final int count = Math.min(32, a.length - from);
+                final boolean last = from + count == a.length;
+                blocks.ensureCapacity(chunkedTable, from + count);
+                step.clear();
+                step.addSequence(a, from, count, from, chunkedTable, blocks,
+                        last ? BatchStep.Logits.LAST : BatchStep.Logits.NONE);
+                runner.forward(step, chunked);
+            }
+            assertTrue(cosine(alone, chunked) > 0.9999, "whole vs chunked prefill: " + cosine(alone, chunked));
+
+            final int[] greedy = new int[3];
+            step.clear();
+            for (int s = 0; s < 3; s++) {
+                blocks.ensureCapacity(tables[s], prompts[s].length + 1);
+                step.addSequence(new int[] {5}, 0, 1, prompts[s].length, tables[s], blocks, BatchStep.Logits.LAST);
+            }
+            runner.forward(step, batched);
+            runner.forwardGreedy(step, greedy);
+            assertArrayEquals(new int[] {argmax(slice(batched, 0, vocab)), argmax(slice(batched, 1, vocab)),
+                    argmax(slice(batched, 2, vocab))}, greedy);
+        }
+    }
+
+    @Test
+    void engineOnCudaScoresPromptsLikeTheCpuEngine() throws Exception {
+        final Path dir = RandomModels.write("qwen3", models.resolve("qwen3-engine"));
+        final int[] prompt = RandomModels.tokens(21, 50);
+        final float[][] cpuLogits;
+        try (Engine cpu = Engine.load(dir, new EngineOptions())) {
+            cpuLogits = cpu.promptLogits(prompt);
+        }
+        try (Engine gpu = Engine.load(dir, new EngineOptions().backend(Backend.AUTO).maxPages(32))) {
+            assertTrue(gpu.backend().startsWith("cuda ("), gpu.backend());
+            final float[][] gpuLogits = gpu.promptLogits(prompt);
+            final Agreement agreement = new Agreement();
+            for (int t = 0; t < prompt.length; t++) {
+                agreement.add("engine pos " + t, cpuLogits[t], gpuLogits[t]);
+            }
+            assertTrue(agreement.top1() >= MIN_TOP1, "top-1 agreement " + agreement.top1());
+        }
+    }
+
+    private static float[] slice(float[] rows, int row, int width) {
+        final float[] out = new float[width];
+        System.arraycopy(rows, row * width, out, 0, width);
+        return out;
+    }
+
+    static double cosine(float[] a, float[] b) {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return dot / Math.sqrt(na * nb);
+    }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** Every row's cosine similarity must pass; top-1 agreement is counted over all rows. */
+    private static final class Agreement {
+        private int rows;
+        private int same;
+
+        void add(String what, float[] reference, float[] ours) {
+            final double cos = cosine(reference, ours);
+            assertTrue(cos >= MIN_COSINE, what + ": cosine " + cos);
+            rows++;
+            if (argmax(reference) == argmax(ours)) {
+                same++;
+            }
+        }
+
+        double top1() {
+            return (double) same / rows;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.splitserve.engine.cuda;
+
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.forward.BatchStep;
+import io.splitserve.engine.kv.BlockManager;
+import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.engine.model.ModelConfig;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * A small, fixed workload for a kernel profiler (perf/gpu/ncu_step.py reads Nsight Compute's per-kernel times):
+ * {@code batch} random prompts of {@code context} tokens prefilled, then {@code steps} decode steps launched
+ * eagerly (no graphs), so every kernel of a decode step appears as its own launch. The last step is the one to read.
+ *
+ * <p>usage: CudaProfileMain MODEL_DIR BATCH CONTEXT STEPS
+ */
+public final class CudaProfileMain {
+    private static final int PAGE = 16;
+
+    private CudaProfileMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        final Path model = Path.of(args[0]);
+        final int batch = Integer.parseInt(args[1]);
+        final int context = Integer.parseInt(args[2]);
+        final int steps = Integer.parseInt(args[3]);
+        final ModelConfig config = ModelConfig.load(model);
+        final EngineOptions options = new EngineOptions().pageSize(PAGE).maxPages(batch * (context + steps) / PAGE + batch)
+                .prefillTokenBudget(batch * context).cudaGraphs(false);
+        try (CudaModelRunner runner = CudaModelRunner.open(model, config, options)) {
+            final BlockManager blocks = new BlockManager(runner.pageCount(), PAGE);
+            final SplittableRandom random = new SplittableRandom(3);
+            final int[][] sequences = new int[batch][context + steps];
+            final BlockTable[] tables = new BlockTable[batch];
+            final BatchStep step = new BatchStep();
+            final int[] next = new int[batch];
+            for (int i = 0; i < batch; i++) {
+                for (int t = 0; t < context; t++) {
+                    sequences[i][t] = 4 + random.nextInt(32_000);
+                }
+                tables[i] = new BlockTable();
+                blocks.ensureCapacity(tables[i], context);
+                step.addSequence(sequences[i], 0, context, 0, tables[i], blocks, BatchStep.Logits.LAST);
+            }
+            runner.forwardGreedy(step, next);
+            for (int d = 0; d < steps; d++) {
+                step.clear();
+                final int position = context + d;
+                for (int i = 0; i < batch; i++) {
+                    sequences[i][position] = next[i];
+                    blocks.ensureCapacity(tables[i], position + 1);
+                    step.addSequence(sequences[i], position, 1, position, tables[i], blocks, BatchStep.Logits.LAST);
+                }
+                runner.forwardGreedy(step, next);
+            }
+            System.out.println("profiled " + steps + " eager decode steps at batch " + batch + ", context " + context);
+        }
+    }
+}
