@@ -332,7 +332,7 @@ public final class CudaModelRunner implements ModelRunner {
 
     /** A decode step of {@code batch} rows (padding included): layers, final norm, LM head, argmax. */
     private void launchDecode(int batch, int stride, int maxContext) {
-        final int partition = decodeAttention.partitionFor(batch, config.numKvHeads(), maxContext);
+        final int partition = decodeAttention.partitionFor(batch, config.numKvHeads(), config.headDim(), maxContext);
         layers(batch, true, 0, stride, partition, maxContext);
         norms.addRmsNorm(stream, work.normed.address(), work.residual.address(), work.x.address(),
                 weights.finalNorm(), batch, config.hiddenSize(), config.rmsNormEps());
