@@ -3,7 +3,8 @@ package io.splitserve.engine;
 /**
  * Configuration of an {@link Engine}, as a context object with defaults: KV page size 16 tokens, a KV cache of
  * 256 MiB (the page count follows from the model's size unless {@link #maxPages(int)} fixes it), a prefill budget of
- * 2048 prompt tokens per step and at most 256 sequences running at once.
+ * 2048 prompt tokens per step and at most 256 sequences running at once; whole prompts per step (no chunking) and
+ * running out of pages is an error (no preemption).
  */
 public final class EngineOptions {
     public static final int DEFAULT_PAGE_SIZE = 16;
@@ -16,6 +17,8 @@ public final class EngineOptions {
     private long kvCacheBytes = DEFAULT_KV_CACHE_BYTES;
     private int prefillTokenBudget = DEFAULT_PREFILL_TOKEN_BUDGET;
     private int maxRunningSequences = DEFAULT_MAX_RUNNING_SEQUENCES;
+    private boolean chunkedPrefill;
+    private boolean preemption;
 
     /** Tokens per KV page; 1 gives token-level allocation. */
     public EngineOptions pageSize(int pageSize) {
@@ -82,5 +85,31 @@ public final class EngineOptions {
 
     public int maxRunningSequences() {
         return maxRunningSequences;
+    }
+
+    /**
+     * Splits prompts so that a step never prefills more than the token budget: a long prompt is computed over several
+     * steps while running sequences keep decoding (the colocated baseline's way of bounding step time).
+     */
+    public EngineOptions chunkedPrefill(boolean chunkedPrefill) {
+        this.chunkedPrefill = chunkedPrefill;
+        return this;
+    }
+
+    public boolean chunkedPrefill() {
+        return chunkedPrefill;
+    }
+
+    /**
+     * When running sequences need more pages than are free, free the newest ones instead of failing the step; their
+     * ids are reported by {@link Engine#takePreempted()} so the caller can start them again elsewhere.
+     */
+    public EngineOptions preemption(boolean preemption) {
+        this.preemption = preemption;
+        return this;
+    }
+
+    public boolean preemption() {
+        return preemption;
     }
 }
