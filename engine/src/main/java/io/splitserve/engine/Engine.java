@@ -262,6 +262,16 @@ public final class Engine implements AutoCloseable {
      * @throws OutOfPagesException when the batch does not fit the free pages (nothing is taken).
      */
     public int[] prefill(List<int[]> prompts, List<SamplingParams> params, PrefillKvListener listener) {
+        return prefill(prompts, params, new int[prompts.size()], listener);
+    }
+
+    /**
+     * As {@link #prefill(List, List, PrefillKvListener)} for prompts that continue a generation: prompt {@code i}
+     * already sampled {@code sampledBefore[i]} tokens (its prompt ends with them), so seeded sampling continues the
+     * same random stream.
+     */
+    public int[] prefill(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore,
+                         PrefillKvListener listener) {
         if (prompts.isEmpty() || prompts.size() != params.size()) {
             throw new IllegalArgumentException("prefill needs one sampling setting per prompt, got " + prompts.size()
                     + " prompts and " + params.size() + " settings");
@@ -300,7 +310,8 @@ public final class Engine implements AutoCloseable {
         final int vocab = config.vocabSize();
         final int[] first = new int[prompts.size()];
         for (int i = 0; i < first.length; i++) {
-            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i), Sampler.randomFor(params.get(i)));
+            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i),
+                    Sampler.randomAfter(params.get(i), sampledBefore[i]));
         }
         return first;
     }
@@ -333,9 +344,10 @@ public final class Engine implements AutoCloseable {
     /**
      * Adds a running sequence whose prompt KV is {@code kv} (complete) and whose first token, sampled where the
      * prompt was prefilled, is {@code firstToken}; the next {@link #step()} decodes its second token. The pages
-     * become the sequence's. Returns the sequence id.
+     * become the sequence's. {@code sampledTokens} counts the tokens the request sampled so far, the first token
+     * included (1 for a fresh request), so seeded sampling continues the same random stream. Returns the sequence id.
      */
-    public long admitImported(ImportedKv kv, int firstToken, SamplingParams params) {
+    public long admitImported(ImportedKv kv, int firstToken, SamplingParams params, int sampledTokens) {
         if (kv.settled) {
             throw new IllegalStateException("imported KV was already admitted or released");
         }
@@ -348,7 +360,7 @@ public final class Engine implements AutoCloseable {
         }
         kv.settled = true;
         final Sequence sequence = new Sequence(nextSequenceId++, kv.tokens(), firstToken, params,
-                Sampler.randomAfter(params, 1));
+                Sampler.randomAfter(params, sampledTokens));
         kv.table.moveTo(sequence.table);
         running.add(sequence);
         sequences.put(sequence.id, sequence);

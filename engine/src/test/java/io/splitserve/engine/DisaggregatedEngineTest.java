@@ -61,7 +61,7 @@ class DisaggregatedEngineTest {
                     "each layer is handed over once, in order");
             assertEquals(prefill.totalPages(), prefill.freePages(), "prefill pages are borrowed only for the call");
             out[0] = first[1];
-            final long id = decode.admitImported(kv, first[1], params);
+            final long id = decode.admitImported(kv, first[1], params, 1);
             for (int n = 1; n < count; n++) {
                 final List<StepOutput> step = decode.step();
                 assertEquals(id, step.get(0).sequenceId());
@@ -132,7 +132,7 @@ class DisaggregatedEngineTest {
                     () -> engine.prefill(List.of(SHORT), List.of(SamplingParams.greedy()), (p, l, k, v, o, t) -> { }));
             engine.releaseImported(kv);
             assertEquals(4, engine.freePages());
-            assertThrows(IllegalStateException.class, () -> engine.admitImported(kv, 1, SamplingParams.greedy()));
+            assertThrows(IllegalStateException.class, () -> engine.admitImported(kv, 1, SamplingParams.greedy(), 1));
         }
     }
 }
