@@ -1,0 +1,25 @@
+package io.splitserve.launcher;
+
+import io.splitserve.engine.Engine;
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.generate.GenerationRequest;
+import io.splitserve.engine.generate.GenerationResult;
+import io.splitserve.engine.generate.TextGenerator;
+import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.List;
+
+/** What {@code splitserve generate} produces for a prompt, greedy, computed in this JVM: the expected output. */
+final class Reference {
+    private Reference() {}
+
+    static GenerationResult generate(Path model, String prompt, int maxTokens) throws Exception {
+        try (Engine engine = Engine.load(model, new EngineOptions())) {
+            final Tokenizer tokenizer = Tokenizer.load(model.resolve("tokenizer.json"));
+            final GenerationRequest request = new GenerationRequest(tokenizer.encode(prompt, true),
+                    SamplingParams.greedy(), maxTokens, List.of(), engine.stopTokenIds());
+            return new TextGenerator(engine, tokenizer).generate(request, piece -> { });
+        }
+    }
+}
