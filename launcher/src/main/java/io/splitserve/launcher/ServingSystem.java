@@ -149,13 +149,12 @@ public final class ServingSystem implements AutoCloseable {
         return decodeAgents;
     }
 
-    /** Stops node {@code index} of {@link #nodeRunners()} order (prefill nodes first) as if it crashed. */
+    /**
+     * Stops node {@code index} (prefill nodes first, then decode nodes, in id order) as if it crashed: its agent stops
+     * and closes its streams, so it falls silent to the router.
+     */
     public void killNode(int index) {
         CloseHelper.close(nodeRunners.get(index));
-    }
-
-    List<AgentRunner> nodeRunners() {
-        return nodeRunners;
     }
 
     @Override

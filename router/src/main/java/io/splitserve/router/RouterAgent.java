@@ -263,6 +263,11 @@ public final class RouterAgent implements Agent {
         }
         if (decode == null) {
             final long mostPages = largestDecodeNodePages();
+            if (mostPages < 0 && r.attempts > 0) {
+                fail(r, ErrorCode.NODE_FAILED, "the node decoding the request failed and no other decode node is"
+                        + " available");
+                return true;
+            }
             if (mostPages >= 0 && neverFits(tokens)) {
                 fail(r, ErrorCode.PROMPT_TOO_LONG, "prompt + max_tokens = " + tokens
                         + " tokens do not fit the KV cache of any decode node (largest: " + mostPages + " pages)");
