@@ -82,7 +82,7 @@ public final class ServingSystem implements AutoCloseable {
                     .model(ServedModel.load(o.modelDir, o.modelName)).heartbeatTimeoutNs(o.heartbeatTimeoutNs);
             o.routerSettings.accept(routerCtx);
             router = new RouterAgent(routerCtx);
-            runners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, router)));
+            runners.add(start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router)));
             for (int i = 1; i <= (o.colocated ? 0 : o.prefillNodes); i++) {
                 final PrefillNodeAgent agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).nodeId(i)
                         .modelDir(o.modelDir).modelName(o.modelName).prefillTokenBudget(o.prefillTokenBudget)
@@ -125,6 +125,11 @@ public final class ServingSystem implements AutoCloseable {
     /** Spins briefly, then backs off to 1 ms sleeps: the machine may have fewer cores than agents. */
     static IdleStrategy idle() {
         return new BackoffIdleStrategy(10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+    }
+
+    /** The router forwards every token, so it parks for at most 100 us between polls. */
+    static IdleStrategy routerIdle() {
+        return new BackoffIdleStrategy(10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
     }
 
     private static AgentRunner start(AgentRunner runner) {

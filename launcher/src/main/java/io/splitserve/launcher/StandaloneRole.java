@@ -45,7 +45,8 @@ final class StandaloneRole {
         try {
             aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
             final Agent agent = factory.create(aeron);
-            runner = new AgentRunner(ServingSystem.idle(), Throwable::printStackTrace, null, agent);
+            runner = new AgentRunner(role.equals("router") ? ServingSystem.routerIdle() : ServingSystem.idle(),
+                    Throwable::printStackTrace, null, agent);
             AgentRunner.startOnThread(runner);
             more = extra.apply(agent);
             final CountDownLatch stop = new CountDownLatch(1);
