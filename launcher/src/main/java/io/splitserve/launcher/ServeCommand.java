@@ -10,7 +10,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -80,19 +79,19 @@ final class ServeCommand implements Callable<Integer> {
                 .maxBatchSize(maxBatchSize).prefillTokenBudget(prefillTokenBudget)
                 .routerSettings(routerOptions::apply);
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (ServingSystem system = ServingSystem.start(options)) {
-            if (demoRequest != null) {
+        if (demoRequest != null) {
+            try (ServingSystem system = ServingSystem.start(options)) {
                 return demo(system, out);
             }
+        }
+        try (ShutdownSignal shutdown = new ShutdownSignal(); ServingSystem system = ServingSystem.start(options)) {
             try (HttpShim http = new HttpShim(system.router(), routerOptions.httpContext())) {
                 out.println("splitserve: serving '" + name + "' with " + (colocated ? decodeNodes + " colocated"
                         : prefillNodes + " prefill + " + decodeNodes + " decode") + " nodes");
                 out.println("  HTTP (OpenAI-compatible): http://" + routerOptions.host + ":" + http.port() + "/v1");
                 out.println("  Aeron IPC: driver " + system.aeronDirectoryName() + ", ingress stream "
                         + routerOptions.ingressStreamId + ", egress stream " + routerOptions.egressStreamId);
-                final CountDownLatch stop = new CountDownLatch(1);
-                Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-                stop.await();
+                shutdown.await();
             }
         }
         return 0;

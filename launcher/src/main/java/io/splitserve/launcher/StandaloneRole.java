@@ -6,7 +6,6 @@ import io.aeron.driver.ThreadingMode;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.agrona.CloseHelper;
@@ -27,6 +26,13 @@ final class StandaloneRole {
 
     static int run(String role, String aeronDir, AgentFactory factory, Function<Agent, AutoCloseable> extra)
             throws Exception {
+        try (ShutdownSignal shutdown = new ShutdownSignal()) {
+            return run(role, aeronDir, factory, extra, shutdown);
+        }
+    }
+
+    private static int run(String role, String aeronDir, AgentFactory factory, Function<Agent, AutoCloseable> extra,
+                           ShutdownSignal shutdown) throws Exception {
         final String dir = aeronDir != null ? aeronDir : Path.of(System.getProperty("java.io.tmpdir"),
                 "splitserve-" + role + "-" + ProcessHandle.current().pid()).toString();
         final MediaDriver driver = MediaDriver.launchEmbedded(new MediaDriver.Context()
@@ -49,11 +55,9 @@ final class StandaloneRole {
                     Throwable::printStackTrace, null, agent);
             AgentRunner.startOnThread(runner);
             more = extra.apply(agent);
-            final CountDownLatch stop = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             out.println("splitserve " + role + " ready (media driver " + driver.aeronDirectoryName() + ")");
-            stop.await();
+            shutdown.await();
         } finally {
             CloseHelper.quietCloseAll(more, runner, aeron, driver);
         }
