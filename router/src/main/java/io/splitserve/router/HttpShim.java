@@ -18,6 +18,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -28,8 +29,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Errors use OpenAI's {@code {"error": {"message", "type", "code"}}} body: 400 for malformed JSON, bad fields and
  * too-long prompts, 401 for a missing or wrong API key, 404 for an unknown model or path, 405 for a wrong method,
- * 413 for a body over the limit, 429 when the router's queue is full (answered at once), 503 when no node can serve,
- * 500 otherwise. A client that disconnects mid-stream has its request cancelled, freeing its pages.
+ * 413 for a body over the limit, 429 when the router's queue is full or too many completions are open on this server
+ * (answered at once either way), 503 when no node can serve, 500 otherwise. A client that disconnects mid-stream has its request cancelled, freeing its pages.
  */
 public final class HttpShim implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -40,12 +41,14 @@ public final class HttpShim implements AutoCloseable {
     private final HttpShimContext ctx;
     private final HttpServer server;
     private final ExecutorService executor;
+    private final Semaphore openRequests;
 
     public HttpShim(RouterAgent router, HttpShimContext ctx) throws IOException {
         this.router = router;
         this.ctx = ctx;
         this.server = HttpServer.create(new InetSocketAddress(ctx.host(), ctx.port()), 256);
-        this.executor = Executors.newFixedThreadPool(ctx.threads(), r -> {
+        this.openRequests = new Semaphore(ctx.threads());
+        this.executor = Executors.newCachedThreadPool(r -> {
             final Thread t = new Thread(r, "splitserve-http");
             t.setDaemon(true);
             return t;
@@ -88,7 +91,16 @@ public final class HttpShim implements AutoCloseable {
                 }
                 case "/v1/completions", "/v1/chat/completions" -> {
                     if (authorized(exchange) && allow(exchange, method, "POST")) {
-                        complete(exchange, path.endsWith("chat/completions"));
+                        if (!openRequests.tryAcquire()) {
+                            error(exchange, 429, "rate_limit_error", "overloaded", ctx.threads()
+                                    + " completion requests are already open on this server; retry later");
+                            return;
+                        }
+                        try {
+                            complete(exchange, path.endsWith("chat/completions"));
+                        } finally {
+                            openRequests.release();
+                        }
                     }
                 }
                 default -> error(exchange, 404, "invalid_request_error", "not_found", "no route " + method + " " + path);

@@ -4,7 +4,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Configuration of the {@link HttpShim}, as a context object with defaults: 127.0.0.1:8000, no API key, request
- * bodies up to 1 MiB, 64 connections served at once, and 120 s without a token before a request is abandoned.
+ * bodies up to 1 MiB, at most 64 completions open at once (more get 429), and 120 s without a token before a request is abandoned.
  */
 public final class HttpShimContext {
     public static final String DEFAULT_HOST = "127.0.0.1";
@@ -34,6 +34,7 @@ public final class HttpShimContext {
     public int maxBodyBytes() { return maxBodyBytes; }
     public HttpShimContext maxBodyBytes(int bytes) { this.maxBodyBytes = bytes; return this; }
 
+    /** Completion requests served at once; one more is answered 429 at once. */
     public int threads() { return threads; }
     public HttpShimContext threads(int threads) { this.threads = threads; return this; }
 

@@ -10,6 +10,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -341,11 +342,15 @@ public final class RouterAgent implements Agent {
 
     private int expireQueued(long now) {
         int expired = 0;
-        while (!queue.isEmpty() && now - queue.peekFirst().queuedSinceNs > ctx.queueTimeoutNs()) {
-            final RouterRequest r = queue.pollFirst();
-            fail(r, ErrorCode.TIMEOUT, "no node could take the request within "
-                    + TimeUnit.NANOSECONDS.toMillis(ctx.queueTimeoutNs()) + " ms (" + liveNodes() + ")");
-            expired++;
+        for (Iterator<RouterRequest> it = queue.iterator(); it.hasNext(); ) {
+            final RouterRequest r = it.next();
+            if (now - r.queuedSinceNs > ctx.queueTimeoutNs()) {
+                it.remove();
+                r.phase = RouterRequest.Phase.DONE; // already out of the queue
+                fail(r, ErrorCode.TIMEOUT, "no node could take the request within "
+                        + TimeUnit.NANOSECONDS.toMillis(ctx.queueTimeoutNs()) + " ms (" + liveNodes() + ")");
+                expired++;
+            }
         }
         return expired;
     }
