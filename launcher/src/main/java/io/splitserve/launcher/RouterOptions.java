@@ -37,6 +37,12 @@ final class RouterOptions {
         description = "A node silent this long is treated as failed (default: ${DEFAULT-VALUE}).")
     long heartbeatTimeoutMs;
 
+    @Option(names = "--kv-overcommit", paramLabel = "F", defaultValue = "1.0",
+        description = "Promise decode nodes up to F times their KV pages for prompt + max_tokens; above 1 more requests"
+            + " run at once and a full decode node preempts its newest sequence, re-queued by the router"
+            + " (default: ${DEFAULT-VALUE}).")
+    double kvOvercommit;
+
     @Option(names = "--journal", paramLabel = "DIR",
         description = "Chronicle Queue directory journaling every accepted and completed request (default: none).")
     Path journal;
@@ -58,7 +64,10 @@ final class RouterOptions {
     int egressStreamId;
 
     void apply(RouterContext ctx) {
-        ctx.maxInputLength(maxInputLength).maxOutputLength(maxOutputLength).maxQueuedRequests(maxQueuedRequests)
+        if (!(kvOvercommit >= 1)) {
+            throw new IllegalArgumentException("--kv-overcommit must be at least 1, got " + kvOvercommit);
+        }
+        ctx.kvOvercommit(kvOvercommit).maxInputLength(maxInputLength).maxOutputLength(maxOutputLength).maxQueuedRequests(maxQueuedRequests)
                 .heartbeatTimeoutNs(TimeUnit.MILLISECONDS.toNanos(heartbeatTimeoutMs)).journalDir(journal)
                 .ingressChannel(ingressChannel).ingressStreamId(ingressStreamId)
                 .egressChannel(egressChannel).egressStreamId(egressStreamId);
