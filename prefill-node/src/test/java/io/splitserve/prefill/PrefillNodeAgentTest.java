@@ -31,6 +31,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.agrona.CloseHelper;
@@ -53,7 +54,7 @@ class PrefillNodeAgentTest {
         final int expectedFirst;
         try (Engine reference = Engine.load(demo, new EngineOptions())) {
             expectedFirst = reference.prefill(List.of(prompt), List.of(SamplingParams.greedy()),
-                    (p, layer, k, v, offset, tokens) -> expectedK.add(java.util.Arrays.copyOfRange(k, offset,
+                    (p, layer, k, v, offset, tokens) -> expectedK.add(Arrays.copyOfRange(k, offset,
                             offset + tokens * reference.config().kvDim())))[0];
         }
         final String dir = Path.of("target", "aeron", "prefill-" + System.nanoTime()).toAbsolutePath().toString();
