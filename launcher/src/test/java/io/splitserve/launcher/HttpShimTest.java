@@ -155,6 +155,8 @@ class HttpShimTest {
         assertTrue(metrics.matches("(?s).*splitserve_requests_accepted_total [1-9].*"), metrics);
         assertTrue(metrics.contains("splitserve_time_to_first_token_seconds{quantile=\"0.5\"}"), metrics);
         assertTrue(metrics.contains("splitserve_node_free_kv_pages{node=\"101\",role=\"decode\"}"), metrics);
+        assertTrue(metrics.matches("(?s).*splitserve_kv_transfer_bytes_total [1-9][0-9]*\n.*"), metrics);
+        assertTrue(metrics.contains("splitserve_kv_transfers_failed_total 0"), metrics);
     }
 
     /** Each bad input's status and the words of its message. */

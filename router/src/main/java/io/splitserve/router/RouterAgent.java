@@ -424,7 +424,7 @@ public final class RouterAgent implements Agent {
         releasePrefill(r);
         if (status == KvTransferStatus.OK) {
             metrics.kvTransfersOk++;
-            metrics.kvTransferTokens += r.request.promptTokens().length + r.attemptBase;
+            metrics.kvTransferBytes += (r.request.promptTokens().length + r.attemptBase) * model.kvBytesPerToken();
             if (r.phase == RouterRequest.Phase.PREFILLING) {
                 r.phase = RouterRequest.Phase.DECODING;
                 onAttemptToken(r, 0, firstToken, epochClock.nanoTime());
