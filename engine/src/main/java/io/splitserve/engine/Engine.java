@@ -2,6 +2,8 @@ package io.splitserve.engine;
 
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.forward.ModelRunner;
+import io.splitserve.engine.forward.CpuModelRunner;
+import io.splitserve.engine.forward.LayerKvListener;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.engine.kv.OutOfPagesException;
@@ -42,6 +44,7 @@ public final class Engine implements AutoCloseable {
     private final List<Sequence> running = new ArrayList<>();
     private final List<Sequence> scheduled = new ArrayList<>();
     private final Map<Long, Sequence> sequences = new HashMap<>();
+    private final List<Long> preempted = new ArrayList<>();
     private float[] logits = new float[0];
     private long nextSequenceId = 1;
 
@@ -145,13 +148,18 @@ public final class Engine implements AutoCloseable {
 
     /**
      * One batch step: every running sequence decodes one token, then waiting prompts are prefilled in arrival
-     * order while the prefill budget, the running-sequence limit and free pages allow. Returns the sampled token of
-     * each sequence in the step, running ones first. Throws {@link OutOfPagesException} when a running sequence
-     * cannot get a page for its next token, or a prompt can never fit because nothing else holds pages.
+     * order while the prefill budget, the running-sequence limit and free pages allow (with chunked prefill a prompt
+     * may be computed over several steps, only its last chunk yielding a token). Returns the sampled token of each
+     * sequence that produced one, running ones first. Throws {@link OutOfPagesException} when a running sequence
+     * cannot get a page for its next token (unless preemption is on), or a prompt can never fit because nothing else
+     * holds pages.
      */
     public List<StepOutput> step() {
         step.clear();
         scheduled.clear();
+        if (options.preemption()) {
+            preemptUntilRunningFits();
+        }
         for (Sequence sequence : running) {
             blocks.ensureCapacity(sequence.table, sequence.length);
             step.addSequence(sequence.tokens, sequence.computed, 1, sequence.computed, sequence.table, blocks,
@@ -160,26 +168,38 @@ public final class Engine implements AutoCloseable {
         }
         final int decoding = scheduled.size();
         int prefillTokens = 0;
-        while (!waiting.isEmpty() && scheduled.size() < options.maxRunningSequences()) {
+        int sampling = decoding;
+        while (!waiting.isEmpty() && running.size() + (scheduled.size() - decoding) < options.maxRunningSequences()) {
             final Sequence sequence = waiting.peek();
-            if (prefillTokens > 0 && prefillTokens + sequence.length > options.prefillTokenBudget()) {
+            final int remaining = sequence.length - sequence.computed;
+            final int chunk = options.chunkedPrefill()
+                    ? Math.min(remaining, options.prefillTokenBudget() - prefillTokens) : remaining;
+            if (chunk <= 0 || (prefillTokens > 0 && prefillTokens + chunk > options.prefillTokenBudget())) {
                 break;
             }
-            if (blocks.missingPages(sequence.table, sequence.length) > blocks.freePages()) {
+            final int upTo = sequence.computed + chunk;
+            if (blocks.missingPages(sequence.table, upTo) > blocks.freePages()) {
                 if (scheduled.isEmpty()) {
-                    blocks.ensureCapacity(sequence.table, sequence.length); // throws, naming what is missing
+                    blocks.ensureCapacity(sequence.table, upTo); // throws, naming what is missing
                 }
                 break;
             }
-            blocks.ensureCapacity(sequence.table, sequence.length);
-            step.addSequence(sequence.tokens, 0, sequence.length, 0, sequence.table, blocks, BatchStep.Logits.LAST);
-            scheduled.add(waiting.poll());
-            prefillTokens += sequence.length;
+            blocks.ensureCapacity(sequence.table, upTo);
+            final boolean last = upTo == sequence.length;
+            step.addSequence(sequence.tokens, sequence.computed, chunk, sequence.computed, sequence.table, blocks,
+                    last ? BatchStep.Logits.LAST : BatchStep.Logits.NONE);
+            prefillTokens += chunk;
+            if (!last) {
+                sequence.computed = upTo; // K/V of the chunk is written by this step; the rest waits its turn
+                break;
+            }
+            // sampled prompts are kept in order right after the running ones, so logit row i is scheduled.get(i)
+            scheduled.add(sampling++, waiting.poll());
         }
-        if (scheduled.isEmpty()) {
+        if (step.numSeqs() == 0) {
             return List.of();
         }
-        runStep();
+        runStep(null);
         final int vocab = config.vocabSize();
         final List<StepOutput> outputs = new ArrayList<>(scheduled.size());
         for (int i = 0; i < scheduled.size(); i++) {
@@ -195,7 +215,154 @@ public final class Engine implements AutoCloseable {
         return outputs;
     }
 
-    private void runStep() {
+    /** Frees the newest running sequences until every remaining one can get the page its next token needs. */
+    private void preemptUntilRunningFits() {
+        int missing = 0;
+        for (Sequence sequence : running) {
+            missing += blocks.missingPages(sequence.table, sequence.length);
+        }
+        while (missing > blocks.freePages() && !running.isEmpty()) {
+            final Sequence newest = running.remove(running.size() - 1);
+            missing -= blocks.missingPages(newest.table, newest.length);
+            sequences.remove(newest.id);
+            blocks.release(newest.table);
+            preempted.add(newest.id);
+        }
+    }
+
+    /**
+     * Ids of the sequences preempted since the last call, oldest preemption first; they are already forgotten and
+     * their pages free. Empty unless {@link EngineOptions#preemption(boolean)} is on.
+     */
+    public List<Long> takePreempted() {
+        if (preempted.isEmpty()) {
+            return List.of();
+        }
+        final List<Long> out = new ArrayList<>(preempted);
+        preempted.clear();
+        return out;
+    }
+
+    /**
+     * Prefills a batch of prompts on pages borrowed for the call and returned before it returns, handing each
+     * prompt's K and V to {@code listener} layer by layer as soon as each layer is computed, and returns each
+     * prompt's first sampled token. The prefill half of a disaggregated engine: the KV lives on elsewhere.
+     *
+     * @throws OutOfPagesException when the batch does not fit the free pages (nothing is taken).
+     */
+    public int[] prefill(List<int[]> prompts, List<SamplingParams> params, PrefillKvListener listener) {
+        return prefill(prompts, params, new int[prompts.size()], listener);
+    }
+
+    /**
+     * As {@link #prefill(List, List, PrefillKvListener)} for prompts that continue a generation: prompt {@code i}
+     * already sampled {@code sampledBefore[i]} tokens (its prompt ends with them), so seeded sampling continues the
+     * same random stream.
+     */
+    public int[] prefill(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore,
+                         PrefillKvListener listener) {
+        if (prompts.isEmpty() || prompts.size() != params.size()) {
+            throw new IllegalArgumentException("prefill needs one sampling setting per prompt, got " + prompts.size()
+                    + " prompts and " + params.size() + " settings");
+        }
+        int pagesNeeded = 0;
+        for (int[] prompt : prompts) {
+            checkPrompt(prompt);
+            pagesNeeded += blocks.pagesFor(prompt.length);
+        }
+        if (pagesNeeded > blocks.freePages()) {
+            throw new OutOfPagesException(pagesNeeded, blocks.freePages(), blocks.pageCount());
+        }
+        final BlockTable[] tables = new BlockTable[prompts.size()];
+        try {
+            step.clear();
+            for (int i = 0; i < tables.length; i++) {
+                tables[i] = new BlockTable();
+                final int[] prompt = prompts.get(i);
+                blocks.ensureCapacity(tables[i], prompt.length);
+                step.addSequence(prompt, 0, prompt.length, 0, tables[i], blocks, BatchStep.Logits.LAST);
+            }
+            final int kvDim = config.kvDim();
+            final int[] rowStarts = step.queryStarts();
+            runStep((layer, keys, values) -> {
+                for (int i = 0; i < tables.length; i++) {
+                    listener.onLayerKv(i, layer, keys, values, rowStarts[i] * kvDim, rowStarts[i + 1] - rowStarts[i]);
+                }
+            });
+        } finally {
+            for (BlockTable table : tables) {
+                if (table != null) {
+                    blocks.release(table);
+                }
+            }
+        }
+        final int vocab = config.vocabSize();
+        final int[] first = new int[prompts.size()];
+        for (int i = 0; i < first.length; i++) {
+            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i),
+                    Sampler.randomAfter(params.get(i), sampledBefore[i]));
+        }
+        return first;
+    }
+
+    /**
+     * Reserves pages for {@code tokens} tokens of KV that will be written in from elsewhere, or returns null (taking
+     * nothing) when they are not free.
+     */
+    public ImportedKv reserveImported(int tokens) {
+        if (tokens <= 0 || tokens >= config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("imported KV of " + tokens + " tokens: the model's context is "
+                    + config.maxPositionEmbeddings() + " tokens");
+        }
+        final ImportedKv kv = new ImportedKv(blocks, cpuRunner("importing KV from another node").kvCache(), tokens,
+                config.kvDim());
+        if (blocks.missingPages(kv.table, tokens) > blocks.freePages()) {
+            return null;
+        }
+        blocks.ensureCapacity(kv.table, tokens);
+        return kv;
+    }
+
+    /** Returns an import's pages to the pool without admitting it. */
+    public void releaseImported(ImportedKv kv) {
+        if (!kv.settled) {
+            kv.settled = true;
+            blocks.release(kv.table);
+        }
+    }
+
+    /**
+     * Adds a running sequence whose prompt KV is {@code kv} (complete) and whose first token, sampled where the
+     * prompt was prefilled, is {@code firstToken}; the next {@link #step()} decodes its second token. The pages
+     * become the sequence's. {@code sampledTokens} counts the tokens the request sampled so far, the first token
+     * included (1 for a fresh request), so seeded sampling continues the same random stream. Returns the sequence id.
+     */
+    public long admitImported(ImportedKv kv, int firstToken, SamplingParams params, int sampledTokens) {
+        if (kv.settled) {
+            throw new IllegalStateException("imported KV was already admitted or released");
+        }
+        if (firstToken < 0 || firstToken >= config.vocabSize()) {
+            throw new IllegalArgumentException("first token " + firstToken + " is outside the vocabulary of "
+                    + config.vocabSize());
+        }
+        if (params == null) {
+            throw new IllegalArgumentException("sampling parameters are required");
+        }
+        kv.settled = true;
+        final Sequence sequence = new Sequence(nextSequenceId++, kv.tokens(), firstToken, params,
+                Sampler.randomAfter(params, sampledTokens));
+        kv.table.moveTo(sequence.table);
+        running.add(sequence);
+        sequences.put(sequence.id, sequence);
+        return sequence.id;
+    }
+
+    /** Sequences admitted and not yet released (waiting or running). */
+    public int sequenceCount() {
+        return sequences.size();
+    }
+
+    private void runStep(LayerKvListener kvListener) {
         final long needed = (long) step.numLogitRows() * config.vocabSize();
         if (needed > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(step.numLogitRows() + " rows of logits over a vocabulary of "
@@ -204,7 +371,19 @@ public final class Engine implements AutoCloseable {
         if (logits.length < needed) {
             logits = new float[(int) needed];
         }
-        runner.forward(step, logits);
+        if (kvListener == null) {
+            runner.forward(step, logits);
+        } else {
+            cpuRunner("streaming each layer's KV to another node").forward(step, logits, kvListener);
+        }
+    }
+
+    /** The CPU runner, for the disaggregation paths the CUDA runner does not offer yet. */
+    private CpuModelRunner cpuRunner(String what) {
+        if (runner instanceof CpuModelRunner cpu) {
+            return cpu;
+        }
+        throw new UnsupportedOperationException(what + " needs the CPU backend; this engine runs " + runner.description());
     }
 
     /** Forgets a sequence, waiting or running, and returns all its pages. */
@@ -230,7 +409,7 @@ public final class Engine implements AutoCloseable {
             blocks.ensureCapacity(table, tokens.length);
             step.clear();
             step.addSequence(tokens, 0, tokens.length, 0, table, blocks, BatchStep.Logits.ALL);
-            runStep();
+            runStep(null);
         } finally {
             blocks.release(table);
         }

@@ -4,7 +4,8 @@ package io.splitserve.engine;
  * Configuration of an {@link Engine}, as a context object with defaults: the CPU backend, KV page size 16 tokens, a
  * KV cache of 256 MiB on the CPU or 0.85 of the GPU memory left free after weights and activations on CUDA (the page
  * count follows from the model's size unless {@link #maxPages(int)} fixes it), a prefill budget of 2048 prompt tokens
- * per step, at most 256 sequences running at once, and CUDA-graph decode steps.
+ * per step, at most 256 sequences running at once, CUDA-graph decode steps; whole prompts per step (no chunking) and
+ * running out of pages is an error (no preemption) unless those are switched on.
  */
 public final class EngineOptions {
     public static final int DEFAULT_PAGE_SIZE = 16;
@@ -22,6 +23,8 @@ public final class EngineOptions {
     private long kvCacheBytes = DEFAULT_KV_CACHE_BYTES;
     private int prefillTokenBudget = DEFAULT_PREFILL_TOKEN_BUDGET;
     private int maxRunningSequences = DEFAULT_MAX_RUNNING_SEQUENCES;
+    private boolean chunkedPrefill;
+    private boolean preemption;
 
     /** Tokens per KV page; 1 gives token-level allocation. */
     public EngineOptions pageSize(int pageSize) {
@@ -126,5 +129,31 @@ public final class EngineOptions {
 
     public boolean cudaGraphs() {
         return cudaGraphs;
+    }
+
+    /**
+     * Splits prompts so that a step never prefills more than the token budget: a long prompt is computed over several
+     * steps while running sequences keep decoding (the colocated baseline's way of bounding step time).
+     */
+    public EngineOptions chunkedPrefill(boolean chunkedPrefill) {
+        this.chunkedPrefill = chunkedPrefill;
+        return this;
+    }
+
+    public boolean chunkedPrefill() {
+        return chunkedPrefill;
+    }
+
+    /**
+     * When running sequences need more pages than are free, free the newest ones instead of failing the step; their
+     * ids are reported by {@link Engine#takePreempted()} so the caller can start them again elsewhere.
+     */
+    public EngineOptions preemption(boolean preemption) {
+        this.preemption = preemption;
+        return this;
+    }
+
+    public boolean preemption() {
+        return preemption;
     }
 }

@@ -27,6 +27,21 @@ final class Sequence {
         this.length = prompt.length;
     }
 
+    /**
+     * A sequence whose first {@code computed} tokens already have K/V in {@code table}'s pages (computed elsewhere)
+     * and whose next token to compute is {@code lastToken}. The ids of the computed tokens are never read again, so
+     * they are not kept.
+     */
+    Sequence(long id, int computed, int lastToken, SamplingParams params, SplittableRandom random) {
+        this.id = id;
+        this.params = params;
+        this.random = random;
+        this.tokens = new int[Math.max(16, (computed + 1) * 2)];
+        this.tokens[computed] = lastToken;
+        this.length = computed + 1;
+        this.computed = computed;
+    }
+
     void append(int token) {
         if (length == tokens.length) {
             tokens = Arrays.copyOf(tokens, tokens.length * 2);

@@ -29,7 +29,7 @@ class SchemaEvolutionTest
         final io.splitserve.sbe.v0.MessageHeaderDecoder header = new io.splitserve.sbe.v0.MessageHeaderDecoder();
         final io.splitserve.sbe.v0.GenerateRequestDecoder old =
             new io.splitserve.sbe.v0.GenerateRequestDecoder().wrapAndApplyHeader(buffer, 0, header);
-        assertEquals(1, header.version());
+        assertEquals(GenerateRequestEncoder.SCHEMA_VERSION, header.version());
         assertTrue(header.blockLength() > io.splitserve.sbe.v0.GenerateRequestDecoder.BLOCK_LENGTH,
             "the newer block is longer, so the older decoder must skip bytes it does not know");
         assertEquals(11L, old.requestId());

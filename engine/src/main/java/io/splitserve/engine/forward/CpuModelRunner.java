@@ -64,8 +64,24 @@ public final class CpuModelRunner implements ModelRunner {
     public void close() {
     }
 
+    public CpuKvCache kvCache() {
+        return kvCache;
+    }
+
+    /**
+     * Runs the step: writes every token's K/V into its slot and {@code step.numLogitRows()} rows of
+     * {@code [vocab]} logits into {@code logits}, in {@code step.logitRows()} order.
+     */
     @Override
     public void forward(BatchStep step, float[] logits) {
+        forward(step, logits, null);
+    }
+
+    /**
+     * As {@link #forward(BatchStep, float[])}, and hands each layer's K and V of the whole step to {@code kvListener}
+     * (when not null) as soon as they are written, before the next layer starts.
+     */
+    public void forward(BatchStep step, float[] logits, LayerKvListener kvListener) {
         final int tokens = step.numTokens();
         final int vocab = config.vocabSize();
         if (logits.length < (long) step.numLogitRows() * vocab) {
@@ -104,6 +120,9 @@ public final class CpuModelRunner implements ModelRunner {
             CpuOps.rope(q, tokens, heads, headDim, step.positions(), invFreq);
             CpuOps.rope(k, tokens, kvHeads, headDim, step.positions(), invFreq);
             CpuOps.writeKv(k, v, tokens, step.slotMapping(), kvCache.keys(l), kvCache.values(l), kvHeads, headDim);
+            if (kvListener != null) {
+                kvListener.onLayerKv(l, k, v);
+            }
             PagedAttention.attend(q, step.numSeqs(), step.queryStarts(), step.contextLens(), step.blockTables(),
                     step.blockTableStride(), kvCache.keys(l), kvCache.values(l), kvCache.pageSize(), heads, kvHeads,
                     headDim, attentionScale, attention, scores);

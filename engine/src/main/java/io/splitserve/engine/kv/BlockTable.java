@@ -36,4 +36,15 @@ public final class BlockTable {
     int removeLast() {
         return pages[--pageCount];
     }
+
+    /** Hands every page to {@code target} (which must be empty) in order; this table is empty afterwards. */
+    public void moveTo(BlockTable target) {
+        if (target.pageCount != 0) {
+            throw new IllegalStateException("target block table already holds " + target.pageCount + " pages");
+        }
+        target.pages = pages;
+        target.pageCount = pageCount;
+        pages = new int[4];
+        pageCount = 0;
+    }
 }

@@ -24,6 +24,21 @@ public final class Sampler {
         return new SplittableRandom(params.seed());
     }
 
+    /**
+     * The generator of a sequence that has already sampled {@code sampled} tokens elsewhere (another node sampled
+     * its first token): every non-greedy draw takes exactly one number, so skipping as many continues the same
+     * stream and the sequence samples what it would have sampled in one place.
+     */
+    public static SplittableRandom randomAfter(SamplingParams params, int sampled) {
+        final SplittableRandom random = randomFor(params);
+        if (!params.isGreedy()) {
+            for (int i = 0; i < sampled; i++) {
+                random.nextDouble();
+            }
+        }
+        return random;
+    }
+
     public int sample(float[] logits, int offset, int vocab, SamplingParams params, SplittableRandom random) {
         if (params.isGreedy()) {
             return CpuOps.argmax(logits, offset, vocab);

@@ -1,0 +1,273 @@
+package io.splitserve.decode;
+
+import io.aeron.FragmentAssembler;
+import io.aeron.Subscription;
+import io.splitserve.engine.Engine;
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.StepOutput;
+import io.splitserve.engine.model.ModelFingerprint;
+import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.kvtransfer.KvReceiveListener;
+import io.splitserve.kvtransfer.KvReceiver;
+import io.splitserve.kvtransfer.KvReceiverContext;
+import io.splitserve.kvtransfer.KvReservation;
+import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.KvTransferStatus;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import org.agrona.CloseHelper;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.EpochNanoClock;
+import org.agrona.concurrent.SystemEpochNanoClock;
+
+/**
+ * The decode node as one Agrona agent: each duty cycle reads its control stream (DecodeAdmit, CancelRequest), lets the
+ * KV receiver scatter arriving KV straight into the engine's page pool, admits sequences whose KV verified and whose
+ * DecodeAdmit arrived (in either order) into the running batch while it has room, runs one engine step and
+ * publishes one TokenEvent per sequence in it.
+ *
+ * <p>Guarantees: a sequence's tokens are published in order with consecutive indices, then exactly one DecodeDone
+ * (STOP, LENGTH, CANCELLED, PREEMPTED or ERROR), after which its pages are free. When pages run out mid-generation the
+ * engine frees the newest sequence and the router is told PREEMPTED, so it can re-prefill prompt + tokens so far
+ * elsewhere; the other sequences go on. Verified KV whose DecodeAdmit never comes is released after the orphan
+ * timeout. Single-threaded: the agent's thread owns the engine and the KV receiver.
+ */
+public final class DecodeNodeAgent implements Agent, KvReceiveListener {
+    private static final int FRAGMENT_LIMIT = 32;
+    private static final long HELLO_INTERVAL_NS = 1_000_000_000L;
+
+    private final DecodeNodeContext ctx;
+    private final Engine engine;
+    private final long fingerprint;
+    private final EngineKvPageStore store;
+    private final KvReceiver receiver;
+    private final Subscription control;
+    private final FragmentAssembler assembler;
+    private final RouterProxy router;
+    private final EpochNanoClock epochClock = new SystemEpochNanoClock();
+    private final Long2ObjectHashMap<DecodeTicket> tickets = new Long2ObjectHashMap<>();
+    private final Long2ObjectHashMap<DecodeTicket> running = new Long2ObjectHashMap<>();
+    private final ArrayDeque<DecodeTicket> ready = new ArrayDeque<>();
+    private final List<DecodeTicket> expired = new ArrayList<>();
+    private long lastStepNanos;
+    private long nextHeartbeatNs;
+    private long nextHelloNs;
+
+    /** Loads the model and opens this node's streams; the agent starts working when its runner starts it. */
+    public DecodeNodeAgent(DecodeNodeContext context) throws ModelLoadException {
+        this.ctx = context.conclude();
+        final EngineOptions options = ctx.engineOptions().preemption(true).chunkedPrefill(ctx.colocated())
+                .maxRunningSequences(ctx.maxBatchSize());
+        this.engine = Engine.load(ctx.modelDir(), options);
+        this.fingerprint = ModelFingerprint.of(ctx.modelDir());
+        this.store = new EngineKvPageStore(engine);
+        this.receiver = ctx.colocated() ? null : new KvReceiver(new KvReceiverContext()
+                .aeron(ctx.aeron())
+                .channel(ctx.kvChannel())
+                .streamId(ctx.kvStreamId())
+                .ackChannel(ctx.kvAckChannel())
+                .ackStreamId(ctx.kvAckStreamId())
+                .modelFingerprint(fingerprint)
+                .pageStore(store)
+                .receiveListener(this));
+        this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
+        this.router = new RouterProxy(ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()));
+        this.assembler = new FragmentAssembler(new DecodeControlAdapter(this));
+    }
+
+    @Override
+    public String roleName() {
+        return (ctx.colocated() ? "colocated-node-" : "decode-node-") + ctx.nodeId();
+    }
+
+    /** Free KV pages of the engine (for tests and heartbeats). */
+    public int freePages() {
+        return engine.freePages();
+    }
+
+    public int totalPages() {
+        return engine.totalPages();
+    }
+
+    @Override
+    public int doWork() {
+        int work = control.poll(assembler, FRAGMENT_LIMIT);
+        if (receiver != null) {
+            work += receiver.doWork();
+        }
+        final long now = System.nanoTime();
+        if (now - nextHelloNs >= 0 && router.isConnected()
+                && router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize())) {
+            nextHelloNs = now + HELLO_INTERVAL_NS;
+        }
+        if (now - nextHeartbeatNs >= 0) {
+            nextHeartbeatNs = now + ctx.heartbeatIntervalNs();
+            router.heartbeat(ctx.nodeId(), epochClock.nanoTime(), engine.freePages(), 0, running.size(), lastStepNanos);
+            dropOrphans(now);
+            work++;
+        }
+        work += admitReady();
+        if (engine.hasWork()) {
+            work += step();
+        }
+        return work;
+    }
+
+    void onAdmit(long requestId, int promptTokens, int maxNewTokens, float temperature, float topP, int topK,
+                 long seed, int sampledBefore, int[] stopTokens) {
+        final DecodeTicket ticket = ticket(requestId);
+        try {
+            ticket.params = new SamplingParams(temperature, topK, topP, 0, seed);
+        } catch (IllegalArgumentException e) {
+            finish(ticket, FinishReason.ERROR);
+            return;
+        }
+        ticket.maxNewTokens = maxNewTokens;
+        ticket.sampledBefore = sampledBefore;
+        ticket.stopTokens = stopTokens;
+        ticket.admitted = true;
+        markIfReady(ticket);
+    }
+
+    void onPrompt(long requestId, int[] prompt) {
+        if (!ctx.colocated()) {
+            return;
+        }
+        final DecodeTicket ticket = ticket(requestId);
+        ticket.prompt = prompt;
+        markIfReady(ticket);
+    }
+
+    @Override
+    public void onTransferAdmitted(long requestId, KvReservation reservation, int firstToken) {
+        final DecodeTicket ticket = ticket(requestId);
+        ticket.kv = store.take(reservation);
+        ticket.firstToken = firstToken;
+        markIfReady(ticket);
+    }
+
+    @Override
+    public void onTransferFailed(long requestId, KvTransferStatus status) {
+        final DecodeTicket ticket = tickets.get(requestId);
+        if (ticket != null && ticket.sequenceId < 0) {
+            finish(ticket, FinishReason.ERROR);
+        }
+    }
+
+    void onCancel(long requestId) {
+        final DecodeTicket ticket = tickets.get(requestId);
+        if (ticket != null) {
+            finish(ticket, FinishReason.CANCELLED);
+        }
+    }
+
+    private DecodeTicket ticket(long requestId) {
+        DecodeTicket ticket = tickets.get(requestId);
+        if (ticket == null) {
+            ticket = new DecodeTicket(requestId, System.nanoTime());
+            tickets.put(requestId, ticket);
+        }
+        return ticket;
+    }
+
+    private void markIfReady(DecodeTicket ticket) {
+        if (ticket.ready(ctx.colocated()) && ticket.sequenceId < 0 && !ready.contains(ticket)) {
+            ready.add(ticket);
+        }
+    }
+
+    private int admitReady() {
+        int admitted = 0;
+        while (!ready.isEmpty() && running.size() < ctx.maxBatchSize()) {
+            final DecodeTicket ticket = ready.poll();
+            if (tickets.get(ticket.requestId) != ticket) {
+                continue; // cancelled or failed while it waited
+            }
+            admitted++;
+            if (ctx.colocated()) {
+                try {
+                    ticket.sequenceId = engine.addSequence(ticket.prompt, ticket.params);
+                } catch (IllegalArgumentException e) {
+                    finish(ticket, FinishReason.ERROR);
+                    continue;
+                }
+            } else {
+                ticket.generated = 1;
+                if (ticket.isStopToken(ticket.firstToken) || ticket.maxNewTokens <= 1) {
+                    finish(ticket, ticket.isStopToken(ticket.firstToken) ? FinishReason.STOP : FinishReason.LENGTH);
+                    continue;
+                }
+                ticket.sequenceId = engine.admitImported(ticket.kv, ticket.firstToken, ticket.params,
+                        ticket.sampledBefore + 1);
+                ticket.kv = null;
+            }
+            running.put(ticket.sequenceId, ticket);
+        }
+        return admitted;
+    }
+
+    private int step() {
+        final long start = System.nanoTime();
+        final List<StepOutput> outputs = engine.step();
+        lastStepNanos = System.nanoTime() - start;
+        final long now = epochClock.nanoTime();
+        for (int i = 0; i < outputs.size(); i++) {
+            final StepOutput out = outputs.get(i);
+            final DecodeTicket ticket = running.get(out.sequenceId());
+            final int index = ticket.generated++;
+            final FinishReason finish = ticket.isStopToken(out.token()) ? FinishReason.STOP
+                    : ticket.generated >= ticket.maxNewTokens ? FinishReason.LENGTH : FinishReason.NONE;
+            router.token(ticket.requestId, index, out.token(), finish, now);
+            if (finish != FinishReason.NONE) {
+                finish(ticket, finish);
+            }
+        }
+        for (long sequenceId : engine.takePreempted()) {
+            final DecodeTicket ticket = running.remove(sequenceId);
+            ticket.sequenceId = -1;
+            tickets.remove(ticket.requestId);
+            router.decodeDone(ticket.requestId, ctx.nodeId(), ticket.generated, FinishReason.PREEMPTED);
+        }
+        return outputs.size() + 1;
+    }
+
+    private void finish(DecodeTicket ticket, FinishReason reason) {
+        release(ticket);
+        router.decodeDone(ticket.requestId, ctx.nodeId(), ticket.generated, reason);
+    }
+
+    private void release(DecodeTicket ticket) {
+        tickets.remove(ticket.requestId);
+        if (ticket.sequenceId >= 0) {
+            running.remove(ticket.sequenceId);
+            engine.release(ticket.sequenceId);
+            ticket.sequenceId = -1;
+        }
+        if (ticket.kv != null) {
+            engine.releaseImported(ticket.kv);
+            ticket.kv = null;
+        }
+    }
+
+    /** KV that verified but whose DecodeAdmit never came (the router gave up on the attempt) goes back to the pool. */
+    private void dropOrphans(long now) {
+        for (DecodeTicket ticket : tickets.values()) {
+            if (!ticket.admitted && now - ticket.createdNs > ctx.orphanTimeoutNs()) {
+                expired.add(ticket);
+            }
+        }
+        for (DecodeTicket ticket : expired) {
+            release(ticket);
+        }
+        expired.clear();
+    }
+
+    @Override
+    public void onClose() {
+        CloseHelper.closeAll(receiver, control, router);
+        engine.close();
+    }
+}

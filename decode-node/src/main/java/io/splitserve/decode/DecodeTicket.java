@@ -1,0 +1,42 @@
+package io.splitserve.decode;
+
+import io.splitserve.engine.ImportedKv;
+import io.splitserve.engine.sampling.SamplingParams;
+
+/**
+ * One request on its way into a decode node: how to decode it (from DecodeAdmit) and, once they arrive, its verified
+ * KV and first token (or, colocated, its prompt). It becomes ready when both halves are here; then, while running,
+ * it counts the tokens this attempt produced (the first token, sampled by the prefill node, included).
+ */
+final class DecodeTicket {
+    final long requestId;
+    final long createdNs;
+    SamplingParams params;
+    int maxNewTokens;
+    int sampledBefore;
+    int[] stopTokens;
+    boolean admitted;
+    ImportedKv kv;
+    int firstToken = -1;
+    int[] prompt;
+    long sequenceId = -1;
+    int generated;
+
+    DecodeTicket(long requestId, long createdNs) {
+        this.requestId = requestId;
+        this.createdNs = createdNs;
+    }
+
+    boolean ready(boolean colocated) {
+        return admitted && (colocated ? prompt != null : kv != null);
+    }
+
+    boolean isStopToken(int token) {
+        for (int stop : stopTokens) {
+            if (stop == token) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,114 @@
+package io.splitserve.decode;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import io.splitserve.sbe.DecodeDoneEncoder;
+import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.HeartbeatEncoder;
+import io.splitserve.sbe.MessageHeaderEncoder;
+import io.splitserve.sbe.NodeHelloEncoder;
+import io.splitserve.sbe.NodeRole;
+import io.splitserve.sbe.TokenEventEncoder;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Outbound events of a decode node to the router: NodeHello, Heartbeat, one TokenEvent per generated token (token
+ * id and index; the router detokenizes) and DecodeDone, SBE-encoded into one reused buffer. All go on one
+ * publication, so the router sees a sequence's tokens in order and its DecodeDone after them. An event that cannot
+ * be offered within 1 s is reported false; the router's heartbeat timeout then treats the node as failed.
+ */
+final class RouterProxy implements AutoCloseable {
+    private static final long OFFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(1);
+
+    private final ExclusivePublication publication;
+    private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
+    private final MessageHeaderEncoder header = new MessageHeaderEncoder();
+    private final NodeHelloEncoder hello = new NodeHelloEncoder();
+    private final HeartbeatEncoder heartbeat = new HeartbeatEncoder();
+    private final TokenEventEncoder token = new TokenEventEncoder();
+    private final DecodeDoneEncoder done = new DecodeDoneEncoder();
+
+    RouterProxy(ExclusivePublication publication) {
+        this.publication = publication;
+    }
+
+    boolean isConnected() {
+        return publication.isConnected();
+    }
+
+    boolean hello(DecodeNodeContext ctx, long fingerprint, int totalPages, int pageSize) {
+        hello.wrapAndApplyHeader(buffer, 0, header)
+                .nodeId(ctx.nodeId())
+                .role(ctx.colocated() ? NodeRole.PREFILL_AND_DECODE : NodeRole.DECODE)
+                .modelFingerprint(fingerprint)
+                .totalKvPages(totalPages)
+                .pageSize(pageSize)
+                .maxBatchTokens(ctx.maxBatchSize())
+                .controlStreamId(ctx.controlStreamId())
+                .kvStreamId(ctx.kvStreamId())
+                .kvAckStreamId(ctx.kvAckStreamId())
+                .modelName(ctx.modelName())
+                .controlChannel(ctx.controlChannel())
+                .kvChannel(ctx.kvChannel())
+                .kvAckChannel(ctx.kvAckSubscribeChannel());
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
+    }
+
+    boolean heartbeat(int nodeId, long nowNanos, int freePages, long queuedTokens, int running, long stepNanos) {
+        heartbeat.wrapAndApplyHeader(buffer, 0, header)
+                .nodeId(nodeId)
+                .timestampNanos(nowNanos)
+                .freeKvPages(freePages)
+                .queuedTokens(queuedTokens)
+                .runningSequences(running)
+                .stepNanosP50(stepNanos);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
+    }
+
+    boolean token(long requestId, int index, int tokenId, FinishReason finish, long epochNanos) {
+        token.wrapAndApplyHeader(buffer, 0, header)
+                .requestId(requestId)
+                .index(index)
+                .tokenId(tokenId)
+                .finishReason(finish)
+                .timestampNanos(epochNanos)
+                .logprob(Float.NaN)
+                .clientId(0)
+                .promptTokens(0)
+                .text("");
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + token.encodedLength());
+    }
+
+    boolean decodeDone(long requestId, int nodeId, int generated, FinishReason reason) {
+        done.wrapAndApplyHeader(buffer, 0, header)
+                .requestId(requestId)
+                .nodeId(nodeId)
+                .generatedTokens(generated)
+                .finishReason(reason);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + done.encodedLength());
+    }
+
+    private boolean offer(int length) {
+        final long deadline = System.nanoTime() + OFFER_TIMEOUT_NS;
+        while (true) {
+            final long result = publication.offer(buffer, 0, length);
+            if (result > 0) {
+                return true;
+            }
+            if (result == Publication.NOT_CONNECTED || result == Publication.CLOSED
+                    || result == Publication.MAX_POSITION_EXCEEDED
+                    || System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    @Override
+    public void close() {
+        CloseHelper.close(publication);
+    }
+}

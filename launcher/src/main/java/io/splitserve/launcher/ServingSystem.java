@@ -1,0 +1,172 @@
+package io.splitserve.launcher;
+
+import io.aeron.Aeron;
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import io.splitserve.decode.DecodeNodeAgent;
+import io.splitserve.decode.DecodeNodeContext;
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.prefill.PrefillNodeAgent;
+import io.splitserve.prefill.PrefillNodeContext;
+import io.splitserve.router.RouterAgent;
+import io.splitserve.router.RouterContext;
+import io.splitserve.router.ServedModel;
+import io.splitserve.tokenizer.TokenizerException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * A whole SplitServe in one JVM over an embedded media driver (IPC): a router, N prefill nodes and M decode nodes
+ * (or M colocated nodes), each an agent on its own thread. The setup behind {@code splitserve serve} and the
+ * end-to-end tests. Node ids are 1..N for prefill and 101..100+M for decode/colocated nodes. Closing it stops every
+ * agent and the driver and deletes the driver's directory.
+ */
+public final class ServingSystem implements AutoCloseable {
+    /** What to start; defaults: the given model, 1 prefill + 1 decode node, default engine settings. */
+    public static final class Options {
+        Path modelDir;
+        String modelName;
+        String aeronDir;
+        int prefillNodes = 1;
+        int decodeNodes = 1;
+        boolean colocated;
+        int pageSize = EngineOptions.DEFAULT_PAGE_SIZE;
+        long kvCacheBytes = EngineOptions.DEFAULT_KV_CACHE_BYTES;
+        int decodePages;
+        int maxBatchSize = DecodeNodeContext.DEFAULT_MAX_BATCH_SIZE;
+        int prefillTokenBudget = PrefillNodeContext.DEFAULT_PREFILL_TOKEN_BUDGET;
+        long heartbeatTimeoutNs = RouterContext.DEFAULT_HEARTBEAT_TIMEOUT_NS;
+        Consumer<RouterContext> routerSettings = ctx -> { };
+
+        public Options modelDir(Path dir) { this.modelDir = dir; return this; }
+        public Options modelName(String name) { this.modelName = name; return this; }
+        /** The embedded driver's directory (must be unique per system); a fresh one under the temp dir if unset. */
+        public Options aeronDir(String dir) { this.aeronDir = dir; return this; }
+        public Options prefillNodes(int n) { this.prefillNodes = n; return this; }
+        public Options decodeNodes(int n) { this.decodeNodes = n; return this; }
+        public Options colocated(boolean colocated) { this.colocated = colocated; return this; }
+        public Options pageSize(int tokens) { this.pageSize = tokens; return this; }
+        public Options kvCacheBytes(long bytes) { this.kvCacheBytes = bytes; return this; }
+        /** Fixes each decode node's page count (0: derived from the KV cache size). */
+        public Options decodePages(int pages) { this.decodePages = pages; return this; }
+        public Options maxBatchSize(int n) { this.maxBatchSize = n; return this; }
+        public Options prefillTokenBudget(int tokens) { this.prefillTokenBudget = tokens; return this; }
+        public Options heartbeatTimeoutNs(long ns) { this.heartbeatTimeoutNs = ns; return this; }
+        /** Further router settings (lengths, queue bound, journal). */
+        public Options routerSettings(Consumer<RouterContext> settings) { this.routerSettings = settings; return this; }
+    }
+
+    private final MediaDriver driver;
+    private final Aeron aeron;
+    private final RouterAgent router;
+    private final List<AgentRunner> runners = new ArrayList<>();
+    private final List<AgentRunner> nodeRunners = new ArrayList<>();
+    private final List<DecodeNodeAgent> decodeAgents = new ArrayList<>();
+
+    private ServingSystem(Options o) throws ModelLoadException, TokenizerException {
+        final String dir = o.aeronDir != null ? o.aeronDir
+                : Path.of(System.getProperty("java.io.tmpdir"), "splitserve-" + ProcessHandle.current().pid() + "-"
+                + System.nanoTime()).toString();
+        driver = MediaDriver.launchEmbedded(ipcDriver(dir));
+        try {
+            aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
+            final RouterContext routerCtx = new RouterContext().aeron(aeron)
+                    .model(ServedModel.load(o.modelDir, o.modelName)).heartbeatTimeoutNs(o.heartbeatTimeoutNs);
+            o.routerSettings.accept(routerCtx);
+            router = new RouterAgent(routerCtx);
+            runners.add(start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router)));
+            for (int i = 1; i <= (o.colocated ? 0 : o.prefillNodes); i++) {
+                final PrefillNodeAgent agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).nodeId(i)
+                        .modelDir(o.modelDir).modelName(o.modelName).prefillTokenBudget(o.prefillTokenBudget)
+                        .engineOptions(new EngineOptions().pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)));
+                nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
+            }
+            for (int i = 1; i <= o.decodeNodes; i++) {
+                final DecodeNodeAgent agent = new DecodeNodeAgent(new DecodeNodeContext().aeron(aeron).nodeId(100 + i)
+                        .modelDir(o.modelDir).modelName(o.modelName).colocated(o.colocated).maxBatchSize(o.maxBatchSize)
+                        .engineOptions(new EngineOptions().pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)
+                                .maxPages(o.decodePages).prefillTokenBudget(o.prefillTokenBudget)));
+                decodeAgents.add(agent);
+                nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
+            }
+            runners.addAll(nodeRunners);
+        } catch (RuntimeException | ModelLoadException | TokenizerException e) {
+            close();
+            throw e;
+        }
+    }
+
+    public static ServingSystem start(Options options) throws ModelLoadException, TokenizerException {
+        return new ServingSystem(options);
+    }
+
+    /** An embedded driver for one JVM: IPC terms of 16 MiB (KV chunks up to 2 MiB) and prompt dead-peer detection. */
+    static MediaDriver.Context ipcDriver(String dir) {
+        return new MediaDriver.Context()
+                .aeronDirectoryName(dir)
+                .threadingMode(ThreadingMode.SHARED)
+                .dirDeleteOnStart(true)
+                .dirDeleteOnShutdown(true)
+                .ipcTermBufferLength(16 * 1024 * 1024)
+                .publicationTermBufferLength(16 * 1024 * 1024)
+                .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(2))
+                .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
+                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(5));
+    }
+
+    /** Spins briefly, then backs off to 1 ms sleeps: the machine may have fewer cores than agents. */
+    static IdleStrategy idle() {
+        return new BackoffIdleStrategy(10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
+    }
+
+    /** The router forwards every token, so it parks for at most 100 us between polls. */
+    static IdleStrategy routerIdle() {
+        return new BackoffIdleStrategy(10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
+    }
+
+    private static AgentRunner start(AgentRunner runner) {
+        AgentRunner.startOnThread(runner);
+        return runner;
+    }
+
+    public String aeronDirectoryName() {
+        return driver.aeronDirectoryName();
+    }
+
+    public Aeron aeron() {
+        return aeron;
+    }
+
+    public RouterAgent router() {
+        return router;
+    }
+
+    /** The decode (or colocated) node agents, in node id order (ids 101, 102, ...). */
+    public List<DecodeNodeAgent> decodeAgents() {
+        return decodeAgents;
+    }
+
+    /**
+     * Stops node {@code index} (prefill nodes first, then decode nodes, in id order) as if it crashed: its agent stops
+     * and closes its streams, so it falls silent to the router.
+     */
+    public void killNode(int index) {
+        CloseHelper.close(nodeRunners.get(index));
+    }
+
+    @Override
+    public void close() {
+        for (int i = runners.size() - 1; i >= 0; i--) {
+            CloseHelper.quietClose(runners.get(i));
+        }
+        CloseHelper.quietCloseAll(aeron, driver);
+    }
+}

@@ -1,0 +1,25 @@
+package io.splitserve.prefill;
+
+import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.kvtransfer.KvSender;
+
+/** A PrefillRequest waiting for its batch: the prompt, how to sample its first token and where its KV goes. */
+final class PendingPrefill {
+    final long requestId;
+    final int[] promptTokens;
+    final SamplingParams params;
+    final int sampledTokens;
+    final KvSender sender;
+    final long arrivedNs;
+    boolean streaming;
+
+    PendingPrefill(long requestId, int[] promptTokens, SamplingParams params, int sampledTokens, KvSender sender,
+                   long arrivedNs) {
+        this.requestId = requestId;
+        this.promptTokens = promptTokens;
+        this.params = params;
+        this.sampledTokens = sampledTokens;
+        this.sender = sender;
+        this.arrivedNs = arrivedNs;
+    }
+}

@@ -1,0 +1,263 @@
+package io.splitserve.prefill;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.FragmentAssembler;
+import io.aeron.Subscription;
+import io.splitserve.engine.Engine;
+import io.splitserve.engine.model.ModelFingerprint;
+import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.kvtransfer.KvGeometry;
+import io.splitserve.kvtransfer.KvLeaseListener;
+import io.splitserve.kvtransfer.KvSender;
+import io.splitserve.kvtransfer.KvSenderContext;
+import io.splitserve.sbe.KvDtype;
+import io.splitserve.sbe.KvPart;
+import io.splitserve.sbe.KvTransferStatus;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.agrona.CloseHelper;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The prefill node as one Agrona agent: it takes PrefillRequests from its control stream, batches waiting prompts
+ * first come first served up to the token budget, runs each batch's prefill on its own engine, streams every
+ * prompt's KV layer by layer to the decode node the router named (as {@code F32} rows {@code [tokens][kvHeads]
+ * [headDim]}, K then V) while later layers compute, and reports the first sampled token in PrefillDone.
+ *
+ * <p>Guarantees: every accepted request gets a PrefillDone; a failed KV transfer (not connected, rejected, timed out,
+ * checksum) is reported with its status, after the successful PrefillDone if the failure came later. A request
+ * whose decode node never connects fails after the connect timeout instead of waiting forever. Requests whose
+ * decode node is not yet connected do not hold back those behind them. Single-threaded: the agent's thread owns the
+ * engine and every KV sender.
+ */
+public final class PrefillNodeAgent implements Agent, KvLeaseListener {
+    private static final int FRAGMENT_LIMIT = 16;
+    private static final long HELLO_INTERVAL_NS = 1_000_000_000L;
+
+    private final PrefillNodeContext ctx;
+    private final Engine engine;
+    private final long fingerprint;
+    private final KvGeometry geometry;
+    private final Subscription control;
+    private final FragmentAssembler assembler;
+    private final RouterProxy router;
+    private final Map<String, KvSender> senders = new HashMap<>();
+    private final ArrayDeque<PendingPrefill> queue = new ArrayDeque<>();
+    private final Long2ObjectHashMap<PendingPrefill> streaming = new Long2ObjectHashMap<>();
+    private final List<PendingPrefill> batch = new ArrayList<>();
+    private final List<int[]> prompts = new ArrayList<>();
+    private final List<SamplingParams> params = new ArrayList<>();
+    private UnsafeBuffer kvBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024));
+    private long queuedTokens;
+    private long lastBatchNanos;
+    private long nextHeartbeatNs;
+    private long nextHelloNs;
+
+    /** Loads the model and opens this node's streams; the agent starts working when its runner starts it. */
+    public PrefillNodeAgent(PrefillNodeContext context) throws ModelLoadException {
+        this.ctx = context.conclude();
+        this.engine = Engine.load(ctx.modelDir(), ctx.engineOptions());
+        this.fingerprint = ModelFingerprint.of(ctx.modelDir());
+        this.geometry = new KvGeometry(engine.config().numLayers(), engine.config().numKvHeads(),
+                engine.config().headDim(), KvDtype.F32);
+        this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
+        final ExclusivePublication toRouter = ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId());
+        this.router = new RouterProxy(toRouter);
+        this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this));
+    }
+
+    @Override
+    public String roleName() {
+        return "prefill-node-" + ctx.nodeId();
+    }
+
+    /** Prompt tokens waiting for a batch. */
+    public long queuedTokens() {
+        return queuedTokens;
+    }
+
+    @Override
+    public int doWork() {
+        int work = control.poll(assembler, FRAGMENT_LIMIT);
+        for (KvSender sender : senders.values()) {
+            work += sender.doWork();
+        }
+        final long now = System.nanoTime();
+        if (now - nextHelloNs >= 0 && router.isConnected()) {
+            if (router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize())) {
+                nextHelloNs = now + HELLO_INTERVAL_NS;
+            }
+        }
+        if (now - nextHeartbeatNs >= 0) {
+            nextHeartbeatNs = now + ctx.heartbeatIntervalNs();
+            router.heartbeat(ctx.nodeId(), System.currentTimeMillis() * 1_000_000L, engine.freePages(), queuedTokens,
+                    queue.size(), lastBatchNanos);
+            work++;
+        }
+        if (!queue.isEmpty()) {
+            work += runBatch(now);
+        }
+        return work;
+    }
+
+    void onPrefillRequest(long requestId, int[] tokens, int maxNewTokens, float temperature, float topP, int topK,
+                          long seed, int sampledTokens, String kvChannel, int kvStreamId, String kvAckChannel,
+                          int kvAckStreamId) {
+        final SamplingParams sampling;
+        try {
+            sampling = new SamplingParams(temperature, topK, topP, 0, seed);
+        } catch (IllegalArgumentException e) {
+            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE);
+            return;
+        }
+        if (tokens.length == 0 || kvChannel.isEmpty()) {
+            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE);
+            return;
+        }
+        final KvSender sender = senderFor(kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
+        queue.add(new PendingPrefill(requestId, tokens, sampling, sampledTokens, sender, System.nanoTime()));
+        queuedTokens += tokens.length;
+    }
+
+    private KvSender senderFor(String channel, int streamId, String ackChannel, int ackStreamId) {
+        final String key = channel + '#' + streamId + '|' + ackChannel + '#' + ackStreamId;
+        KvSender sender = senders.get(key);
+        if (sender == null) {
+            sender = new KvSender(new KvSenderContext()
+                    .aeron(ctx.aeron())
+                    .channel(channel)
+                    .streamId(streamId)
+                    .ackChannel(ackChannel)
+                    .ackStreamId(ackStreamId)
+                    .modelFingerprint(fingerprint)
+                    .maxChunkBytes(ctx.kvChunkBytes())
+                    .leaseTimeoutNs(ctx.kvLeaseTimeoutNs())
+                    .leaseListener(this));
+            senders.put(key, sender);
+        }
+        return sender;
+    }
+
+    private int runBatch(long now) {
+        batch.clear();
+        int tokens = 0;
+        int pages = 0;
+        final int pageSize = engine.options().pageSize();
+        for (Iterator<PendingPrefill> it = queue.iterator(); it.hasNext(); ) {
+            final PendingPrefill p = it.next();
+            if (!p.sender.isConnected()) {
+                if (now - p.arrivedNs > ctx.connectTimeoutNs()) {
+                    it.remove();
+                    queuedTokens -= p.promptTokens.length;
+                    router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0,
+                            KvTransferStatus.FAILED_DISCONNECTED);
+                }
+                continue;
+            }
+            final int length = p.promptTokens.length;
+            final int needPages = (length + pageSize - 1) / pageSize;
+            if (!batch.isEmpty() && (tokens + length > ctx.prefillTokenBudget() || pages + needPages > engine.freePages())) {
+                break;
+            }
+            it.remove();
+            queuedTokens -= length;
+            batch.add(p);
+            tokens += length;
+            pages += needPages;
+        }
+        if (batch.isEmpty()) {
+            return 0;
+        }
+        final long start = System.nanoTime();
+        prompts.clear();
+        params.clear();
+        final int[] sampledBefore = new int[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            final PendingPrefill p = batch.get(i);
+            streaming.put(p.requestId, p);
+            p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length);
+            prompts.add(p.promptTokens);
+            params.add(p.params);
+            sampledBefore[i] = p.sampledTokens;
+        }
+        final int[] first;
+        try {
+            first = engine.prefill(prompts, params, sampledBefore, this::sendLayer);
+        } catch (RuntimeException e) {
+            for (PendingPrefill p : batch) {
+                failIfStreaming(p, KvTransferStatus.REJECTED_NO_MEMORY);
+            }
+            return 1;
+        }
+        lastBatchNanos = System.nanoTime() - start;
+        for (int i = 0; i < batch.size(); i++) {
+            final PendingPrefill p = batch.get(i);
+            if (p.streaming && p.sender.end(p.requestId, first[i])) {
+                router.prefillDone(p.requestId, ctx.nodeId(), first[i], p.promptTokens.length, lastBatchNanos,
+                        KvTransferStatus.OK);
+            }
+        }
+        return batch.size();
+    }
+
+    private void sendLayer(int prompt, int layer, float[] keys, float[] values, int offset, int tokens) {
+        final PendingPrefill p = batch.get(prompt);
+        if (!p.streaming) {
+            return;
+        }
+        final int count = tokens * engine.config().kvDim();
+        put(keys, offset, count);
+        if (!p.sender.sendPart(p.requestId, layer, KvPart.K, kvBuffer, 0)) {
+            return;
+        }
+        put(values, offset, count);
+        p.sender.sendPart(p.requestId, layer, KvPart.V, kvBuffer, 0);
+    }
+
+    /** Copies floats into the send buffer, little-endian as on the wire; the buffer's capacity is exactly the part. */
+    private void put(float[] src, int offset, int count) {
+        final int bytes = count * Float.BYTES;
+        if (kvBuffer.byteBuffer().capacity() < bytes) {
+            kvBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(Math.max(bytes, 2 * kvBuffer.byteBuffer().capacity())));
+        }
+        kvBuffer.wrap(kvBuffer.byteBuffer(), 0, bytes);
+        for (int i = 0; i < count; i++) {
+            kvBuffer.putFloat(i * Float.BYTES, src[offset + i], ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    private void failIfStreaming(PendingPrefill p, KvTransferStatus status) {
+        if (streaming.remove(p.requestId) != null) {
+            router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status);
+        }
+    }
+
+    /** The KV sender's lease on a request ended: OK needs nothing more; any failure is reported to the router. */
+    @Override
+    public void onLeaseEnded(long requestId, KvTransferStatus status) {
+        final PendingPrefill p = streaming.remove(requestId);
+        if (p == null) {
+            return;
+        }
+        p.streaming = false;
+        if (status != KvTransferStatus.OK) {
+            router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status);
+        }
+    }
+
+    @Override
+    public void onClose() {
+        CloseHelper.closeAll(senders.values());
+        CloseHelper.closeAll(control, router);
+        engine.close();
+    }
+}

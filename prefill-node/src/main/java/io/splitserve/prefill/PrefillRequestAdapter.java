@@ -1,0 +1,56 @@
+package io.splitserve.prefill;
+
+import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.Header;
+import io.splitserve.sbe.MessageHeaderDecoder;
+import io.splitserve.sbe.PrefillRequestDecoder;
+import org.agrona.DirectBuffer;
+
+/**
+ * Inbound side of a prefill node's control stream: decodes PrefillRequests (messages of other types and other
+ * schemas are ignored) and hands their fields to the agent. Fragments arrive reassembled.
+ */
+final class PrefillRequestAdapter implements FragmentHandler {
+    private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+    private final PrefillRequestDecoder request = new PrefillRequestDecoder();
+    private final PrefillNodeAgent agent;
+    private byte[] tokenBytes = new byte[1024];
+
+    PrefillRequestAdapter(PrefillNodeAgent agent) {
+        this.agent = agent;
+    }
+
+    @Override
+    public void onFragment(DirectBuffer buffer, int offset, int length, Header h) {
+        header.wrap(buffer, offset);
+        if (header.schemaId() != PrefillRequestDecoder.SCHEMA_ID || header.templateId() != PrefillRequestDecoder.TEMPLATE_ID) {
+            return;
+        }
+        request.wrapAndApplyHeader(buffer, offset, header);
+        final long requestId = request.requestId();
+        final int maxNewTokens = request.maxNewTokens();
+        final float temperature = request.temperature();
+        final float topP = request.topP();
+        final int topK = request.topK();
+        final long seed = request.seed();
+        final int kvStreamId = request.decodeKvStreamId();
+        final int kvAckStreamId = request.decodeKvAckStreamId();
+        final int sampledTokens = Math.max(0, request.sampledTokens() == PrefillRequestDecoder.sampledTokensNullValue()
+                ? 0 : request.sampledTokens());
+        final String kvChannel = request.decodeKvChannel();
+        final int bytes = request.promptTokensLength();
+        if (tokenBytes.length < bytes) {
+            tokenBytes = new byte[bytes];
+        }
+        request.getPromptTokens(tokenBytes, 0, bytes);
+        final int[] tokens = new int[bytes / Integer.BYTES];
+        for (int i = 0; i < tokens.length; i++) {
+            final int b = i * 4;
+            tokens[i] = (tokenBytes[b] & 0xff) | (tokenBytes[b + 1] & 0xff) << 8 | (tokenBytes[b + 2] & 0xff) << 16
+                    | (tokenBytes[b + 3] & 0xff) << 24;
+        }
+        final String kvAckChannel = request.decodeKvAckChannel();
+        agent.onPrefillRequest(requestId, tokens, maxNewTokens, temperature, topP, topK, seed, sampledTokens,
+                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
+    }
+}

@@ -1,0 +1,69 @@
+package io.splitserve.router;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import io.splitserve.sbe.ErrorCode;
+import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.MessageHeaderEncoder;
+import io.splitserve.sbe.RequestErrorEncoder;
+import io.splitserve.sbe.TokenEventEncoder;
+import java.util.concurrent.TimeUnit;
+import org.agrona.ExpandableDirectByteBuffer;
+
+/**
+ * The router's outbound stream to Aeron clients: TokenEvent (with the text it made final) and RequestError, each
+ * tagged with the client id, so every client on the shared egress keeps only its own. A client that does not keep
+ * up for 100 ms loses the event (counted by the router) rather than stalling every other request.
+ */
+final class ClientEgressProxy {
+    private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final ExclusivePublication publication;
+    private final ExpandableDirectByteBuffer buffer = new ExpandableDirectByteBuffer(4096);
+    private final MessageHeaderEncoder header = new MessageHeaderEncoder();
+    private final TokenEventEncoder token = new TokenEventEncoder();
+    private final RequestErrorEncoder error = new RequestErrorEncoder();
+
+    ClientEgressProxy(ExclusivePublication publication) {
+        this.publication = publication;
+    }
+
+    boolean token(long clientId, long requestId, int index, int tokenId, String text, FinishReason finish,
+                  long epochNanos, int promptTokens) {
+        token.wrapAndApplyHeader(buffer, 0, header)
+                .requestId(requestId)
+                .index(index)
+                .tokenId(tokenId)
+                .finishReason(finish)
+                .timestampNanos(epochNanos)
+                .logprob(Float.NaN)
+                .clientId(clientId)
+                .promptTokens(promptTokens)
+                .text(text);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + token.encodedLength());
+    }
+
+    boolean error(long clientId, long requestId, ErrorCode code, String message) {
+        error.wrapAndApplyHeader(buffer, 0, header)
+                .requestId(requestId)
+                .code(code)
+                .clientId(clientId)
+                .message(message);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + error.encodedLength());
+    }
+
+    private boolean offer(int length) {
+        final long deadline = System.nanoTime() + OFFER_TIMEOUT_NS;
+        while (true) {
+            final long result = publication.offer(buffer, 0, length);
+            if (result > 0) {
+                return true;
+            }
+            if (result == Publication.NOT_CONNECTED || result == Publication.CLOSED
+                    || result == Publication.MAX_POSITION_EXCEEDED || System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.onSpinWait();
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package io.splitserve.router;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.Header;
+import io.splitserve.sbe.CancelRequestDecoder;
+import io.splitserve.sbe.ClientHelloDecoder;
+import io.splitserve.sbe.ErrorCode;
+import io.splitserve.sbe.GenerateRequestDecoder;
+import io.splitserve.sbe.MessageHeaderDecoder;
+import io.splitserve.sbe.PromptFormat;
+import io.splitserve.tokenizer.ChatMessage;
+import java.util.ArrayList;
+import java.util.List;
+import org.agrona.DirectBuffer;
+
+/**
+ * Inbound side of the router's client ingress stream: GenerateRequest (text prompt, or chat messages as a JSON array
+ * of {role, content}), CancelRequest and ClientHello. A GenerateRequest is reduced to a {@link CompletionInput}, so
+ * Aeron clients get exactly the checks and messages HTTP clients get; one whose chat JSON does not parse is refused
+ * with BAD_REQUEST naming the problem.
+ */
+final class ClientIngressAdapter implements FragmentHandler {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<List<ChatMessage>> MESSAGES = new TypeReference<>() { };
+
+    private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+    private final GenerateRequestDecoder generate = new GenerateRequestDecoder();
+    private final CancelRequestDecoder cancel = new CancelRequestDecoder();
+    private final ClientHelloDecoder hello = new ClientHelloDecoder();
+    private final RouterAgent router;
+
+    ClientIngressAdapter(RouterAgent router) {
+        this.router = router;
+    }
+
+    @Override
+    public void onFragment(DirectBuffer buffer, int offset, int length, Header h) {
+        header.wrap(buffer, offset);
+        if (header.schemaId() != GenerateRequestDecoder.SCHEMA_ID) {
+            return;
+        }
+        switch (header.templateId()) {
+            case GenerateRequestDecoder.TEMPLATE_ID -> onGenerate(buffer, offset);
+            case CancelRequestDecoder.TEMPLATE_ID -> {
+                cancel.wrapAndApplyHeader(buffer, offset, header);
+                router.onClientCancel(cancel.clientId(), cancel.requestId());
+            }
+            case ClientHelloDecoder.TEMPLATE_ID -> {
+                hello.wrapAndApplyHeader(buffer, offset, header);
+                router.onClientHello(hello.clientId());
+            }
+            default -> { }
+        }
+    }
+
+    private void onGenerate(DirectBuffer buffer, int offset) {
+        generate.wrapAndApplyHeader(buffer, offset, header);
+        final long requestId = generate.requestId();
+        final int maxNewTokens = generate.maxNewTokens();
+        final double temperature = generate.temperature();
+        final double topP = generate.topP();
+        final int topK = generate.topK();
+        final long seed = generate.seed();
+        final PromptFormat format = generate.promptFormat();
+        final long clientId = generate.clientId();
+        final boolean ignoreEos = generate.ignoreEos() == 1;
+        final List<String> stops = new ArrayList<>();
+        for (GenerateRequestDecoder.StopStringsDecoder s : generate.stopStrings()) {
+            stops.add(s.text());
+        }
+        final String model = generate.model();
+        final String prompt = generate.prompt();
+        router.onClientHello(clientId);
+        List<ChatMessage> messages = null;
+        if (format == PromptFormat.CHAT_JSON) {
+            try {
+                messages = JSON.readValue(prompt, MESSAGES);
+            } catch (JsonProcessingException e) {
+                router.rejectAeron(clientId, requestId, ErrorCode.BAD_REQUEST,
+                        "chat messages are not a JSON array of {role, content}: " + e.getOriginalMessage());
+                return;
+            }
+        }
+        router.onClientGenerate(clientId, requestId, new CompletionInput(model.isEmpty() ? null : model,
+                format == PromptFormat.CHAT_JSON ? null : prompt, messages, maxNewTokens, temperature,
+                topP, topK, seed, stops, ignoreEos));
+    }
+}

@@ -1,0 +1,116 @@
+package io.splitserve.router;
+
+import io.aeron.ExclusivePublication;
+import io.aeron.Publication;
+import io.splitserve.sbe.CancelRequestEncoder;
+import io.splitserve.sbe.DecodeAdmitEncoder;
+import io.splitserve.sbe.MessageHeaderEncoder;
+import io.splitserve.sbe.PrefillRequestEncoder;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+import org.agrona.CloseHelper;
+import org.agrona.ExpandableDirectByteBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The router's outbound stream to one node: PrefillRequest, DecodeAdmit and CancelRequest, SBE-encoded into a buffer
+ * that grows with the prompt. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
+ * the router re-queues the request rather than waiting on a stuck node.
+ */
+final class NodeProxy implements AutoCloseable {
+    private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final ExclusivePublication publication;
+    private final ExpandableDirectByteBuffer buffer = new ExpandableDirectByteBuffer(64 * 1024);
+    private final MessageHeaderEncoder header = new MessageHeaderEncoder();
+    private final PrefillRequestEncoder prefill = new PrefillRequestEncoder();
+    private final DecodeAdmitEncoder admit = new DecodeAdmitEncoder();
+    private final CancelRequestEncoder cancel = new CancelRequestEncoder();
+    private ByteBuffer ints = ByteBuffer.allocateDirect(16 * 1024).order(ByteOrder.LITTLE_ENDIAN);
+    private final UnsafeBuffer intsView = new UnsafeBuffer(ints);
+
+    NodeProxy(ExclusivePublication publication) {
+        this.publication = publication;
+    }
+
+    boolean isConnected() {
+        return publication.isConnected();
+    }
+
+    boolean prefill(long attemptId, NodeState decode, int[] prompt, int promptLength, int maxNewTokens,
+                    RouterRequest r, int sampledBefore) {
+        final ValidatedRequest v = r.request;
+        prefill.wrapAndApplyHeader(buffer, 0, header)
+                .requestId(attemptId)
+                .decodeNodeId(decode.nodeId)
+                .maxNewTokens(maxNewTokens)
+                .temperature(v.temperature())
+                .topP(v.topP())
+                .topK(v.topK())
+                .seed(v.seed())
+                .decodeKvStreamId(decode.kvStreamId)
+                .decodeKvAckStreamId(decode.kvAckStreamId)
+                .sampledTokens(sampledBefore)
+                .decodeKvChannel(decode.kvChannel);
+        fillInts(prompt, promptLength);
+        prefill.putPromptTokens(intsView, 0, promptLength * Integer.BYTES);
+        prefill.decodeKvAckChannel(decode.kvAckChannel);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + prefill.encodedLength());
+    }
+
+    boolean admit(long attemptId, int prefillNodeId, int promptLength, int maxNewTokens, RouterRequest r,
+                  int sampledBefore) {
+        final ValidatedRequest v = r.request;
+        admit.wrapAndApplyHeader(buffer, 0, header)
+                .requestId(attemptId)
+                .prefillNodeId(prefillNodeId)
+                .promptTokens(promptLength)
+                .maxNewTokens(maxNewTokens)
+                .temperature(v.temperature())
+                .topP(v.topP())
+                .topK(v.topK())
+                .seed(v.seed())
+                .sampledTokens(sampledBefore);
+        final int[] stops = v.stopTokenIds();
+        fillInts(stops, stops.length);
+        admit.putStopTokens(intsView, 0, stops.length * Integer.BYTES);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + admit.encodedLength());
+    }
+
+    boolean cancel(long attemptId) {
+        cancel.wrapAndApplyHeader(buffer, 0, header).requestId(attemptId).clientId(0);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + cancel.encodedLength());
+    }
+
+    private void fillInts(int[] values, int count) {
+        if (ints.capacity() < count * Integer.BYTES) {
+            ints = ByteBuffer.allocateDirect(count * Integer.BYTES * 2).order(ByteOrder.LITTLE_ENDIAN);
+            intsView.wrap(ints);
+        }
+        ints.clear();
+        for (int i = 0; i < count; i++) {
+            ints.putInt(i * Integer.BYTES, values[i]);
+        }
+    }
+
+    private boolean offer(int length) {
+        final long deadline = System.nanoTime() + OFFER_TIMEOUT_NS;
+        while (true) {
+            final long result = publication.offer(buffer, 0, length);
+            if (result > 0) {
+                return true;
+            }
+            if (result == Publication.NOT_CONNECTED || result == Publication.CLOSED
+                    || result == Publication.MAX_POSITION_EXCEEDED || System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    @Override
+    public void close() {
+        CloseHelper.close(publication);
+    }
+}

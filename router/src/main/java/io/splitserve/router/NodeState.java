@@ -1,0 +1,55 @@
+package io.splitserve.router;
+
+import io.splitserve.sbe.NodeRole;
+
+/**
+ * The router's view of one node: what it announced in NodeHello (role, channels, pages), what its last heartbeat
+ * said, and what the router itself has placed on it since (prompt tokens waiting for its prefill, pages promised to
+ * sequences decoding on it). Router-thread only.
+ */
+final class NodeState {
+    final int nodeId;
+    NodeRole role;
+    String controlChannel;
+    int controlStreamId;
+    String kvChannel;
+    int kvStreamId;
+    String kvAckChannel;
+    int kvAckStreamId;
+    int totalPages;
+    int pageSize;
+    int reportedFreePages;
+    long lastHeardNs;
+    boolean alive;
+    long pendingPromptTokens;
+    long committedPages;
+    NodeProxy proxy;
+
+    NodeState(int nodeId) {
+        this.nodeId = nodeId;
+    }
+
+    boolean prefills() {
+        return role == NodeRole.PREFILL;
+    }
+
+    boolean decodes() {
+        return role == NodeRole.DECODE;
+    }
+
+    boolean colocated() {
+        return role == NodeRole.PREFILL_AND_DECODE;
+    }
+
+    /**
+     * Pages not promised to any sequence the router placed here, out of {@code totalPages * overcommit}: above 1 the
+     * router counts on requests ending before max_tokens and on preemption when they do not.
+     */
+    long availablePages(double overcommit) {
+        return (long) (totalPages * overcommit) - committedPages;
+    }
+
+    long pagesFor(int tokens) {
+        return (tokens + pageSize - 1) / pageSize;
+    }
+}

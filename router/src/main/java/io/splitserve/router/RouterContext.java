@@ -1,0 +1,116 @@
+package io.splitserve.router;
+
+import io.aeron.Aeron;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Configuration of a {@link RouterAgent}, as a context object with defaults: node events on {@code aeron:ipc}
+ * stream 100, client ingress on stream 101 and egress on stream 102; prompts of at most 4096 tokens and outputs of at
+ * most 1024; at most 256 requests queued for a node (more are refused at once as OVERLOADED); a node that sends no
+ * heartbeat for 1 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; no journal unless a
+ * directory is given. Only the Aeron client and the served model have no default.
+ */
+public final class RouterContext {
+    public static final String DEFAULT_CHANNEL = "aeron:ipc";
+    public static final int DEFAULT_NODE_EVENTS_STREAM_ID = 100;
+    public static final int DEFAULT_INGRESS_STREAM_ID = 101;
+    public static final int DEFAULT_EGRESS_STREAM_ID = 102;
+    public static final int DEFAULT_MAX_INPUT_LENGTH = 4096;
+    public static final int DEFAULT_MAX_OUTPUT_LENGTH = 1024;
+    public static final int DEFAULT_MAX_QUEUED_REQUESTS = 256;
+    public static final long DEFAULT_HEARTBEAT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(1);
+    public static final long DEFAULT_QUEUE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+    public static final int DEFAULT_MAX_ATTEMPTS = 4;
+
+    private Aeron aeron;
+    private ServedModel model;
+    private String nodeEventsChannel = DEFAULT_CHANNEL;
+    private int nodeEventsStreamId = DEFAULT_NODE_EVENTS_STREAM_ID;
+    private String ingressChannel = DEFAULT_CHANNEL;
+    private int ingressStreamId = DEFAULT_INGRESS_STREAM_ID;
+    private String egressChannel = DEFAULT_CHANNEL;
+    private int egressStreamId = DEFAULT_EGRESS_STREAM_ID;
+    private int maxInputLength = DEFAULT_MAX_INPUT_LENGTH;
+    private int maxOutputLength = DEFAULT_MAX_OUTPUT_LENGTH;
+    private int maxQueuedRequests = DEFAULT_MAX_QUEUED_REQUESTS;
+    private long heartbeatTimeoutNs = DEFAULT_HEARTBEAT_TIMEOUT_NS;
+    private long queueTimeoutNs = DEFAULT_QUEUE_TIMEOUT_NS;
+    private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
+    private Path journalDir;
+    private double kvOvercommit = 1.0;
+
+    /** Checks the configuration; throws IllegalStateException naming the first missing or invalid setting. */
+    RouterContext conclude() {
+        if (aeron == null) {
+            throw new IllegalStateException("router needs an Aeron client");
+        }
+        if (model == null) {
+            throw new IllegalStateException("router needs the served model (tokenizer and config)");
+        }
+        if (maxInputLength <= 0 || maxOutputLength <= 0 || maxQueuedRequests <= 0 || heartbeatTimeoutNs <= 0
+                || queueTimeoutNs <= 0 || maxAttempts <= 0 || !(kvOvercommit >= 1)) {
+            throw new IllegalStateException("router lengths, queue bound, timeouts and attempts must be positive and the"
+                    + " KV overcommit at least 1");
+        }
+        return this;
+    }
+
+    public Aeron aeron() { return aeron; }
+    public RouterContext aeron(Aeron aeron) { this.aeron = aeron; return this; }
+
+    public ServedModel model() { return model; }
+    public RouterContext model(ServedModel model) { this.model = model; return this; }
+
+    /** Channel and stream every node publishes its events (hello, heartbeats, tokens) to. */
+    public String nodeEventsChannel() { return nodeEventsChannel; }
+    public RouterContext nodeEventsChannel(String channel) { this.nodeEventsChannel = channel; return this; }
+    public int nodeEventsStreamId() { return nodeEventsStreamId; }
+    public RouterContext nodeEventsStreamId(int streamId) { this.nodeEventsStreamId = streamId; return this; }
+
+    /** Channel and stream Aeron clients send GenerateRequest, CancelRequest and ClientHello to. */
+    public String ingressChannel() { return ingressChannel; }
+    public RouterContext ingressChannel(String channel) { this.ingressChannel = channel; return this; }
+    public int ingressStreamId() { return ingressStreamId; }
+    public RouterContext ingressStreamId(int streamId) { this.ingressStreamId = streamId; return this; }
+
+    /** Channel and stream the router answers Aeron clients on (over UDP, a dynamic multi-destination channel). */
+    public String egressChannel() { return egressChannel; }
+    public RouterContext egressChannel(String channel) { this.egressChannel = channel; return this; }
+    public int egressStreamId() { return egressStreamId; }
+    public RouterContext egressStreamId(int streamId) { this.egressStreamId = streamId; return this; }
+
+    /** Longest prompt accepted, in tokens after the chat template. */
+    public int maxInputLength() { return maxInputLength; }
+    public RouterContext maxInputLength(int tokens) { this.maxInputLength = tokens; return this; }
+
+    /** Largest max_tokens accepted. */
+    public int maxOutputLength() { return maxOutputLength; }
+    public RouterContext maxOutputLength(int tokens) { this.maxOutputLength = tokens; return this; }
+
+    /** Requests waiting for a node beyond which new ones are refused at once (OVERLOADED, HTTP 429). */
+    public int maxQueuedRequests() { return maxQueuedRequests; }
+    public RouterContext maxQueuedRequests(int requests) { this.maxQueuedRequests = requests; return this; }
+
+    public long heartbeatTimeoutNs() { return heartbeatTimeoutNs; }
+    public RouterContext heartbeatTimeoutNs(long ns) { this.heartbeatTimeoutNs = ns; return this; }
+
+    public long queueTimeoutNs() { return queueTimeoutNs; }
+    public RouterContext queueTimeoutNs(long ns) { this.queueTimeoutNs = ns; return this; }
+
+    /** Prefill/decode attempts per request (re-prefill after preemption, failover, KV failure) before it fails. */
+    public int maxAttempts() { return maxAttempts; }
+    public RouterContext maxAttempts(int attempts) { this.maxAttempts = attempts; return this; }
+
+    /**
+     * How far the router may promise decode nodes' KV pages beyond their size (1: every placed request can reach
+     * max_tokens; above 1: more requests run at once, and a decode node that runs out preempts its newest sequence,
+     * which the router re-queues as prompt + tokens so far).
+     */
+    public double kvOvercommit() { return kvOvercommit; }
+    public RouterContext kvOvercommit(double factor) { this.kvOvercommit = factor; return this; }
+
+    /** Chronicle Queue directory for the request journal; null runs without one. */
+    public Path journalDir() { return journalDir; }
+    public RouterContext journalDir(Path dir) { this.journalDir = dir; return this; }
+}

@@ -1,0 +1,93 @@
+package io.splitserve.router;
+
+import io.splitserve.sbe.ErrorCode;
+import io.splitserve.sbe.FinishReason;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The router's counters and latency histograms (HdrHistogram, nanoseconds), rendered in the Prometheus text
+ * format: requests by outcome, time to first token (from acceptance), time per output token, queue depth, live
+ * nodes with their free KV pages, and KV transfer outcomes. Router-thread only; other threads get a rendered copy.
+ */
+final class RouterMetrics {
+    private static final double[] QUANTILES = {0.5, 0.9, 0.99};
+
+    final Histogram timeToFirstToken = new Histogram(3_600_000_000_000L, 3);
+    final Histogram timePerOutputToken = new Histogram(3_600_000_000_000L, 3);
+    final Map<FinishReason, long[]> finished = new EnumMap<>(FinishReason.class);
+    final Map<ErrorCode, long[]> rejected = new EnumMap<>(ErrorCode.class);
+    long accepted;
+    long kvTransfersOk;
+    long kvTransfersFailed;
+    long kvTransferBytes;
+    long egressDropped;
+    long preemptions;
+
+    void finished(FinishReason reason) {
+        finished.computeIfAbsent(reason, r -> new long[1])[0]++;
+    }
+
+    void rejected(ErrorCode code) {
+        rejected.computeIfAbsent(code, c -> new long[1])[0]++;
+    }
+
+    String render(int queued, int active, Collection<NodeState> nodes) {
+        final StringBuilder out = new StringBuilder(2048);
+        counter(out, "splitserve_requests_accepted_total", "Requests accepted by the router", accepted);
+        out.append("# HELP splitserve_requests_finished_total Requests finished, by reason\n")
+                .append("# TYPE splitserve_requests_finished_total counter\n");
+        finished.forEach((reason, n) -> out.append("splitserve_requests_finished_total{reason=\"")
+                .append(reason.name().toLowerCase()).append("\"} ").append(n[0]).append('\n'));
+        out.append("# HELP splitserve_requests_rejected_total Requests refused or failed, by error code\n")
+                .append("# TYPE splitserve_requests_rejected_total counter\n");
+        rejected.forEach((code, n) -> out.append("splitserve_requests_rejected_total{code=\"")
+                .append(code.name().toLowerCase()).append("\"} ").append(n[0]).append('\n'));
+        gauge(out, "splitserve_queue_depth", "Requests waiting for a node", queued);
+        gauge(out, "splitserve_requests_active", "Requests accepted and not finished", active);
+        out.append("# HELP splitserve_node_free_kv_pages Free KV pages each live node last reported\n")
+                .append("# TYPE splitserve_node_free_kv_pages gauge\n");
+        for (NodeState node : nodes) {
+            if (node.alive) {
+                out.append("splitserve_node_free_kv_pages{node=\"").append(node.nodeId).append("\",role=\"")
+                        .append(node.role.name().toLowerCase()).append("\"} ").append(node.reportedFreePages).append('\n');
+            }
+        }
+        counter(out, "splitserve_kv_transfers_ok_total", "KV transfers that reached their decode node", kvTransfersOk);
+        counter(out, "splitserve_kv_transfers_failed_total", "KV transfers that failed", kvTransfersFailed);
+        counter(out, "splitserve_kv_transfer_bytes_total", "KV bytes prefill nodes transferred to decode nodes (F32)",
+                kvTransferBytes);
+        counter(out, "splitserve_preemptions_total", "Sequences a decode node preempted for lack of KV pages (re-queued)",
+                preemptions);
+        counter(out, "splitserve_egress_dropped_total", "Client events dropped because the client did not keep up",
+                egressDropped);
+        summary(out, "splitserve_time_to_first_token_seconds", "Time from acceptance to the first token",
+                timeToFirstToken);
+        summary(out, "splitserve_time_per_output_token_seconds", "Time between consecutive tokens of a request",
+                timePerOutputToken);
+        return out.toString();
+    }
+
+    private static void counter(StringBuilder out, String name, String help, long value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(" counter\n").append(name).append(' ').append(value).append('\n');
+    }
+
+    private static void gauge(StringBuilder out, String name, String help, long value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(" gauge\n").append(name).append(' ').append(value).append('\n');
+    }
+
+    private static void summary(StringBuilder out, String name, String help, Histogram h) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(" summary\n");
+        for (double q : QUANTILES) {
+            out.append(name).append("{quantile=\"").append(q).append("\"} ")
+                    .append(h.getValueAtPercentile(q * 100) / 1e9).append('\n');
+        }
+        out.append(name).append("_sum ").append(h.getMean() * h.getTotalCount() / 1e9).append('\n')
+                .append(name).append("_count ").append(h.getTotalCount()).append('\n');
+    }
+}
