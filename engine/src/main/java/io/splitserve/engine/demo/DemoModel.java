@@ -29,13 +29,13 @@ import java.util.stream.Stream;
  * renamed), so concurrent first uses are safe.
  */
 public final class DemoModel {
-    /** Bumped whenever the files would change, so an old cached copy is never reused. */
-    public static final String VERSION = "demo-llama-v1";
+    /** Bumped whenever the files would change, so an old cached copy is never reused. Head size 64 suits the CUDA kernels too. */
+    public static final String VERSION = "demo-llama-v2";
     static final int TARGET_VOCAB = 1024;
     static final int HIDDEN = 256;
     static final int INTERMEDIATE = 768;
     static final int LAYERS = 4;
-    static final int HEADS = 8;
+    static final int HEADS = 4;
     static final int KV_HEADS = 2;
     static final long SEED = 20261121L;
 
@@ -43,7 +43,7 @@ public final class DemoModel {
 
     private DemoModel() {}
 
-    /** {@code $SPLITSERVE_CACHE/demo-llama-v1}, else under {@code $XDG_CACHE_HOME} or {@code ~/.cache/splitserve}. */
+    /** {@code $SPLITSERVE_CACHE/<VERSION>}, else under {@code $XDG_CACHE_HOME} or {@code ~/.cache/splitserve}. */
     public static Path defaultLocation() {
         String cache = System.getenv("SPLITSERVE_CACHE");
         if (cache == null || cache.isBlank()) {
