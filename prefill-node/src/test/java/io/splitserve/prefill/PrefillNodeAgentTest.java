@@ -52,7 +52,10 @@ class PrefillNodeAgentTest {
         final int[] prompt = {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
         final List<float[]> expectedK = new ArrayList<>();
         final int expectedFirst;
+        final KvGeometry geometry;
         try (Engine reference = Engine.load(demo, new EngineOptions())) {
+            geometry = new KvGeometry(reference.config().numLayers(), reference.config().numKvHeads(),
+                    reference.config().headDim(), KvDtype.F32);
             expectedFirst = reference.prefill(List.of(prompt), List.of(SamplingParams.greedy()),
                     (p, layer, k, v, offset, tokens) -> expectedK.add(Arrays.copyOfRange(k, offset,
                             offset + tokens * reference.config().kvDim())))[0];
@@ -66,7 +69,6 @@ class PrefillNodeAgentTest {
         KvReceiver receiver = null;
         try {
             agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).modelDir(demo).kvChunkBytes(1000));
-            final KvGeometry geometry = new KvGeometry(4, 2, 32, KvDtype.F32);
             final HostKvPageStore store = HostKvPageStore.allocate(geometry, 8, 5);
             final KvReservation[] admitted = new KvReservation[1];
             receiver = new KvReceiver(new KvReceiverContext().aeron(aeron).channel("aeron:ipc").streamId(30101)
