@@ -265,6 +265,12 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
         expired.clear();
     }
 
+    /** The agent's thread drives the engine from here on. */
+    @Override
+    public void onStart() {
+        engine.bindToCurrentThread();
+    }
+
     @Override
     public void onClose() {
         CloseHelper.closeAll(receiver, control, router);

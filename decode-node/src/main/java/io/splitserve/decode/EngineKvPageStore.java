@@ -7,30 +7,29 @@ import io.splitserve.kvtransfer.KvPageStore;
 import io.splitserve.kvtransfer.KvReservation;
 import io.splitserve.sbe.KvDtype;
 import io.splitserve.sbe.KvPart;
-import java.nio.ByteOrder;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import org.agrona.DirectBuffer;
 
 /**
- * The decode engine's own page pool seen as kv-transfer's {@link KvPageStore}: a reservation is an {@link ImportedKv}
- * of the engine, and incoming little-endian F32 bytes are scattered straight into the engine's KV pages, so an
- * admitted transfer becomes a running sequence without another copy.
+ * The decode engine's KV pool seen as kv-transfer's {@link KvPageStore}: a reservation is an {@link ImportedKv} of the
+ * engine (its pages plus host memory in the wire layout, pinned on the GPU), and incoming bytes are copied straight
+ * into that memory at their logical offset, so a fragment may split an element anywhere. The engine moves the whole
+ * sequence into its pages when it is admitted.
  *
- * <p>Chunk payloads reach {@link #write} in Aeron fragments that may split a float; the element whose bytes are
- * split is patched byte by byte (read, replace the bytes given, write back), so writes need no state between calls.
- * Confined to the decode node's thread, which runs the KV receiver and the engine together.
+ * <p>The store's geometry carries the engine's KV element type (F32 on the CPU backend, BF16 on CUDA), so the
+ * receiver refuses a transfer from a prefill node of the other backend with FAILED_INCOMPATIBLE instead of
+ * converting it. Confined to the decode node's thread, which runs the KV receiver and the engine together.
  */
 final class EngineKvPageStore implements KvPageStore {
     private final Engine engine;
     private final KvGeometry geometry;
     private final Map<KvReservation, ImportedKv> imports = new IdentityHashMap<>();
-    private float[] scratch = new float[1024];
 
     EngineKvPageStore(Engine engine) {
         this.engine = engine;
         this.geometry = new KvGeometry(engine.config().numLayers(), engine.config().numKvHeads(),
-                engine.config().headDim(), KvDtype.F32);
+                engine.config().headDim(), KvDtype.valueOf(engine.kvWireType().name()));
     }
 
     @Override
@@ -58,39 +57,11 @@ final class EngineKvPageStore implements KvPageStore {
     public void write(KvReservation reservation, int layer, KvPart part, long byteOffset, DirectBuffer src,
                       int srcIndex, int length) {
         final ImportedKv kv = imports.get(reservation);
-        final boolean value = part == KvPart.V;
-        long offset = byteOffset;
-        int index = srcIndex;
-        int remaining = length;
-        while (remaining > 0 && offset % Float.BYTES != 0) { // tail of a float begun by the previous fragment
-            patchByte(kv, layer, value, offset++, src.getByte(index++));
-            remaining--;
+        if (byteOffset < 0 || byteOffset + length > kv.partBytes()) {
+            throw new IndexOutOfBoundsException("bytes [" + byteOffset + ", " + (byteOffset + length) + ") outside "
+                    + kv.partBytes() + " of one layer part");
         }
-        final int whole = remaining / Float.BYTES;
-        if (whole > 0) {
-            if (scratch.length < whole) {
-                scratch = new float[whole];
-            }
-            for (int i = 0; i < whole; i++) {
-                scratch[i] = src.getFloat(index + i * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            }
-            kv.write(layer, value, offset / Float.BYTES, scratch, 0, whole);
-            offset += (long) whole * Float.BYTES;
-            index += whole * Float.BYTES;
-            remaining -= whole * Float.BYTES;
-        }
-        while (remaining > 0) { // head of a float the next fragment completes
-            patchByte(kv, layer, value, offset++, src.getByte(index++));
-            remaining--;
-        }
-    }
-
-    private static void patchByte(ImportedKv kv, int layer, boolean value, long byteOffset, byte b) {
-        final long element = byteOffset / Float.BYTES;
-        final int shift = (int) (byteOffset % Float.BYTES) * 8;
-        final int bits = Float.floatToRawIntBits(kv.read(layer, value, element));
-        final int patched = (bits & ~(0xff << shift)) | (b & 0xff) << shift;
-        kv.write(layer, value, element, new float[] {Float.intBitsToFloat(patched)}, 0, 1);
+        src.getBytes(srcIndex, kv.bytes(), kv.partOffset(layer, part == KvPart.V) + (int) byteOffset, length);
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.ImportedKv;
 import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.kvtransfer.KvReservation;
+import io.splitserve.sbe.KvDtype;
 import io.splitserve.sbe.KvPart;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,8 +18,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The decode engine's page pool as a KV page store: bytes arriving in pieces that split floats anywhere land as the
- * exact floats in the right tokens of the engine's own pages, and reservations are all or nothing.
+ * The decode engine's KV pool as a KV page store: bytes arriving in pieces that split floats anywhere land at their
+ * logical place in the import's memory, the store speaks the engine's element type, and reservations are all or
+ * nothing.
  */
 class EngineKvPageStoreTest {
     private static Engine engine(int pages) throws Exception {
@@ -49,12 +51,19 @@ class EngineKvPageStoreTest {
             final ImportedKv kv = store.take(reservation);
             for (int layer = 0; layer < engine.config().numLayers(); layer++) {
                 for (int i = 0; i < count; i += 13) {
-                    assertEquals(i * 0.25f - 7, kv.read(layer, false, i), "K element " + i);
-                    assertEquals(i * 0.25f - 7, kv.read(layer, true, i), "V element " + i);
+                    assertEquals(i * 0.25f - 7, kv.bytes().getFloat(kv.partOffset(layer, false) + i * 4), "K " + i);
+                    assertEquals(i * 0.25f - 7, kv.bytes().getFloat(kv.partOffset(layer, true) + i * 4), "V " + i);
                 }
             }
             engine.releaseImported(kv);
             assertEquals(engine.totalPages(), engine.freePages());
+        }
+    }
+
+    @Test
+    void theCpuEngineStoreSpeaksF32() throws Exception {
+        try (Engine engine = engine(4)) {
+            assertEquals(KvDtype.F32, new EngineKvPageStore(engine).geometry().dtype());
         }
     }
 

@@ -2,7 +2,7 @@ package io.splitserve.engine;
 
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.forward.ModelRunner;
-import io.splitserve.engine.forward.CpuModelRunner;
+import io.splitserve.engine.forward.KvWireType;
 import io.splitserve.engine.forward.LayerKvListener;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
@@ -100,6 +100,19 @@ public final class Engine implements AutoCloseable {
             ids.add(id);
         }
         return ids.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The element type of the KV this engine exports ({@link #prefill}) and imports ({@link #reserveImported}). */
+    public KvWireType kvWireType() {
+        return runner.kvWireType();
+    }
+
+    /**
+     * Makes the calling thread the one that drives this engine from now on; an agent calls it when it starts on its
+     * own thread (the CUDA backend binds its context there).
+     */
+    public void bindToCurrentThread() {
+        runner.bindToCurrentThread();
     }
 
     public int totalPages() {
@@ -282,11 +295,13 @@ public final class Engine implements AutoCloseable {
                 blocks.ensureCapacity(tables[i], prompt.length);
                 step.addSequence(prompt, 0, prompt.length, 0, tables[i], blocks, BatchStep.Logits.LAST);
             }
-            final int kvDim = config.kvDim();
+            final int rowBytes = config.kvDim() * runner.kvWireType().elementBytes();
             final int[] rowStarts = step.queryStarts();
-            runStep((layer, keys, values) -> {
+            runStep((layer, keys, keyOffset, values, valueOffset) -> {
                 for (int i = 0; i < tables.length; i++) {
-                    listener.onLayerKv(i, layer, keys, values, rowStarts[i] * kvDim, rowStarts[i + 1] - rowStarts[i]);
+                    final int skip = rowStarts[i] * rowBytes;
+                    listener.onLayerKv(i, layer, keys, keyOffset + skip, values, valueOffset + skip,
+                            rowStarts[i + 1] - rowStarts[i]);
                 }
             });
         } finally {
@@ -314,11 +329,12 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("imported KV of " + tokens + " tokens: the model's context is "
                     + config.maxPositionEmbeddings() + " tokens");
         }
-        final ImportedKv kv = new ImportedKv(blocks, cpuRunner("importing KV from another node").kvCache(), tokens,
-                config.kvDim());
-        if (blocks.missingPages(kv.table, tokens) > blocks.freePages()) {
+        if (blocks.pagesFor(tokens) > blocks.freePages()) {
             return null;
         }
+        final int rowBytes = config.kvDim() * runner.kvWireType().elementBytes();
+        final ImportedKv kv = new ImportedKv(tokens, rowBytes, config.numLayers(),
+                runner.importBuffer(2L * config.numLayers() * tokens * rowBytes));
         blocks.ensureCapacity(kv.table, tokens);
         return kv;
     }
@@ -327,6 +343,7 @@ public final class Engine implements AutoCloseable {
     public void releaseImported(ImportedKv kv) {
         if (!kv.settled) {
             kv.settled = true;
+            kv.buffer.close();
             blocks.release(kv.table);
         }
     }
@@ -335,7 +352,8 @@ public final class Engine implements AutoCloseable {
      * Adds a running sequence whose prompt KV is {@code kv} (complete) and whose first token, sampled where the
      * prompt was prefilled, is {@code firstToken}; the next {@link #step()} decodes its second token. The pages
      * become the sequence's. {@code sampledTokens} counts the tokens the request sampled so far, the first token
-     * included (1 for a fresh request), so seeded sampling continues the same random stream. Returns the sequence id.
+     * included (1 for a fresh request), so seeded sampling continues the same random stream. The KV is copied from
+     * the import's host memory into the pages here. Returns the sequence id.
      */
     public long admitImported(ImportedKv kv, int firstToken, SamplingParams params, int sampledTokens) {
         if (kv.settled) {
@@ -348,7 +366,13 @@ public final class Engine implements AutoCloseable {
         if (params == null) {
             throw new IllegalArgumentException("sampling parameters are required");
         }
+        final int[] slots = new int[kv.tokens()];
+        for (int t = 0; t < slots.length; t++) {
+            slots[t] = blocks.slot(kv.table, t);
+        }
+        runner.importKv(kv.buffer, kv.tokens(), slots);
         kv.settled = true;
+        kv.buffer.close();
         final Sequence sequence = new Sequence(nextSequenceId++, kv.tokens(), firstToken, params,
                 Sampler.randomAfter(params, sampledTokens));
         kv.table.moveTo(sequence.table);
@@ -374,16 +398,21 @@ public final class Engine implements AutoCloseable {
         if (kvListener == null) {
             runner.forward(step, logits);
         } else {
-            cpuRunner("streaming each layer's KV to another node").forward(step, logits, kvListener);
+            runner.forward(step, logits, kvListener);
         }
     }
 
-    /** The CPU runner, for the disaggregation paths the CUDA runner does not offer yet. */
-    private CpuModelRunner cpuRunner(String what) {
-        if (runner instanceof CpuModelRunner cpu) {
-            return cpu;
+    /**
+     * Copies the logits of row {@code row} of the last step (the sequence {@link #step()} returned at index
+     * {@code row}) into {@code dst}, which holds at least a vocabulary's worth. For checks that compare backends.
+     */
+    public void copyLogits(int row, float[] dst) {
+        final int vocab = config.vocabSize();
+        if (row < 0 || (long) (row + 1) * vocab > logits.length || dst.length < vocab) {
+            throw new IllegalArgumentException("no logit row " + row + " of the last step fits a buffer of "
+                    + dst.length);
         }
-        throw new UnsupportedOperationException(what + " needs the CPU backend; this engine runs " + runner.description());
+        System.arraycopy(logits, row * vocab, dst, 0, vocab);
     }
 
     /** Forgets a sequence, waiting or running, and returns all its pages. */

@@ -16,6 +16,7 @@ public final class EngineOptions {
 
     private Backend backend = Backend.CPU;
     private double memFraction = DEFAULT_MEM_FRACTION;
+    private int gpu;
     private boolean cudaGraphs = true;
 
     private int pageSize = DEFAULT_PAGE_SIZE;
@@ -103,6 +104,19 @@ public final class EngineOptions {
 
     public Backend backend() {
         return backend;
+    }
+
+    /** Ordinal of the GPU the CUDA backend runs on (0 = the first; CUDA_VISIBLE_DEVICES applies). */
+    public EngineOptions gpu(int gpu) {
+        if (gpu < 0) {
+            throw new IllegalArgumentException("GPU ordinal must be 0 or more, got " + gpu);
+        }
+        this.gpu = gpu;
+        return this;
+    }
+
+    public int gpu() {
+        return gpu;
     }
 
     /**

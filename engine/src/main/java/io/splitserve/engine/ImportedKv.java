@@ -1,31 +1,32 @@
 package io.splitserve.engine;
 
-import io.splitserve.engine.forward.CpuKvCache;
-import io.splitserve.engine.kv.BlockManager;
+import io.splitserve.engine.forward.KvImportBuffer;
 import io.splitserve.engine.kv.BlockTable;
+import java.nio.ByteBuffer;
 
 /**
- * Pages of an engine's own KV pool reserved for a sequence whose KV was computed elsewhere (a prefill node) and is
- * written in here piece by piece in the wire's logical layout: per layer, K and V each {@code [tokens][kvHeads]
- * [headDim]}. Element {@code e} of a layer part is token {@code e / kvDim}, so writes are scattered onto this engine's
- * pages whatever page size the sender used.
+ * Pages of an engine's own KV pool reserved for a sequence whose KV was computed elsewhere (a prefill node), plus
+ * the host memory its KV is written into piece by piece in the wire's logical layout: per layer, K and V each
+ * {@code [tokens][kvHeads][headDim]} elements of {@link Engine#kvWireType()}, little-endian. Byte {@code b} of a layer
+ * part belongs to token {@code b / rowBytes}, so writes need not know the page size the sender used; the engine
+ * scatters the whole sequence onto its pages at {@link Engine#admitImported} in one copy per layer part.
  *
  * <p>Owned by the engine's thread. Ends in exactly one of {@link Engine#admitImported} (the pages become the
- * sequence's) or {@link Engine#releaseImported} (they return to the pool).
+ * sequence's) or {@link Engine#releaseImported} (they return to the pool); either hands the host memory back.
  */
 public final class ImportedKv {
-    private final BlockManager blocks;
-    private final CpuKvCache cache;
     private final int tokens;
-    private final int kvDim;
+    private final int rowBytes;
+    private final int layers;
+    final KvImportBuffer buffer;
     final BlockTable table = new BlockTable();
     boolean settled;
 
-    ImportedKv(BlockManager blocks, CpuKvCache cache, int tokens, int kvDim) {
-        this.blocks = blocks;
-        this.cache = cache;
+    ImportedKv(int tokens, int rowBytes, int layers, KvImportBuffer buffer) {
         this.tokens = tokens;
-        this.kvDim = kvDim;
+        this.rowBytes = rowBytes;
+        this.layers = layers;
+        this.buffer = buffer;
     }
 
     /** Tokens of KV these pages hold. */
@@ -33,40 +34,31 @@ public final class ImportedKv {
         return tokens;
     }
 
-    /** Elements in one layer part ({@code tokens * kvHeads * headDim}). */
-    public long partElements() {
-        return (long) tokens * kvDim;
+    /** Bytes in one layer part ({@code tokens * kvHeads * headDim * elementBytes}). */
+    public long partBytes() {
+        return (long) tokens * rowBytes;
     }
 
-    /** Copies {@code count} floats of {@code src} into layer {@code layer}'s K (or V) from logical element {@code element}. */
-    public void write(int layer, boolean value, long element, float[] src, int srcOffset, int count) {
-        checkRange(element, count);
-        final float[] pool = value ? cache.values(layer) : cache.keys(layer);
-        int done = 0;
-        while (done < count) {
-            final long e = element + done;
-            final int token = (int) (e / kvDim);
-            final int inRow = (int) (e % kvDim);
-            final int run = Math.min(count - done, kvDim - inRow);
-            System.arraycopy(src, srcOffset + done, pool, blocks.slot(table, token) * kvDim + inRow, run);
-            done += run;
+    /**
+     * The host memory the KV is written into; layer {@code layer}'s K (or V) starts at {@link #partOffset}. Write with
+     * absolute indexes only, before admission.
+     */
+    public ByteBuffer bytes() {
+        checkOpen();
+        return buffer.bytes();
+    }
+
+    /** Where layer {@code layer}'s K ({@code value} false) or V begins in {@link #bytes()}. */
+    public int partOffset(int layer, boolean value) {
+        if (layer < 0 || layer >= layers) {
+            throw new IndexOutOfBoundsException("layer " + layer + " outside " + layers + " layers");
         }
+        return (int) ((2L * layer + (value ? 1 : 0)) * partBytes());
     }
 
-    /** Reads one logical element back (lets a writer patch an element whose bytes arrive in two pieces). */
-    public float read(int layer, boolean value, long element) {
-        checkRange(element, 1);
-        final float[] pool = value ? cache.values(layer) : cache.keys(layer);
-        return pool[blocks.slot(table, (int) (element / kvDim)) * kvDim + (int) (element % kvDim)];
-    }
-
-    private void checkRange(long element, int count) {
+    private void checkOpen() {
         if (settled) {
             throw new IllegalStateException("imported KV was already admitted or released");
-        }
-        if (element < 0 || count < 0 || element + count > partElements()) {
-            throw new IndexOutOfBoundsException("elements [" + element + ", " + (element + count) + ") outside "
-                    + partElements() + " of one layer part");
         }
     }
 }

@@ -49,12 +49,13 @@ class DisaggregatedEngineTest {
             final ImportedKv kv = decode.reserveImported(prompt.length);
             final List<Integer> layersSeen = new ArrayList<>();
             final int[] first = prefill.prefill(List.of(SHORT, prompt), List.of(params, params),
-                    (p, layer, keys, values, offset, tokens) -> {
+                    (p, layer, keys, keyOffset, values, valueOffset, tokens) -> {
                         if (p == 1) {
                             layersSeen.add(layer);
-                            final int n = tokens * decode.config().kvDim();
-                            kv.write(layer, false, 0, keys, offset, n);
-                            kv.write(layer, true, 0, values, offset, n);
+                            final int bytes = (int) kv.partBytes();
+                            assertEquals(tokens * decode.config().kvDim() * Float.BYTES, bytes);
+                            kv.bytes().put(kv.partOffset(layer, false), keys, keyOffset, bytes);
+                            kv.bytes().put(kv.partOffset(layer, true), values, valueOffset, bytes);
                         }
                     });
             assertEquals(List.of(0, 1, 2, 3).subList(0, decode.config().numLayers()), layersSeen,
@@ -129,7 +130,7 @@ class DisaggregatedEngineTest {
             final ImportedKv kv = engine.reserveImported(16);
             assertEquals(0, engine.freePages());
             assertThrows(OutOfPagesException.class,
-                    () -> engine.prefill(List.of(SHORT), List.of(SamplingParams.greedy()), (p, l, k, v, o, t) -> { }));
+                    () -> engine.prefill(List.of(SHORT), List.of(SamplingParams.greedy()), (p, l, k, ko, v, vo, t) -> { }));
             engine.releaseImported(kv);
             assertEquals(4, engine.freePages());
             assertThrows(IllegalStateException.class, () -> engine.admitImported(kv, 1, SamplingParams.greedy(), 1));

@@ -2,7 +2,6 @@ package io.splitserve.launcher;
 
 import io.splitserve.decode.DecodeNodeAgent;
 import io.splitserve.decode.DecodeNodeContext;
-import io.splitserve.engine.EngineOptions;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -67,7 +66,6 @@ final class DecodeCommand implements Callable<Integer> {
                 .kvAckChannel("aeron:udp?" + ackControl)
                 .kvAckSubscribeChannel("aeron:udp?endpoint=" + host + ":0|" + ackControl)
                 .maxBatchSize(maxBatchSize).colocated(colocated)
-                .engineOptions(new EngineOptions().pageSize(modelOptions.pageSize)
-                        .kvCacheBytes(modelOptions.kvBytesPerNode(dir, 1)))), agent -> null);
+                .engineOptions(modelOptions.standaloneEngineOptions(dir))), agent -> null);
     }
 }

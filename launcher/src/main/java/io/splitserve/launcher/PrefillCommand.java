@@ -1,6 +1,5 @@
 package io.splitserve.launcher;
 
-import io.splitserve.engine.EngineOptions;
 import io.splitserve.prefill.PrefillNodeAgent;
 import io.splitserve.prefill.PrefillNodeContext;
 import java.nio.file.Path;
@@ -46,7 +45,6 @@ final class PrefillCommand implements Callable<Integer> {
         return StandaloneRole.run("prefill-" + nodeId, aeronDir, aeron -> new PrefillNodeAgent(new PrefillNodeContext()
                 .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir))
                 .routerChannel(routerChannel).controlChannel(control).prefillTokenBudget(prefillTokenBudget)
-                .engineOptions(new EngineOptions().pageSize(modelOptions.pageSize)
-                        .kvCacheBytes(modelOptions.kvBytesPerNode(dir, 1)))), agent -> null);
+                .engineOptions(modelOptions.standaloneEngineOptions(dir))), agent -> null);
     }
 }

@@ -60,6 +60,15 @@ final class ServeCommand implements Callable<Integer> {
         description = "Send this prompt (greedy) through the system, print the answer and exit.")
     String demoRequest;
 
+    @Option(names = "--prefill-gpu", paramLabel = "N",
+        description = "GPU ordinal of the prefill nodes on the CUDA backend (default: --gpu).")
+    Integer prefillGpu;
+
+    @Option(names = "--decode-gpu", paramLabel = "N",
+        description = "GPU ordinal of the decode (or colocated) nodes on the CUDA backend; may be the prefill GPU"
+            + " (default: --gpu).")
+    Integer decodeGpu;
+
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "40",
         description = "Tokens to generate for --demo-request (default: ${DEFAULT-VALUE}).")
     int maxTokens;
@@ -70,6 +79,9 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--prefill-nodes, --decode-nodes, --max-batch-size and"
                     + " --prefill-token-budget must be at least 1");
         }
+        if ((prefillGpu != null && prefillGpu < 0) || (decodeGpu != null && decodeGpu < 0)) {
+            throw new IllegalArgumentException("--prefill-gpu and --decode-gpu must be 0 or more");
+        }
         final Path dir = modelOptions.modelDir();
         final String name = modelOptions.servedName(dir);
         final int nodes = colocated ? decodeNodes : prefillNodes + decodeNodes;
@@ -77,6 +89,9 @@ final class ServeCommand implements Callable<Integer> {
                 .aeronDir(aeronDir).prefillNodes(prefillNodes).decodeNodes(decodeNodes).colocated(colocated)
                 .pageSize(modelOptions.pageSize).kvCacheBytes(modelOptions.kvBytesPerNode(dir, nodes))
                 .maxBatchSize(maxBatchSize).prefillTokenBudget(prefillTokenBudget)
+                .backend(modelOptions.backend()).gpuMemFraction(modelOptions.gpuMemFraction())
+                .prefillGpu(prefillGpu != null ? prefillGpu : modelOptions.gpu)
+                .decodeGpu(decodeGpu != null ? decodeGpu : modelOptions.gpu)
                 .routerSettings(routerOptions::apply);
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         if (demoRequest != null) {

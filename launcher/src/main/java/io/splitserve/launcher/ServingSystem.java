@@ -5,6 +5,7 @@ import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.splitserve.decode.DecodeNodeAgent;
 import io.splitserve.decode.DecodeNodeContext;
+import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.model.ModelLoadException;
 import io.splitserve.prefill.PrefillNodeAgent;
@@ -26,8 +27,9 @@ import org.agrona.concurrent.IdleStrategy;
 /**
  * A whole SplitServe in one JVM over an embedded media driver (IPC): a router, N prefill nodes and M decode nodes
  * (or M colocated nodes), each an agent on its own thread. The setup behind {@code splitserve serve} and the
- * end-to-end tests. Node ids are 1..N for prefill and 101..100+M for decode/colocated nodes. Closing it stops every
- * agent and the driver and deletes the driver's directory.
+ * end-to-end tests. Node ids are 1..N for prefill and 101..100+M for decode/colocated nodes. On the CUDA backend the
+ * prefill nodes run on one GPU and the decode nodes on another (or the same), nodes sharing a GPU splitting its KV
+ * memory evenly. Closing it stops every agent and the driver and deletes the driver's directory.
  */
 public final class ServingSystem implements AutoCloseable {
     /** What to start; defaults: the given model, 1 prefill + 1 decode node, default engine settings. */
@@ -43,6 +45,10 @@ public final class ServingSystem implements AutoCloseable {
         int decodePages;
         int maxBatchSize = DecodeNodeContext.DEFAULT_MAX_BATCH_SIZE;
         int prefillTokenBudget = PrefillNodeContext.DEFAULT_PREFILL_TOKEN_BUDGET;
+        Backend backend = Backend.CPU;
+        int prefillGpu;
+        int decodeGpu;
+        double gpuMemFraction = EngineOptions.DEFAULT_MEM_FRACTION;
         long heartbeatTimeoutNs = RouterContext.DEFAULT_HEARTBEAT_TIMEOUT_NS;
         Consumer<RouterContext> routerSettings = ctx -> { };
 
@@ -59,6 +65,13 @@ public final class ServingSystem implements AutoCloseable {
         public Options decodePages(int pages) { this.decodePages = pages; return this; }
         public Options maxBatchSize(int n) { this.maxBatchSize = n; return this; }
         public Options prefillTokenBudget(int tokens) { this.prefillTokenBudget = tokens; return this; }
+        public Options backend(Backend backend) { this.backend = backend; return this; }
+        /** GPU ordinal of the prefill nodes on the CUDA backend. */
+        public Options prefillGpu(int gpu) { this.prefillGpu = gpu; return this; }
+        /** GPU ordinal of the decode (or colocated) nodes on the CUDA backend; may equal the prefill GPU. */
+        public Options decodeGpu(int gpu) { this.decodeGpu = gpu; return this; }
+        /** Share of each GPU's free memory its nodes' KV pools take together. */
+        public Options gpuMemFraction(double fraction) { this.gpuMemFraction = fraction; return this; }
         public Options heartbeatTimeoutNs(long ns) { this.heartbeatTimeoutNs = ns; return this; }
         /** Further router settings (lengths, queue bound, journal). */
         public Options routerSettings(Consumer<RouterContext> settings) { this.routerSettings = settings; return this; }
@@ -83,16 +96,20 @@ public final class ServingSystem implements AutoCloseable {
             o.routerSettings.accept(routerCtx);
             router = new RouterAgent(routerCtx);
             runners.add(start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router)));
-            for (int i = 1; i <= (o.colocated ? 0 : o.prefillNodes); i++) {
+            final int prefillNodes = o.colocated ? 0 : o.prefillNodes;
+            final boolean oneGpu = o.prefillGpu == o.decodeGpu;
+            for (int i = 1; i <= prefillNodes; i++) {
                 final PrefillNodeAgent agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).nodeId(i)
                         .modelDir(o.modelDir).modelName(o.modelName).prefillTokenBudget(o.prefillTokenBudget)
-                        .engineOptions(new EngineOptions().pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)));
+                        .engineOptions(engineOptions(o, o.prefillGpu, i - 1,
+                                oneGpu ? prefillNodes + o.decodeNodes : prefillNodes)));
                 nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
             }
             for (int i = 1; i <= o.decodeNodes; i++) {
                 final DecodeNodeAgent agent = new DecodeNodeAgent(new DecodeNodeContext().aeron(aeron).nodeId(100 + i)
                         .modelDir(o.modelDir).modelName(o.modelName).colocated(o.colocated).maxBatchSize(o.maxBatchSize)
-                        .engineOptions(new EngineOptions().pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)
+                        .engineOptions(engineOptions(o, o.decodeGpu, oneGpu ? prefillNodes + i - 1 : i - 1,
+                                oneGpu ? prefillNodes + o.decodeNodes : o.decodeNodes)
                                 .maxPages(o.decodePages).prefillTokenBudget(o.prefillTokenBudget)));
                 decodeAgents.add(agent);
                 nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
@@ -102,6 +119,12 @@ public final class ServingSystem implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /** A node's engine settings: the {@code k}-th (in start order) of {@code sharing} nodes on GPU {@code gpu}. */
+    private static EngineOptions engineOptions(Options o, int gpu, int k, int sharing) {
+        return new EngineOptions().backend(o.backend).gpu(gpu).pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)
+                .memFraction(ModelOptions.gpuShare(o.gpuMemFraction, k, sharing));
     }
 
     public static ServingSystem start(Options options) throws ModelLoadException, TokenizerException {

@@ -3,6 +3,7 @@ package io.splitserve.launcher;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.splitserve.kernels.cuda.CudaDevice;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -44,9 +45,18 @@ class ServeCommandTest {
 
     @Test
     void usageErrorsAreOneLine() {
-        final Run backend = run("serve", "--backend", "cuda", "--demo-request", "hi");
+        final Run backend = run("serve", "--backend", "tpu", "--demo-request", "hi");
         assertEquals(1, backend.status());
-        assertEquals("error: --backend cuda is not available for serving; use cpu", backend.err().strip());
+        assertEquals("error: unknown backend 'tpu': expected cpu, cuda or auto", backend.err().strip());
+        if (CudaDevice.unavailableReason() != null) {
+            final Run cuda = run("serve", "--backend", "cuda", "--demo-request", "hi");
+            assertEquals(1, cuda.status());
+            assertEquals("error: --backend cuda cannot run here: " + CudaDevice.unavailableReason(),
+                    cuda.err().strip());
+        }
+        final Run gpu = run("serve", "--decode-gpu", "-1", "--demo-request", "hi");
+        assertEquals(1, gpu.status());
+        assertEquals("error: --prefill-gpu and --decode-gpu must be 0 or more", gpu.err().strip());
         final Run nodes = run("serve", "--decode-nodes", "0", "--demo-request", "hi");
         assertEquals(1, nodes.status());
         assertTrue(nodes.err().strip().startsWith("error: --prefill-nodes, --decode-nodes"), nodes.err());

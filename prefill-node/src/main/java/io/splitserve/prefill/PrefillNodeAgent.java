@@ -15,7 +15,6 @@ import io.splitserve.sbe.KvDtype;
 import io.splitserve.sbe.KvPart;
 import io.splitserve.sbe.KvTransferStatus;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -30,8 +29,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * The prefill node as one Agrona agent: it takes PrefillRequests from its control stream, batches waiting prompts
  * first come first served up to the token budget, runs each batch's prefill on its own engine, streams every
- * prompt's KV layer by layer to the decode node the router named (as {@code F32} rows {@code [tokens][kvHeads]
- * [headDim]}, K then V) while later layers compute, and reports the first sampled token in PrefillDone.
+ * prompt's KV layer by layer to the decode node the router named (rows {@code [tokens][kvHeads][headDim]} of the
+ * engine's element type, F32 on the CPU backend and BF16 on CUDA, K then V) while later layers compute, and reports the first sampled token in PrefillDone.
  *
  * <p>Guarantees: every accepted request gets a PrefillDone; a failed KV transfer (not connected, rejected, timed out,
  * checksum) is reported with its status, after the successful PrefillDone if the failure came later. A request
@@ -56,7 +55,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     private final List<PendingPrefill> batch = new ArrayList<>();
     private final List<int[]> prompts = new ArrayList<>();
     private final List<SamplingParams> params = new ArrayList<>();
-    private UnsafeBuffer kvBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024));
+    private final UnsafeBuffer kvView = new UnsafeBuffer(0, 0);
     private long queuedTokens;
     private long lastBatchNanos;
     private long nextHeartbeatNs;
@@ -68,7 +67,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         this.engine = Engine.load(ctx.modelDir(), ctx.engineOptions());
         this.fingerprint = ModelFingerprint.of(ctx.modelDir());
         this.geometry = new KvGeometry(engine.config().numLayers(), engine.config().numKvHeads(),
-                engine.config().headDim(), KvDtype.F32);
+                engine.config().headDim(), KvDtype.valueOf(engine.kvWireType().name()));
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         final ExclusivePublication toRouter = ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId());
         this.router = new RouterProxy(toRouter);
@@ -209,30 +208,20 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         return batch.size();
     }
 
-    private void sendLayer(int prompt, int layer, float[] keys, float[] values, int offset, int tokens) {
+    /** Sends a prompt's layer straight from the engine's buffers (pinned staging on the GPU), already wire bytes. */
+    private void sendLayer(int prompt, int layer, ByteBuffer keys, int keyOffset, ByteBuffer values, int valueOffset,
+                           int tokens) {
         final PendingPrefill p = batch.get(prompt);
         if (!p.streaming) {
             return;
         }
-        final int count = tokens * engine.config().kvDim();
-        put(keys, offset, count);
-        if (!p.sender.sendPart(p.requestId, layer, KvPart.K, kvBuffer, 0)) {
+        final int bytes = (int) geometry.partBytes(tokens);
+        kvView.wrap(keys, keyOffset, bytes);
+        if (!p.sender.sendPart(p.requestId, layer, KvPart.K, kvView, 0)) {
             return;
         }
-        put(values, offset, count);
-        p.sender.sendPart(p.requestId, layer, KvPart.V, kvBuffer, 0);
-    }
-
-    /** Copies floats into the send buffer, little-endian as on the wire; the buffer's capacity is exactly the part. */
-    private void put(float[] src, int offset, int count) {
-        final int bytes = count * Float.BYTES;
-        if (kvBuffer.byteBuffer().capacity() < bytes) {
-            kvBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(Math.max(bytes, 2 * kvBuffer.byteBuffer().capacity())));
-        }
-        kvBuffer.wrap(kvBuffer.byteBuffer(), 0, bytes);
-        for (int i = 0; i < count; i++) {
-            kvBuffer.putFloat(i * Float.BYTES, src[offset + i], ByteOrder.LITTLE_ENDIAN);
-        }
+        kvView.wrap(values, valueOffset, bytes);
+        p.sender.sendPart(p.requestId, layer, KvPart.V, kvView, 0);
     }
 
     private void failIfStreaming(PendingPrefill p, KvTransferStatus status) {
@@ -252,6 +241,12 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         if (status != KvTransferStatus.OK) {
             router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status);
         }
+    }
+
+    /** The agent's thread drives the engine from here on. */
+    @Override
+    public void onStart() {
+        engine.bindToCurrentThread();
     }
 
     @Override

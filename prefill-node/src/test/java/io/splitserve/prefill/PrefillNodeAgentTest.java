@@ -12,6 +12,7 @@ import io.aeron.driver.ThreadingMode;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.demo.DemoModel;
+import io.splitserve.engine.model.ModelConfig;
 import io.splitserve.engine.model.ModelFingerprint;
 import io.splitserve.engine.sampling.SamplingParams;
 import io.splitserve.kvtransfer.HostKvPageStore;
@@ -31,7 +32,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.agrona.CloseHelper;
@@ -52,13 +52,15 @@ class PrefillNodeAgentTest {
         final int[] prompt = {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
         final List<float[]> expectedK = new ArrayList<>();
         final int expectedFirst;
-        final KvGeometry geometry;
         try (Engine reference = Engine.load(demo, new EngineOptions())) {
-            geometry = new KvGeometry(reference.config().numLayers(), reference.config().numKvHeads(),
-                    reference.config().headDim(), KvDtype.F32);
             expectedFirst = reference.prefill(List.of(prompt), List.of(SamplingParams.greedy()),
-                    (p, layer, k, v, offset, tokens) -> expectedK.add(Arrays.copyOfRange(k, offset,
-                            offset + tokens * reference.config().kvDim())))[0];
+                    (p, layer, k, keyOffset, v, valueOffset, tokens) -> {
+                        final float[] row = new float[tokens * reference.config().kvDim()];
+                        for (int i = 0; i < row.length; i++) {
+                            row[i] = k.getFloat(keyOffset + i * Float.BYTES);
+                        }
+                        expectedK.add(row);
+                    })[0];
         }
         final String dir = Path.of("target", "aeron", "prefill-" + System.nanoTime()).toAbsolutePath().toString();
         final MediaDriver driver = MediaDriver.launchEmbedded(new MediaDriver.Context().aeronDirectoryName(dir)
@@ -69,6 +71,9 @@ class PrefillNodeAgentTest {
         KvReceiver receiver = null;
         try {
             agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).modelDir(demo).kvChunkBytes(1000));
+            final ModelConfig config = ModelConfig.load(demo);
+            final KvGeometry geometry = new KvGeometry(config.numLayers(), config.numKvHeads(), config.headDim(),
+                    KvDtype.F32);
             final HostKvPageStore store = HostKvPageStore.allocate(geometry, 8, 5);
             final KvReservation[] admitted = new KvReservation[1];
             receiver = new KvReceiver(new KvReceiverContext().aeron(aeron).channel("aeron:ipc").streamId(30101)

@@ -5,6 +5,9 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
+import io.splitserve.engine.forward.KvImportBuffer;
+import io.splitserve.engine.forward.KvWireType;
+import io.splitserve.engine.forward.LayerKvListener;
 import io.splitserve.engine.forward.ModelRunner;
 import io.splitserve.engine.model.ModelConfig;
 import io.splitserve.engine.model.ModelLoadException;
@@ -42,6 +45,10 @@ import jcuda.Pointer;
  * kernel, which reads each sequence's whole context from the pool. Per step the metadata goes to the device in one
  * asynchronous copy and the step ends with one stream synchronisation.
  *
+ * <p>KV leaves and enters as bf16 rows, what the pages hold: a step run with a {@link LayerKvListener} is copied
+ * out layer by layer on a side stream while later layers compute ({@link KvExport}); an imported sequence is written
+ * into pinned memory as it arrives and copied into its pages at admission ({@link KvImport}).
+ *
  * <p>The thread that opens the runner owns the GPU context and must make every call. Work buffers grow (and
  * captured graphs are dropped) only when a step has more tokens or logit rows than any before.
  */
@@ -70,6 +77,8 @@ public final class CudaModelRunner implements ModelRunner {
     private final DecodeBuckets buckets;
     private final CudaGraph[][] graphs;
     private final KvPool pool;
+    private final KvImport kvImport;
+    private KvExport kvExport;
     private final float attentionScale;
     private final int qkvDim;
     private Activations work;
@@ -81,7 +90,7 @@ public final class CudaModelRunner implements ModelRunner {
     private CudaModelRunner(ModelConfig config, EngineOptions options, WeightFiles files) throws ModelLoadException {
         this.config = config;
         this.options = options;
-        this.device = CudaDevice.open(0);
+        this.device = CudaDevice.open(options.gpu());
         this.stream = new CudaStream();
         this.cublas = new Cublas(stream);
         this.activationKernels = new ActivationKernels(device);
@@ -113,9 +122,10 @@ public final class CudaModelRunner implements ModelRunner {
         this.buckets = new DecodeBuckets(maxBatch, (int) Math.min(poolTokens, config.maxPositionEmbeddings()),
                 options.pageSize());
         this.graphs = new CudaGraph[buckets.batchCount()][buckets.contextCount()];
+        this.kvImport = new KvImport(config.numLayers(), config.kvDim());
     }
 
-    /** Opens GPU 0, uploads the model's weights and sizes the KV pool as {@code options} says. */
+    /** Opens the GPU the options name, uploads the model's weights and sizes the KV pool as {@code options} says. */
     public static CudaModelRunner open(Path modelDir, ModelConfig config, EngineOptions options)
             throws ModelLoadException {
         final String reason = CudaDevice.unavailableReason();
@@ -207,16 +217,62 @@ public final class CudaModelRunner implements ModelRunner {
 
     @Override
     public void forward(BatchStep step, float[] logits) {
+        forward(step, logits, null);
+    }
+
+    @Override
+    public void forward(BatchStep step, float[] logits, LayerKvListener kvListener) {
         final int rows = step.numLogitRows();
         final long floats = (long) rows * config.vocabSize();
         if (logits.length < floats) {
             throw new IllegalArgumentException("logits buffer holds " + logits.length + " floats, the step needs "
                     + floats);
         }
-        run(step, false);
+        if (kvListener == null) {
+            run(step, false);
+        } else {
+            runExporting(step, kvListener);
+        }
         if (rows > 0) {
             cuMemcpyDtoH(Pointer.to(logits), work.logits.pointer(), 4L * floats);
         }
+    }
+
+    /** A step on the eager path (never a graph, whose copies could not be waited on per layer), KV streamed out. */
+    private void runExporting(BatchStep step, LayerKvListener kvListener) {
+        if (step.numTokens() == 0) {
+            return;
+        }
+        ensureCapacity(step.numTokens(), Math.max(step.numLogitRows(), step.numSeqs()));
+        if (kvExport == null) {
+            kvExport = new KvExport(config.numLayers(), config.kvDim() * 2);
+        }
+        kvExport.prepare(step);
+        metadata.packRagged(step);
+        metadata.upload(stream);
+        launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), false, kvExport);
+        kvExport.deliver(kvListener);
+        stream.synchronize();
+    }
+
+    @Override
+    public KvWireType kvWireType() {
+        return KvWireType.BF16;
+    }
+
+    @Override
+    public KvImportBuffer importBuffer(long bytes) {
+        return kvImport.buffer(bytes);
+    }
+
+    @Override
+    public void importKv(KvImportBuffer src, int tokens, int[] slots) {
+        kvImport.copyIn(src, tokens, slots, pool, kvWrite, stream);
+    }
+
+    @Override
+    public void bindToCurrentThread() {
+        device.makeCurrent();
     }
 
     /**
@@ -245,7 +301,7 @@ public final class CudaModelRunner implements ModelRunner {
         } else {
             metadata.packRagged(step);
             metadata.upload(stream);
-            launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), sample);
+            launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), sample, null);
         }
         stream.synchronize();
     }
@@ -333,16 +389,19 @@ public final class CudaModelRunner implements ModelRunner {
     /** A decode step of {@code batch} rows (padding included): layers, final norm, LM head, argmax. */
     private void launchDecode(int batch, int stride, int maxContext) {
         final int partition = decodeAttention.partitionFor(batch, config.numKvHeads(), config.headDim(), maxContext);
-        layers(batch, true, 0, stride, partition, maxContext);
+        layers(batch, true, 0, stride, partition, maxContext, null);
         norms.addRmsNorm(stream, work.normed.address(), work.residual.address(), work.x.address(),
                 weights.finalNorm(), batch, config.hiddenSize(), config.rmsNormEps());
         logits(work.normed.address(), batch);
         sampleGreedy(batch);
     }
 
-    /** A ragged step: layers with prefill attention, final norm, gathered logit rows, LM head, optional argmax. */
-    private void launchPrefill(int tokens, int seqs, int rows, boolean sample) {
-        layers(tokens, false, seqs, metadata.blockStride, 0, 0);
+    /**
+     * A ragged step: layers with prefill attention (each layer's KV copied out through {@code export} when not null),
+     * final norm, gathered logit rows, LM head, optional argmax.
+     */
+    private void launchPrefill(int tokens, int seqs, int rows, boolean sample, KvExport export) {
+        layers(tokens, false, seqs, metadata.blockStride, 0, 0, export);
         if (rows == 0) {
             return;
         }
@@ -386,9 +445,11 @@ public final class CudaModelRunner implements ModelRunner {
 
     /**
      * Embedding and every decoder layer for {@code tokens} rows; the residual stream ends in {@code residual} and
-     * the last layer's output in {@code x} (the final norm adds them).
+     * the last layer's output in {@code x} (the final norm adds them). With {@code export}, each layer's fresh KV is
+     * queued for copying out right after it is written.
      */
-    private void layers(int tokens, boolean decode, int seqs, int stride, int partition, int maxContext) {
+    private void layers(int tokens, boolean decode, int seqs, int stride, int partition, int maxContext,
+                        KvExport export) {
         final ModelConfig c = config;
         final int hidden = c.hiddenSize();
         final int qDim = c.qDim();
@@ -420,6 +481,9 @@ public final class CudaModelRunner implements ModelRunner {
                     metadata.address(metadata.positions), invFreq.address(), tokens, c.headDim());
             kvWrite.write(stream, pool.keys(l), pool.values(l), k, v, qkvDim, metadata.address(metadata.slots), tokens,
                     kvDim);
+            if (export != null) {
+                export.afterKvWrite(stream, l, pool.keyPages(l), pool.valuePages(l));
+            }
             if (decode) {
                 decodeAttention.run(stream, attention, qDim, qkv, qkvDim, pool.keys(l), pool.values(l),
                         metadata.address(metadata.blockTables), stride, metadata.address(metadata.contextLens), tokens,
@@ -443,6 +507,10 @@ public final class CudaModelRunner implements ModelRunner {
     public void close() {
         stream.synchronize();
         dropGraphs();
+        if (kvExport != null) {
+            kvExport.close();
+        }
+        kvImport.close();
         pool.close();
         work.close();
         greedyParams.close();

@@ -49,6 +49,14 @@ final class KvPool implements AutoCloseable {
         return values[layer].address();
     }
 
+    DeviceBuffer keyPages(int layer) {
+        return keys[layer];
+    }
+
+    DeviceBuffer valuePages(int layer) {
+        return values[layer];
+    }
+
     int pageCount() {
         return pageCount;
     }

@@ -4,6 +4,9 @@ import io.splitserve.engine.model.ModelConfig;
 import io.splitserve.engine.weights.ModelWeights;
 import io.splitserve.kernels.cpu.CpuOps;
 import io.splitserve.kernels.cpu.PagedAttention;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * The whole decoder-only transformer (Llama, Qwen2, Qwen3) on the CPU ops for one ragged {@link BatchStep}: any mix
@@ -14,6 +17,7 @@ import io.splitserve.kernels.cpu.PagedAttention;
  * <p>Per layer: {@code x → RMSNorm → q,k,v (+bias) → [q/k head norm] → RoPE → KV write → paged attention →
  * o_proj → residual add + RMSNorm → gate|up → SiLU·up → down}, then final norm and the LM head on the rows that
  * need logits.
+ * KV moves in and out as fp32 ({@link KvWireType#F32}), exactly what the pages hold.
  * Work buffers are kept between steps and grow only when a step has more tokens than any before.
  */
 public final class CpuModelRunner implements ModelRunner {
@@ -35,6 +39,10 @@ public final class CpuModelRunner implements ModelRunner {
     private float[] activation;
     private float[] logitInputs;
     private float[] scores = new float[0];
+    private ByteBuffer keyBytes = ByteBuffer.allocateDirect(0);
+    private ByteBuffer valueBytes = ByteBuffer.allocateDirect(0);
+    private FloatBuffer keyFloats = keyBytes.asFloatBuffer();
+    private FloatBuffer valueFloats = valueBytes.asFloatBuffer();
 
     public CpuModelRunner(ModelConfig config, ModelWeights weights, CpuKvCache kvCache) {
         this.config = config;
@@ -64,6 +72,60 @@ public final class CpuModelRunner implements ModelRunner {
     public void close() {
     }
 
+    /** Any thread may drive the CPU runner, one at a time. */
+    @Override
+    public void bindToCurrentThread() {
+    }
+
+    @Override
+    public KvWireType kvWireType() {
+        return KvWireType.F32;
+    }
+
+    @Override
+    public KvImportBuffer importBuffer(long bytes) {
+        if (bytes <= 0 || bytes > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("an imported KV of " + bytes + " bytes does not fit one buffer");
+        }
+        final ByteBuffer buffer = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        return new KvImportBuffer() {
+            @Override
+            public ByteBuffer bytes() {
+                return buffer;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Override
+    public void importKv(KvImportBuffer src, int tokens, int[] slots) {
+        final int kvDim = config.kvDim();
+        final ByteBuffer bytes = src.bytes();
+        final long partBytes = (long) tokens * kvDim * Float.BYTES;
+        if (slots.length < tokens || bytes.capacity() < 2L * config.numLayers() * partBytes) {
+            throw new IllegalArgumentException("import of " + tokens + " tokens needs " + tokens + " slots and "
+                    + 2L * config.numLayers() * partBytes + " bytes");
+        }
+        for (int l = 0; l < config.numLayers(); l++) {
+            scatter(bytes, (int) (2L * l * partBytes), tokens, slots, kvCache.keys(l));
+            scatter(bytes, (int) ((2L * l + 1) * partBytes), tokens, slots, kvCache.values(l));
+        }
+    }
+
+    private void scatter(ByteBuffer src, int offset, int tokens, int[] slots, float[] pool) {
+        final int kvDim = config.kvDim();
+        for (int t = 0; t < tokens; t++) {
+            final int rowStart = offset + t * kvDim * Float.BYTES;
+            final int dst = slots[t] * kvDim;
+            for (int e = 0; e < kvDim; e++) {
+                pool[dst + e] = src.getFloat(rowStart + e * Float.BYTES);
+            }
+        }
+    }
+
     public CpuKvCache kvCache() {
         return kvCache;
     }
@@ -81,6 +143,7 @@ public final class CpuModelRunner implements ModelRunner {
      * As {@link #forward(BatchStep, float[])}, and hands each layer's K and V of the whole step to {@code kvListener}
      * (when not null) as soon as they are written, before the next layer starts.
      */
+    @Override
     public void forward(BatchStep step, float[] logits, LayerKvListener kvListener) {
         final int tokens = step.numTokens();
         final int vocab = config.vocabSize();
@@ -89,6 +152,9 @@ public final class CpuModelRunner implements ModelRunner {
                     + (long) step.numLogitRows() * vocab);
         }
         ensureCapacity(tokens);
+        if (kvListener != null) {
+            ensureKvBytes(tokens * config.kvDim());
+        }
         if (scores.length < step.maxContextLen()) {
             scores = new float[step.maxContextLen()];
         }
@@ -121,7 +187,10 @@ public final class CpuModelRunner implements ModelRunner {
             CpuOps.rope(k, tokens, kvHeads, headDim, step.positions(), invFreq);
             CpuOps.writeKv(k, v, tokens, step.slotMapping(), kvCache.keys(l), kvCache.values(l), kvHeads, headDim);
             if (kvListener != null) {
-                kvListener.onLayerKv(l, k, v);
+                final int count = tokens * kvDim;
+                keyFloats.put(0, k, 0, count);
+                valueFloats.put(0, v, 0, count);
+                kvListener.onLayerKv(l, keyBytes, 0, valueBytes, 0);
             }
             PagedAttention.attend(q, step.numSeqs(), step.queryStarts(), step.contextLens(), step.blockTables(),
                     step.blockTableStride(), kvCache.keys(l), kvCache.values(l), kvCache.pageSize(), heads, kvHeads,
@@ -135,6 +204,16 @@ public final class CpuModelRunner implements ModelRunner {
         CpuOps.addRmsNorm(x, residual, weights.finalNorm(), eps, tokens, hidden, normed);
         CpuOps.gatherRows(normed, step.logitRows(), step.numLogitRows(), hidden, logitInputs);
         CpuOps.matmul(logitInputs, step.numLogitRows(), hidden, weights.lmHead(), vocab, null, logits);
+    }
+
+    private void ensureKvBytes(int floats) {
+        if (keyFloats.capacity() >= floats) {
+            return;
+        }
+        keyBytes = ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        valueBytes = ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        keyFloats = keyBytes.asFloatBuffer();
+        valueFloats = valueBytes.asFloatBuffer();
     }
 
     private void ensureCapacity(int tokens) {

@@ -3,6 +3,11 @@ package io.splitserve.engine.forward;
 /**
  * A backend's whole-model forward pass over one ragged {@link BatchStep}, with the KV page pool it owns. The engine
  * allocates pages ({@code BlockManager}) up to {@link #pageCount()}; the runner only holds their bytes.
+ *
+ * <p>Every runner can also move KV across engines, which disaggregated serving needs: it streams each layer's K and
+ * V of a step as soon as the layer is computed ({@link #forward(BatchStep, float[], LayerKvListener)}) and writes a
+ * sequence's KV computed elsewhere into its pages ({@link #importBuffer}, {@link #importKv}), both in its
+ * {@link #kvWireType()}.
  */
 public interface ModelRunner extends AutoCloseable {
 
@@ -14,6 +19,27 @@ public interface ModelRunner extends AutoCloseable {
      * logits into {@code logits}, in {@code step.logitRows()} order.
      */
     void forward(BatchStep step, float[] logits);
+
+    /**
+     * As {@link #forward(BatchStep, float[])}, and hands each layer's K and V of the whole step to {@code kvListener}
+     * in layer order, each as soon as that layer's KV is computed (before the call returns).
+     */
+    void forward(BatchStep step, float[] logits, LayerKvListener kvListener);
+
+    /** The element type of exported and imported KV rows. */
+    KvWireType kvWireType();
+
+    /** Host memory of at least {@code bytes} for one import, handed back by closing it. */
+    KvImportBuffer importBuffer(long bytes);
+
+    /**
+     * Copies a whole imported sequence of {@code tokens} tokens from {@code src} (layout as {@link KvImportBuffer}
+     * says) into the pages: token {@code t} goes to slot {@code slots[t]} of every layer. Done when it returns.
+     */
+    void importKv(KvImportBuffer src, int tokens, int[] slots);
+
+    /** Makes the calling thread the one that drives this runner from now on (binds the GPU context). */
+    void bindToCurrentThread();
 
     /** One line naming the backend and what it runs on, e.g. for a start-up message. */
     String description();

@@ -1,5 +1,7 @@
 package io.splitserve.kernels.cuda;
 
+import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
+import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
@@ -27,6 +29,27 @@ public final class CudaStream implements AutoCloseable {
     /** Raw cudaStream_t value. */
     public long handle() {
         return handle;
+    }
+
+    /** Queues a copy of {@code bytes} from device memory into pinned host memory. */
+    public void copyToHost(PinnedMemory dst, long dstOffset, DeviceBuffer src, long srcOffset, long bytes) {
+        checkRange(srcOffset, bytes, src.bytes());
+        checkRange(dstOffset, bytes, dst.size());
+        cuMemcpyDtoHAsync(dst.pointer(dstOffset), src.pointer().withByteOffset(srcOffset), bytes, stream);
+    }
+
+    /** Queues a copy of {@code bytes} from pinned host memory into device memory. */
+    public void copyToDevice(DeviceBuffer dst, long dstOffset, PinnedMemory src, long srcOffset, long bytes) {
+        checkRange(dstOffset, bytes, dst.bytes());
+        checkRange(srcOffset, bytes, src.size());
+        cuMemcpyHtoDAsync(dst.pointer().withByteOffset(dstOffset), src.pointer(srcOffset), bytes, stream);
+    }
+
+    private static void checkRange(long offset, long bytes, long size) {
+        if (offset < 0 || bytes < 0 || offset + bytes > size) {
+            throw new IllegalArgumentException("copy of " + bytes + " bytes at offset " + offset + " outside "
+                    + size + " bytes");
+        }
     }
 
     public void synchronize() {

@@ -1,0 +1,63 @@
+package io.splitserve.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.splitserve.client.ClientContext;
+import io.splitserve.client.Completion;
+import io.splitserve.client.GenerateOptions;
+import io.splitserve.client.SplitServeClient;
+import io.splitserve.engine.Backend;
+import io.splitserve.engine.Engine;
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.generate.GenerationRequest;
+import io.splitserve.engine.generate.GenerationResult;
+import io.splitserve.engine.generate.TextGenerator;
+import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code serve} on the CUDA backend in one JVM, prefill and decode node on GPU 0 each on its own agent thread: a
+ * request goes through prefill, bf16 KV streaming over IPC and CUDA decoding, and its first token (sampled on the
+ * prefill node) is the one a single CUDA engine picks.
+ */
+@Tag("gpu")
+@Timeout(180)
+class CudaServingGpuTest {
+    @Test
+    void aRequestIsServedPrefillOnOneCudaNodeDecodeOnAnother() throws Exception {
+        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
+        final Path demo = TestSystems.demoModel();
+        final String prompt = "Once upon a time";
+        final int maxTokens = 24;
+        final GenerationResult expected;
+        try (Engine engine = Engine.load(demo, new EngineOptions().backend(Backend.CUDA).maxPages(512))) {
+            final Tokenizer tokenizer = Tokenizer.load(demo.resolve("tokenizer.json"));
+            expected = new TextGenerator(engine, tokenizer).generate(new GenerationRequest(
+                    tokenizer.encode(prompt, true), SamplingParams.greedy(), maxTokens, List.of(),
+                    engine.stopTokenIds()), piece -> { });
+        }
+        try (ServingSystem system = ServingSystem.start(TestSystems.options("cuda-serving").backend(Backend.CUDA)
+                .prefillGpu(0).decodeGpu(0).gpuMemFraction(0.1));
+             SplitServeClient client = SplitServeClient.connect(new ClientContext(), system.aeron())) {
+            final Completion got = client.generate(GenerateOptions.greedy(prompt, maxTokens));
+            assertTrue(got.tokenIds().length > 0, "tokens came back");
+            assertEquals(expected.tokens()[0], got.tokenIds()[0], "the prefill node's first token");
+            int same = 0;
+            while (same < Math.min(expected.tokens().length, got.tokenIds().length)
+                    && expected.tokens()[same] == got.tokenIds()[same]) {
+                same++;
+            }
+            System.out.println("served on CUDA: " + got.tokenIds().length + " tokens (" + got.finishReason() + "), "
+                    + same + " equal to one CUDA engine's " + expected.tokens().length);
+            assertEquals(expected.promptTokens().length, got.promptTokens());
+        }
+    }
+}
