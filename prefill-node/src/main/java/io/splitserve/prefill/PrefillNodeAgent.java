@@ -115,11 +115,11 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         try {
             sampling = new SamplingParams(temperature, topK, topP, 0, seed);
         } catch (IllegalArgumentException e) {
-            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE);
+            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0);
             return;
         }
         if (tokens.length == 0 || kvChannel.isEmpty()) {
-            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE);
+            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0);
             return;
         }
         final KvSender sender = senderFor(kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
@@ -158,7 +158,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
                     it.remove();
                     queuedTokens -= p.promptTokens.length;
                     router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0,
-                            KvTransferStatus.FAILED_DISCONNECTED);
+                            KvTransferStatus.FAILED_DISCONNECTED, 0);
                 }
                 continue;
             }
@@ -202,7 +202,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
             final PendingPrefill p = batch.get(i);
             if (p.streaming && p.sender.end(p.requestId, first[i])) {
                 router.prefillDone(p.requestId, ctx.nodeId(), first[i], p.promptTokens.length, lastBatchNanos,
-                        KvTransferStatus.OK);
+                        KvTransferStatus.OK, geometry.totalBytes(p.promptTokens.length));
             }
         }
         return batch.size();
@@ -226,7 +226,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
 
     private void failIfStreaming(PendingPrefill p, KvTransferStatus status) {
         if (streaming.remove(p.requestId) != null) {
-            router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status);
+            router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0);
         }
     }
 
@@ -239,7 +239,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
         p.streaming = false;
         if (status != KvTransferStatus.OK) {
-            router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status);
+            router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0);
         }
     }
 

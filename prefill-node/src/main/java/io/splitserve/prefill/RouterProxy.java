@@ -66,14 +66,15 @@ final class RouterProxy implements AutoCloseable {
     }
 
     boolean prefillDone(long requestId, int nodeId, int firstToken, int promptTokens, long prefillNanos,
-                        KvTransferStatus status) {
+                        KvTransferStatus status, long kvBytes) {
         prefillDone.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(requestId)
                 .nodeId(nodeId)
                 .firstToken(firstToken)
                 .promptTokens(promptTokens)
                 .prefillNanos(prefillNanos)
-                .kvStatus(status);
+                .kvStatus(status)
+                .kvBytes(kvBytes);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + prefillDone.encodedLength());
     }
 

@@ -44,7 +44,8 @@ final class NodeEventsAdapter implements FragmentHandler {
             }
             case PrefillDoneDecoder.TEMPLATE_ID -> {
                 prefillDone.wrapAndApplyHeader(buffer, offset, header);
-                router.onPrefillDone(prefillDone.requestId(), prefillDone.firstToken(), prefillDone.kvStatus());
+                router.onPrefillDone(prefillDone.requestId(), prefillDone.firstToken(), prefillDone.kvStatus(),
+                        prefillDone.kvBytes());
             }
             case DecodeDoneDecoder.TEMPLATE_ID -> {
                 decodeDone.wrapAndApplyHeader(buffer, offset, header);

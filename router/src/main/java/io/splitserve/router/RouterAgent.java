@@ -416,7 +416,7 @@ public final class RouterAgent implements Agent {
         }
     }
 
-    void onPrefillDone(long attemptId, int firstToken, KvTransferStatus status) {
+    void onPrefillDone(long attemptId, int firstToken, KvTransferStatus status, long kvBytes) {
         final RouterRequest r = byAttempt.get(attemptId);
         if (r == null) {
             return;
@@ -424,7 +424,7 @@ public final class RouterAgent implements Agent {
         releasePrefill(r);
         if (status == KvTransferStatus.OK) {
             metrics.kvTransfersOk++;
-            metrics.kvTransferBytes += (r.request.promptTokens().length + r.attemptBase) * model.kvBytesPerToken();
+            metrics.kvTransferBytes += kvBytes;
             if (r.phase == RouterRequest.Phase.PREFILLING) {
                 r.phase = RouterRequest.Phase.DECODING;
                 onAttemptToken(r, 0, firstToken, epochClock.nanoTime());
