@@ -7,12 +7,19 @@ skipped) and the decode of the first half of the ids (which may end inside a UTF
 transformers' apply_chat_template(tokenize=False), the chat template rendered for a few conversations with and
 without the generation prompt. Run where tokenizers and transformers are installed:
 
-    python3 make_tokenizer_goldens.py --tokenizers DIR --corpus corpus.jsonl --out OUTDIR
+    python3 make_tokenizer_goldens.py --tokenizers DIR --corpus corpus.jsonl \
+        --feature-template feature_chat_template.jinja --out OUTDIR
 
-DIR holds one sub-directory per tokenizer (qwen3, llama3, llama3_1, demo). Errors are recorded in the output
+DIR holds one sub-directory per tokenizer (chat templates only where a tokenizer_config.json is present): qwen3,
+llama3 and llama3_1 as the build fetches them (target/hf-tokenizers), demo and corpus_trained as the test class
+io.splitserve.tokenizer.WriteTrainedTokenizers writes them. The qwen3 one also renders --feature-template, a
+template written to exercise the Jinja features chat templates use. From the demo tokenizer the script derives variants that use
+tokenizer.json features the real files do not (other normalizers, Split behaviors, added-token flags,
+TemplateProcessing) and stores each variant's tokenizer.json in its golden file. Errors are recorded in the output
 instead of stopping the run, so one run gives every result it can.
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -39,33 +46,60 @@ CONVERSATIONS = [
      {"role": "assistant", "content": "<think>\nthinking about u2\n</think>\n\na2"}],
 ]
 
-# A template written for these tests: it exercises the Jinja features real chat templates rely on
-# (namespace, reversed slices, string methods, tojson, tests, loop variables, whitespace control).
-FEATURE_TEMPLATE = (
-    "{%- set ns = namespace(last_user=-1, count=0) %}"
-    "{%- for m in messages[::-1] %}"
-    "{%- if ns.last_user < 0 and m.role == 'user' %}{%- set ns.last_user = (messages|length - 1) - loop.index0 %}{%- endif %}"
-    "{%- set ns.count = ns.count + 1 %}"
-    "{%- endfor %}"
-    "{{- bos_token if bos_token is defined and bos_token is not none else '' }}"
-    "[count={{ ns.count }} last_user={{ ns.last_user }}]\n"
-    "{%- for message in messages %}\n"
-    "{%- if message['role'] not in ['system', 'user', 'assistant'] %}{{ raise_exception('bad role ' + message['role']) }}{%- endif %}\n"
-    "<{{ message.role | upper }}{{ ' first' if loop.first }}{{ ' last' if loop.last }} i={{ loop.index0 }}>"
-    "{%- set c = message.content %}"
-    "{%- if c.startswith('<think>') and '</think>' in c %}"
-    "[think={{ c.split('</think>')[0].split('<think>')[-1].strip('\\n') }}]"
-    "{%- set c = c.split('</think>')[-1].lstrip('\\n') %}"
-    "{%- endif %}"
-    "{{ c.strip() }}|{{ c.lstrip() }}|{{ c.rstrip() }}|{{ c | trim }}|{{ c.endswith('?') }}"
-    "{%- if message.content is string %} str{% endif %}"
-    "{%- if message.missing is defined %} has-missing{% endif %}"
-    "{%- if message.missing is not defined %} no-missing{% endif %}"
-    " len={{ c | length }} json={{ c | tojson }}"
-    "{%- endfor %}\n"
-    "{{ {'k': 'v', 'n': 3, 'list': [1, 'two', none, true]} | tojson }}\n"
-    "{%- if add_generation_prompt %}\n<ASSISTANT>{% endif %}"
-)
+def variant_a(base):
+    """Normalizer Sequence(NFKC, Lowercase), ByteLevel pre-tokenizer with its own regex and prefix space,
+    added tokens with lstrip/rstrip/single_word/normalized, and a TemplateProcessing around the text."""
+    t = copy.deepcopy(base)
+    t["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"}]}
+    t["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    next_id = max(a["id"] for a in t["added_tokens"]) + 1
+    for a in t["added_tokens"]:
+        if a["content"] == "<|user|>":
+            a["lstrip"] = a["rstrip"] = True
+        if a["content"] == "<|end|>":
+            a["normalized"] = True
+    t["added_tokens"] += [
+        {"id": next_id, "content": "hello", "single_word": True, "lstrip": False, "rstrip": False,
+         "normalized": False, "special": False},
+        {"id": next_id + 1, "content": "world", "single_word": False, "lstrip": False, "rstrip": False,
+         "normalized": True, "special": False},
+    ]
+    ids = {a["content"]: a["id"] for a in t["added_tokens"]}
+    t["post_processor"] = {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": "<|system|>", "type_id": 0}},
+                                      {"Sequence": {"id": "A", "type_id": 0}},
+                                      {"SpecialToken": {"id": "<|end|>", "type_id": 0}}],
+                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                           "special_tokens": {n: {"id": n, "ids": [ids[n]], "tokens": [n]}
+                                              for n in ("<|system|>", "<|end|>")}}
+    return t
+
+
+def variant_b(base):
+    """Split pre-tokenizers with every behavior (string and regex patterns, invert), then ByteLevel without regex;
+    BPE with ignore_merges."""
+    t = copy.deepcopy(base)
+    t["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithNext", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "\\p{N}"}, "behavior": "Contiguous", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "[,.!?]"}, "behavior": "MergedWithPrevious", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "[\\r\\n]+"}, "behavior": "Removed", "invert": False},
+        {"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "MergedWithPrevious", "invert": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    t["model"]["ignore_merges"] = True
+    return t
+
+
+# Byte sequences, as ids of the demo tokenizer (whose ids 0..255 are the bytes 0..255), that are invalid or cut
+# UTF-8 in the ways a lossy decoder must handle: truncated, bad continuation, overlong, surrogate, out of range.
+BYTE_CASES = [
+    [0xF0, 0x9F, 0x98, 0x80], [0xF0, 0x9F, 0x98], [0xF0, 0x9F, 0x41], [0xED, 0xA0, 0x80], [0xC0, 0xAF],
+    [0xF4, 0x90, 0x80, 0x80], [0x80, 0x80, 0x41], [0xE2, 0x82], [0xE2, 0x82, 0xAC, 0xE2], [0xFF, 0xFE],
+    [0xE0, 0x80, 0x80], [0xF5, 0x41], [0xC2], [0xC3, 0xA9, 0xC3], [0x61, 0xF0, 0x90, 0x80, 0x62],
+    [0xE0, 0xA0], [0xF0, 0x90, 0x80], [0xF1, 0x80, 0x80, 0xC3, 0xA9],
+]
+
+VARIANTS = {"variant_a": variant_a, "variant_b": variant_b}
 
 
 def log(*args):
@@ -139,6 +173,8 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser.add_argument("--tokenizers", default=os.path.join(here, "tokenizers"))
     parser.add_argument("--corpus", default=os.path.join(here, "corpus.jsonl"))
+    parser.add_argument("--feature-template", default=os.path.join(here, "feature_chat_template.jinja"),
+                        help="a template exercising Jinja features, rendered with the qwen3 tokenizer")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     import transformers
@@ -157,16 +193,38 @@ def main():
             result["corpus"] = corpus_goldens(tok, corpus)
         except Exception:
             result["corpus_error"] = traceback.format_exc()
-        try:
-            result["chat"], result["chat_context"] = chat_goldens(directory)
-            if name == "qwen3":
-                result["feature_chat"], _ = chat_goldens(directory, FEATURE_TEMPLATE)
-        except Exception:
-            result["chat_error"] = traceback.format_exc()
-        with open(os.path.join(args.out, name + ".json"), "w", encoding="utf-8") as f:
-            json.dump(result, f, ensure_ascii=False, indent=1)
-        log(name, "corpus" in result, "chat" in result, result.get("corpus_error", "")[-300:],
-            result.get("chat_error", "")[-300:])
+        if os.path.isfile(os.path.join(directory, "tokenizer_config.json")):
+            try:
+                result["chat"], result["chat_context"] = chat_goldens(directory)
+                if name == "qwen3":
+                    with open(args.feature_template, encoding="utf-8") as f:
+                        result["feature_chat"], _ = chat_goldens(directory, f.read())
+            except Exception:
+                result["chat_error"] = traceback.format_exc()
+        if name == "demo":
+            result["byte_decode"] = [{"ids": ids, "text": tok.decode(ids, skip_special_tokens=False)}
+                                     for ids in BYTE_CASES]
+        write(args.out, result)
+        if name == "demo":
+            with open(os.path.join(directory, "tokenizer.json"), encoding="utf-8") as f:
+                base = json.load(f)
+            for variant, make in VARIANTS.items():
+                tokenizer_json = make(base)
+                result = {"name": variant, "versions": versions, "tokenizer_json": tokenizer_json}
+                try:
+                    tok = Tokenizer.from_str(json.dumps(tokenizer_json))
+                    result["vocab_size"] = tok.get_vocab_size(with_added_tokens=True)
+                    result["corpus"] = corpus_goldens(tok, corpus)
+                except Exception:
+                    result["corpus_error"] = traceback.format_exc()
+                write(args.out, result)
+
+
+def write(out, result):
+    with open(os.path.join(out, result["name"] + ".json"), "w", encoding="utf-8") as f:
+        json.dump(result, f, ensure_ascii=False, indent=1)
+    log(result["name"], "corpus" in result, "chat" in result, result.get("corpus_error", "")[-400:],
+        result.get("chat_error", "")[-400:])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ package io.splitserve.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -31,6 +32,9 @@ final class AddedVocabulary {
     /** Per first character, the tokens starting with it, longest first; one table per match group. */
     private final Map<Character, List<AddedToken>> rawCandidates = new HashMap<>();
     private final Map<Character, List<AddedToken>> normalizedCandidates = new HashMap<>();
+    /** First characters of each group's tokens, so most text positions are rejected without a map lookup. */
+    private final BitSet rawFirstChars = new BitSet();
+    private final BitSet normalizedFirstChars = new BitSet();
     private int highestId = -1;
 
     static AddedVocabulary fromJson(JsonNode node) throws TokenizerException {
@@ -63,6 +67,7 @@ final class AddedVocabulary {
         highestId = Math.max(highestId, token.id());
         Map<Character, List<AddedToken>> group = token.normalized() ? normalizedCandidates : rawCandidates;
         group.computeIfAbsent(token.content().charAt(0), c -> new ArrayList<>()).add(token);
+        (token.normalized() ? normalizedFirstChars : rawFirstChars).set(token.content().charAt(0));
     }
 
     int highestId() {
@@ -90,6 +95,7 @@ final class AddedVocabulary {
      */
     void split(String text, boolean normalizedGroup, Sink sink) {
         Map<Character, List<AddedToken>> candidates = normalizedGroup ? normalizedCandidates : rawCandidates;
+        BitSet firstChars = normalizedGroup ? normalizedFirstChars : rawFirstChars;
         if (candidates.isEmpty()) {
             if (!text.isEmpty()) {
                 sink.text(text);
@@ -99,7 +105,7 @@ final class AddedVocabulary {
         int emitted = 0;
         int i = 0;
         while (i < text.length()) {
-            AddedToken match = longestAt(candidates, text, i);
+            AddedToken match = firstChars.get(text.charAt(i)) ? longestAt(candidates, text, i) : null;
             if (match == null) {
                 i++;
                 continue;

@@ -15,6 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class BpeModel {
     private static final int CACHE_CAPACITY = 10_000;
+    /** Longer pieces (long runs of letters or digits) are rarely repeated: caching them would only hold memory. */
+    private static final int CACHED_PIECE_MAX_LENGTH = 256;
     private static final int[] NO_IDS = new int[0];
 
     private final Map<String, Integer> vocab;
@@ -142,7 +144,7 @@ final class BpeModel {
             return cached;
         }
         int[] ids = computePiece(piece);
-        if (cache.size() < CACHE_CAPACITY) {
+        if (piece.length() <= CACHED_PIECE_MAX_LENGTH && cache.size() < CACHE_CAPACITY) {
             cache.put(piece, ids);
         }
         return ids;

@@ -30,6 +30,9 @@ import java.util.Map;
  * Instances are immutable and may render from several threads.
  */
 public final class ChatTemplate {
+    /** Newer transformers versions save the template as its own file next to tokenizer_config.json. */
+    private static final String SIBLING_TEMPLATE = "chat_template.jinja";
+
     private final String template;
     private final String bosToken;
     private final String eosToken;
@@ -64,6 +67,7 @@ public final class ChatTemplate {
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.LengthFilter());
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.TrimFilter());
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.SliceFilter());
+        jinjava.getGlobalContext().registerTag(new TemplateFunctions.GenerationTag());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", TemplateRewriter.PRINT_FUNCTION,
                 TemplateFunctions.class, "pyPrint", Object.class));
     }
@@ -81,15 +85,31 @@ public final class ChatTemplate {
         } catch (IOException e) {
             throw new TokenizerException("cannot read " + tokenizerConfigJson + ": " + e.getMessage());
         }
-        JsonNode template = config == null ? null : config.get("chat_template");
+        if (config == null || !config.isObject()) {
+            throw new TokenizerException(tokenizerConfigJson + " must hold a JSON object");
+        }
+        JsonNode template = config.get("chat_template");
         if (template != null && template.isArray()) {
             template = namedTemplate(template, "default");
         }
-        if (template == null || !template.isTextual() || template.asText().isEmpty()) {
-            throw new TokenizerException(tokenizerConfigJson + " has no chat_template: this model has no chat format"
-                    + " (send a plain prompt instead)");
+        String text = template != null && template.isTextual() ? template.asText() : siblingTemplate(tokenizerConfigJson);
+        if (text == null || text.isEmpty()) {
+            throw new TokenizerException(tokenizerConfigJson + " has no chat_template (nor is there a "
+                    + SIBLING_TEMPLATE + " beside it): this model has no chat format, send a plain prompt instead");
         }
-        return of(template.asText(), tokenText(config.get("bos_token")), tokenText(config.get("eos_token")));
+        return of(text, tokenText(config.get("bos_token")), tokenText(config.get("eos_token")));
+    }
+
+    private static String siblingTemplate(Path tokenizerConfigJson) throws TokenizerException {
+        Path sibling = tokenizerConfigJson.resolveSibling(SIBLING_TEMPLATE);
+        if (!Files.isRegularFile(sibling)) {
+            return null;
+        }
+        try {
+            return Files.readString(sibling);
+        } catch (IOException e) {
+            throw new TokenizerException("cannot read " + sibling + ": " + e.getMessage());
+        }
     }
 
     private static JsonNode namedTemplate(JsonNode templates, String name) {
@@ -113,8 +133,19 @@ public final class ChatTemplate {
         return new ChatTemplate(jinjaTemplate, bosToken, eosToken);
     }
 
+    /** The text of the model's beginning-of-sequence token, or null when it has none. */
+    public String bosToken() {
+        return bosToken;
+    }
+
+    /** The text of the model's end-of-sequence token (the end of an assistant turn for chat models), or null. */
+    public String eosToken() {
+        return eosToken;
+    }
+
     /**
-     * Renders the conversation; {@code addGenerationPrompt} appends the header that starts the assistant's turn.
+     * Renders the conversation (encode the result with {@code addSpecialTokens=false}: templates that need a
+     * beginning-of-sequence token write it themselves, as transformers assumes); {@code addGenerationPrompt} appends the header that starts the assistant's turn.
      *
      * @throws IllegalArgumentException with the template's own one-line message when it rejects the conversation
      *                                  (e.g. roles out of order), or when the template itself is broken

@@ -16,6 +16,25 @@ interface Normalizer {
 
     String normalize(String text);
 
+    /**
+     * Full Unicode lowercase of each character on its own, as HF's Lowercase does: unlike
+     * {@link String#toLowerCase}, a word-final capital sigma becomes σ, not the final form ς.
+     */
+    private static String lowercaseEachCharacter(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); ) {
+            int cp = text.codePointAt(i);
+            int next = i + Character.charCount(cp);
+            if (cp < 0x80) {
+                out.append((char) Character.toLowerCase(cp));
+            } else {
+                out.append(text.substring(i, next).toLowerCase(Locale.ROOT));
+            }
+            i = next;
+        }
+        return out.toString();
+    }
+
     static Normalizer fromJson(JsonNode node) throws TokenizerException {
         if (node == null || node.isNull()) {
             return IDENTITY;
@@ -31,7 +50,7 @@ interface Normalizer {
             case "NFKD":
                 return text -> java.text.Normalizer.normalize(text, java.text.Normalizer.Form.NFKD);
             case "Lowercase":
-                return text -> text.toLowerCase(Locale.ROOT);
+                return Normalizer::lowercaseEachCharacter;
             case "Sequence": {
                 List<Normalizer> stages = new ArrayList<>();
                 for (JsonNode stage : node.path("normalizers")) {

@@ -17,6 +17,9 @@ import java.util.Map;
  * other names and meanings ({@code String.split} takes a regex). Anything else falls through to Jinjava.
  */
 final class PythonMethodResolver extends ELResolver {
+    /** Returned by the method tables for names they do not know, so the call falls through to Jinjava. */
+    private static final Object NOT_HANDLED = new Object();
+
     @Override
     public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
         if (method == null) {
@@ -37,8 +40,6 @@ final class PythonMethodResolver extends ELResolver {
         }
         return null;
     }
-
-    private static final Object NOT_HANDLED = new Object();
 
     private static Object stringMethod(String s, String method, Object[] args) {
         switch (method) {

@@ -2,6 +2,9 @@ package io.splitserve.tokenizer;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;
+import com.hubspot.jinjava.lib.tag.Tag;
+import com.hubspot.jinjava.tree.Node;
+import com.hubspot.jinjava.tree.TagNode;
 
 import java.time.LocalDateTime;
 import java.time.format.TextStyle;
@@ -11,9 +14,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The globals and filters transformers adds to (or changes in) Jinja when it renders chat templates:
- * {@code raise_exception}, {@code strftime_now}, {@code tojson} with Python's json.dumps spacing, and Python's
- * meanings of {@code length} (code points) and {@code trim} (Unicode whitespace).
+ * The globals, filters and tags transformers adds to (or changes in) Jinja when it renders chat templates:
+ * {@code raise_exception}, {@code strftime_now}, {@code tojson} with Python's json.dumps spacing, the
+ * {@code generation} block (which marks assistant text for training masks and renders its body unchanged), and
+ * Python's meanings of {@code length} (code points) and {@code trim} (Unicode whitespace).
  */
 final class TemplateFunctions {
     private TemplateFunctions() {
@@ -74,6 +78,30 @@ final class TemplateFunctions {
             }
         }
         return out.toString();
+    }
+
+    /** {@code {% generation %}...{% endgeneration %}}: renders its body as is. */
+    static final class GenerationTag implements Tag {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getName() {
+            return "generation";
+        }
+
+        @Override
+        public String getEndTagName() {
+            return "endgeneration";
+        }
+
+        @Override
+        public String interpret(TagNode tagNode, JinjavaInterpreter interpreter) {
+            StringBuilder body = new StringBuilder();
+            for (Node child : tagNode.getChildren()) {
+                body.append(child.render(interpreter).getValue());
+            }
+            return body.toString();
+        }
     }
 
     /** {@code value | tojson} and {@code value | tojson(indent=2)}. */

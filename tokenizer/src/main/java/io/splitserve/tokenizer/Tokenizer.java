@@ -18,6 +18,8 @@ import java.util.Arrays;
  * does. Given the same file, ids and text equal HF's. Instances are immutable and safe to share between threads.
  */
 public final class Tokenizer {
+    private static final byte[] NO_BYTES = new byte[0];
+
     private final AddedVocabulary added;
     private final Normalizer normalizer;
     private final PreTokenizer preTokenizer;
@@ -127,8 +129,6 @@ public final class Tokenizer {
         }
         return Utf8Lossy.decode(bytes, n);
     }
-
-    private static final byte[] NO_BYTES = new byte[0];
 
     /** The bytes one id contributes to decoded text (none for unknown ids and, when skipped, special tokens). */
     byte[] bytesOf(int id, boolean skipSpecialTokens) {

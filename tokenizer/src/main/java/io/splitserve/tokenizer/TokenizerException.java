@@ -10,8 +10,4 @@ public final class TokenizerException extends Exception {
     public TokenizerException(String message) {
         super(message);
     }
-
-    public TokenizerException(String message, Throwable cause) {
-        super(message, cause);
-    }
 }

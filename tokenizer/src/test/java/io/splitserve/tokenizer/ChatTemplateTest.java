@@ -70,6 +70,36 @@ class ChatTemplateTest {
     }
 
     @Test
+    void templateFileBesideTheConfigIsUsedWhenTheConfigHasNone(@TempDir Path dir) throws IOException, TokenizerException {
+        Path config = dir.resolve("tokenizer_config.json");
+        Files.writeString(config, "{\"bos_token\": {\"content\": \"<s>\"}, \"eos_token\": \"</s>\"}");
+        Files.writeString(dir.resolve("chat_template.jinja"), "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}");
+        ChatTemplate template = ChatTemplate.load(config);
+        assertEquals("<s>hi", template.render(List.of(new ChatMessage("user", "hi")), false));
+        assertEquals("</s>", template.eosToken());
+    }
+
+    /** One parsed template serves renders from several threads at once. */
+    @Test
+    void rendersConcurrently() throws Exception {
+        ChatTemplate template = ChatTemplate.load(HfGoldens.realDirectory("qwen3").resolve("tokenizer_config.json"));
+        List<ChatMessage> messages = List.of(new ChatMessage("system", "s"), new ChatMessage("user", "u"));
+        String expected = template.render(messages, true);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                results.add(pool.submit(() -> expected.equals(template.render(messages, true))));
+            }
+            for (java.util.concurrent.Future<Boolean> result : results) {
+                assertTrue(result.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void strftimeNowFormatsPythonDirectives() {
         assertEquals("05 Mar 2026 14:07:09 Thursday 064 PM %",
                 TemplateFunctions.strftime(java.time.LocalDateTime.of(2026, 3, 5, 14, 7, 9), "%d %b %Y %H:%M:%S %A %j %p %%"));

@@ -22,9 +22,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 final class HfGoldens {
     static final List<String> REAL = List.of("qwen3", "llama3", "llama3_1");
-    static final List<String> ALL = List.of("qwen3", "llama3", "llama3_1", "demo");
+    /** Real files, trained tokenizers, and tokenizers derived from the demo one (their JSON is in the golden). */
+    static final List<String> ALL =
+            List.of("qwen3", "llama3", "llama3_1", "demo", "corpus_trained", "variant_a", "variant_b");
     /** The demo golden was recorded for this vocabulary size of the demo corpus. */
     static final int DEMO_VOCAB_SIZE = 1024;
+    /** The corpus_trained golden: the test corpus (lines joined by newlines) trained to this size. */
+    static final int CORPUS_VOCAB_SIZE = 700;
+    static final List<String> CORPUS_SPECIAL_TOKENS = List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>");
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, JsonNode> GOLDENS = new ConcurrentHashMap<>();
@@ -56,14 +61,27 @@ final class HfGoldens {
         return TOKENIZERS.computeIfAbsent(name, n -> {
             try {
                 if ("demo".equals(n)) {
-                    return Tokenizer.fromJson(BpeTrainer.trainTokenizerJson(BpeTrainer.demoCorpus(),
-                            DEMO_VOCAB_SIZE, BpeTrainer.DEMO_SPECIAL_TOKENS));
+                    return Tokenizer.fromJson(demoTokenizerJson());
+                }
+                if ("corpus_trained".equals(n)) {
+                    return Tokenizer.fromJson(corpusTrainedTokenizerJson());
+                }
+                if (golden(n).has("tokenizer_json")) {
+                    return Tokenizer.fromJson(golden(n).get("tokenizer_json").toString());
                 }
                 return Tokenizer.load(realDirectory(n).resolve("tokenizer.json"));
             } catch (TokenizerException e) {
                 throw new IllegalStateException(e.getMessage(), e);
             }
         });
+    }
+
+    static String demoTokenizerJson() {
+        return BpeTrainer.trainTokenizerJson(BpeTrainer.demoCorpus(), DEMO_VOCAB_SIZE, BpeTrainer.DEMO_SPECIAL_TOKENS);
+    }
+
+    static String corpusTrainedTokenizerJson() {
+        return BpeTrainer.trainTokenizerJson(String.join("\n", corpus()), CORPUS_VOCAB_SIZE, CORPUS_SPECIAL_TOKENS);
     }
 
     static int[] ids(JsonNode array) {
