@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "splitserve 0.1.0",
     description = "Prefill/decode disaggregated LLM serving.",
-    subcommands = {GenerateCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {GenerateCommand.class, LoadCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
