@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.agrona.CloseHelper;
 import org.agrona.ExpandableDirectByteBuffer;
+import org.agrona.collections.IntArrayList;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -173,7 +174,7 @@ public final class SplitServeClient implements AutoCloseable {
     /** Sends a request and waits for its end. @throws SplitServeException when it ends in an error. */
     public Completion generate(GenerateOptions options) {
         final StringBuilder text = new StringBuilder();
-        final org.agrona.collections.IntArrayList ids = new org.agrona.collections.IntArrayList();
+        final IntArrayList ids = new IntArrayList();
         try (TokenStream stream = stream(options)) {
             while (stream.hasNext()) {
                 final Token token = stream.next();

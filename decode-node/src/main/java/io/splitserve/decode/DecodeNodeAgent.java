@@ -267,7 +267,7 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
 
     @Override
     public void onClose() {
-        CloseHelper.closeAll(receiver, control);
+        CloseHelper.closeAll(receiver, control, router);
         engine.close();
     }
 }

@@ -11,6 +11,7 @@ import io.splitserve.sbe.NodeRole;
 import io.splitserve.sbe.TokenEventEncoder;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
+import org.agrona.CloseHelper;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -19,7 +20,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * publication, so the router sees a sequence's tokens in order and its DecodeDone after them. An event that cannot
  * be offered within 1 s is reported false; the router's heartbeat timeout then treats the node as failed.
  */
-final class RouterProxy {
+final class RouterProxy implements AutoCloseable {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(1);
 
     private final ExclusivePublication publication;
@@ -104,5 +105,10 @@ final class RouterProxy {
             }
             Thread.onSpinWait();
         }
+    }
+
+    @Override
+    public void close() {
+        CloseHelper.close(publication);
     }
 }

@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "splitserve 0.1.0",
     description = "Prefill/decode disaggregated LLM serving.",
-    subcommands = {GenerateCommand.class, LoadCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {GenerateCommand.class, ServeCommand.class, RouterCommand.class, PrefillCommand.class,
+        DecodeCommand.class, BenchCommand.class, LoadCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -22,7 +23,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (try: generate)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required (try: generate, serve)");
     }
 
     public static void main(String[] args) {

@@ -82,7 +82,7 @@ public final class ServingSystem implements AutoCloseable {
                     .model(ServedModel.load(o.modelDir, o.modelName)).heartbeatTimeoutNs(o.heartbeatTimeoutNs);
             o.routerSettings.accept(routerCtx);
             router = new RouterAgent(routerCtx);
-            runners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, router)));
+            runners.add(start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router)));
             for (int i = 1; i <= (o.colocated ? 0 : o.prefillNodes); i++) {
                 final PrefillNodeAgent agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).nodeId(i)
                         .modelDir(o.modelDir).modelName(o.modelName).prefillTokenBudget(o.prefillTokenBudget)
@@ -127,6 +127,11 @@ public final class ServingSystem implements AutoCloseable {
         return new BackoffIdleStrategy(10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MILLISECONDS.toNanos(1));
     }
 
+    /** The router forwards every token, so it parks for at most 100 us between polls. */
+    static IdleStrategy routerIdle() {
+        return new BackoffIdleStrategy(10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
+    }
+
     private static AgentRunner start(AgentRunner runner) {
         AgentRunner.startOnThread(runner);
         return runner;
@@ -149,13 +154,12 @@ public final class ServingSystem implements AutoCloseable {
         return decodeAgents;
     }
 
-    /** Stops node {@code index} of {@link #nodeRunners()} order (prefill nodes first) as if it crashed. */
+    /**
+     * Stops node {@code index} (prefill nodes first, then decode nodes, in id order) as if it crashed: its agent stops
+     * and closes its streams, so it falls silent to the router.
+     */
     public void killNode(int index) {
         CloseHelper.close(nodeRunners.get(index));
-    }
-
-    List<AgentRunner> nodeRunners() {
-        return nodeRunners;
     }
 
     @Override

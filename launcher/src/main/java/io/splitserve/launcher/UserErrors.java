@@ -4,6 +4,7 @@ import io.splitserve.engine.model.ModelLoadException;
 import io.splitserve.tokenizer.TokenizerException;
 
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.nio.file.NoSuchFileException;
 
 /** Decides which failures are the user's (reported in one line) and which are bugs (reported with a trace). */
@@ -15,10 +16,14 @@ final class UserErrors {
             || t instanceof TokenizerException
             || t instanceof IllegalArgumentException
             || t instanceof NoSuchFileException
+            || t instanceof BindException
             || (t instanceof UncheckedIOException u && u.getCause() instanceof NoSuchFileException);
     }
 
     static String message(Throwable t) {
+        if (t instanceof BindException e) {
+            return "cannot listen on the HTTP port (" + e.getMessage() + "); choose another with --port";
+        }
         if (t instanceof NoSuchFileException e) {
             return "no such file: " + e.getFile();
         }

@@ -15,10 +15,14 @@ final class Reference {
     private Reference() {}
 
     static GenerationResult generate(Path model, String prompt, int maxTokens) throws Exception {
+        return generate(model, prompt, maxTokens, true);
+    }
+
+    static GenerationResult generate(Path model, String prompt, int maxTokens, boolean stopAtEos) throws Exception {
         try (Engine engine = Engine.load(model, new EngineOptions())) {
             final Tokenizer tokenizer = Tokenizer.load(model.resolve("tokenizer.json"));
             final GenerationRequest request = new GenerationRequest(tokenizer.encode(prompt, true),
-                    SamplingParams.greedy(), maxTokens, List.of(), engine.stopTokenIds());
+                    SamplingParams.greedy(), maxTokens, List.of(), stopAtEos ? engine.stopTokenIds() : new int[0]);
             return new TextGenerator(engine, tokenizer).generate(request, piece -> { });
         }
     }

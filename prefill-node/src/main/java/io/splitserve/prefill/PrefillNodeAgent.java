@@ -257,7 +257,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     @Override
     public void onClose() {
         CloseHelper.closeAll(senders.values());
-        CloseHelper.close(control);
+        CloseHelper.closeAll(control, router);
         engine.close();
     }
 }

@@ -10,6 +10,7 @@ import io.splitserve.sbe.NodeRole;
 import io.splitserve.sbe.PrefillDoneEncoder;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
+import org.agrona.CloseHelper;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -17,7 +18,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * buffer. An event that stays back-pressured or finds no router for 100 ms is dropped and reported false: the
  * router's heartbeat timeout and request timeouts cover a lost event, and the node never blocks its engine on it.
  */
-final class RouterProxy {
+final class RouterProxy implements AutoCloseable {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final ExclusivePublication publication;
@@ -90,5 +91,10 @@ final class RouterProxy {
             }
             Thread.onSpinWait();
         }
+    }
+
+    @Override
+    public void close() {
+        CloseHelper.close(publication);
     }
 }

@@ -41,9 +41,12 @@ final class NodeState {
         return role == NodeRole.PREFILL_AND_DECODE;
     }
 
-    /** Pages not promised to any sequence the router placed here. */
-    long availablePages() {
-        return totalPages - committedPages;
+    /**
+     * Pages not promised to any sequence the router placed here, out of {@code totalPages * overcommit}: above 1 the
+     * router counts on requests ending before max_tokens and on preemption when they do not.
+     */
+    long availablePages(double overcommit) {
+        return (long) (totalPages * overcommit) - committedPages;
     }
 
     long pagesFor(int tokens) {

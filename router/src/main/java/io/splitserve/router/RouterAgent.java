@@ -10,6 +10,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -256,13 +257,18 @@ public final class RouterAgent implements Agent {
         final int[] prompt = r.attemptPrompt();
         final int remaining = r.remainingTokens();
         final int tokens = prompt.length + remaining;
-        NodeState decode = best(NodeRole.DECODE, tokens);
-        NodeState prefill = decode == null ? null : best(NodeRole.PREFILL, tokens);
+        NodeState decode = best(NodeRole.DECODE, prompt.length, tokens);
+        NodeState prefill = decode == null ? null : best(NodeRole.PREFILL, prompt.length, tokens);
         if (prefill == null) {
-            decode = prefill = best(NodeRole.PREFILL_AND_DECODE, tokens);
+            decode = prefill = best(NodeRole.PREFILL_AND_DECODE, prompt.length, tokens);
         }
         if (decode == null) {
             final long mostPages = largestDecodeNodePages();
+            if (mostPages < 0 && r.attempts > 0) {
+                fail(r, ErrorCode.NODE_FAILED, "the node decoding the request failed and no other decode node is"
+                        + " available");
+                return true;
+            }
             if (mostPages >= 0 && neverFits(tokens)) {
                 fail(r, ErrorCode.PROMPT_TOO_LONG, "prompt + max_tokens = " + tokens
                         + " tokens do not fit the KV cache of any decode node (largest: " + mostPages + " pages)");
@@ -295,9 +301,9 @@ public final class RouterAgent implements Agent {
     /**
      * The live, connected node of {@code role} to use: for prefill the one with the fewest pending prompt tokens
      * (join-shortest-queue); for decode the one with the most unpromised pages, among those that can hold
-     * {@code tokens}.
+     * {@code tokens} (prompt + max new tokens) and whose last heartbeat reported room for the prompt now.
      */
-    private NodeState best(NodeRole role, int tokens) {
+    private NodeState best(NodeRole role, int promptTokens, int tokens) {
         NodeState best = null;
         for (NodeState node : nodes.values()) {
             if (!node.alive || node.role != role || !node.proxy.isConnected()) {
@@ -307,8 +313,9 @@ public final class RouterAgent implements Agent {
                 if (best == null || node.pendingPromptTokens < best.pendingPromptTokens) {
                     best = node;
                 }
-            } else if (node.pagesFor(tokens) <= node.availablePages()
-                    && (best == null || node.availablePages() > best.availablePages())) {
+            } else if (node.pagesFor(tokens) <= node.availablePages(ctx.kvOvercommit())
+                    && node.pagesFor(promptTokens + 1) <= node.reportedFreePages
+                    && (best == null || node.availablePages(ctx.kvOvercommit()) > best.availablePages(ctx.kvOvercommit()))) {
                 best = node;
             }
         }
@@ -336,11 +343,15 @@ public final class RouterAgent implements Agent {
 
     private int expireQueued(long now) {
         int expired = 0;
-        while (!queue.isEmpty() && now - queue.peekFirst().queuedSinceNs > ctx.queueTimeoutNs()) {
-            final RouterRequest r = queue.pollFirst();
-            fail(r, ErrorCode.TIMEOUT, "no node could take the request within "
-                    + TimeUnit.NANOSECONDS.toMillis(ctx.queueTimeoutNs()) + " ms (" + liveNodes() + ")");
-            expired++;
+        for (Iterator<RouterRequest> it = queue.iterator(); it.hasNext(); ) {
+            final RouterRequest r = it.next();
+            if (now - r.queuedSinceNs > ctx.queueTimeoutNs()) {
+                it.remove();
+                r.phase = RouterRequest.Phase.DONE; // already out of the queue
+                fail(r, ErrorCode.TIMEOUT, "no node could take the request within "
+                        + TimeUnit.NANOSECONDS.toMillis(ctx.queueTimeoutNs()) + " ms (" + liveNodes() + ")");
+                expired++;
+            }
         }
         return expired;
     }
@@ -382,6 +393,9 @@ public final class RouterAgent implements Agent {
         node.kvAckStreamId = kvAckStreamId;
         node.totalPages = totalPages;
         node.pageSize = pageSize;
+        if (!node.alive) {
+            node.reportedFreePages = totalPages; // until its first heartbeat says otherwise
+        }
         revive(node);
     }
 
@@ -410,13 +424,17 @@ public final class RouterAgent implements Agent {
         releasePrefill(r);
         if (status == KvTransferStatus.OK) {
             metrics.kvTransfersOk++;
-            metrics.kvTransferTokens += r.request.promptTokens().length + r.attemptBase;
+            metrics.kvTransferBytes += (r.request.promptTokens().length + r.attemptBase) * model.kvBytesPerToken();
             if (r.phase == RouterRequest.Phase.PREFILLING) {
                 r.phase = RouterRequest.Phase.DECODING;
                 onAttemptToken(r, 0, firstToken, epochClock.nanoTime());
             }
         } else {
             metrics.kvTransfersFailed++;
+            if (status == KvTransferStatus.REJECTED_NO_MEMORY) {
+                r.attempts--; // the decode node was full: wait for room, as after a preemption
+                r.decodeNode.reportedFreePages = 0; // and place nothing more there before its next heartbeat
+            }
             retry(r, ErrorCode.KV_TRANSFER_FAILED, "the KV transfer to decode node " + r.decodeNode.nodeId
                     + " failed (" + status + ")", true);
         }
@@ -440,7 +458,9 @@ public final class RouterAgent implements Agent {
             return;
         }
         if (reason == FinishReason.PREEMPTED) {
+            metrics.preemptions++;
             r.attempts--; // running out of pages is not the request's fault: it may be re-queued without limit
+            r.decodeNode.reportedFreePages = 0; // the node is full: wait for its next heartbeat before placing there
             retry(r, ErrorCode.INTERNAL, "preempted", false);
         } else if (reason == FinishReason.ERROR) {
             retry(r, ErrorCode.KV_TRANSFER_FAILED, "decode node " + r.decodeNode.nodeId

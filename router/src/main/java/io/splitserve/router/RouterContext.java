@@ -38,6 +38,7 @@ public final class RouterContext {
     private long queueTimeoutNs = DEFAULT_QUEUE_TIMEOUT_NS;
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private Path journalDir;
+    private double kvOvercommit = 1.0;
 
     /** Checks the configuration; throws IllegalStateException naming the first missing or invalid setting. */
     RouterContext conclude() {
@@ -48,8 +49,9 @@ public final class RouterContext {
             throw new IllegalStateException("router needs the served model (tokenizer and config)");
         }
         if (maxInputLength <= 0 || maxOutputLength <= 0 || maxQueuedRequests <= 0 || heartbeatTimeoutNs <= 0
-                || queueTimeoutNs <= 0 || maxAttempts <= 0) {
-            throw new IllegalStateException("router lengths, queue bound, timeouts and attempts must be positive");
+                || queueTimeoutNs <= 0 || maxAttempts <= 0 || !(kvOvercommit >= 1)) {
+            throw new IllegalStateException("router lengths, queue bound, timeouts and attempts must be positive and the"
+                    + " KV overcommit at least 1");
         }
         return this;
     }
@@ -99,6 +101,14 @@ public final class RouterContext {
     /** Prefill/decode attempts per request (re-prefill after preemption, failover, KV failure) before it fails. */
     public int maxAttempts() { return maxAttempts; }
     public RouterContext maxAttempts(int attempts) { this.maxAttempts = attempts; return this; }
+
+    /**
+     * How far the router may promise decode nodes' KV pages beyond their size (1: every placed request can reach
+     * max_tokens; above 1: more requests run at once, and a decode node that runs out preempts its newest sequence,
+     * which the router re-queues as prompt + tokens so far).
+     */
+    public double kvOvercommit() { return kvOvercommit; }
+    public RouterContext kvOvercommit(double factor) { this.kvOvercommit = factor; return this; }
 
     /** Chronicle Queue directory for the request journal; null runs without one. */
     public Path journalDir() { return journalDir; }

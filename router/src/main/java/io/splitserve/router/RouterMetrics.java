@@ -22,8 +22,9 @@ final class RouterMetrics {
     long accepted;
     long kvTransfersOk;
     long kvTransfersFailed;
-    long kvTransferTokens;
+    long kvTransferBytes;
     long egressDropped;
+    long preemptions;
 
     void finished(FinishReason reason) {
         finished.computeIfAbsent(reason, r -> new long[1])[0]++;
@@ -56,7 +57,10 @@ final class RouterMetrics {
         }
         counter(out, "splitserve_kv_transfers_ok_total", "KV transfers that reached their decode node", kvTransfersOk);
         counter(out, "splitserve_kv_transfers_failed_total", "KV transfers that failed", kvTransfersFailed);
-        counter(out, "splitserve_kv_transfer_tokens_total", "Prompt tokens whose KV was transferred", kvTransferTokens);
+        counter(out, "splitserve_kv_transfer_bytes_total", "KV bytes prefill nodes transferred to decode nodes (F32)",
+                kvTransferBytes);
+        counter(out, "splitserve_preemptions_total", "Sequences a decode node preempted for lack of KV pages (re-queued)",
+                preemptions);
         counter(out, "splitserve_egress_dropped_total", "Client events dropped because the client did not keep up",
                 egressDropped);
         summary(out, "splitserve_time_to_first_token_seconds", "Time from acceptance to the first token",

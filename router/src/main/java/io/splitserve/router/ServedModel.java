@@ -21,14 +21,16 @@ public final class ServedModel {
     private final ChatTemplate chatTemplate;
     private final int[] stopTokenIds;
     private final int contextLength;
+    private final long kvBytesPerToken;
 
     private ServedModel(String name, Tokenizer tokenizer, ChatTemplate chatTemplate, int[] stopTokenIds,
-                        int contextLength) {
+                        int contextLength, long kvBytesPerToken) {
         this.name = name;
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
         this.stopTokenIds = stopTokenIds;
         this.contextLength = contextLength;
+        this.kvBytesPerToken = kvBytesPerToken;
     }
 
     /** Loads config.json, generation_config.json, tokenizer.json and tokenizer_config.json (for its chat template). */
@@ -53,7 +55,8 @@ public final class ServedModel {
             stops.add(id);
         }
         return new ServedModel(name == null ? modelDir.getFileName().toString() : name, tokenizer, template,
-                stops.stream().mapToInt(Integer::intValue).toArray(), config.maxPositionEmbeddings());
+                stops.stream().mapToInt(Integer::intValue).toArray(), config.maxPositionEmbeddings(),
+                2L * config.numLayers() * config.kvDim() * Float.BYTES);
     }
 
     public String name() {
@@ -75,5 +78,10 @@ public final class ServedModel {
 
     public int contextLength() {
         return contextLength;
+    }
+
+    /** KV bytes one token takes on the wire: K and V of every layer in F32, the CPU nodes' transfer format. */
+    public long kvBytesPerToken() {
+        return kvBytesPerToken;
     }
 }

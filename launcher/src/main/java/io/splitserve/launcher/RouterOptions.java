@@ -1,0 +1,79 @@
+package io.splitserve.launcher;
+
+import io.splitserve.router.HttpShimContext;
+import io.splitserve.router.RouterContext;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Option;
+
+/** The router's options (limits, HTTP, Aeron client channels, journal), shared by serve and router (a mixin). */
+final class RouterOptions {
+    @Option(names = "--max-input-length", paramLabel = "N", defaultValue = "4096",
+        description = "Longest prompt accepted, in tokens (default: ${DEFAULT-VALUE}).")
+    int maxInputLength;
+
+    @Option(names = "--max-output-length", paramLabel = "N", defaultValue = "1024",
+        description = "Largest max_tokens accepted (default: ${DEFAULT-VALUE}).")
+    int maxOutputLength;
+
+    @Option(names = "--max-queued-requests", paramLabel = "N", defaultValue = "256",
+        description = "Requests waiting for a node beyond which new ones get 429 / OVERLOADED at once"
+            + " (default: ${DEFAULT-VALUE}).")
+    int maxQueuedRequests;
+
+    @Option(names = "--host", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+        description = "HTTP listen address (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", paramLabel = "N", defaultValue = "8000",
+        description = "HTTP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--api-key", paramLabel = "KEY",
+        description = "Require 'Authorization: Bearer KEY' on /v1 requests (default: no key).")
+    String apiKey;
+
+    @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "1000",
+        description = "A node silent this long is treated as failed (default: ${DEFAULT-VALUE}).")
+    long heartbeatTimeoutMs;
+
+    @Option(names = "--kv-overcommit", paramLabel = "F", defaultValue = "1.0",
+        description = "Promise decode nodes up to F times their KV pages for prompt + max_tokens; above 1 more requests"
+            + " run at once and a full decode node preempts its newest sequence, re-queued by the router"
+            + " (default: ${DEFAULT-VALUE}).")
+    double kvOvercommit;
+
+    @Option(names = "--journal", paramLabel = "DIR",
+        description = "Chronicle Queue directory journaling every accepted and completed request (default: none).")
+    Path journal;
+
+    @Option(names = "--ingress-channel", paramLabel = "URI", defaultValue = "aeron:ipc",
+        description = "Aeron channel clients send requests on (default: ${DEFAULT-VALUE}).")
+    String ingressChannel;
+
+    @Option(names = "--ingress-stream", paramLabel = "ID", defaultValue = "101",
+        description = "Stream id of the ingress channel (default: ${DEFAULT-VALUE}).")
+    int ingressStreamId;
+
+    @Option(names = "--egress-channel", paramLabel = "URI", defaultValue = "aeron:ipc",
+        description = "Aeron channel the router answers clients on (default: ${DEFAULT-VALUE}).")
+    String egressChannel;
+
+    @Option(names = "--egress-stream", paramLabel = "ID", defaultValue = "102",
+        description = "Stream id of the egress channel (default: ${DEFAULT-VALUE}).")
+    int egressStreamId;
+
+    void apply(RouterContext ctx) {
+        if (!(kvOvercommit >= 1)) {
+            throw new IllegalArgumentException("--kv-overcommit must be at least 1, got " + kvOvercommit);
+        }
+        ctx.kvOvercommit(kvOvercommit).maxInputLength(maxInputLength).maxOutputLength(maxOutputLength).maxQueuedRequests(maxQueuedRequests)
+                .heartbeatTimeoutNs(TimeUnit.MILLISECONDS.toNanos(heartbeatTimeoutMs)).journalDir(journal)
+                .ingressChannel(ingressChannel).ingressStreamId(ingressStreamId)
+                .egressChannel(egressChannel).egressStreamId(egressStreamId);
+    }
+
+    HttpShimContext httpContext() {
+        return new HttpShimContext().host(host).port(port).apiKey(apiKey);
+    }
+}

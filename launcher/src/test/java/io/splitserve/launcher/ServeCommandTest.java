@@ -1,0 +1,57 @@
+package io.splitserve.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** {@code splitserve serve} from the command line: the README's demo request, and usage errors in one line. */
+@Timeout(60)
+class ServeCommandTest {
+    record Run(int status, String out, String err) { }
+
+    private static Run run(String... args) {
+        final PrintStream savedOut = System.out;
+        final PrintStream savedErr = System.err;
+        final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        final ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            final int status = Main.execute(args);
+            return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(savedOut);
+            System.setErr(savedErr);
+        }
+    }
+
+    @Test
+    void demoRequestPrintsThePromptAndItsGreedyContinuation() throws Exception {
+        final Path demo = TestSystems.demoModel();
+        final Run run = run("serve", "--model", demo.toString(), "--demo-request", "Once upon a time", "--max-tokens",
+                "12", "--aeron-dir", TestSystems.aeronDir("serve-command"));
+        assertEquals(0, run.status(), run.err());
+        assertEquals("Once upon a time" + Reference.generate(demo, "Once upon a time", 12).text() + System.lineSeparator(),
+                run.out());
+        assertTrue(run.err().contains("12 tokens, finish reason length"), run.err());
+    }
+
+    @Test
+    void usageErrorsAreOneLine() {
+        final Run backend = run("serve", "--backend", "cuda", "--demo-request", "hi");
+        assertEquals(1, backend.status());
+        assertEquals("error: --backend cuda is not available for serving; use cpu", backend.err().strip());
+        final Run nodes = run("serve", "--decode-nodes", "0", "--demo-request", "hi");
+        assertEquals(1, nodes.status());
+        assertTrue(nodes.err().strip().startsWith("error: --prefill-nodes, --decode-nodes"), nodes.err());
+        final Run unknown = run("serve", "--decode-nodez=2");
+        assertEquals(2, unknown.status(), "a mistyped option is a usage error");
+        assertTrue(unknown.err().contains("Unknown option: '--decode-nodez=2'"), unknown.err());
+    }
+}

@@ -1,0 +1,133 @@
+package io.splitserve.prefill;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aeron.Aeron;
+import io.aeron.ExclusivePublication;
+import io.aeron.FragmentAssembler;
+import io.aeron.Subscription;
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import io.splitserve.engine.Engine;
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.demo.DemoModel;
+import io.splitserve.engine.model.ModelFingerprint;
+import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.kvtransfer.HostKvPageStore;
+import io.splitserve.kvtransfer.KvGeometry;
+import io.splitserve.kvtransfer.KvReceiveListener;
+import io.splitserve.kvtransfer.KvReceiver;
+import io.splitserve.kvtransfer.KvReceiverContext;
+import io.splitserve.kvtransfer.KvReservation;
+import io.splitserve.sbe.KvDtype;
+import io.splitserve.sbe.KvPart;
+import io.splitserve.sbe.KvTransferStatus;
+import io.splitserve.sbe.MessageHeaderDecoder;
+import io.splitserve.sbe.MessageHeaderEncoder;
+import io.splitserve.sbe.PrefillDoneDecoder;
+import io.splitserve.sbe.PrefillRequestEncoder;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A prefill node against a real KV receiver over IPC, with the test playing the router: the KV that arrives in the
+ * receiver's pages is exactly the engine's K and V for the prompt, layer by layer, and PrefillDone reports the greedy
+ * first token with status OK.
+ */
+@Timeout(60)
+class PrefillNodeAgentTest {
+    @Test
+    void streamsThePromptsKvAndReportsTheFirstToken() throws Exception {
+        final Path demo = DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION).toAbsolutePath());
+        final int[] prompt = {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+        final List<float[]> expectedK = new ArrayList<>();
+        final int expectedFirst;
+        try (Engine reference = Engine.load(demo, new EngineOptions())) {
+            expectedFirst = reference.prefill(List.of(prompt), List.of(SamplingParams.greedy()),
+                    (p, layer, k, v, offset, tokens) -> expectedK.add(Arrays.copyOfRange(k, offset,
+                            offset + tokens * reference.config().kvDim())))[0];
+        }
+        final String dir = Path.of("target", "aeron", "prefill-" + System.nanoTime()).toAbsolutePath().toString();
+        final MediaDriver driver = MediaDriver.launchEmbedded(new MediaDriver.Context().aeronDirectoryName(dir)
+                .threadingMode(ThreadingMode.SHARED).dirDeleteOnStart(true).dirDeleteOnShutdown(true)
+                .ipcTermBufferLength(16 * 1024 * 1024));
+        final Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
+        PrefillNodeAgent agent = null;
+        KvReceiver receiver = null;
+        try {
+            agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).modelDir(demo).kvChunkBytes(1000));
+            final KvGeometry geometry = new KvGeometry(4, 2, 32, KvDtype.F32);
+            final HostKvPageStore store = HostKvPageStore.allocate(geometry, 8, 5);
+            final KvReservation[] admitted = new KvReservation[1];
+            receiver = new KvReceiver(new KvReceiverContext().aeron(aeron).channel("aeron:ipc").streamId(30101)
+                    .ackChannel("aeron:ipc").ackStreamId(40101).modelFingerprint(ModelFingerprint.of(demo))
+                    .pageStore(store).receiveListener(new KvReceiveListener() {
+                        @Override
+                        public void onTransferAdmitted(long requestId, KvReservation reservation, int firstToken) {
+                            admitted[0] = reservation;
+                        }
+
+                        @Override
+                        public void onTransferFailed(long requestId, KvTransferStatus status) {
+                            throw new AssertionError("transfer failed: " + status);
+                        }
+                    }));
+            final Subscription routerEvents = aeron.addSubscription("aeron:ipc", PrefillNodeContext.DEFAULT_ROUTER_STREAM_ID);
+            final ExclusivePublication toNode = aeron.addExclusivePublication("aeron:ipc", 10001);
+            final int[] done = {Integer.MIN_VALUE, -1};
+            final FragmentAssembler router = new FragmentAssembler((buffer, offset, length, header) -> {
+                final MessageHeaderDecoder h = new MessageHeaderDecoder().wrap(buffer, offset);
+                if (h.templateId() == PrefillDoneDecoder.TEMPLATE_ID) {
+                    final PrefillDoneDecoder d = new PrefillDoneDecoder().wrapAndApplyHeader(buffer, offset, h);
+                    done[0] = d.firstToken();
+                    done[1] = d.kvStatus().value();
+                }
+            });
+            final UnsafeBuffer out = new UnsafeBuffer(ByteBuffer.allocateDirect(1024));
+            final UnsafeBuffer tokens = new UnsafeBuffer(ByteBuffer.allocateDirect(prompt.length * 4));
+            for (int i = 0; i < prompt.length; i++) {
+                tokens.putInt(i * 4, prompt[i], ByteOrder.LITTLE_ENDIAN);
+            }
+            final PrefillRequestEncoder request = new PrefillRequestEncoder().wrapAndApplyHeader(out, 0,
+                    new MessageHeaderEncoder()).requestId(7).decodeNodeId(101).maxNewTokens(4).temperature(0f).topP(1f)
+                    .topK(0).seed(0).decodeKvStreamId(30101).decodeKvAckStreamId(40101).sampledTokens(0)
+                    .decodeKvChannel("aeron:ipc").putPromptTokens(tokens, 0, prompt.length * 4)
+                    .decodeKvAckChannel("aeron:ipc");
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (toNode.offer(out, 0, MessageHeaderEncoder.ENCODED_LENGTH + request.encodedLength()) < 0) {
+                agent.doWork();
+                assertTrue(System.nanoTime() < deadline, "the node's control stream did not connect");
+            }
+            while ((done[0] == Integer.MIN_VALUE || admitted[0] == null) && System.nanoTime() < deadline) {
+                agent.doWork();
+                receiver.doWork();
+                routerEvents.poll(router, 10);
+            }
+            assertEquals(expectedFirst, done[0], "PrefillDone carries the greedy first token");
+            assertEquals(KvTransferStatus.OK.value(), done[1]);
+            final UnsafeBuffer part = new UnsafeBuffer(ByteBuffer.allocateDirect((int) geometry.partBytes(prompt.length)));
+            for (int layer = 0; layer < geometry.layers(); layer++) {
+                store.read(admitted[0], layer, KvPart.K, 0, part, 0, part.capacity());
+                final float[] k = expectedK.get(layer);
+                for (int i = 0; i < k.length; i++) {
+                    assertEquals(k[i], part.getFloat(i * 4, ByteOrder.LITTLE_ENDIAN), "layer " + layer + " K " + i);
+                }
+            }
+        } finally {
+            if (agent != null) {
+                agent.onClose();
+            }
+            CloseHelper.closeAll(receiver, aeron, driver);
+        }
+    }
+}
