@@ -28,6 +28,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -102,6 +103,10 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--decode-nodes", paramLabel = "N", defaultValue = "1", description = "With --embedded: decode (or colocated) nodes (default: ${DEFAULT-VALUE}).")
     int decodeNodes;
 
+    @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "1000",
+        description = "With --embedded: silence after which the router declares a node dead (default: ${DEFAULT-VALUE}).")
+    long heartbeatTimeoutMs;
+
     @Option(names = "--workload", paramLabel = "NAME", defaultValue = "fixed",
         description = "fixed, chat, summarization, code, mixed, or journal:DIR to replay a router journal (default: ${DEFAULT-VALUE}).")
     String workload;
@@ -169,7 +174,8 @@ final class LoadCommand implements Callable<Integer> {
             final LoadTarget loadTarget;
             if (target.embedded) {
                 system = ServingSystem.start(new ServingSystem.Options().modelDir(modelDir).colocated(colocated)
-                        .prefillNodes(prefillNodes).decodeNodes(decodeNodes));
+                        .prefillNodes(prefillNodes).decodeNodes(decodeNodes)
+                        .heartbeatTimeoutNs(TimeUnit.MILLISECONDS.toNanos(heartbeatTimeoutMs)));
                 loadTarget = new AeronLoadTarget(SplitServeClient.connect(new ClientContext(), system.aeron()),
                         modelName, true);
             } else if (target.aeronDir != null) {
