@@ -88,4 +88,21 @@ class ReportTest {
         assertEquals(List.of(0.5, 1.0), sweep.runs().stream().map(RunResult::offeredRate).toList());
         assertTrue(MarkdownReport.sweep(HEADER, sweep).contains("No offered rate held 90.0% SLO attainment"));
     }
+
+    @Test
+    void comparisonPutsSetupsSideBySide(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("a.csv"), MarkdownReport.sweepCsv(List.of(run(1, 99), run(2, 49))));
+        Files.writeString(dir.resolve("b.csv"), MarkdownReport.sweepCsv(List.of(run(1, 95))));
+        SweepComparison.main(new String[] {dir.resolve("out").toString(), "split=" + dir.resolve("a.csv"),
+                "together=" + dir.resolve("b.csv")});
+        final List<String> lines = Files.readAllLines(dir.resolve("out").resolve("comparison.md"));
+        assertEquals(5, lines.size(), String.join("\n", lines));
+        assertTrue(lines.get(2).startsWith("| 1 | split | 100 | 2 | 50.0 | 99.0 | 20.0 | 20.0 | 1.980 | 99.0% |"),
+                lines.get(2));
+        assertTrue(lines.get(3).startsWith("| 1 | together |"), lines.get(3));
+        assertTrue(lines.get(4).startsWith("| 2 | split |"), lines.get(4));
+        for (String png : List.of("ttft-p99.png", "tpot-p99.png", "goodput.png")) {
+            assertNotNull(ImageIO.read(dir.resolve("out").resolve(png).toFile()), png);
+        }
+    }
 }
