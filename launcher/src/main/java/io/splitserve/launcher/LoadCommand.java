@@ -21,6 +21,8 @@ import io.splitserve.perf.load.Slo;
 import io.splitserve.perf.load.SyntheticWorkload;
 import io.splitserve.perf.load.Workload;
 import io.splitserve.perf.load.WorkloadMix;
+import io.splitserve.router.HttpShim;
+import io.splitserve.router.HttpShimContext;
 import io.splitserve.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -30,6 +32,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.agrona.CloseHelper;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -103,6 +106,10 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--decode-nodes", paramLabel = "N", defaultValue = "1", description = "With --embedded: decode (or colocated) nodes (default: ${DEFAULT-VALUE}).")
     int decodeNodes;
 
+    @Option(names = "--via-http",
+        description = "With --embedded: drive the system through its HTTP shim (on a free local port) instead of the Aeron client.")
+    boolean viaHttp;
+
     @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "1000",
         description = "With --embedded: silence after which the router declares a node dead (default: ${DEFAULT-VALUE}).")
     long heartbeatTimeoutMs;
@@ -169,15 +176,24 @@ final class LoadCommand implements Callable<Integer> {
         final String command = "splitserve " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         final PrintWriter stdout = spec.commandLine().getOut();
 
+        if (viaHttp && !target.embedded) {
+            throw new ParameterException(spec.commandLine(), "--via-http goes with --embedded; use --http URL for a running serve");
+        }
         ServingSystem system = null;
+        HttpShim shim = null;
         try {
             final LoadTarget loadTarget;
             if (target.embedded) {
                 system = ServingSystem.start(new ServingSystem.Options().modelDir(modelDir).colocated(colocated)
                         .prefillNodes(prefillNodes).decodeNodes(decodeNodes)
                         .heartbeatTimeoutNs(TimeUnit.MILLISECONDS.toNanos(heartbeatTimeoutMs)));
-                loadTarget = new AeronLoadTarget(SplitServeClient.connect(new ClientContext(), system.aeron()),
-                        modelName, true);
+                if (viaHttp) {
+                    shim = new HttpShim(system.router(), new HttpShimContext().port(0));
+                    loadTarget = new HttpLoadTarget("http://127.0.0.1:" + shim.port(), modelName);
+                } else {
+                    loadTarget = new AeronLoadTarget(SplitServeClient.connect(new ClientContext(), system.aeron()),
+                            modelName, true);
+                }
             } else if (target.aeronDir != null) {
                 loadTarget = new AeronLoadTarget(SplitServeClient.connect(new ClientContext()
                         .aeronDirectoryName(target.aeronDir)), modelName, true);
@@ -204,9 +220,7 @@ final class LoadCommand implements Callable<Integer> {
                 }
             }
         } finally {
-            if (system != null) {
-                system.close();
-            }
+            CloseHelper.closeAll(shim, system);
         }
         stdout.flush();
         return 0;

@@ -19,7 +19,10 @@ public final class OpenLoop implements LoadPattern {
     private final long seed;
 
     public OpenLoop(double ratePerSecond, long seed) {
-        new PoissonArrivals(ratePerSecond, seed); // validates the rate
+        if (!(ratePerSecond > 0) || Double.isInfinite(ratePerSecond)) {
+            throw new IllegalArgumentException("arrival rate must be a positive number of requests per second, got "
+                    + ratePerSecond);
+        }
         this.ratePerSecond = ratePerSecond;
         this.seed = seed;
     }
