@@ -1,7 +1,9 @@
 package io.splitserve.launcher;
 
+import io.aeron.exceptions.AeronException;
 import io.splitserve.client.ClientContext;
 import io.splitserve.client.SplitServeClient;
+import io.splitserve.client.SplitServeException;
 import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.perf.load.AeronLoadTarget;
 import io.splitserve.perf.load.Bench;
@@ -28,6 +30,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -133,6 +136,11 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", defaultValue = "30", description = "How long requests are sent, per run (default: ${DEFAULT-VALUE}).")
     double durationSeconds;
 
+    @Option(names = "--warmup", paramLabel = "SECONDS", defaultValue = "0",
+        description = "First send load for this long, unmeasured (open loop at the lowest sweep rate, else the run's own"
+            + " pattern, other requests than the measured ones), so JIT compilation stays out of the results (default: ${DEFAULT-VALUE}).")
+    double warmupSeconds;
+
     @Option(names = "--requests", paramLabel = "N", description = "Send at most N requests per run.")
     Integer maxRequests;
 
@@ -161,15 +169,17 @@ final class LoadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final Slo slo = Slo.ofMillis(sloTtftMs, sloTpotMs);
-        if (!(durationSeconds > 0) || !(drainSeconds >= 0) || (maxRequests != null && maxRequests <= 0)) {
-            throw new ParameterException(spec.commandLine(), "--duration and --requests must be positive, --drain-timeout not negative");
+        if (!(durationSeconds > 0) || !(drainSeconds >= 0) || !(warmupSeconds >= 0)
+                || (maxRequests != null && maxRequests <= 0)) {
+            throw new ParameterException(spec.commandLine(),
+                    "--duration and --requests must be positive, --drain-timeout and --warmup not negative");
         }
         final RunSettings settings = new RunSettings().slo(slo).label(label)
                 .durationNs((long) (durationSeconds * 1e9)).drainTimeoutNs((long) (drainSeconds * 1e9))
                 .maxRequests(maxRequests == null ? Integer.MAX_VALUE : maxRequests).validate();
         final Path modelDir = model != null ? model : DemoModel.ensure(DemoModel.defaultLocation());
         final Tokenizer tokenizer = Tokenizer.load(modelDir.resolve("tokenizer.json"));
-        final Supplier<Workload> workloads = workloads(tokenizer);
+        final Supplier<Workload> workloads = workloads(tokenizer, seed);
         final Workload first = workloads.get();
         final Path outDir = out != null ? out
                 : Path.of("load-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
@@ -195,12 +205,14 @@ final class LoadCommand implements Callable<Integer> {
                             modelName, true);
                 }
             } else if (target.aeronDir != null) {
-                loadTarget = new AeronLoadTarget(SplitServeClient.connect(new ClientContext()
-                        .aeronDirectoryName(target.aeronDir)), modelName, true);
+                loadTarget = new AeronLoadTarget(connect(target.aeronDir), modelName, true);
             } else {
                 loadTarget = new HttpLoadTarget(target.http, modelName);
             }
             try (loadTarget) {
+                if (warmupSeconds > 0) {
+                    warmUp(loadTarget, workloads(tokenizer, seed + 1).get(), slo);
+                }
                 if (pattern.sweep != null) {
                     final RateSweep.Result sweep = Bench.sweepAndReport(loadTarget, workloads, seed, pattern.sweep,
                             refine, attainment, settings, outDir, ReportHeader.of(command, loadTarget, null, first));
@@ -226,10 +238,30 @@ final class LoadCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Supplier<Workload> workloads(Tokenizer tokenizer) {
+    /** The Aeron client of a running serve; an unreachable one is the user's mistake, told in one line. */
+    private static SplitServeClient connect(String aeronDir) {
+        try {
+            return SplitServeClient.connect(new ClientContext().aeronDirectoryName(aeronDir));
+        } catch (AeronException | SplitServeException e) {
+            throw new IllegalArgumentException("cannot reach a serve through the media driver at " + aeronDir + ": "
+                    + e.getMessage());
+        }
+    }
+
+    private void warmUp(LoadTarget loadTarget, Workload workload, Slo slo) throws InterruptedException {
+        final LoadPattern warmPattern = pattern.sweep != null
+                ? new OpenLoop(Arrays.stream(pattern.sweep).min().orElseThrow(), seed + 1)
+                : pattern.rate != null ? new OpenLoop(pattern.rate, seed + 1) : new ClosedLoop(pattern.users);
+        final RunResult warm = warmPattern.run(loadTarget, workload, new RunSettings().slo(slo).label("warm-up")
+                .durationNs((long) (warmupSeconds * 1e9)).drainTimeoutNs((long) (drainSeconds * 1e9)));
+        summary(spec.commandLine().getOut(), warm);
+    }
+
+    /** A fresh workload per run, so every rate of a sweep replays the same requests. */
+    private Supplier<Workload> workloads(Tokenizer tokenizer, long seed) {
         if (workload.startsWith("journal:")) {
-            final JournalWorkload journal = new JournalWorkload(Path.of(workload.substring("journal:".length())), tokenizer);
-            return () -> journal;
+            final Path journal = Path.of(workload.substring("journal:".length()));
+            return () -> new JournalWorkload(journal, tokenizer);
         }
         final WorkloadMix mix = WorkloadMix.named(workload, promptTokens, outputTokens).scaled(lengthScale);
         final PromptFactory prompts = new PromptFactory(tokenizer);
