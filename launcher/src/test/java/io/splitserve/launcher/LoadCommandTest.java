@@ -56,18 +56,20 @@ class LoadCommandTest {
     }
 
     @Test
-    void closedLoopThroughTheEmbeddedHttpShimCompletesEveryRequest(@TempDir Path out) throws Exception {
+    void closedLoopThroughTheEmbeddedHttpShimAfterAWarmUpCompletesEveryRequest(@TempDir Path out) throws Exception {
         final StringWriter stdout = new StringWriter();
         final CommandLine cli = new CommandLine(new Main());
         cli.setOut(new PrintWriter(stdout));
         final int status = cli.execute("load", "--embedded", "--via-http", "--model", TestSystems.demoModel().toString(),
                 "--users", "2", "--requests", "6", "--duration", "30", "--workload", "chat", "--length-scale", "0.1",
-                "--out", out.toString());
+                "--warmup", "1", "--out", out.toString());
         assertEquals(0, status, stdout.toString());
         final String report = Files.readString(out.resolve("report.md"));
         assertTrue(report.contains("http http://127.0.0.1:") && report.contains("closed loop, 2 users"), report);
         assertTrue(report.contains("| 6 | 6 | 0 |"), report);
         assertTrue(report.contains("None."), report);
+        // the warm-up ran first and is not part of the report's six requests
+        assertTrue(stdout.toString().startsWith("warm-up: "), stdout.toString());
     }
 
     @Test
