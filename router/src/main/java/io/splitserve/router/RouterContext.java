@@ -19,7 +19,11 @@ public final class RouterContext {
     public static final int DEFAULT_MAX_INPUT_LENGTH = 4096;
     public static final int DEFAULT_MAX_OUTPUT_LENGTH = 1024;
     public static final int DEFAULT_MAX_QUEUED_REQUESTS = 256;
-    public static final long DEFAULT_HEARTBEAT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(1);
+    /**
+     * A node's heartbeats come from its agent between engine steps, so one long step (a CPU prefill of a full token
+     * budget takes seconds) silences it; the timeout must outlast the longest step, or a busy node looks dead.
+     */
+    public static final long DEFAULT_HEARTBEAT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
     public static final long DEFAULT_QUEUE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
     public static final int DEFAULT_MAX_ATTEMPTS = 4;
 
