@@ -22,16 +22,18 @@ public final class Bench {
             throws InterruptedException {
         final RunResult result = pattern.run(target, workload, settings.copy().hlogDir(outDir));
         if (outDir != null) {
-            Charts.latencyPercentiles(result, outDir.resolve(LATENCY_PNG));
-            Charts.throughputOverTime(result, outDir.resolve(THROUGHPUT_PNG));
+            final boolean latencyPlot = Charts.latencyPercentiles(result, outDir.resolve(LATENCY_PNG));
+            final boolean throughputPlot = Charts.throughputOverTime(result, outDir.resolve(THROUGHPUT_PNG));
             final List<String> files = new ArrayList<>();
             for (String metric : RunRecorder.METRICS) {
                 files.add(metric + ".hlog");
             }
-            if (result.completed() > 0) {
+            if (latencyPlot) {
                 files.add(LATENCY_PNG);
             }
-            files.add(THROUGHPUT_PNG);
+            if (throughputPlot) {
+                files.add(THROUGHPUT_PNG);
+            }
             MarkdownReport.write(outDir.resolve(REPORT), MarkdownReport.run(header, result, files));
         }
         return result;

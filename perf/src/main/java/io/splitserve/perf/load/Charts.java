@@ -32,10 +32,13 @@ public final class Charts {
         System.setProperty("java.awt.headless", "true");
     }
 
+    /** Why drawing failed once in this JVM (then every later plot is skipped), or null. */
+    private static volatile String unavailable;
+
     private Charts() {}
 
     /** TTFT, TPOT, inter-token and end-to-end latency against percentile, log-log, in milliseconds. */
-    public static void latencyPercentiles(RunResult run, Path png) {
+    public static boolean latencyPercentiles(RunResult run, Path png) {
         final XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
                 .title("Latency by percentile: " + run.label())
                 .xAxisTitle("percentile as log10(1/(1-p)): 1 = P90, 2 = P99, 3 = P99.9, 4 = P99.99")
@@ -52,8 +55,9 @@ public final class Charts {
             // whole decades on the axis (and never an empty range, which XChart cannot divide into ticks)
             chart.getStyler().setXAxisMin(0.0);
             chart.getStyler().setXAxisMax(Math.max(1, Math.ceil(maxX)));
-            save(chart, png);
+            return save(chart, png);
         }
+        return false;
     }
 
     /** Adds the curve of {@code h} if it has samples; returns its largest x (0 when nothing was added). */
@@ -81,10 +85,10 @@ public final class Charts {
     }
 
     /** Generated tokens per second and completed requests per second, second by second. */
-    public static void throughputOverTime(RunResult run, Path png) {
+    public static boolean throughputOverTime(RunResult run, Path png) {
         final int n = run.tokensPerSecond().length;
         if (n == 0) {
-            return;
+            return false;
         }
         final double[] seconds = new double[n];
         final double[] tokens = new double[n];
@@ -106,11 +110,11 @@ public final class Charts {
         final XYSeries completions = chart.addSeries("completed requests/s", seconds, requests);
         completions.setMarker(SeriesMarkers.NONE);
         completions.setYAxisGroup(1);
-        save(chart, png);
+        return save(chart, png);
     }
 
     /** Goodput and throughput (requests/s) and SLO attainment (%) against the offered rate of each sweep run. */
-    public static void sweep(List<RunResult> runs, Path png) {
+    public static boolean sweep(List<RunResult> runs, Path png) {
         final double[] rate = runs.stream().mapToDouble(RunResult::offeredRate).toArray();
         final XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
                 .title("Rate sweep: goodput and SLO attainment").xAxisTitle("offered rate (requests/s)").build();
@@ -124,14 +128,14 @@ public final class Charts {
         chart.addSeries("goodput", rate, runs.stream().mapToDouble(RunResult::goodput).toArray());
         chart.addSeries("SLO attainment", rate, runs.stream().mapToDouble(r -> 100 * r.attainment()).toArray())
                 .setYAxisGroup(1);
-        save(chart, png);
+        return save(chart, png);
     }
 
     /**
      * One line per labelled sweep of {@code metric} (e.g. TTFT P99 in ms) against offered rate: how two serving
      * setups compare under the same load.
      */
-    public static void compare(String title, String yTitle, List<String> labels, List<double[]> rates,
+    public static boolean compare(String title, String yTitle, List<String> labels, List<double[]> rates,
                                List<double[]> values, boolean logY, Path png) {
         final XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title)
                 .xAxisTitle("offered rate (requests/s)").yAxisTitle(yTitle).build();
@@ -140,16 +144,28 @@ public final class Charts {
         for (int i = 0; i < labels.size(); i++) {
             chart.addSeries(labels.get(i), rates.get(i), values.get(i));
         }
-        save(chart, png);
+        return save(chart, png);
     }
 
-    private static void save(XYChart chart, Path png) {
+    /**
+     * Writes the PNG, or returns false when this Java runtime cannot draw (a headless server without the native
+     * font libraries AWT needs): the numbers matter more than the pictures, so a run never fails for a plot.
+     */
+    private static boolean save(XYChart chart, Path png) {
+        if (unavailable != null) {
+            return false;
+        }
         final String name = png.toString();
         try {
             BitmapEncoder.saveBitmap(chart, name.endsWith(".png") ? name.substring(0, name.length() - 4) : name,
                     BitmapEncoder.BitmapFormat.PNG);
+            return true;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + png, e);
+        } catch (LinkageError | java.awt.AWTError e) {
+            unavailable = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            System.err.println("plots skipped: this Java runtime cannot draw here (" + unavailable + ")");
+            return false;
         }
     }
 }
