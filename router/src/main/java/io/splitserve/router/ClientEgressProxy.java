@@ -1,7 +1,7 @@
 package io.splitserve.router;
 
 import io.aeron.ExclusivePublication;
-import io.aeron.Publication;
+import io.splitserve.sbe.BoundedOffer;
 import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.FinishReason;
 import io.splitserve.sbe.MessageHeaderEncoder;
@@ -53,17 +53,6 @@ final class ClientEgressProxy {
     }
 
     private boolean offer(int length) {
-        final long deadline = System.nanoTime() + OFFER_TIMEOUT_NS;
-        while (true) {
-            final long result = publication.offer(buffer, 0, length);
-            if (result > 0) {
-                return true;
-            }
-            if (result == Publication.NOT_CONNECTED || result == Publication.CLOSED
-                    || result == Publication.MAX_POSITION_EXCEEDED || System.nanoTime() - deadline > 0) {
-                return false;
-            }
-            Thread.onSpinWait();
-        }
+        return BoundedOffer.offer(publication, buffer, length, OFFER_TIMEOUT_NS);
     }
 }
