@@ -3,6 +3,7 @@
 # benchmarks on the same GPU. Logs and CSVs go to $OUT.
 # usage: bash device_run.sh BUNDLE_DIR [tests|bench|all]   (BUNDLE_DIR made by the pack script, with perf/gpu in it)
 set -uo pipefail
+OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"   # where logs and results go
 d=$(cd "$1" && pwd); what=${2:-all}
 source "$d/env.sh"
 { date -u; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv; } > "$OUT/gpu.txt"

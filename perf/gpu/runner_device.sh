@@ -8,6 +8,7 @@
 # usage: bash runner_device.sh BUNDLE_DIR   (BUNDLE_DIR made by the pack script, with perf/gpu and the launcher's
 #        classes (launcher-classes/) copied inside)
 set -uo pipefail
+OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"   # where logs and results go
 d=$(cd "$1" && pwd)
 export JAVA_OPTS="--add-opens=java.base/java.util.zip=ALL-UNNAMED"
 source "$d/env.sh"

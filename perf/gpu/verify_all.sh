@@ -4,6 +4,7 @@
 # usage: bash perf/gpu/verify_all.sh BUNDLE_DIR    (BUNDLE_DIR made by the pack script, with PACK_EXTRA_MODULES=java.desktop
 # for the serving check); logs go to $OUT
 set -uo pipefail
+OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"   # where logs and results go
 d=$(cd "$1" && pwd)
 export JAVA_OPTS="--add-opens=java.base/java.util.zip=ALL-UNNAMED -Dchronicle.analytics.disable=true -Dchronicle.announcer.disable=true"
 source "$d/env.sh"
