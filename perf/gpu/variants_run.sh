@@ -7,6 +7,7 @@
 #   BUNDLE/variants/NAME/io/splitserve/kernels/cuda/native/splitserve_kernels.fatbin; a NAME without a fatbin
 #   times the jar's kernels again (a repeat, for the run-to-run spread).
 set -u
+OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"   # where logs and results go
 B=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$B/env.sh"
 LOG=$OUT/logs.txt
