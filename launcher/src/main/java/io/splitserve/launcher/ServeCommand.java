@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -60,14 +61,15 @@ final class ServeCommand implements Callable<Integer> {
         description = "Send this prompt (greedy) through the system, print the answer and exit.")
     String demoRequest;
 
-    @Option(names = "--prefill-gpu", paramLabel = "N",
-        description = "GPU ordinal of the prefill nodes on the CUDA backend (default: --gpu).")
-    Integer prefillGpu;
+    @Option(names = "--prefill-gpu", paramLabel = "N[,N...]", split = ",",
+        description = "GPU ordinals the prefill nodes take in turn on the CUDA backend (default: --gpu).")
+    int[] prefillGpu;
 
-    @Option(names = "--decode-gpu", paramLabel = "N",
-        description = "GPU ordinal of the decode (or colocated) nodes on the CUDA backend; may be the prefill GPU"
+    @Option(names = "--decode-gpu", paramLabel = "N[,N...]", split = ",",
+        description = "GPU ordinals the decode (or colocated) nodes take in turn on the CUDA backend, e.g."
+            + " --colocated --decode-nodes 2 --decode-gpu 0,1 for one node per GPU; may name the prefill GPU"
             + " (default: --gpu).")
-    Integer decodeGpu;
+    int[] decodeGpu;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "40",
         description = "Tokens to generate for --demo-request (default: ${DEFAULT-VALUE}).")
@@ -79,7 +81,7 @@ final class ServeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--prefill-nodes, --decode-nodes, --max-batch-size and"
                     + " --prefill-token-budget must be at least 1");
         }
-        if ((prefillGpu != null && prefillGpu < 0) || (decodeGpu != null && decodeGpu < 0)) {
+        if (IntStream.concat(stream(prefillGpu), stream(decodeGpu)).anyMatch(gpu -> gpu < 0)) {
             throw new IllegalArgumentException("--prefill-gpu and --decode-gpu must be 0 or more");
         }
         final Path dir = modelOptions.modelDir();
@@ -90,8 +92,8 @@ final class ServeCommand implements Callable<Integer> {
                 .pageSize(modelOptions.pageSize).kvCacheBytes(modelOptions.kvBytesPerNode(dir, nodes))
                 .maxBatchSize(maxBatchSize).prefillTokenBudget(prefillTokenBudget)
                 .backend(modelOptions.backend()).gpuMemFraction(modelOptions.gpuMemFraction())
-                .prefillGpu(prefillGpu != null ? prefillGpu : modelOptions.gpu)
-                .decodeGpu(decodeGpu != null ? decodeGpu : modelOptions.gpu)
+                .prefillGpu(prefillGpu != null ? prefillGpu : new int[] {modelOptions.gpu})
+                .decodeGpu(decodeGpu != null ? decodeGpu : new int[] {modelOptions.gpu})
                 .routerSettings(routerOptions::apply);
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         if (demoRequest != null) {
@@ -110,6 +112,10 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static IntStream stream(int[] gpus) {
+        return gpus == null ? IntStream.empty() : IntStream.of(gpus);
     }
 
     private int demo(ServingSystem system, PrintStream out) {

@@ -28,8 +28,8 @@ import org.agrona.concurrent.IdleStrategy;
  * A whole SplitServe in one JVM over an embedded media driver (IPC): a router, N prefill nodes and M decode nodes
  * (or M colocated nodes), each an agent on its own thread. The setup behind {@code splitserve serve} and the
  * end-to-end tests. Node ids are 1..N for prefill and 101..100+M for decode/colocated nodes. On the CUDA backend the
- * prefill nodes run on one GPU and the decode nodes on another (or the same), nodes sharing a GPU splitting its KV
- * memory evenly. Closing it stops every agent and the driver and deletes the driver's directory.
+ * prefill nodes take their GPUs in turn from one list and the decode nodes from another (lists may overlap),
+ * nodes sharing a GPU splitting its KV memory evenly. Closing it stops every agent and the driver and deletes the driver's directory.
  */
 public final class ServingSystem implements AutoCloseable {
     /** What to start; defaults: the given model, 1 prefill + 1 decode node, default engine settings. */
@@ -46,8 +46,8 @@ public final class ServingSystem implements AutoCloseable {
         int maxBatchSize = DecodeNodeContext.DEFAULT_MAX_BATCH_SIZE;
         int prefillTokenBudget = PrefillNodeContext.DEFAULT_PREFILL_TOKEN_BUDGET;
         Backend backend = Backend.CPU;
-        int prefillGpu;
-        int decodeGpu;
+        int[] prefillGpus = {0};
+        int[] decodeGpus = {0};
         double gpuMemFraction = EngineOptions.DEFAULT_MEM_FRACTION;
         long heartbeatTimeoutNs = RouterContext.DEFAULT_HEARTBEAT_TIMEOUT_NS;
         Consumer<RouterContext> routerSettings = ctx -> { };
@@ -66,10 +66,10 @@ public final class ServingSystem implements AutoCloseable {
         public Options maxBatchSize(int n) { this.maxBatchSize = n; return this; }
         public Options prefillTokenBudget(int tokens) { this.prefillTokenBudget = tokens; return this; }
         public Options backend(Backend backend) { this.backend = backend; return this; }
-        /** GPU ordinal of the prefill nodes on the CUDA backend. */
-        public Options prefillGpu(int gpu) { this.prefillGpu = gpu; return this; }
-        /** GPU ordinal of the decode (or colocated) nodes on the CUDA backend; may equal the prefill GPU. */
-        public Options decodeGpu(int gpu) { this.decodeGpu = gpu; return this; }
+        /** GPU ordinals the prefill nodes take in turn on the CUDA backend. */
+        public Options prefillGpu(int... gpus) { this.prefillGpus = gpus.clone(); return this; }
+        /** GPU ordinals the decode (or colocated) nodes take in turn on the CUDA backend; may include prefill GPUs. */
+        public Options decodeGpu(int... gpus) { this.decodeGpus = gpus.clone(); return this; }
         /** Share of each GPU's free memory its nodes' KV pools take together. */
         public Options gpuMemFraction(double fraction) { this.gpuMemFraction = fraction; return this; }
         public Options heartbeatTimeoutNs(long ns) { this.heartbeatTimeoutNs = ns; return this; }
@@ -97,19 +97,17 @@ public final class ServingSystem implements AutoCloseable {
             router = new RouterAgent(routerCtx);
             runners.add(start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router)));
             final int prefillNodes = o.colocated ? 0 : o.prefillNodes;
-            final boolean oneGpu = o.prefillGpu == o.decodeGpu;
+            final GpuPlacement placement = new GpuPlacement(o.prefillGpus, prefillNodes, o.decodeGpus, o.decodeNodes);
             for (int i = 1; i <= prefillNodes; i++) {
                 final PrefillNodeAgent agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).nodeId(i)
                         .modelDir(o.modelDir).modelName(o.modelName).prefillTokenBudget(o.prefillTokenBudget)
-                        .engineOptions(engineOptions(o, o.prefillGpu, i - 1,
-                                oneGpu ? prefillNodes + o.decodeNodes : prefillNodes)));
+                        .engineOptions(engineOptions(o, placement.prefill(i - 1))));
                 nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
             }
             for (int i = 1; i <= o.decodeNodes; i++) {
                 final DecodeNodeAgent agent = new DecodeNodeAgent(new DecodeNodeContext().aeron(aeron).nodeId(100 + i)
                         .modelDir(o.modelDir).modelName(o.modelName).colocated(o.colocated).maxBatchSize(o.maxBatchSize)
-                        .engineOptions(engineOptions(o, o.decodeGpu, oneGpu ? prefillNodes + i - 1 : i - 1,
-                                oneGpu ? prefillNodes + o.decodeNodes : o.decodeNodes)
+                        .engineOptions(engineOptions(o, placement.decode(i - 1))
                                 .maxPages(o.decodePages).prefillTokenBudget(o.prefillTokenBudget)));
                 decodeAgents.add(agent);
                 nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
@@ -121,10 +119,10 @@ public final class ServingSystem implements AutoCloseable {
         }
     }
 
-    /** A node's engine settings: the {@code k}-th (in start order) of {@code sharing} nodes on GPU {@code gpu}. */
-    private static EngineOptions engineOptions(Options o, int gpu, int k, int sharing) {
-        return new EngineOptions().backend(o.backend).gpu(gpu).pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)
-                .memFraction(ModelOptions.gpuShare(o.gpuMemFraction, k, sharing));
+    /** A node's engine settings on its GPU, its KV memory share following its place among that GPU's nodes. */
+    private static EngineOptions engineOptions(Options o, GpuPlacement.Slot slot) {
+        return new EngineOptions().backend(o.backend).gpu(slot.gpu()).pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)
+                .memFraction(ModelOptions.gpuShare(o.gpuMemFraction, slot.position(), slot.sharing()));
     }
 
     public static ServingSystem start(Options options) throws ModelLoadException, TokenizerException {
