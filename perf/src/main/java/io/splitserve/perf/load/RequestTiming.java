@@ -16,6 +16,7 @@ final class RequestTiming implements ResponseObserver {
     private final Runnable onEnd;
     private long firstTokenNs;
     private long lastTokenNs;
+    private long maxGapNs;
     private int arrivals;
 
     RequestTiming(RunRecorder recorder, RequestSpec spec, long intendedStartNs, Runnable onEnd) {
@@ -34,6 +35,7 @@ final class RequestTiming implements ResponseObserver {
             firstTokenNs = nowNs;
         } else {
             recorder.recordInterTokenLatency(nowNs - lastTokenNs);
+            maxGapNs = Math.max(maxGapNs, nowNs - lastTokenNs);
         }
         lastTokenNs = nowNs;
         arrivals++;
@@ -45,13 +47,16 @@ final class RequestTiming implements ResponseObserver {
         if (!ended.compareAndSet(false, true)) {
             return;
         }
+        final int prompt = promptTokens > 0 ? promptTokens : spec.promptTokens();
         if (arrivals == 0) {
             recorder.recordError("NO_TOKENS", nowNs);
+            recorder.recordRequest(intendedStartNs, prompt, outputTokens, 0, 0, nowNs - intendedStartNs, 0, "NO_TOKENS");
         } else {
             final long ttft = firstTokenNs - intendedStartNs;
             final long tpot = outputTokens > 1 ? (lastTokenNs - firstTokenNs) / (outputTokens - 1) : 0;
-            recorder.recordCompletion(nowNs, ttft, tpot, nowNs - intendedStartNs,
-                    promptTokens > 0 ? promptTokens : spec.promptTokens(), outputTokens);
+            recorder.recordCompletion(nowNs, ttft, tpot, nowNs - intendedStartNs, prompt, outputTokens);
+            recorder.recordRequest(intendedStartNs, prompt, outputTokens, ttft, tpot, nowNs - intendedStartNs,
+                    maxGapNs, "OK");
         }
         onEnd.run();
     }
@@ -60,6 +65,8 @@ final class RequestTiming implements ResponseObserver {
     public void onError(long nowNs, String kind) {
         if (ended.compareAndSet(false, true)) {
             recorder.recordError(kind, nowNs);
+            recorder.recordRequest(intendedStartNs, spec.promptTokens(), arrivals, 0, 0, nowNs - intendedStartNs,
+                    maxGapNs, kind);
             onEnd.run();
         }
     }
@@ -67,7 +74,10 @@ final class RequestTiming implements ResponseObserver {
     /** Ends a request still running at the drain deadline as UNFINISHED; false if it had already ended. */
     boolean abandon() {
         if (ended.compareAndSet(false, true)) {
-            recorder.recordError("UNFINISHED", System.nanoTime());
+            final long now = System.nanoTime();
+            recorder.recordError("UNFINISHED", now);
+            recorder.recordRequest(intendedStartNs, spec.promptTokens(), arrivals, 0, 0, now - intendedStartNs,
+                    maxGapNs, "UNFINISHED");
             onEnd.run();
             return true;
         }

@@ -5,10 +5,16 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -53,12 +59,15 @@ public final class RunRecorder implements AutoCloseable {
     private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     private final Set<RequestTiming> inFlight = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService sampler;
+    private final Path requestsCsv;
+    private final Queue<String> requestRows = new ConcurrentLinkedQueue<>();
 
     /**
      * @param originNs       the run's time zero (System.nanoTime)
      * @param timelineSeconds length of the per-second timelines; later events count in the last second
-     * @param hlogDir        where to write {@code ttft.hlog}, {@code tpot.hlog}, {@code itl.hlog}, {@code e2e.hlog};
-     *                       null for none
+     * @param hlogDir        where to write {@code ttft.hlog}, {@code tpot.hlog}, {@code itl.hlog}, {@code e2e.hlog}
+     *                       and {@code requests.csv} (one row per request, so goodput can be recomputed for any
+     *                       SLO afterwards); null for none
      */
     public RunRecorder(Slo slo, long originNs, int timelineSeconds, Path hlogDir) {
         this.slo = slo;
@@ -66,6 +75,7 @@ public final class RunRecorder implements AutoCloseable {
         this.lastEndNs = new AtomicLong(originNs);
         this.completionsPerSecond = new AtomicLongArray(Math.max(1, timelineSeconds));
         this.tokensPerSecond = new AtomicLongArray(Math.max(1, timelineSeconds));
+        this.requestsCsv = hlogDir == null ? null : hlogDir.resolve("requests.csv");
         final long startMs = System.currentTimeMillis();
         for (int i = 0; i < METRICS.length; i++) {
             recorders[i] = new Recorder(3);
@@ -151,6 +161,19 @@ public final class RunRecorder implements AutoCloseable {
         lastEndNs.accumulateAndGet(nowNs, Math::max);
     }
 
+    /**
+     * One request's row for {@code requests.csv}: its intended start (seconds after the origin), lengths, latencies
+     * in milliseconds (the longest gap between token arrivals included) and OK or the error kind.
+     */
+    void recordRequest(long intendedStartNs, int prompt, int output, long ttftNs, long tpotNs, long e2eNs,
+                       long maxGapNs, String status) {
+        if (requestsCsv != null) {
+            requestRows.add(String.format(Locale.ROOT, "%.6f,%d,%d,%.3f,%.4f,%.3f,%.3f,%s",
+                    (intendedStartNs - originNs) / 1e9, prompt, output, ttftNs / 1e6, tpotNs / 1e6, e2eNs / 1e6,
+                    maxGapNs / 1e6, status));
+        }
+    }
+
     void recordInterTokenLatency(long ns) {
         recorders[ITL].recordValue(Math.max(0, ns));
     }
@@ -189,6 +212,7 @@ public final class RunRecorder implements AutoCloseable {
         sampler.shutdownNow();
         sample();
         close();
+        writeRequests();
         final double seconds = Math.max(lastEndNs.get(), minEndNs) - originNs > 0
                 ? (Math.max(lastEndNs.get(), minEndNs) - originNs) / 1e9 : 1e-9;
         final Map<String, Long> errorCounts = new TreeMap<>();
@@ -203,6 +227,22 @@ public final class RunRecorder implements AutoCloseable {
         return new RunResult(label, offeredRate, users, slo, submitted.sum(), completed.sum(), good.sum(),
                 promptTokens.sum(), outputTokens.sum(), seconds, errorCounts,
                 totals[TTFT].copy(), totals[TPOT].copy(), totals[ITL].copy(), totals[E2E].copy(), completions, tokens);
+    }
+
+    private void writeRequests() {
+        if (requestsCsv == null) {
+            return;
+        }
+        final List<String> lines = new ArrayList<>(requestRows.size() + 1);
+        lines.add("start_s,prompt_tokens,output_tokens,ttft_ms,tpot_ms,e2e_ms,max_gap_ms,status");
+        final List<String> rows = new ArrayList<>(requestRows);
+        rows.sort(Comparator.comparingDouble(r -> Double.parseDouble(r.substring(0, r.indexOf(',')))));
+        lines.addAll(rows);
+        try {
+            Files.write(requestsCsv, lines);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + requestsCsv, e);
+        }
     }
 
     @Override

@@ -112,4 +112,24 @@ class RunRecorderTest {
             assertEquals(7, count, metric);
         }
     }
+
+    @Test
+    void everyRequestLeavesOneCsvRowInStartOrderWithItsLatenciesAndLongestGap(@TempDir Path dir) throws Exception {
+        final long origin = 0;
+        final RunRecorder recorder = new RunRecorder(Slo.ofMillis(500, 50), origin, 10, dir);
+        final ResponseObserver late = recorder.begin(SPEC, 300 * MS, () -> { });
+        final ResponseObserver ok = recorder.begin(SPEC, 100 * MS, () -> { });
+        ok.onTokens(130 * MS);      // TTFT 30 ms
+        ok.onTokens(140 * MS);
+        ok.onTokens(190 * MS);      // the longest gap: 50 ms
+        ok.onComplete(190 * MS, 8, 3);
+        late.onTokens(350 * MS);
+        late.onError(400 * MS, "NODE_FAILED");
+        recorder.finish("t", 1, 0, 1000 * MS);
+        final var lines = Files.readAllLines(dir.resolve("requests.csv"));
+        assertEquals(3, lines.size(), String.join("\n", lines));
+        assertEquals("start_s,prompt_tokens,output_tokens,ttft_ms,tpot_ms,e2e_ms,max_gap_ms,status", lines.get(0));
+        assertEquals("0.100000,8,3,30.000,30.0000,90.000,50.000,OK", lines.get(1));
+        assertEquals("0.300000,8,1,0.000,0.0000,100.000,0.000,NODE_FAILED", lines.get(2));
+    }
 }
