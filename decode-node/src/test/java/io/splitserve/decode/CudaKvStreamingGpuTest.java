@@ -52,7 +52,7 @@ class CudaKvStreamingGpuTest {
     }
 
     private static EngineOptions cuda(int pageSize) {
-        return new EngineOptions().backend(Backend.CUDA).pageSize(pageSize).maxPages(256);
+        return new EngineOptions().backend(Backend.CUDA).pageSize(pageSize).maxPages(256).deviceGreedy(false);
     }
 
     private static int[] prompt(int vocab, int length) {

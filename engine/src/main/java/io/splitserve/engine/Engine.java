@@ -46,6 +46,8 @@ public final class Engine implements AutoCloseable {
     private final Map<Long, Sequence> sequences = new HashMap<>();
     private final List<Long> preempted = new ArrayList<>();
     private float[] logits = new float[0];
+    private int[] greedyTokens = new int[0];
+    private boolean logitsOnHost;
     private long nextSequenceId = 1;
 
     private Engine(Path modelDir, ModelConfig config, GenerationConfig generationConfig, RunnerFactory.Choice choice,
@@ -212,12 +214,18 @@ public final class Engine implements AutoCloseable {
         if (step.numSeqs() == 0) {
             return List.of();
         }
-        runStep(null);
+        final boolean greedy = options.deviceGreedy() && runner.greedyOnDevice() && allGreedy(scheduled);
+        if (greedy) {
+            runGreedyStep();
+        } else {
+            runStep(null);
+        }
         final int vocab = config.vocabSize();
         final List<StepOutput> outputs = new ArrayList<>(scheduled.size());
         for (int i = 0; i < scheduled.size(); i++) {
             final Sequence sequence = scheduled.get(i);
-            final int token = sampler.sample(logits, i * vocab, vocab, sequence.params, sequence.random);
+            final int token = greedy ? greedyTokens[i]
+                    : sampler.sample(logits, i * vocab, vocab, sequence.params, sequence.random);
             sequence.computed = sequence.length;
             sequence.append(token);
             outputs.add(new StepOutput(sequence.id, token));
@@ -386,6 +394,24 @@ public final class Engine implements AutoCloseable {
         return sequences.size();
     }
 
+    private static boolean allGreedy(List<Sequence> sequences) {
+        for (Sequence sequence : sequences) {
+            if (!sequence.params.isGreedy()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The step on the device's argmax: token ids, not logits, come back ({@link #copyLogits} has none). */
+    private void runGreedyStep() {
+        if (greedyTokens.length < step.numLogitRows()) {
+            greedyTokens = new int[Math.max(step.numLogitRows(), 2 * greedyTokens.length)];
+        }
+        logitsOnHost = false;
+        runner.forwardGreedy(step, greedyTokens);
+    }
+
     private void runStep(LayerKvListener kvListener) {
         final long needed = (long) step.numLogitRows() * config.vocabSize();
         if (needed > Integer.MAX_VALUE - 8) {
@@ -400,13 +426,19 @@ public final class Engine implements AutoCloseable {
         } else {
             runner.forward(step, logits, kvListener);
         }
+        logitsOnHost = true;
     }
 
     /**
      * Copies the logits of row {@code row} of the last step (the sequence {@link #step()} returned at index
-     * {@code row}) into {@code dst}, which holds at least a vocabulary's worth. For checks that compare backends.
+     * {@code row}) into {@code dst}, which holds at least a vocabulary's worth. For checks that compare backends;
+     * a greedy step on a device that picks tokens itself keeps no logits (see {@link EngineOptions#deviceGreedy}).
      */
     public void copyLogits(int row, float[] dst) {
+        if (!logitsOnHost) {
+            throw new IllegalStateException("the last step picked its tokens on the device and kept no logits;"
+                    + " load the engine with EngineOptions.deviceGreedy(false) to compare logits");
+        }
         final int vocab = config.vocabSize();
         if (row < 0 || (long) (row + 1) * vocab > logits.length || dst.length < vocab) {
             throw new IllegalArgumentException("no logit row " + row + " of the last step fits a buffer of "

@@ -18,6 +18,7 @@ public final class EngineOptions {
     private double memFraction = DEFAULT_MEM_FRACTION;
     private int gpu;
     private boolean cudaGraphs = true;
+    private boolean deviceGreedy = true;
 
     private int pageSize = DEFAULT_PAGE_SIZE;
     private int maxPages;
@@ -143,6 +144,19 @@ public final class EngineOptions {
 
     public boolean cudaGraphs() {
         return cudaGraphs;
+    }
+
+    /**
+     * Whether a step in which every sequence is greedy picks its tokens on the GPU (true: one id per sequence comes
+     * back instead of its logits; {@link Engine#copyLogits} then has nothing to copy) or on the host (false).
+     */
+    public EngineOptions deviceGreedy(boolean deviceGreedy) {
+        this.deviceGreedy = deviceGreedy;
+        return this;
+    }
+
+    public boolean deviceGreedy() {
+        return deviceGreedy;
     }
 
     /**

@@ -275,10 +275,16 @@ public final class CudaModelRunner implements ModelRunner {
         device.makeCurrent();
     }
 
+    @Override
+    public boolean greedyOnDevice() {
+        return true;
+    }
+
     /**
      * Runs the step and writes the argmax token of each logit row into {@code tokens} (greedy decoding without
      * copying logits to the host).
      */
+    @Override
     public void forwardGreedy(BatchStep step, int[] tokens) {
         final int rows = step.numLogitRows();
         if (tokens.length < rows) {

@@ -26,6 +26,22 @@ public interface ModelRunner extends AutoCloseable {
      */
     void forward(BatchStep step, float[] logits, LayerKvListener kvListener);
 
+    /**
+     * Whether {@link #forwardGreedy} picks tokens where the logits are (the GPU), so a step in which every sequence
+     * is greedy moves one id per row to the host instead of a vocabulary of logits per row.
+     */
+    default boolean greedyOnDevice() {
+        return false;
+    }
+
+    /**
+     * Runs the step and writes the argmax of each logit row (lowest id on ties, as the host sampler) into
+     * {@code tokens}, in {@code step.logitRows()} order. Only for runners whose {@link #greedyOnDevice()} is true.
+     */
+    default void forwardGreedy(BatchStep step, int[] tokens) {
+        throw new UnsupportedOperationException(description() + " picks tokens on the host");
+    }
+
     /** The element type of exported and imported KV rows. */
     KvWireType kvWireType();
 

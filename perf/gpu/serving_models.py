@@ -1,0 +1,53 @@
+"""Builds the random-weight checkpoints the two-GPU serving measurements run on, each a complete model directory:
+transformers' own initialisation of the published Qwen2.5-1.5B or Llama-3-8B shapes, bf16, saved with
+save_pretrained, plus the real tokenizer of that family (tokenizer.json and tokenizer_config.json from TOKENIZERS/
+<family>/), so prompts of exact token counts can be built and served.
+
+KV per token: Qwen2.5-1.5B 28 layers x 2 KV heads x 128 x 2 (K, V) x 2 bytes = 28 KiB; Llama-3-8B 32 x 8 x 128 x 2 x 2
+= 128 KiB.
+
+usage: python3 serving_models.py MODELS_DIR TOKENIZERS_DIR name [name ...]   (names: qwen2.5-1.5b, llama-3-8b)
+A directory that already holds config.json and a tokenizer is kept as it is.
+"""
+import os
+import shutil
+import sys
+import time
+
+import torch
+from transformers import AutoModelForCausalLM, LlamaConfig
+
+from hf_models import CONFIGS
+
+MODELS = {
+    "qwen2.5-1.5b": (CONFIGS["qwen2.5-1.5b"], "qwen2_5"),
+    "llama-3-8b": (lambda: LlamaConfig(
+        hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+        num_key_value_heads=8, head_dim=128, vocab_size=128256, max_position_embeddings=8192, rms_norm_eps=1e-5,
+        rope_parameters={"rope_type": "default", "rope_theta": 500000.0}, tie_word_embeddings=False,
+        bos_token_id=128000, eos_token_id=128001), "llama3"),
+}
+
+
+def build(name, models_dir, tokenizers_dir):
+    path = os.path.join(models_dir, name)
+    if os.path.exists(os.path.join(path, "config.json")) and os.path.exists(os.path.join(path, "tokenizer.json")):
+        print(f"{name}: already at {path}", flush=True)
+        return
+    t0 = time.time()
+    make_config, family = MODELS[name]
+    torch.manual_seed(1234)
+    with torch.device("cuda"):
+        model = AutoModelForCausalLM.from_config(make_config(), dtype=torch.bfloat16, attn_implementation="sdpa")
+    params = sum(p.numel() for p in model.parameters())
+    model.save_pretrained(path)
+    del model
+    torch.cuda.empty_cache()
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(tokenizers_dir, family, f), os.path.join(path, f))
+    print(f"{name}: {params / 1e9:.3f} B parameters, {family} tokenizer, saved in {time.time() - t0:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    for n in sys.argv[3:]:
+        build(n, sys.argv[1], sys.argv[2])
