@@ -129,7 +129,11 @@ public final class ServingSystem implements AutoCloseable {
         return new ServingSystem(options);
     }
 
-    /** An embedded driver for one JVM: IPC terms of 16 MiB (KV chunks up to 2 MiB) and prompt dead-peer detection. */
+    /**
+     * An embedded driver for one JVM: IPC terms of 16 MiB (KV chunks up to 2 MiB) and prompt dead-peer detection
+     * (image liveness). Client liveness is generous: a client's conductor that a long pause (loading gigabytes of
+     * weights, a full collection on a busy machine) keeps from its duty for a few seconds must not be declared dead.
+     */
     static MediaDriver.Context ipcDriver(String dir) {
         return new MediaDriver.Context()
                 .aeronDirectoryName(dir)
@@ -140,7 +144,7 @@ public final class ServingSystem implements AutoCloseable {
                 .publicationTermBufferLength(16 * 1024 * 1024)
                 .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(2))
                 .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
-                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(5));
+                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(30));
     }
 
     /** Spins briefly, then backs off to 1 ms sleeps: the machine may have fewer cores than agents. */

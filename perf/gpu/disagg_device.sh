@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The two-GPU serving measurements on the GPU machine, in phases run in the order given:
+#   facts            GPUs, their link (nvidia-smi topo), CPUs, memory
+#   models NAME...   random-weight checkpoints with real tokenizers (serving_models.py) under /tmp/models
+#   junit CLASS...   gpu-tagged JUnit classes (e.g. io.splitserve.engine.cuda.EngineDeviceGreedyGpuTest)
+#   serve LABEL ARGS one `splitserve serve` setup (ARGS: its options, one word joined by '+', e.g.
+#                    --prefill-gpu+0+--decode-gpu+1), driven by the load generator: unloaded (one user, mixed),
+#                    the rate sweep ($RATES, mixed), the 40 x 600/600 job (40 users at once)
+#   engine           the same 40 x 600/600 job through the engine alone (EngineThroughputMain) on GPU 0
+#   kvbench ARGS     io.splitserve.decode.KvStreamBenchMain (ARGS joined by '+')
+#   hf RATE...       transformers on GPU 0 replaying the sweep's schedule at each rate (hf_serve.py)
+# Model: $MODEL (default /tmp/models/qwen2.5-1.5b). Everything lands under /tmp/res; at the end $OUT gets run.log
+# and results.tgz (reports, requests.csv files, logs).
+# usage: bash perf/gpu/disagg_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
+set -uo pipefail
+OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"
+here=$(cd "$(dirname "$0")" && pwd)
+d=$(cd "$1" && pwd); shift
+export JAVA_OPTS="--add-opens=java.base/java.util.zip=ALL-UNNAMED -Dchronicle.analytics.disable=true -Dchronicle.announcer.disable=true"
+source "$d/env.sh"
+export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+MODEL=${MODEL:-/tmp/models/qwen2.5-1.5b}
+BACKEND=${BACKEND:-cuda}
+RATES=${RATES:-4,10,20,35,50}
+DURATION=${DURATION:-15}
+SLO_TTFT_MS=${SLO_TTFT_MS:-500}
+SLO_TPOT_MS=${SLO_TPOT_MS:-20}
+R=/tmp/res; mkdir -p "$R" /tmp/models
+main="$JAVA $JAVA_OPTS -Xmx64g -cp $CP io.splitserve.launcher.Main"
+alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [[ -n $s && $s != Z* ]]; }
+log() { echo "[$(date -u +%H:%M:%S)] $*"; }
+
+phase_facts() {
+  date -u; nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.max.sm --format=csv
+  nvidia-smi topo -m; nproc; free -g | head -2
+}
+
+phase_models() {
+  mkdir -p /tmp/hf-tokenizers
+  for f in "$d"/hf-tokenizers/*.tgz; do tar xzf "$f" -C /tmp/hf-tokenizers; done
+  (cd "$here" && timeout 300 python3 serving_models.py /tmp/models /tmp/hf-tokenizers "$@")
+  log "models rc=$?"
+}
+
+phase_junit() {
+  local args=()
+  for c in "$@"; do args+=(--select-class "$c"); done
+  timeout 240 bash "$d/junit.sh" --include-tag gpu "${args[@]}" > "$R/junit.log" 2>&1
+  log "junit rc=$?"
+  grep -E "tests (found|successful|failed|skipped|aborted)|containers failed" "$R/junit.log"
+  grep -B2 -A15 "✘" "$R/junit.log" | head -60
+}
+
+load() { timeout "$1" $main load --model "$MODEL" --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" "${@:2}"; }
+
+phase_serve() {
+  local label=$1; local args=(${2//+/ }); local dir=/dev/shm/ss-$label port=8011
+  mkdir -p "$R/$label"
+  log "serve $label: ${args[*]}"
+  rm -rf "$dir"
+  $main serve --model "$MODEL" --backend "$BACKEND" --max-batch-size 128 --aeron-dir "$dir" --port $port "${args[@]}" \
+    > "$R/$label/serve.log" 2>&1 &
+  local pid=$!
+  local up=0
+  for _ in $(seq 240); do
+    if curl -sf localhost:$port/health >/dev/null 2>&1; then up=1; break; fi
+    alive $pid || break
+    sleep 1
+  done
+  if [[ $up != 1 ]]; then log "serve $label did not come up"; tail -30 "$R/$label/serve.log"; kill $pid; return; fi
+  log "serve $label up"
+  load 120 --aeron-dir "$dir" --users 1 --requests 16 --workload mixed --seed 7 --drain-timeout 60 \
+    --out "$R/$label/unloaded" --label "$label unloaded" > "$R/$label/unloaded.log" 2>&1
+  log "unloaded rc=$?"; grep -E "TTFT|TPOT|requests" "$R/$label/unloaded.log" | head -8
+  load 400 --aeron-dir "$dir" --workload mixed --seed 1 --sweep "$RATES" --refine 0 --duration "$DURATION" \
+    --drain-timeout 25 --out "$R/$label/sweep" --label "$label" > "$R/$label/sweep.log" 2>&1
+  log "sweep rc=$?"; cat "$R/$label/sweep/sweep.csv" 2>/dev/null
+  load 200 --aeron-dir "$dir" --workload fixed --prompt-tokens 600 --output-tokens 600 --users 40 --requests 40 \
+    --drain-timeout 120 --out "$R/$label/fixed40" --label "$label 40x600" > "$R/$label/fixed40.log" 2>&1
+  log "fixed40 rc=$?"; grep -iE "throughput|output tok|wall|duration" "$R/$label/fixed40/report.md" | head -6
+  kill $pid; wait $pid 2>/dev/null
+  grep -iE "exception|error" "$R/$label/serve.log" | head -10
+}
+
+phase_engine() {
+  timeout 240 $JAVA $JAVA_OPTS -Xmx64g -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.EngineThroughputMain \
+    "$MODEL" 40 600 600 cuda 128 2 > "$R/engine40.log" 2>&1
+  log "engine rc=$?"; grep -E "engine:|round" "$R/engine40.log"
+}
+
+phase_kvbench() {
+  local args=(${1//+/ })
+  timeout 300 $JAVA $JAVA_OPTS -Xmx64g -cp "$CP:$d/test-classes/engine:$d/test-classes/decode-node" \
+    io.splitserve.decode.KvStreamBenchMain "${args[@]}" > "$R/kvbench-$(basename "${args[0]}").log" 2>&1
+  log "kvbench rc=$?"; grep -vE "^\s+at " "$R/kvbench-$(basename "${args[0]}").log" | tail -20
+}
+
+phase_hf() {
+  for rate in "$@"; do
+    load 60 --rate "$rate" --duration "$DURATION" --workload mixed --seed 1 --write-schedule "$R/hf-$rate.jsonl" \
+      > /dev/null 2>&1
+    timeout 200 python3 "$here/hf_serve.py" "$MODEL" "$R/hf-$rate.jsonl" "$R/hf-$rate.json" --time-limit 150 \
+      --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" --label "hf rate $rate" > "$R/hf-$rate.log" 2>&1
+    log "hf rate $rate rc=$?"; tail -3 "$R/hf-$rate.log"
+  done
+}
+
+{
+  while (($#)); do
+    p=$1; shift; a=()
+    while (($#)) && [[ $1 != , ]]; do a+=("$1"); shift; done
+    (($#)) && shift
+    log "== $p ${a[*]}"
+    "phase_$p" "${a[@]}"
+  done
+  log "== done"
+} 2>&1 | tee "$OUT/run.log"
+tar czf "$OUT/results.tgz" -C /tmp res 2>/dev/null
+ls -la "$OUT"
