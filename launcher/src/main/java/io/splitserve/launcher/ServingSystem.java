@@ -144,7 +144,8 @@ public final class ServingSystem implements AutoCloseable {
                 .publicationTermBufferLength(16 * 1024 * 1024)
                 .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(2))
                 .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))
-                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(30));
+                .clientLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(20))
+                .publicationUnblockTimeoutNs(TimeUnit.SECONDS.toNanos(30)); // must exceed client liveness
     }
 
     /** Spins briefly, then backs off to 1 ms sleeps: the machine may have fewer cores than agents. */
