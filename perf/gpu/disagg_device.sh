@@ -26,7 +26,8 @@ DURATION=${DURATION:-15}
 SLO_TTFT_MS=${SLO_TTFT_MS:-500}
 SLO_TPOT_MS=${SLO_TPOT_MS:-20}
 R=/tmp/res; mkdir -p "$R" /tmp/models
-main="$JAVA $JAVA_OPTS -Xmx64g -cp $CP io.splitserve.launcher.Main"
+HEAP=${HEAP:-64g}
+main="$JAVA $JAVA_OPTS -Xmx$HEAP -cp $CP io.splitserve.launcher.Main"
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [[ -n $s && $s != Z* ]]; }
 log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
