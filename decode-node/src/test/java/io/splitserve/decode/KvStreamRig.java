@@ -160,7 +160,10 @@ final class KvStreamRig implements AutoCloseable {
             this.prefillThread = prefillExecutor;
             this.decodeThread = decodeExecutor;
         } catch (RuntimeException | ModelLoadException e) {
-            CloseHelper.quietCloseAll(kvSender, kvReceiver, decodeEngine, prefillEngine, client, launched);
+            CloseHelper.quietCloseAll(kvSender, kvReceiver);
+            closeOnThisThread(decodeEngine);
+            closeOnThisThread(prefillEngine);
+            CloseHelper.quietCloseAll(client, launched);
             if (prefillExecutor != null) {
                 prefillExecutor.shutdownNow();
             }
@@ -409,6 +412,13 @@ final class KvStreamRig implements AutoCloseable {
 
     private <T> T onPrefillThread(Callable<T> work) {
         return join(prefillThread.submit(work));
+    }
+
+    private static void closeOnThisThread(Engine engine) {
+        if (engine != null) {
+            engine.bindToCurrentThread();
+            engine.close();
+        }
     }
 
     private static Thread daemon(Runnable work, String name) {

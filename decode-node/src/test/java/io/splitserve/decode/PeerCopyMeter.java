@@ -143,8 +143,8 @@ final class PeerCopyMeter implements AutoCloseable {
         }
         cuCtxSetCurrent(srcContext);
         from.copyFrom(pattern);
-        copy(4L * pattern.length);
         cuCtxSetCurrent(dstContext);
+        copy(4L * pattern.length);
         final int[] arrived = new int[pattern.length];
         to.copyTo(arrived);
         if (!Arrays.equals(pattern, arrived)) {
@@ -158,6 +158,7 @@ final class PeerCopyMeter implements AutoCloseable {
             throw new IllegalArgumentException("peer copies of " + bytes + " bytes x " + reps + " outside buffers of "
                     + from.bytes() + " bytes");
         }
+        cuCtxSetCurrent(dstContext);
         copy(bytes);
         final long[] nanos = new long[reps];
         for (int i = 0; i < reps; i++) {
@@ -170,6 +171,7 @@ final class PeerCopyMeter implements AutoCloseable {
         return bytes / median;
     }
 
+    /** Copies on the decode GPU's stream; its context is current. */
     private void copy(long bytes) {
         cuMemcpyPeerAsync(to.pointer(), dstContext, from.pointer(), srcContext, bytes, stream.stream());
         stream.synchronize();
