@@ -240,13 +240,13 @@ final class KvStreamRig implements AutoCloseable {
      */
     Transfer streamed(int[] prompt) {
         final long requestId = nextRequestId++;
-        return transfer(requestId, prompt.length, () -> streamPrefill(requestId, prompt));
+        return transfer(requestId, () -> streamPrefill(requestId, prompt));
     }
 
     /** Sends KV captured earlier ({@link #capture}) layer by layer with no compute, until it is admitted. */
     Transfer stored(UnsafeBuffer kv, int tokens, int firstToken) {
         final long requestId = nextRequestId++;
-        return transfer(requestId, tokens, () -> sendStored(requestId, kv, tokens, firstToken));
+        return transfer(requestId, () -> sendStored(requestId, kv, tokens, firstToken));
     }
 
     /**
@@ -290,7 +290,7 @@ final class KvStreamRig implements AutoCloseable {
         });
     }
 
-    private Transfer transfer(long requestId, int tokens, Callable<Long> send) {
+    private Transfer transfer(long requestId, Callable<Long> send) {
         abandoned = false;
         final Future<long[]> admitted = decodeThread.submit(() -> {
             final ImportedKv kv = awaitImport(requestId);
