@@ -173,7 +173,7 @@ final class LoadCommand implements Callable<Integer> {
 
     @Option(names = "--write-schedule", paramLabel = "FILE",
         description = "With --rate: send nothing (a target may be left out); write the open loop's exact requests and "
-            + "arrival offsets as JSON lines {index, at_s, prompt, prompt_tokens, max_tokens, rate} and exit, so "
+            + "arrival offsets as JSON lines {index, at_s, prompt, prompt_tokens, max_tokens, rate, duration_s} and exit, so "
             + "another server replays the same load. The warm-up, if any, is not part of it.")
     Path writeSchedule;
 
@@ -266,7 +266,7 @@ final class LoadCommand implements Callable<Integer> {
         final OpenLoop openLoop = new OpenLoop(pattern.rate, seed);
         final ScheduledRequest[] plan = openLoop.plan(workload, settings);
         try {
-            ScheduleFile.write(writeSchedule, openLoop.ratePerSecond(), plan);
+            ScheduleFile.write(writeSchedule, openLoop.ratePerSecond(), settings.durationNs(), plan);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot write the schedule to " + writeSchedule + ": " + e);
         }

@@ -120,6 +120,7 @@ class LoadCommandTest {
             assertEquals(request.promptTokens(), line.get("prompt_tokens").asInt());
             assertEquals(request.outputTokens(), line.get("max_tokens").asInt());
             assertEquals(20.0, line.get("rate").asDouble());
+            assertEquals(5.0, line.get("duration_s").asDouble());
             assertEquals(line.get("prompt_tokens").asInt(), tokenizer.encode(line.get("prompt").asText(), true).length,
                     "line " + i);
         }
