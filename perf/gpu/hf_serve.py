@@ -28,6 +28,7 @@ usage: python3 hf_serve.py MODEL_DIR SCHEDULE.jsonl OUT.json [--mode batch|cb] [
 Writes OUT.json and prints one Markdown table row (the header with --header).
 """
 import argparse
+import importlib.util
 import json
 import math
 import sys
@@ -162,6 +163,8 @@ def serve_continuous(model, tokenizer, requests, time_limit, max_batch, device):
     """Transformers' continuous batching manager fed at the arrival times. Returns what serve_batches returns."""
     from transformers import GenerationConfig
 
+    if device == "cpu" and importlib.util.find_spec("psutil") is None:
+        raise ServingError("--mode cb on the CPU needs psutil: transformers checks its cache against free memory")
     config = GenerationConfig(do_sample=False, max_new_tokens=max(r["max_tokens"] for r in requests),
                               eos_token_id=-1, pad_token_id=tokenizer.pad_token_id)
     manager = model.init_continuous_batching(
