@@ -173,8 +173,8 @@ final class LoadCommand implements Callable<Integer> {
 
     @Option(names = "--write-schedule", paramLabel = "FILE",
         description = "With --rate: send nothing (a target may be left out); write the open loop's exact requests and "
-            + "arrival offsets as JSON lines {index, at_s, prompt, prompt_tokens, max_tokens, rate, duration_s} and exit, so "
-            + "another server replays the same load. The warm-up, if any, is not part of it.")
+            + "arrival offsets as JSON lines {index, at_s, prompt, prompt_tokens, max_tokens, rate, duration_s} "
+            + "and exit, so another server replays the same load. The warm-up, if any, is not part of it.")
     Path writeSchedule;
 
     @Override

@@ -100,9 +100,9 @@ class LoadCommandTest {
         assertTrue(stdout.toString().startsWith("wrote "), stdout.toString());
 
         final Tokenizer tokenizer = Tokenizer.load(demo.resolve("tokenizer.json"));
+        final WorkloadMix mix = WorkloadMix.named("mixed", 600, 600).scaled(0.05);
         final ScheduledRequest[] expected = new OpenLoop(20, 3).plan(
-                new SyntheticWorkload(WorkloadMix.named("mixed", 600, 600).scaled(0.05), new PromptFactory(tokenizer), 3),
-                new RunSettings().durationNs(5_000_000_000L));
+                new SyntheticWorkload(mix, new PromptFactory(tokenizer), 3), new RunSettings().durationNs(5_000_000_000L));
         final ObjectMapper json = new ObjectMapper();
         final List<JsonNode> lines = new ArrayList<>();
         for (String line : Files.readAllLines(file)) {
