@@ -19,6 +19,8 @@ import io.splitserve.perf.load.RateSweep;
 import io.splitserve.perf.load.ReportHeader;
 import io.splitserve.perf.load.RunResult;
 import io.splitserve.perf.load.RunSettings;
+import io.splitserve.perf.load.ScheduleFile;
+import io.splitserve.perf.load.ScheduledRequest;
 import io.splitserve.perf.load.Slo;
 import io.splitserve.perf.load.SyntheticWorkload;
 import io.splitserve.perf.load.Workload;
@@ -26,6 +28,7 @@ import io.splitserve.perf.load.WorkloadMix;
 import io.splitserve.router.HttpShim;
 import io.splitserve.router.HttpShimContext;
 import io.splitserve.tokenizer.Tokenizer;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -46,7 +49,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code splitserve load}: load against a SplitServe, through the Aeron client (of a running {@code serve}, or of
  * one started in this JVM) or the HTTP shim, with an open loop at a rate, a closed loop of users, or a rate sweep;
- * writes a Markdown report, {@code .hlog} histogram logs and PNG plots, and prints the headline figures.
+ * writes a Markdown report, {@code .hlog} histogram logs and PNG plots, and prints the headline figures. With
+ * {@code --write-schedule} it sends nothing and writes the open loop's exact plan instead, for servers it cannot drive.
  */
 @Command(
     name = "load",
@@ -74,7 +78,8 @@ final class LoadCommand implements Callable<Integer> {
         boolean embedded;
     }
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    /** Absent only with --write-schedule, which sends nothing. */
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     TargetChoice target;
 
     static final class PatternChoice {
@@ -166,6 +171,12 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--label", paramLabel = "TEXT", defaultValue = "load", description = "Name of the run in reports (default: ${DEFAULT-VALUE}).")
     String label;
 
+    @Option(names = "--write-schedule", paramLabel = "FILE",
+        description = "With --rate: send nothing (a target may be left out); write the open loop's exact requests and "
+            + "arrival offsets as JSON lines {index, at_s, prompt, prompt_tokens, max_tokens, rate, duration_s} "
+            + "and exit, so another server replays the same load. The warm-up, if any, is not part of it.")
+    Path writeSchedule;
+
     @Override
     public Integer call() throws Exception {
         final Slo slo = Slo.ofMillis(sloTtftMs, sloTpotMs);
@@ -186,6 +197,14 @@ final class LoadCommand implements Callable<Integer> {
         final String command = "splitserve " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         final PrintWriter stdout = spec.commandLine().getOut();
 
+        if (writeSchedule != null) {
+            writeSchedule(first, settings, stdout);
+            return 0;
+        }
+        if (target == null) {
+            throw new ParameterException(spec.commandLine(),
+                    "load needs a target: --aeron-dir DIR, --http URL or --embedded (or --write-schedule FILE)");
+        }
         if (viaHttp && !target.embedded) {
             throw new ParameterException(spec.commandLine(), "--via-http goes with --embedded; use --http URL for a running serve");
         }
@@ -236,6 +255,24 @@ final class LoadCommand implements Callable<Integer> {
         }
         stdout.flush();
         return 0;
+    }
+
+    /** Writes the plan the open loop would send, instead of sending it. */
+    private void writeSchedule(Workload workload, RunSettings settings, PrintWriter stdout) {
+        if (pattern.rate == null) {
+            throw new ParameterException(spec.commandLine(),
+                    "--write-schedule writes an open-loop schedule: use it with --rate R, not --users or --sweep");
+        }
+        final OpenLoop openLoop = new OpenLoop(pattern.rate, seed);
+        final ScheduledRequest[] plan = openLoop.plan(workload, settings);
+        try {
+            ScheduleFile.write(writeSchedule, openLoop.ratePerSecond(), settings.durationNs(), plan);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot write the schedule to " + writeSchedule + ": " + e);
+        }
+        stdout.printf(Locale.ROOT, "wrote %d requests (%s; %s) to %s%n", plan.length, openLoop.describe(),
+                workload.describe(), writeSchedule);
+        stdout.flush();
     }
 
     /** The Aeron client of a running serve; an unreachable one is the user's mistake, told in one line. */

@@ -4,6 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.splitserve.perf.load.OpenLoop;
+import io.splitserve.perf.load.PromptFactory;
+import io.splitserve.perf.load.RequestSpec;
+import io.splitserve.perf.load.RunSettings;
+import io.splitserve.perf.load.ScheduledRequest;
+import io.splitserve.perf.load.SyntheticWorkload;
+import io.splitserve.perf.load.WorkloadMix;
+import io.splitserve.tokenizer.Tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -11,6 +21,8 @@ import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.HdrHistogram.EncodableHistogram;
 import org.HdrHistogram.HistogramLogReader;
@@ -19,7 +31,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** A short open-loop load run against a serving system started in this JVM, and the command's one-line errors. */
+/**
+ * A short open-loop load run against a serving system started in this JVM, the open-loop schedule written instead of
+ * sent, and the command's one-line errors.
+ */
 @Timeout(120)
 class LoadCommandTest {
 
@@ -70,6 +85,61 @@ class LoadCommandTest {
         assertTrue(report.contains("None."), report);
         // the warm-up ran first and is not part of the report's six requests
         assertTrue(stdout.toString().startsWith("warm-up: "), stdout.toString());
+    }
+
+    @Test
+    void writeScheduleWritesExactlyTheOpenLoopsRequestsAndSendsNothing(@TempDir Path out) throws Exception {
+        final Path demo = TestSystems.demoModel();
+        final Path file = out.resolve("plans").resolve("schedule.jsonl");
+        final StringWriter stdout = new StringWriter();
+        final CommandLine cli = new CommandLine(new Main());
+        cli.setOut(new PrintWriter(stdout));
+        final int status = cli.execute("load", "--model", demo.toString(), "--rate", "20", "--duration", "5",
+                "--workload", "mixed", "--length-scale", "0.05", "--seed", "3", "--write-schedule", file.toString());
+        assertEquals(0, status, stdout.toString());
+        assertTrue(stdout.toString().startsWith("wrote "), stdout.toString());
+
+        final Tokenizer tokenizer = Tokenizer.load(demo.resolve("tokenizer.json"));
+        final WorkloadMix mix = WorkloadMix.named("mixed", 600, 600).scaled(0.05);
+        final ScheduledRequest[] expected = new OpenLoop(20, 3).plan(
+                new SyntheticWorkload(mix, new PromptFactory(tokenizer), 3), new RunSettings().durationNs(5_000_000_000L));
+        final ObjectMapper json = new ObjectMapper();
+        final List<JsonNode> lines = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            lines.add(json.readTree(line));
+        }
+        // Poisson count at 20/s over 5 s: mean 100, standard deviation 10
+        assertTrue(lines.size() >= 60 && lines.size() <= 140, "count " + lines.size());
+        assertEquals(expected.length, lines.size());
+        for (int i = 0; i < lines.size(); i++) {
+            final JsonNode line = lines.get(i);
+            final RequestSpec request = expected[i].request();
+            assertEquals(i, line.get("index").asInt());
+            assertEquals(expected[i].offsetNs() / 1e9, line.get("at_s").asDouble(), 1e-9);
+            assertEquals(request.prompt(), line.get("prompt").asText());
+            assertEquals(request.promptTokens(), line.get("prompt_tokens").asInt());
+            assertEquals(request.outputTokens(), line.get("max_tokens").asInt());
+            assertEquals(20.0, line.get("rate").asDouble());
+            assertEquals(5.0, line.get("duration_s").asDouble());
+            assertEquals(line.get("prompt_tokens").asInt(), tokenizer.encode(line.get("prompt").asText(), true).length,
+                    "line " + i);
+        }
+        assertTrue(lines.stream().map(l -> l.get("prompt_tokens").asInt()).distinct().count() > 10,
+                "a mixed workload has many prompt lengths");
+    }
+
+    @Test
+    void writeScheduleNeedsAnOpenLoopAndARunNeedsATarget(@TempDir Path out) throws Exception {
+        final String demo = TestSystems.demoModel().toString();
+        final StringWriter err = new StringWriter();
+        final CommandLine cli = new CommandLine(new Main());
+        cli.setErr(new PrintWriter(err));
+        assertEquals(2, cli.execute("load", "--model", demo, "--users", "2",
+                "--write-schedule", out.resolve("s.jsonl").toString()));
+        assertTrue(err.toString().contains("use it with --rate"), err.toString());
+        assertEquals(2, cli.execute("load", "--model", demo, "--rate", "1"));
+        assertTrue(err.toString().contains("load needs a target"), err.toString());
+        assertTrue(Files.notExists(out.resolve("s.jsonl")));
     }
 
     @Test

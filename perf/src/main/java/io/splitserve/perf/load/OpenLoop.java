@@ -39,23 +39,37 @@ public final class OpenLoop implements LoadPattern {
         return offsets.stream().mapToLong(Long::longValue).toArray();
     }
 
+    /**
+     * Every request this loop sends in a run of {@code settings}, in sending order, with its arrival offset: the
+     * i-th arrival carries the workload's i-th request. {@link #run} sends exactly this plan, so a plan written out
+     * replays the same load elsewhere.
+     */
+    public ScheduledRequest[] plan(Workload workload, RunSettings settings) {
+        final long[] offsets = schedule(ratePerSecond, seed, settings.durationNs(), settings.maxRequests());
+        final ScheduledRequest[] requests = new ScheduledRequest[offsets.length];
+        for (int i = 0; i < requests.length; i++) {
+            requests[i] = new ScheduledRequest(offsets[i], workload.next());
+        }
+        return requests;
+    }
+
+    public double ratePerSecond() {
+        return ratePerSecond;
+    }
+
     @Override
     public RunResult run(LoadTarget target, Workload workload, RunSettings settings) throws InterruptedException {
-        final long[] offsets = schedule(ratePerSecond, seed, settings.durationNs(), settings.maxRequests());
-        final RequestSpec[] requests = new RequestSpec[offsets.length];
-        for (int i = 0; i < requests.length; i++) {
-            requests[i] = workload.next();
-        }
+        final ScheduledRequest[] requests = plan(workload, settings);
         final long origin = System.nanoTime() + START_LEAD_NS;
         final RunRecorder recorder = new RunRecorder(settings.slo(), origin, settings.timelineSeconds(),
                 settings.hlogDir());
         try {
-            for (int i = 0; i < requests.length; i++) {
-                final long intended = origin + offsets[i];
+            for (ScheduledRequest scheduled : requests) {
+                final long intended = origin + scheduled.offsetNs();
                 for (long wait = intended - System.nanoTime(); wait > 0; wait = intended - System.nanoTime()) {
                     LockSupport.parkNanos(wait);
                 }
-                target.submit(requests[i], recorder.begin(requests[i], intended, NOTHING));
+                target.submit(scheduled.request(), recorder.begin(scheduled.request(), intended, NOTHING));
             }
             final long lastSend = Math.max(System.nanoTime(), origin + settings.durationNs());
             recorder.awaitDrain(lastSend + settings.drainTimeoutNs());
