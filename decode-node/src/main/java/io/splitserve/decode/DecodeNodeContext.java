@@ -10,9 +10,8 @@ import java.util.concurrent.TimeUnit;
  * (router events on stream 100; this node's control stream {@code 20000 + nodeId}, KV stream {@code 30000 + nodeId},
  * KV ack stream {@code 40000 + nodeId}), a running batch of at most 64 sequences, heartbeats every 100 ms, KV
  * imported into the engine's pages layer by layer as it arrives, and KV that arrives without its DecodeAdmit released
- * after 5 s. With {@link #colocated(boolean)} the node also prefills
- * (chunked, within the engine's prefill budget) and needs no KV from elsewhere. Only the Aeron client and the model
- * directory have no default.
+ * after 5 s. With {@link #colocated(boolean)} the node also prefills (chunked, within the engine's prefill budget) and
+ * needs no KV from elsewhere. Only the Aeron client and the model directory have no default.
  */
 public final class DecodeNodeContext {
     public static final String DEFAULT_CHANNEL = "aeron:ipc";

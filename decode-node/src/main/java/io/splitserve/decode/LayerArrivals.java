@@ -4,10 +4,11 @@ package io.splitserve.decode;
  * Counts the bytes of one incoming sequence's KV per layer part, to say when a layer's K and V have both arrived so
  * that layer can be imported while later layers are still on the way. Parts and chunks may arrive in any order.
  *
- * <p>The count trusts the KV receiver's framing: each chunk's payload is written once, at its own offset, and the
- * receiver admits a sequence only after every byte arrived and the checksum matched. Against a sender that repeats a
- * range anyway, a layer is reported complete only once, and every write into a layer after that is reported as a
- * rewrite, so the caller can import that layer again at admission and the pages still end up holding the final bytes.
+ * <p>Counting bytes rather than ranges is exact for a well-behaved sender: it sends each range once, Aeron delivers a
+ * session's stream once and in order, and the receiver writes each payload once at its own offset. The receiver does
+ * not reject a repeated range, though, so against a sender that repeats one a layer may look complete early: a layer
+ * is reported complete only once, and any later write into it is reported as a rewrite, so the caller imports that
+ * layer again at admission and the pages still end up holding the final bytes.
  */
 final class LayerArrivals {
     private final long partBytes;

@@ -252,7 +252,7 @@ class CudaModelRunnerTest {
 
     @Test
     void layerByLayerImportBesideDecodeStepsEqualsWholeImportAndOneEngine() throws Exception {
-        final Path dir = DemoModel.ensure(models.resolve("demo-import"));
+        final Path dir = DemoModel.ensure(models.resolve("demo"));
         final EngineOptions options = new EngineOptions().backend(Backend.CUDA).pageSize(PAGE).maxPages(256);
         final int vocab = ModelConfig.load(dir).vocabSize();
         final int[] a = RandomModels.tokens(31, 1500);
@@ -305,7 +305,7 @@ class CudaModelRunnerTest {
 
     @Test
     void aReleasedPartialImportLeavesItsPagesToTheNextSequence() throws Exception {
-        final Path dir = DemoModel.ensure(models.resolve("demo-release"));
+        final Path dir = DemoModel.ensure(models.resolve("demo"));
         final EngineOptions options = new EngineOptions().backend(Backend.CUDA).pageSize(PAGE).maxPages(256);
         final int[] a = RandomModels.tokens(41, 1200);
         final int[] alone = new int[IMPORT_STEPS];
