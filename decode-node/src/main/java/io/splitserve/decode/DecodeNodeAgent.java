@@ -63,7 +63,7 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
                 .maxRunningSequences(ctx.maxBatchSize());
         this.engine = Engine.load(ctx.modelDir(), options);
         this.fingerprint = ModelFingerprint.of(ctx.modelDir());
-        this.store = new EngineKvPageStore(engine);
+        this.store = new EngineKvPageStore(engine, ctx.kvLayerImport());
         this.receiver = ctx.colocated() ? null : new KvReceiver(new KvReceiverContext()
                 .aeron(ctx.aeron())
                 .channel(ctx.kvChannel())

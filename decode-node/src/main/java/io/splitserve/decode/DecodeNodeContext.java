@@ -8,10 +8,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Configuration of a {@link DecodeNodeAgent}, as a context object with defaults: everything on {@code aeron:ipc}
  * (router events on stream 100; this node's control stream {@code 20000 + nodeId}, KV stream {@code 30000 + nodeId},
- * KV ack stream {@code 40000 + nodeId}), a running batch of at most 64 sequences, heartbeats every 100 ms, and KV
- * that arrives without its DecodeAdmit released after 5 s. With {@link #colocated(boolean)} the node also prefills
- * (chunked, within the engine's prefill budget) and needs no KV from elsewhere. Only the Aeron client and the model
- * directory have no default.
+ * KV ack stream {@code 40000 + nodeId}), a running batch of at most 64 sequences, heartbeats every 100 ms, KV
+ * imported into the engine's pages layer by layer as it arrives, and KV that arrives without its DecodeAdmit released
+ * after 5 s. With {@link #colocated(boolean)} the node also prefills (chunked, within the engine's prefill budget) and
+ * needs no KV from elsewhere. Only the Aeron client and the model directory have no default.
  */
 public final class DecodeNodeContext {
     public static final String DEFAULT_CHANNEL = "aeron:ipc";
@@ -30,6 +30,7 @@ public final class DecodeNodeContext {
     private EngineOptions engineOptions = new EngineOptions();
     private int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
     private boolean colocated;
+    private boolean kvLayerImport = true;
     private String routerChannel = DEFAULT_CHANNEL;
     private int routerStreamId = DEFAULT_ROUTER_STREAM_ID;
     private String controlChannel = DEFAULT_CHANNEL;
@@ -88,6 +89,13 @@ public final class DecodeNodeContext {
     /** Prefill and decode in this one node (the non-disaggregated baseline): prompts come in PrefillRequests. */
     public boolean colocated() { return colocated; }
     public DecodeNodeContext colocated(boolean colocated) { this.colocated = colocated; return this; }
+
+    /**
+     * True: each layer of arriving KV is copied into the engine's pages as soon as its K and V are complete, so
+     * admission waits only for the last layer. False: the whole sequence is copied at admission.
+     */
+    public boolean kvLayerImport() { return kvLayerImport; }
+    public DecodeNodeContext kvLayerImport(boolean kvLayerImport) { this.kvLayerImport = kvLayerImport; return this; }
 
     public String routerChannel() { return routerChannel; }
     public DecodeNodeContext routerChannel(String channel) { this.routerChannel = channel; return this; }

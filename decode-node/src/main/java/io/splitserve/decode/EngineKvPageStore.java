@@ -14,8 +14,10 @@ import org.agrona.DirectBuffer;
 /**
  * The decode engine's KV pool seen as kv-transfer's {@link KvPageStore}: a reservation is an {@link ImportedKv} of the
  * engine (its pages plus host memory in the wire layout, pinned on the GPU), and incoming bytes are copied straight
- * into that memory at their logical offset, so a fragment may split an element anywhere. The engine moves the whole
- * sequence into its pages when it is admitted.
+ * into that memory at their logical offset, so a fragment may split an element anywhere. With layer import (the
+ * default) each layer goes into the pages as soon as its K and V have all arrived ({@link Engine#importLayer}, counted
+ * by {@link LayerArrivals}), so at admission only the last layer's copy is left; with whole import the engine moves
+ * the whole sequence into its pages when it is admitted. Both are kept so they can be measured side by side.
  *
  * <p>The store's geometry carries the engine's KV element type (F32 on the CPU backend, BF16 on CUDA), so the
  * receiver refuses a transfer from a prefill node of the other backend with FAILED_INCOMPATIBLE instead of
@@ -24,10 +26,22 @@ import org.agrona.DirectBuffer;
 final class EngineKvPageStore implements KvPageStore {
     private final Engine engine;
     private final KvGeometry geometry;
-    private final Map<KvReservation, ImportedKv> imports = new IdentityHashMap<>();
+    private final boolean layerImport;
+    private final Map<KvReservation, Inbound> imports = new IdentityHashMap<>();
 
+    /** One reservation's engine import and, with layer import, what has arrived of each layer. */
+    private record Inbound(ImportedKv kv, LayerArrivals arrivals) {
+    }
+
+    /** A store that imports each layer as soon as it has arrived. */
     EngineKvPageStore(Engine engine) {
+        this(engine, true);
+    }
+
+    /** {@code layerImport} false leaves every layer in host memory until the engine admits the sequence. */
+    EngineKvPageStore(Engine engine, boolean layerImport) {
         this.engine = engine;
+        this.layerImport = layerImport;
         this.geometry = new KvGeometry(engine.config().numLayers(), engine.config().numKvHeads(),
                 engine.config().headDim(), KvDtype.valueOf(engine.kvWireType().name()));
     }
@@ -49,31 +63,43 @@ final class EngineKvPageStore implements KvPageStore {
             return null;
         }
         final KvReservation reservation = new KvReservation(tokens, new int[0]);
-        imports.put(reservation, kv);
+        imports.put(reservation, new Inbound(kv, layerImport ? new LayerArrivals(kv.layers(), kv.partBytes()) : null));
         return reservation;
     }
 
     @Override
     public void write(KvReservation reservation, int layer, KvPart part, long byteOffset, DirectBuffer src,
                       int srcIndex, int length) {
-        final ImportedKv kv = imports.get(reservation);
+        final Inbound inbound = imports.get(reservation);
+        final ImportedKv kv = inbound.kv();
         if (byteOffset < 0 || byteOffset + length > kv.partBytes()) {
             throw new IndexOutOfBoundsException("bytes [" + byteOffset + ", " + (byteOffset + length) + ") outside "
                     + kv.partBytes() + " of one layer part");
         }
-        src.getBytes(srcIndex, kv.bytes(), kv.partOffset(layer, part == KvPart.V) + (int) byteOffset, length);
+        final boolean value = part == KvPart.V;
+        src.getBytes(srcIndex, kv.bytes(), kv.partOffset(layer, value) + (int) byteOffset, length);
+        final LayerArrivals arrivals = inbound.arrivals();
+        if (arrivals == null) {
+            return;
+        }
+        if (arrivals.isComplete(layer)) {
+            kv.layerRewritten(layer);
+        } else if (arrivals.add(layer, value, length)) {
+            engine.importLayer(kv, layer);
+        }
     }
 
     @Override
     public void release(KvReservation reservation) {
-        final ImportedKv kv = imports.remove(reservation);
-        if (kv != null) {
-            engine.releaseImported(kv);
+        final Inbound inbound = imports.remove(reservation);
+        if (inbound != null) {
+            engine.releaseImported(inbound.kv());
         }
     }
 
     /** Takes an admitted reservation's pages out of the store; the caller admits or releases them in the engine. */
     ImportedKv take(KvReservation reservation) {
-        return imports.remove(reservation);
+        final Inbound inbound = imports.remove(reservation);
+        return inbound == null ? null : inbound.kv();
     }
 }

@@ -25,12 +25,13 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Disaggregation on the CUDA backend, on one GPU: a prompt prefilled by one CUDA engine, its bf16 KV streamed layer
  * by layer out of the device pages through pinned staging and over IPC into a second CUDA engine with another page
- * size, decodes like one CUDA engine doing both (logits by cosine at every step, tokens wherever the top-2 margin is
+ * size (imported into its pages layer by layer as it arrives, or whole at admission), decodes like one CUDA engine
+ * doing both (logits by cosine at every step, tokens wherever the top-2 margin is
  * clear). The exported rows are the CPU engine's K and V in the same {@code [tokens][kvHeads][headDim]} layout, up to
  * bf16. A CUDA prefill towards a CPU decode engine is refused as incompatible.
  */
@@ -69,8 +70,8 @@ class CudaKvStreamingGpuTest {
      * logits agree by cosine and tokens until a near tie.
      */
     @ParameterizedTest
-    @ValueSource(ints = {16, 8, 5})
-    void streamedCudaKvDecodesLikeOneCudaEngine(int decodePageSize) throws Exception {
+    @CsvSource({"16, true", "16, false", "8, true", "5, true"})
+    void streamedCudaKvDecodesLikeOneCudaEngine(int decodePageSize, boolean layerImport) throws Exception {
         final int vocab;
         final List<float[]> reference = new ArrayList<>();
         final int[] referenceTokens = new int[STEPS];
@@ -91,7 +92,7 @@ class CudaKvStreamingGpuTest {
         try (Engine prefill = Engine.load(demo(), cuda(16));
              Engine decode = Engine.load(demo(), cuda(decodePageSize))) {
             assertEquals(KvWireType.BF16, prefill.kvWireType());
-            final EngineKvPageStore store = new EngineKvPageStore(decode);
+            final EngineKvPageStore store = new EngineKvPageStore(decode, layerImport);
             try (IpcKvLink link = new IpcKvLink(demo(), store)) {
                 final IpcKvLink.Outcome outcome = link.prefillAndSend(prefill, prompt);
                 assertEquals(KvTransferStatus.OK, outcome.leaseStatus());
@@ -120,7 +121,8 @@ class CudaKvStreamingGpuTest {
                     }
                     compared++;
                 }
-                System.out.println("decode page size " + decodePageSize + ": " + compared + " of " + STEPS
+                System.out.println("decode page size " + decodePageSize + (layerImport ? ", layer" : ", whole")
+                        + " import: " + compared + " of " + STEPS
                         + " greedy tokens equal to one CUDA engine's");
                 assertTrue(compared >= 1, "the first token, sampled where the prompt was prefilled, differs");
             }

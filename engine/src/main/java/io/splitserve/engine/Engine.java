@@ -341,13 +341,28 @@ public final class Engine implements AutoCloseable {
             return null;
         }
         final int rowBytes = config.kvDim() * runner.kvWireType().elementBytes();
-        final ImportedKv kv = new ImportedKv(tokens, rowBytes, config.numLayers(),
-                runner.importBuffer(2L * config.numLayers() * tokens * rowBytes));
+        final ImportedKv kv = new ImportedKv(tokens, rowBytes, config.numLayers(), runner.importBuffer(tokens));
         blocks.ensureCapacity(kv.table, tokens);
+        for (int t = 0; t < tokens; t++) {
+            kv.slots[t] = blocks.slot(kv.table, t);
+        }
         return kv;
     }
 
-    /** Returns an import's pages to the pool without admitting it. */
+    /**
+     * Starts copying layer {@code layer} of an import from its host memory into its pages, ahead of admission; call it
+     * once all of that layer's K and V bytes are written. On the GPU the copy runs on a side stream beside the decode
+     * steps (the pages are the import's alone), so by the time the last layer arrives only that layer is left to copy.
+     * Importing a layer again copies its bytes as they are then.
+     */
+    public void importLayer(ImportedKv kv, int layer) {
+        kv.checkOpen();
+        kv.checkLayer(layer);
+        runner.importLayer(kv.buffer, layer, kv.slots);
+        kv.layerImported[layer] = true;
+    }
+
+    /** Returns an import's pages to the pool without admitting it, once no layer copy into them is still running. */
     public void releaseImported(ImportedKv kv) {
         if (!kv.settled) {
             kv.settled = true;
@@ -360,8 +375,9 @@ public final class Engine implements AutoCloseable {
      * Adds a running sequence whose prompt KV is {@code kv} (complete) and whose first token, sampled where the
      * prompt was prefilled, is {@code firstToken}; the next {@link #step()} decodes its second token. The pages
      * become the sequence's. {@code sampledTokens} counts the tokens the request sampled so far, the first token
-     * included (1 for a fresh request), so seeded sampling continues the same random stream. The KV is copied from
-     * the import's host memory into the pages here. Returns the sequence id.
+     * included (1 for a fresh request), so seeded sampling continues the same random stream. Every layer not already
+     * imported by {@link #importLayer} is copied into the pages here, and this returns once all layer copies have
+     * landed. Returns the sequence id.
      */
     public long admitImported(ImportedKv kv, int firstToken, SamplingParams params, int sampledTokens) {
         if (kv.settled) {
@@ -374,11 +390,11 @@ public final class Engine implements AutoCloseable {
         if (params == null) {
             throw new IllegalArgumentException("sampling parameters are required");
         }
-        final int[] slots = new int[kv.tokens()];
-        for (int t = 0; t < slots.length; t++) {
-            slots[t] = blocks.slot(kv.table, t);
+        for (int layer = 0; layer < kv.layers(); layer++) {
+            if (!kv.layerImported[layer]) {
+                importLayer(kv, layer);
+            }
         }
-        runner.importKv(kv.buffer, kv.tokens(), slots);
         kv.settled = true;
         kv.buffer.close();
         final Sequence sequence = new Sequence(nextSequenceId++, kv.tokens(), firstToken, params,

@@ -8,11 +8,13 @@ import java.nio.ByteBuffer;
  * Pages of an engine's own KV pool reserved for a sequence whose KV was computed elsewhere (a prefill node), plus
  * the host memory its KV is written into piece by piece in the wire's logical layout: per layer, K and V each
  * {@code [tokens][kvHeads][headDim]} elements of {@link Engine#kvWireType()}, little-endian. Byte {@code b} of a layer
- * part belongs to token {@code b / rowBytes}, so writes need not know the page size the sender used; the engine
- * scatters the whole sequence onto its pages at {@link Engine#admitImported} in one copy per layer part.
+ * part belongs to token {@code b / rowBytes}, so writes need not know the page size the sender used. The engine
+ * scatters each layer onto the pages either as soon as that layer has arrived ({@link Engine#importLayer}) or, for
+ * the layers not imported so, at {@link Engine#admitImported}.
  *
  * <p>Owned by the engine's thread. Ends in exactly one of {@link Engine#admitImported} (the pages become the
- * sequence's) or {@link Engine#releaseImported} (they return to the pool); either hands the host memory back.
+ * sequence's) or {@link Engine#releaseImported} (they return to the pool); either waits for the layer copies still
+ * running and hands the host memory back.
  */
 public final class ImportedKv {
     private final int tokens;
@@ -20,6 +22,10 @@ public final class ImportedKv {
     private final int layers;
     final KvImportBuffer buffer;
     final BlockTable table = new BlockTable();
+    /** The slot of each token, fixed once the pages are reserved. */
+    final int[] slots;
+    /** Layers whose pages hold the bytes now in {@link #buffer}; admission imports the others. */
+    final boolean[] layerImported;
     boolean settled;
 
     ImportedKv(int tokens, int rowBytes, int layers, KvImportBuffer buffer) {
@@ -27,6 +33,8 @@ public final class ImportedKv {
         this.rowBytes = rowBytes;
         this.layers = layers;
         this.buffer = buffer;
+        this.slots = new int[tokens];
+        this.layerImported = new boolean[layers];
     }
 
     /** Tokens of KV these pages hold. */
@@ -41,7 +49,8 @@ public final class ImportedKv {
 
     /**
      * The host memory the KV is written into; layer {@code layer}'s K (or V) starts at {@link #partOffset}. Write with
-     * absolute indexes only, before admission.
+     * absolute indexes only, before admission; once a layer is imported, tell {@link #layerRewritten} about any later
+     * write into it.
      */
     public ByteBuffer bytes() {
         checkOpen();
@@ -50,13 +59,32 @@ public final class ImportedKv {
 
     /** Where layer {@code layer}'s K ({@code value} false) or V begins in {@link #bytes()}. */
     public int partOffset(int layer, boolean value) {
-        if (layer < 0 || layer >= layers) {
-            throw new IndexOutOfBoundsException("layer " + layer + " outside " + layers + " layers");
-        }
+        checkLayer(layer);
         return (int) ((2L * layer + (value ? 1 : 0)) * partBytes());
     }
 
-    private void checkOpen() {
+    /** Layers of KV, each one K part and one V part. */
+    public int layers() {
+        return layers;
+    }
+
+    /**
+     * Says that bytes of {@code layer} changed after {@link Engine#importLayer} copied it (a range written twice), so
+     * admission imports it again and the pages end up holding what the host memory holds then.
+     */
+    public void layerRewritten(int layer) {
+        checkOpen();
+        checkLayer(layer);
+        layerImported[layer] = false;
+    }
+
+    void checkLayer(int layer) {
+        if (layer < 0 || layer >= layers) {
+            throw new IndexOutOfBoundsException("layer " + layer + " outside " + layers + " layers");
+        }
+    }
+
+    void checkOpen() {
         if (settled) {
             throw new IllegalStateException("imported KV was already admitted or released");
         }

@@ -11,10 +11,13 @@ import io.splitserve.engine.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The engine pieces disaggregated serving rests on: a prefill that streams each layer's KV and a decode that adopts
- * it continue a sequence exactly as one engine would; chunked prefill changes no token; preemption frees the newest
+ * it, whether it imports the layers as they arrive, out of order, in part or all at admission, continue a sequence
+ * exactly as one engine would; a released import leaves nothing behind; chunked prefill changes no token; preemption frees the newest
  * sequence instead of failing the step.
  */
 class DisaggregatedEngineTest {
@@ -42,27 +45,59 @@ class DisaggregatedEngineTest {
         }
     }
 
+    /** How the decode engine takes streamed KV into its pages. */
+    private enum Import {
+        /** Every layer at admission. */
+        WHOLE_AT_ADMISSION,
+        /** Each layer as soon as the prefill hands it over. */
+        EACH_LAYER_AS_IT_ARRIVES,
+        /** Every layer after the prefill, last layer first. */
+        LAYERS_OUT_OF_ORDER,
+        /** Only the last layer early; admission imports the rest. */
+        SOME_LAYERS_EARLY
+    }
+
+    /**
+     * Prefills {@code prompt} (batched behind another prompt) on {@code prefill} and writes its streamed KV into
+     * {@code kv}, importing layers as {@code how} says; returns the prompt's first token.
+     */
+    private static int streamInto(Engine prefill, Engine decode, ImportedKv kv, int[] prompt, SamplingParams params,
+                                  Import how) {
+        final List<Integer> layersSeen = new ArrayList<>();
+        final int[] first = prefill.prefill(List.of(SHORT, prompt), List.of(params, params),
+                (p, layer, keys, keyOffset, values, valueOffset, tokens) -> {
+                    if (p == 1) {
+                        layersSeen.add(layer);
+                        final int bytes = (int) kv.partBytes();
+                        assertEquals(tokens * decode.config().kvDim() * Float.BYTES, bytes);
+                        kv.bytes().put(kv.partOffset(layer, false), keys, keyOffset, bytes);
+                        kv.bytes().put(kv.partOffset(layer, true), values, valueOffset, bytes);
+                        if (how == Import.EACH_LAYER_AS_IT_ARRIVES) {
+                            decode.importLayer(kv, layer);
+                        }
+                    }
+                });
+        final int layers = decode.config().numLayers();
+        assertEquals(List.of(0, 1, 2, 3).subList(0, layers), layersSeen, "each layer is handed over once, in order");
+        if (how == Import.LAYERS_OUT_OF_ORDER) {
+            for (int layer = layers - 1; layer >= 0; layer--) {
+                decode.importLayer(kv, layer);
+            }
+        } else if (how == Import.SOME_LAYERS_EARLY) {
+            decode.importLayer(kv, layers - 1);
+        }
+        return first[1];
+    }
+
     /** Prefill on one engine, copy the streamed KV into a second engine with another page size, decode there. */
-    private static int[] generateDisaggregated(int[] prompt, SamplingParams params, int count) throws Exception {
+    private static int[] generateDisaggregated(int[] prompt, SamplingParams params, int count, Import how)
+            throws Exception {
         final int[] out = new int[count];
         try (Engine prefill = llama(new EngineOptions().pageSize(16)); Engine decode = llama(new EngineOptions().pageSize(3))) {
             final ImportedKv kv = decode.reserveImported(prompt.length);
-            final List<Integer> layersSeen = new ArrayList<>();
-            final int[] first = prefill.prefill(List.of(SHORT, prompt), List.of(params, params),
-                    (p, layer, keys, keyOffset, values, valueOffset, tokens) -> {
-                        if (p == 1) {
-                            layersSeen.add(layer);
-                            final int bytes = (int) kv.partBytes();
-                            assertEquals(tokens * decode.config().kvDim() * Float.BYTES, bytes);
-                            kv.bytes().put(kv.partOffset(layer, false), keys, keyOffset, bytes);
-                            kv.bytes().put(kv.partOffset(layer, true), values, valueOffset, bytes);
-                        }
-                    });
-            assertEquals(List.of(0, 1, 2, 3).subList(0, decode.config().numLayers()), layersSeen,
-                    "each layer is handed over once, in order");
+            out[0] = streamInto(prefill, decode, kv, prompt, params, how);
             assertEquals(prefill.totalPages(), prefill.freePages(), "prefill pages are borrowed only for the call");
-            out[0] = first[1];
-            final long id = decode.admitImported(kv, first[1], params, 1);
+            final long id = decode.admitImported(kv, out[0], params, 1);
             for (int n = 1; n < count; n++) {
                 final List<StepOutput> step = decode.step();
                 assertEquals(id, step.get(0).sequenceId());
@@ -72,17 +107,68 @@ class DisaggregatedEngineTest {
         return out;
     }
 
-    @Test
-    void greedyPrefillThenImportedDecodeEqualsOneEngine() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Import.class)
+    void greedyPrefillThenImportedDecodeEqualsOneEngine(Import how) throws Exception {
         final int[] together = generateInOneEngine(PROMPT, SamplingParams.greedy(), 12, new EngineOptions());
-        assertArrayEquals(together, generateDisaggregated(PROMPT, SamplingParams.greedy(), 12));
+        assertArrayEquals(together, generateDisaggregated(PROMPT, SamplingParams.greedy(), 12, how));
     }
 
     @Test
     void seededSamplingContinuesTheSameRandomStreamAcrossEngines() throws Exception {
         final SamplingParams params = new SamplingParams(0.9, 50, 0.95, 0, 42);
         final int[] together = generateInOneEngine(PROMPT, params, 12, new EngineOptions());
-        assertArrayEquals(together, generateDisaggregated(PROMPT, params, 12));
+        assertArrayEquals(together, generateDisaggregated(PROMPT, params, 12, Import.EACH_LAYER_AS_IT_ARRIVES));
+    }
+
+    @Test
+    void aLayerRewrittenAfterItsImportIsImportedAgainAtAdmission() throws Exception {
+        final int[] together = generateInOneEngine(PROMPT, SamplingParams.greedy(), 8, new EngineOptions());
+        final int[] out = new int[together.length];
+        try (Engine prefill = llama(new EngineOptions()); Engine decode = llama(new EngineOptions().pageSize(3))) {
+            final ImportedKv kv = decode.reserveImported(PROMPT.length);
+            final byte[] truth = new byte[kv.bytes().capacity()];
+            out[0] = streamInto(prefill, decode, kv, PROMPT, SamplingParams.greedy(), Import.WHOLE_AT_ADMISSION);
+            kv.bytes().get(0, truth);
+            final int layer0 = kv.partOffset(0, false);
+            for (int i = 0; i < 2 * kv.partBytes(); i++) {
+                kv.bytes().put(layer0 + i, (byte) 0x41); // layer 0 full of wrong bytes when it is imported
+            }
+            decode.importLayer(kv, 0);
+            kv.bytes().put(0, truth); // the right bytes arrive again afterwards
+            kv.layerRewritten(0);
+            final long id = decode.admitImported(kv, out[0], SamplingParams.greedy(), 1);
+            for (int n = 1; n < out.length; n++) {
+                final List<StepOutput> step = decode.step();
+                assertEquals(id, step.get(0).sequenceId());
+                out[n] = step.get(0).token();
+            }
+        }
+        assertArrayEquals(together, out);
+    }
+
+    @Test
+    void releaseAfterSomeLayersWereImportedFreesThePagesForACorrectNextSequence() throws Exception {
+        final int[] together = generateInOneEngine(PROMPT, SamplingParams.greedy(), 8, new EngineOptions());
+        final int[] other = {300, 1, 299, 2, 298, 3, 297, 4, 296, 5, 295, 6, 294, 7, 293, 8, 292, 9, 291, 10};
+        try (Engine prefill = llama(new EngineOptions());
+             Engine decode = llama(new EngineOptions().pageSize(4).maxPages(7))) {
+            final ImportedKv abandoned = decode.reserveImported(other.length);
+            streamInto(prefill, decode, abandoned, other, SamplingParams.greedy(), Import.SOME_LAYERS_EARLY);
+            decode.releaseImported(abandoned);
+            assertEquals(decode.totalPages(), decode.freePages());
+            assertThrows(IllegalStateException.class, () -> decode.importLayer(abandoned, 0));
+
+            // released pages are handed out first, so the prompt is prefilled on the abandoned import's pages
+            final long id = decode.addSequence(PROMPT, SamplingParams.greedy());
+            final int[] out = new int[together.length];
+            for (int n = 0; n < out.length; n++) {
+                final List<StepOutput> step = decode.step();
+                assertEquals(id, step.get(0).sequenceId());
+                out[n] = step.get(0).token();
+            }
+            assertArrayEquals(together, out);
+        }
     }
 
     @Test

@@ -47,7 +47,8 @@ import jcuda.Pointer;
  *
  * <p>KV leaves and enters as bf16 rows, what the pages hold: a step run with a {@link LayerKvListener} is copied
  * out layer by layer on a side stream while later layers compute ({@link KvExport}); an imported sequence is written
- * into pinned memory as it arrives and copied into its pages at admission ({@link KvImport}).
+ * into pinned memory as it arrives and each layer is copied into its pages on another side stream, beside the decode
+ * steps, as soon as it is complete ({@link KvImport}).
  *
  * <p>The thread that opens the runner owns the GPU context and must make every call. Work buffers grow (and
  * captured graphs are dropped) only when a step has more tokens or logit rows than any before.
@@ -122,7 +123,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.buckets = new DecodeBuckets(maxBatch, (int) Math.min(poolTokens, config.maxPositionEmbeddings()),
                 options.pageSize());
         this.graphs = new CudaGraph[buckets.batchCount()][buckets.contextCount()];
-        this.kvImport = new KvImport(config.numLayers(), config.kvDim());
+        this.kvImport = new KvImport(pool, kvWrite, config.numLayers(), config.kvDim());
     }
 
     /** Opens the GPU the options name, uploads the model's weights and sizes the KV pool as {@code options} says. */
@@ -261,13 +262,13 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     @Override
-    public KvImportBuffer importBuffer(long bytes) {
-        return kvImport.buffer(bytes);
+    public KvImportBuffer importBuffer(int tokens) {
+        return kvImport.buffer(tokens);
     }
 
     @Override
-    public void importKv(KvImportBuffer src, int tokens, int[] slots) {
-        kvImport.copyIn(src, tokens, slots, pool, kvWrite, stream);
+    public void importLayer(KvImportBuffer src, int layer, int[] slots) {
+        kvImport.importLayer(src, layer, slots);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.splitserve.engine.cuda;
 
 import io.splitserve.engine.forward.KvImportBuffer;
+import io.splitserve.kernels.cuda.CudaEvent;
 import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DeviceBuffer;
 import io.splitserve.kernels.cuda.KvWriteKernel;
@@ -10,73 +11,95 @@ import java.util.ArrayDeque;
 import java.util.Iterator;
 
 /**
- * Takes KV computed elsewhere into the device pages. Arriving bytes land in pinned host memory (one
- * {@link KvImportBuffer} per sequence, recycled: a closed buffer waits for the next import that fits it); at
- * admission each layer's K and V go to the device in one asynchronous copy and the KV-write kernel scatters them
- * through the sequence's slots, so any page size on the sending side works. One stream orders it all, so the
- * single device staging area (one layer, grown on demand) is never overwritten while a kernel still reads it.
+ * Takes KV computed elsewhere into the device pages, a layer at a time, beside the forward passes. Arriving bytes
+ * land in pinned host memory (one {@link KvImportBuffer} per sequence, recycled: a closed buffer waits for the next
+ * import that fits it). Importing a layer queues, on a side stream of its own, one asynchronous copy of that layer's
+ * K and V and of the sequence's slots into a device staging area, then the KV-write kernel that scatters them through
+ * the slots, so any page size on the sending side works.
  *
- * <p>Owned by the runner's thread.
+ * <p>Guarantees: every import runs in order on the one side stream, so the single staging area (grown on demand,
+ * after the stream drains) is never overwritten while a kernel still reads it. The compute stream and the side stream
+ * never touch the same pages: an import's pages belong to no sequence until the engine admits it, and closing a
+ * buffer (at admission or release) first waits for the last copy made from it, so neither its pages nor its pinned
+ * memory are handed on under a running copy. Owned by the runner's thread.
  */
 final class KvImport implements AutoCloseable {
     private static final int MAX_SPARE = 16;
 
+    private final CudaStream importStream = new CudaStream();
     private final ArrayDeque<PinnedMemory> spare = new ArrayDeque<>();
+    private final KvPool pool;
+    private final KvWriteKernel kvWrite;
     private final int layers;
     private final int kvDim;
-    private DeviceBuffer layerStaging;
-    private DeviceBuffer slotBuffer;
+    private final long rowBytes;
+    private DeviceBuffer staging;
     private boolean closed;
 
-    KvImport(int layers, int kvDim) {
+    KvImport(KvPool pool, KvWriteKernel kvWrite, int layers, int kvDim) {
+        this.pool = pool;
+        this.kvWrite = kvWrite;
         this.layers = layers;
         this.kvDim = kvDim;
+        this.rowBytes = 2L * kvDim;
     }
 
-    KvImportBuffer buffer(long bytes) {
-        if (bytes <= 0 || bytes > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("an imported KV of " + bytes + " bytes does not fit one pinned buffer");
+    /** Pinned memory laid out as the wire's bf16 KV of {@code tokens} tokens, then their slots as int32. */
+    KvImportBuffer buffer(int tokens) {
+        final long kvBytes = 2L * layers * tokens * rowBytes;
+        final long bytes = kvBytes + 4L * tokens;
+        if (tokens <= 0 || bytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("an imported KV of " + tokens + " tokens does not fit one pinned buffer");
         }
         for (Iterator<PinnedMemory> it = spare.iterator(); it.hasNext(); ) {
             final PinnedMemory memory = it.next();
             if (memory.size() >= bytes) {
                 it.remove();
-                return new Buffer(memory);
+                return new Buffer(memory, tokens, (int) kvBytes);
             }
         }
-        return new Buffer(PinnedMemory.allocate((int) bytes));
+        return new Buffer(PinnedMemory.allocate((int) bytes), tokens, (int) kvBytes);
     }
 
-    /** Copies {@code tokens} tokens of every layer from {@code src} into the pages at {@code slots}; waits for it. */
-    void copyIn(KvImportBuffer src, int tokens, int[] slots, KvPool pool, KvWriteKernel kvWrite, CudaStream stream) {
-        if (!(src instanceof Buffer buffer) || buffer.owner() != this) {
-            throw new IllegalArgumentException("KV import buffer was not handed out by this runner");
+    /** Queues layer {@code layer}'s copy from {@code src} into the pages at {@code slots}; does not wait for it. */
+    void importLayer(KvImportBuffer src, int layer, int[] slots) {
+        if (!(src instanceof Buffer buffer) || buffer.owner() != this || buffer.returned) {
+            throw new IllegalArgumentException("KV import buffer was not handed out by this runner or was handed back");
         }
-        final long partBytes = (long) tokens * kvDim * 2;
-        if (slots.length != tokens || buffer.memory.size() < 2L * layers * partBytes) {
-            throw new IllegalArgumentException("import of " + tokens + " tokens needs " + tokens + " slots and "
-                    + 2L * layers * partBytes + " bytes");
+        if (layer < 0 || layer >= layers) {
+            throw new IndexOutOfBoundsException("layer " + layer + " outside " + layers + " layers");
         }
-        stream.synchronize();
-        if (layerStaging == null || layerStaging.bytes() < 2 * partBytes) {
-            if (layerStaging != null) {
-                layerStaging.close();
+        final int tokens = buffer.tokens;
+        if (slots.length != tokens) {
+            throw new IllegalArgumentException("import of " + tokens + " tokens got " + slots.length + " slots");
+        }
+        if (!buffer.slotsStaged) {
+            // written once, before the first copy that reads them; a recycled memory's copies have all landed
+            final ByteBuffer bytes = buffer.memory.bytes();
+            for (int t = 0; t < tokens; t++) {
+                bytes.putInt(buffer.slotOffset + 4 * t, slots[t]);
             }
-            layerStaging = DeviceBuffer.allocate(2 * partBytes);
+            buffer.slotsStaged = true;
         }
-        if (slotBuffer == null || slotBuffer.bytes() < 4L * tokens) {
-            if (slotBuffer != null) {
-                slotBuffer.close();
-            }
-            slotBuffer = DeviceBuffer.allocate(4L * tokens);
+        final long partBytes = tokens * rowBytes;
+        final long slotBytes = 4L * tokens;
+        ensureStaging(2 * partBytes + slotBytes);
+        importStream.copyToDevice(staging, 0, buffer.memory, 2L * layer * partBytes, 2 * partBytes); // K then V
+        importStream.copyToDevice(staging, 2 * partBytes, buffer.memory, buffer.slotOffset, slotBytes);
+        kvWrite.write(importStream, pool.keys(layer), pool.values(layer), staging.address(),
+                staging.address(partBytes), kvDim, staging.address(2 * partBytes), tokens, kvDim);
+        buffer.landed.record(importStream);
+    }
+
+    private void ensureStaging(long bytes) {
+        if (staging != null && staging.bytes() >= bytes) {
+            return;
         }
-        slotBuffer.copyFrom(slots);
-        for (int l = 0; l < layers; l++) {
-            stream.copyToDevice(layerStaging, 0, buffer.memory, 2L * l * partBytes, 2 * partBytes); // K then V
-            kvWrite.write(stream, pool.keys(l), pool.values(l), layerStaging.address(),
-                    layerStaging.address(partBytes), kvDim, slotBuffer.address(), tokens, kvDim);
+        if (staging != null) {
+            importStream.synchronize();
+            staging.close();
         }
-        stream.synchronize();
+        staging = DeviceBuffer.allocate(bytes);
     }
 
     private void giveBack(PinnedMemory memory) {
@@ -90,25 +113,35 @@ final class KvImport implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        importStream.synchronize();
         for (PinnedMemory memory : spare) {
             memory.close();
         }
         spare.clear();
-        if (layerStaging != null) {
-            layerStaging.close();
+        if (staging != null) {
+            staging.close();
         }
-        if (slotBuffer != null) {
-            slotBuffer.close();
-        }
+        importStream.close();
     }
 
-    /** One sequence's pinned memory; closing it more than once gives it back once. */
+    /**
+     * One sequence's pinned memory (the KV region is all {@link #bytes()} shows) and the event recorded after its
+     * latest layer copy; closing it more than once gives it back once.
+     */
     private final class Buffer implements KvImportBuffer {
         private final PinnedMemory memory;
+        private final int tokens;
+        private final int slotOffset;
+        private final ByteBuffer kvBytes;
+        private final CudaEvent landed = new CudaEvent();
+        private boolean slotsStaged;
         private boolean returned;
 
-        Buffer(PinnedMemory memory) {
+        Buffer(PinnedMemory memory, int tokens, int kvBytes) {
             this.memory = memory;
+            this.tokens = tokens;
+            this.slotOffset = kvBytes;
+            this.kvBytes = memory.bytes().slice(0, kvBytes).order(memory.bytes().order());
         }
 
         KvImport owner() {
@@ -116,14 +149,22 @@ final class KvImport implements AutoCloseable {
         }
 
         @Override
-        public ByteBuffer bytes() {
-            return memory.bytes();
+        public int tokens() {
+            return tokens;
         }
 
+        @Override
+        public ByteBuffer bytes() {
+            return kvBytes;
+        }
+
+        /** Waits for this buffer's layer copies (an event never recorded is already reached). */
         @Override
         public void close() {
             if (!returned) {
                 returned = true;
+                landed.synchronize();
+                landed.close();
                 giveBack(memory);
             }
         }

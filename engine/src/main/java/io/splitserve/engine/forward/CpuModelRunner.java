@@ -83,36 +83,43 @@ public final class CpuModelRunner implements ModelRunner {
     }
 
     @Override
-    public KvImportBuffer importBuffer(long bytes) {
-        if (bytes <= 0 || bytes > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("an imported KV of " + bytes + " bytes does not fit one buffer");
+    public KvImportBuffer importBuffer(int tokens) {
+        final long bytes = 2L * config.numLayers() * tokens * config.kvDim() * Float.BYTES;
+        if (tokens <= 0 || bytes > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("an imported KV of " + tokens + " tokens does not fit one buffer");
         }
         final ByteBuffer buffer = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
         return new KvImportBuffer() {
+            @Override
+            public int tokens() {
+                return tokens;
+            }
+
             @Override
             public ByteBuffer bytes() {
                 return buffer;
             }
 
+            /** Imports are done when importLayer returns, so nothing is left to wait for. */
             @Override
             public void close() {
             }
         };
     }
 
+    /** Writes the layer into its pages before returning. */
     @Override
-    public void importKv(KvImportBuffer src, int tokens, int[] slots) {
-        final int kvDim = config.kvDim();
-        final ByteBuffer bytes = src.bytes();
-        final long partBytes = (long) tokens * kvDim * Float.BYTES;
-        if (slots.length < tokens || bytes.capacity() < 2L * config.numLayers() * partBytes) {
-            throw new IllegalArgumentException("import of " + tokens + " tokens needs " + tokens + " slots and "
-                    + 2L * config.numLayers() * partBytes + " bytes");
+    public void importLayer(KvImportBuffer src, int layer, int[] slots) {
+        if (layer < 0 || layer >= config.numLayers()) {
+            throw new IndexOutOfBoundsException("layer " + layer + " outside " + config.numLayers() + " layers");
         }
-        for (int l = 0; l < config.numLayers(); l++) {
-            scatter(bytes, (int) (2L * l * partBytes), tokens, slots, kvCache.keys(l));
-            scatter(bytes, (int) ((2L * l + 1) * partBytes), tokens, slots, kvCache.values(l));
+        final int tokens = src.tokens();
+        if (slots.length != tokens) {
+            throw new IllegalArgumentException("import of " + tokens + " tokens got " + slots.length + " slots");
         }
+        final int partBytes = tokens * config.kvDim() * Float.BYTES;
+        scatter(src.bytes(), 2 * layer * partBytes, tokens, slots, kvCache.keys(layer));
+        scatter(src.bytes(), (2 * layer + 1) * partBytes, tokens, slots, kvCache.values(layer));
     }
 
     private void scatter(ByteBuffer src, int offset, int tokens, int[] slots, float[] pool) {

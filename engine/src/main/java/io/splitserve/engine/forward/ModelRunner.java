@@ -6,8 +6,8 @@ package io.splitserve.engine.forward;
  *
  * <p>Every runner can also move KV across engines, which disaggregated serving needs: it streams each layer's K and
  * V of a step as soon as the layer is computed ({@link #forward(BatchStep, float[], LayerKvListener)}) and writes a
- * sequence's KV computed elsewhere into its pages ({@link #importBuffer}, {@link #importKv}), both in its
- * {@link #kvWireType()}.
+ * sequence's KV computed elsewhere into its pages layer by layer, each as soon as it has arrived
+ * ({@link #importBuffer}, {@link #importLayer}), both in its {@link #kvWireType()}.
  */
 public interface ModelRunner extends AutoCloseable {
 
@@ -45,14 +45,17 @@ public interface ModelRunner extends AutoCloseable {
     /** The element type of exported and imported KV rows. */
     KvWireType kvWireType();
 
-    /** Host memory of at least {@code bytes} for one import, handed back by closing it. */
-    KvImportBuffer importBuffer(long bytes);
+    /** Host memory for the KV of one imported sequence of {@code tokens} tokens, handed back by closing it. */
+    KvImportBuffer importBuffer(int tokens);
 
     /**
-     * Copies a whole imported sequence of {@code tokens} tokens from {@code src} (layout as {@link KvImportBuffer}
-     * says) into the pages: token {@code t} goes to slot {@code slots[t]} of every layer. Done when it returns.
+     * Copies layer {@code layer} of an imported sequence from {@code src} (layout as {@link KvImportBuffer} says) into
+     * the pages: token {@code t} goes to slot {@code slots[t]}, and {@code slots.length} is {@code src.tokens()}. The
+     * copy may still be running when this returns (the GPU runs it beside the forward passes); closing {@code src}
+     * waits for every copy made from it. Until then the pages at {@code slots} belong to the import alone, and bytes
+     * of that layer changed in {@code src} may reach the pages only in part (import the layer again after them).
      */
-    void importKv(KvImportBuffer src, int tokens, int[] slots);
+    void importLayer(KvImportBuffer src, int layer, int[] slots);
 
     /** Makes the calling thread the one that drives this runner from now on (binds the GPU context). */
     void bindToCurrentThread();
