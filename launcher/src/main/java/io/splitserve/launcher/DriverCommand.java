@@ -42,7 +42,8 @@ final class DriverCommand implements Callable<Integer> {
             // not deleting the directory on start is what makes Aeron refuse one whose driver is alive
             return MediaDriver.launch(ServingSystem.ipcDriver(aeronDir).dirDeleteOnStart(false));
         } catch (ActiveDriverException e) {
-            throw new IllegalArgumentException("a media driver is already running in " + aeronDir);
+            throw new IllegalArgumentException("a media driver is running in " + aeronDir
+                    + " (or was killed there less than 10 s ago)");
         }
     }
 }

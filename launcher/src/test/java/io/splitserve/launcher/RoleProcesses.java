@@ -3,20 +3,26 @@ package io.splitserve.launcher;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code splitserve} commands as child processes of the test JVM (its module flags and class path, a 512 MiB heap):
+ * {@code splitserve} commands as child processes of the test JVM (its module flags and class path, a 512 MiB heap,
+ * Chronicle's analytics and banner off):
  * {@link #start} returns once the command printed its ready line; everything else it prints is echoed to the test's
  * standard error and kept for {@link #output}. Closing kills every child that still runs.
  */
@@ -29,13 +35,15 @@ final class RoleProcesses implements AutoCloseable {
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-") || arg.startsWith("-Dchronicle")) {
+            if (arg.startsWith("--add-")) {
                 command.add(arg);
             }
         }
+        command.add("-Dchronicle.analytics.disable=true");
+        command.add("-Dchronicle.announcer.disable=true");
         command.add("-Xmx512m");
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        command.add(classPath());
         command.add(Main.class.getName());
         command.addAll(List.of(args));
         final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -61,6 +69,21 @@ final class RoleProcesses implements AutoCloseable {
         children.put(process, new Child(reader, output));
         assertTrue(ready.await(60, TimeUnit.SECONDS), args[0] + " did not start");
         return process;
+    }
+
+    /**
+     * The test JVM's class path; a JUnit console launcher keeps the tests' class path in a class loader of its own
+     * rather than in {@code java.class.path}, so that loader's entries come too.
+     */
+    private static String classPath() throws URISyntaxException {
+        final StringJoiner path = new StringJoiner(File.pathSeparator);
+        path.add(System.getProperty("java.class.path"));
+        if (Thread.currentThread().getContextClassLoader() instanceof URLClassLoader loader) {
+            for (URL url : loader.getURLs()) {
+                path.add(Path.of(url.toURI()).toString());
+            }
+        }
+        return path.toString();
     }
 
     /** What the process printed besides its ready line; all of it once the process has ended. */
