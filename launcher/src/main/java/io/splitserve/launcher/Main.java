@@ -14,8 +14,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "splitserve 0.1.0",
     description = "Prefill/decode disaggregated LLM serving.",
-    subcommands = {GenerateCommand.class, ServeCommand.class, RouterCommand.class, PrefillCommand.class,
-        DecodeCommand.class, BenchCommand.class, LoadCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {GenerateCommand.class, ServeCommand.class, DriverCommand.class, RouterCommand.class,
+        PrefillCommand.class, DecodeCommand.class, BenchCommand.class, LoadCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

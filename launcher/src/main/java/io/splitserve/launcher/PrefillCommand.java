@@ -8,12 +8,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code splitserve prefill}: one prefill node as its own process, talking to the router over UDP. */
+/**
+ * {@code splitserve prefill}: one prefill node as its own process, talking to the router and decode nodes over UDP,
+ * or over IPC when it joins their media driver.
+ */
 @Command(
     name = "prefill",
     mixinStandardHelpOptions = true,
     description = "Run one prefill node: it takes prompts from the router, prefills them in token-budget batches and"
-        + " streams their KV to the decode node the router names, over Aeron UDP.")
+        + " streams their KV to the decode node the router names, over Aeron UDP, or over Aeron IPC with"
+        + " --join-driver.",
+    footer = MediaDriverOptions.ONE_HOST_EXAMPLE)
 final class PrefillCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
@@ -22,29 +27,31 @@ final class PrefillCommand implements Callable<Integer> {
         description = "Node id, unique among the router's nodes (default: ${DEFAULT-VALUE}).")
     int nodeId;
 
-    @Option(names = "--router-channel", paramLabel = "URI", defaultValue = "aeron:udp?endpoint=127.0.0.1:40100",
-        description = "Aeron channel of the router's node events (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--router-channel", paramLabel = "URI",
+        description = "Aeron channel of the router's node events (default: aeron:ipc with --join-driver, else "
+            + RouterCommand.ROUTER_UDP + ").")
     String routerChannel;
 
     @Option(names = "--control-channel", paramLabel = "URI",
-        description = "Aeron channel this node takes requests on (default: aeron:udp?endpoint=127.0.0.1:<41000 + node id>).")
+        description = "Aeron channel this node takes requests on (default: aeron:ipc with --join-driver, else"
+            + " aeron:udp?endpoint=127.0.0.1:<41000 + node id>).")
     String controlChannel;
 
     @Option(names = "--prefill-token-budget", paramLabel = "N", defaultValue = "2048",
         description = "Prompt tokens prefilled in one batch (default: ${DEFAULT-VALUE}).")
     int prefillTokenBudget;
 
-    @Option(names = "--aeron-dir", paramLabel = "DIR", description = "Directory of this process's media driver.")
-    String aeronDir;
+    @Mixin
+    MediaDriverOptions drivers;
 
     @Override
     public Integer call() throws Exception {
         final Path dir = modelOptions.modelDir();
-        final String control = controlChannel != null ? controlChannel
-                : "aeron:udp?endpoint=127.0.0.1:" + (41000 + nodeId);
-        return StandaloneRole.run("prefill-" + nodeId, aeronDir, aeron -> new PrefillNodeAgent(new PrefillNodeContext()
+        final String router = drivers.channel(routerChannel, RouterCommand.ROUTER_UDP);
+        final String control = drivers.channel(controlChannel, "aeron:udp?endpoint=127.0.0.1:" + (41000 + nodeId));
+        return StandaloneRole.run("prefill-" + nodeId, drivers, aeron -> new PrefillNodeAgent(new PrefillNodeContext()
                 .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir))
-                .routerChannel(routerChannel).controlChannel(control).prefillTokenBudget(prefillTokenBudget)
+                .routerChannel(router).controlChannel(control).prefillTokenBudget(prefillTokenBudget)
                 .engineOptions(modelOptions.standaloneEngineOptions(dir))), agent -> null);
     }
 }

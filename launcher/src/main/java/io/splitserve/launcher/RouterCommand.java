@@ -12,33 +12,42 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code splitserve router}: the router as its own process; nodes reach it over UDP. */
+/**
+ * {@code splitserve router}: the router as its own process; nodes reach it over UDP, or over IPC when all of them
+ * join one running media driver.
+ */
 @Command(
     name = "router",
     mixinStandardHelpOptions = true,
     description = "Run the router: HTTP (OpenAI-compatible) and Aeron client front door, scheduling over prefill and"
-        + " decode nodes that run as their own processes and reach it over Aeron UDP.")
+        + " decode nodes that run as their own processes and reach it over Aeron UDP, or over Aeron IPC with"
+        + " --join-driver.",
+    footer = MediaDriverOptions.ONE_HOST_EXAMPLE)
 final class RouterCommand implements Callable<Integer> {
+    /** Where nodes send their events by default when each process has its own driver. */
+    static final String ROUTER_UDP = "aeron:udp?endpoint=127.0.0.1:40100";
+
     @Mixin
     ModelOptions modelOptions;
 
     @Mixin
     RouterOptions routerOptions;
 
-    @Option(names = "--node-events-channel", paramLabel = "URI", defaultValue = "aeron:udp?endpoint=127.0.0.1:40100",
-        description = "Aeron channel nodes send their events to (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--node-events-channel", paramLabel = "URI",
+        description = "Aeron channel nodes send their events to (default: aeron:ipc with --join-driver, else "
+            + ROUTER_UDP + ").")
     String nodeEventsChannel;
 
-    @Option(names = "--aeron-dir", paramLabel = "DIR",
-        description = "Directory of this process's media driver (Aeron IPC clients on this host connect to it).")
-    String aeronDir;
+    @Mixin
+    MediaDriverOptions drivers;
 
     @Override
     public Integer call() throws Exception {
         final Path dir = modelOptions.modelDir();
         final ServedModel model = ServedModel.load(dir, modelOptions.servedName(dir));
-        return StandaloneRole.run("router", aeronDir, aeron -> {
-            final RouterContext ctx = new RouterContext().aeron(aeron).model(model).nodeEventsChannel(nodeEventsChannel);
+        final String events = drivers.channel(nodeEventsChannel, ROUTER_UDP);
+        return StandaloneRole.run("router", drivers, aeron -> {
+            final RouterContext ctx = new RouterContext().aeron(aeron).model(model).nodeEventsChannel(events);
             routerOptions.apply(ctx);
             return new RouterAgent(ctx);
         }, agent -> {

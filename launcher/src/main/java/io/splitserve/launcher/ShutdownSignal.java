@@ -27,6 +27,11 @@ final class ShutdownSignal implements AutoCloseable {
         requested.await();
     }
 
+    /** Wakes {@link #await()} as a signal would, when the command must stop for a reason of its own. */
+    void request() {
+        requested.countDown();
+    }
+
     @Override
     public void close() {
         finished.countDown();

@@ -17,6 +17,7 @@ final class UserErrors {
             || t instanceof IllegalArgumentException
             || t instanceof NoSuchFileException
             || t instanceof BindException
+            || t instanceof DriverUnavailableException
             || (t instanceof UncheckedIOException u && u.getCause() instanceof NoSuchFileException);
     }
 

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.splitserve.client.ClientContext;
 import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
@@ -14,21 +12,10 @@ import io.splitserve.client.SplitServeException;
 import io.splitserve.client.Token;
 import io.splitserve.client.TokenStream;
 import io.splitserve.sbe.ErrorCode;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
 import java.net.DatagramSocket;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -43,58 +30,11 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(180)
 class UdpProcessesTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private final List<Process> processes = new ArrayList<>();
-    private final HttpClient http = HttpClient.newHttpClient();
+    private final RoleProcesses roles = new RoleProcesses();
 
     @AfterEach
     void killAll() {
-        for (Process p : processes) {
-            p.destroyForcibly();
-        }
-        for (Process p : processes) {
-            try {
-                p.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    private Process spawn(String... args) throws Exception {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-") || arg.startsWith("-Dchronicle")) {
-                command.add(arg);
-            }
-        }
-        command.add("-Xmx512m");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(Main.class.getName());
-        command.addAll(List.of(args));
-        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        processes.add(process);
-        final CountDownLatch ready = new CountDownLatch(1);
-        final Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    if (line.contains(" ready ")) {
-                        ready.countDown();
-                    } else {
-                        System.err.println("[" + args[0] + "] " + line);
-                    }
-                }
-            } catch (java.io.IOException e) {
-                // the process ended
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
-        assertTrue(ready.await(60, TimeUnit.SECONDS), args[0] + " did not start");
-        return process;
+        roles.close();
     }
 
     private static int freeUdpPort() throws Exception {
@@ -103,19 +43,8 @@ class UdpProcessesTest {
         }
     }
 
-    private static int freeTcpPort() throws Exception {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
-
-    private String get(int port, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
-    }
-
     private Process decode(String model, String events, int id) throws Exception {
-        return spawn("decode", "--model", model, "--node-id", Integer.toString(id), "--router-channel", events,
+        return roles.start("decode", "--model", model, "--node-id", Integer.toString(id), "--router-channel", events,
                 "--control-channel", "aeron:udp?endpoint=127.0.0.1:" + freeUdpPort(),
                 "--kv-channel", "aeron:udp?endpoint=127.0.0.1:" + freeUdpPort(),
                 "--kv-ack-port", Integer.toString(freeUdpPort()),
@@ -128,21 +57,15 @@ class UdpProcessesTest {
         final String model = demo.toString();
         final String events = "aeron:udp?endpoint=127.0.0.1:" + freeUdpPort();
         final String routerDir = TestSystems.aeronDir("udp-router");
-        final int httpPort = freeTcpPort();
-        spawn("router", "--model", model, "--node-events-channel", events, "--aeron-dir", routerDir,
-                "--port", Integer.toString(httpPort), "--heartbeat-timeout-ms", "500");
-        spawn("prefill", "--model", model, "--node-id", "1", "--router-channel", events,
+        final RouterHttp http = new RouterHttp();
+        roles.start("router", "--model", model, "--node-events-channel", events, "--aeron-dir", routerDir,
+                "--port", Integer.toString(http.port()), "--heartbeat-timeout-ms", "500");
+        roles.start("prefill", "--model", model, "--node-id", "1", "--router-channel", events,
                 "--control-channel", "aeron:udp?endpoint=127.0.0.1:" + freeUdpPort(),
                 "--aeron-dir", TestSystems.aeronDir("udp-prefill"));
         final Process first = decode(model, events, 101);
         final Process second = decode(model, events, 102);
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        JsonNode health = JSON.readTree(get(httpPort, "/health"));
-        while (health.get("nodes").get("decode").asInt() < 2 && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            health = JSON.readTree(get(httpPort, "/health"));
-        }
-        assertEquals(2, health.get("nodes").get("decode").asInt(), health.toString());
+        http.awaitNodes("decode", 2);
 
         try (SplitServeClient client = SplitServeClient.connect(new ClientContext().aeronDirectoryName(routerDir))) {
             final String prompt = "Once upon a time";
@@ -157,7 +80,7 @@ class UdpProcessesTest {
                 ids.add(stream.next().tokenId());
             }
             Thread.sleep(250); // a heartbeat shows which decode node holds the sequence
-            final boolean firstBusy = busyNode(get(httpPort, "/metrics")) == 101;
+            final boolean firstBusy = busyNode(http.get("/metrics")) == 101;
             (firstBusy ? first : second).destroyForcibly();
             while (stream.hasNext()) {
                 final Token t = stream.next();
@@ -166,7 +89,7 @@ class UdpProcessesTest {
             }
             assertArrayEquals(Reference.generate(demo, prompt, max, false).tokens(),
                     ids.stream().mapToInt(Integer::intValue).toArray());
-            assertTrue(get(httpPort, "/metrics").contains("splitserve_kv_transfers_ok_total 3"),
+            assertTrue(http.get("/metrics").contains("splitserve_kv_transfers_ok_total 3"),
                     "the killed node's request was prefilled again (prompt + tokens so far) for the other node");
 
             final TokenStream last = client.stream(new GenerateOptions("", prompt, false, 400, 0f, 1f, 0, 0,

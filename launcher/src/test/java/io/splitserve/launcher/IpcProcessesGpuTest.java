@@ -1,0 +1,98 @@
+package io.splitserve.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.splitserve.client.ClientContext;
+import io.splitserve.client.Completion;
+import io.splitserve.client.GenerateOptions;
+import io.splitserve.client.SplitServeClient;
+import io.splitserve.engine.Backend;
+import io.splitserve.engine.Engine;
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.generate.GenerationRequest;
+import io.splitserve.engine.generate.TextGenerator;
+import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import jcuda.driver.JCudaDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The setup of two-GPU disaggregation on one host: a {@code splitserve driver} process, and router, prefill (CUDA,
+ * GPU 0) and decode (CUDA, GPU 1, or GPU 0 where there is one) processes joined to it, bf16 KV moving between the
+ * two node processes over Aeron IPC. A request's greedy tokens equal those of {@code serve} in one JVM on the same
+ * GPUs, and its first token (sampled on the prefill node) is the one a single CUDA engine picks.
+ */
+@Tag("gpu")
+@Timeout(300)
+class IpcProcessesGpuTest {
+    private final RoleProcesses roles = new RoleProcesses();
+
+    @AfterEach
+    void killAll() {
+        roles.close();
+    }
+
+    @Test
+    void prefillAndDecodeOnTheirOwnGpusInSeparateProcessesServeLikeOneJvm() throws Exception {
+        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
+        final int[] gpus = {0};
+        JCudaDriver.cuDeviceGetCount(gpus);
+        final int decodeGpu = gpus[0] >= 2 ? 1 : 0;
+        final Path demo = TestSystems.demoModel();
+        final String prompt = "Once upon a time";
+        final int maxTokens = 24;
+        final int firstToken;
+        try (Engine engine = Engine.load(demo, new EngineOptions().backend(Backend.CUDA).maxPages(512))) {
+            final Tokenizer tokenizer = Tokenizer.load(demo.resolve("tokenizer.json"));
+            firstToken = new TextGenerator(engine, tokenizer).generate(new GenerationRequest(
+                    tokenizer.encode(prompt, true), SamplingParams.greedy(), 1, List.of(), engine.stopTokenIds()),
+                    piece -> { }).tokens()[0];
+        }
+        final int[] oneJvm;
+        try (ServingSystem system = ServingSystem.start(TestSystems.options("ipc-gpu-serve").backend(Backend.CUDA)
+                .prefillGpu(0).decodeGpu(decodeGpu).gpuMemFraction(0.2));
+             SplitServeClient client = SplitServeClient.connect(new ClientContext(), system.aeron())) {
+            oneJvm = client.generate(GenerateOptions.greedy(prompt, maxTokens)).tokenIds();
+        }
+
+        final String dir = TestSystems.aeronDir("ipc-gpu-driver");
+        final RouterHttp http = new RouterHttp();
+        final List<String> cuda = List.of("--model", demo.toString(), "--join-driver", dir, "--backend", "cuda",
+                "--mem-fraction", "0.2");
+        roles.start("driver", "--aeron-dir", dir);
+        roles.start("router", "--model", demo.toString(), "--join-driver", dir, "--port", Integer.toString(http.port()));
+        roles.start(args("prefill", cuda, "--gpu", "0"));
+        roles.start(args("decode", cuda, "--gpu", Integer.toString(decodeGpu)));
+        http.awaitNodes("prefill", 1);
+        http.awaitNodes("decode", 1);
+        final Completion got;
+        try (SplitServeClient client = SplitServeClient.connect(new ClientContext().aeronDirectoryName(dir))) {
+            got = client.generate(GenerateOptions.greedy(prompt, maxTokens));
+        }
+        System.out.println("prefill on GPU 0, decode on GPU " + decodeGpu + " in separate processes over IPC: "
+                + got.tokenIds().length + " tokens (" + got.finishReason() + ")");
+        assertTrue(got.tokenIds().length > 0, "tokens came back");
+        assertEquals(firstToken, got.tokenIds()[0], "the prefill node's first token");
+        assertArrayEquals(oneJvm, got.tokenIds(), "separate processes serve what one JVM serves");
+        assertTrue(http.get("/metrics").contains("splitserve_kv_transfers_ok_total 1"),
+                "the KV went from the prefill process to the decode process");
+    }
+
+    private static String[] args(String command, List<String> common, String... more) {
+        final List<String> all = new ArrayList<>();
+        all.add(command);
+        all.addAll(common);
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+}
