@@ -2,12 +2,12 @@
 # The two-GPU serving measurements on the GPU machine, in phases run in the order given:
 #   facts            GPUs, their link (nvidia-smi topo), CPUs, memory
 #   models NAME...   random-weight checkpoints with real tokenizers (serving_models.py) under /tmp/models
-#   junit CLASS...   gpu-tagged JUnit classes (e.g. io.splitserve.engine.cuda.EngineDeviceGreedyGpuTest)
+#   junit NAME...    gpu-tagged JUnit classes by simple name (e.g. EngineDeviceGreedyGpuTest)
 #   serve LABEL ARGS one `splitserve serve` setup (ARGS: its options, one word joined by '+', e.g.
 #                    --prefill-gpu+0+--decode-gpu+1), driven by the load generator: unloaded (one user, mixed),
 #                    the rate sweep ($RATES, mixed), the 40 x 600/600 job (40 users at once)
 #   engine           the same 40 x 600/600 job through the engine alone (EngineThroughputMain) on GPU 0
-#   kvbench ARGS     io.splitserve.decode.KvStreamBenchMain (ARGS joined by '+')
+#   kvbench LABEL ARGS  io.splitserve.decode.KvStreamBenchMain (ARGS joined by '+'), log kvbench-LABEL.log
 #   hf RATE...       transformers on GPU 0 replaying the sweep's schedule at each rate (hf_serve.py)
 # Model: $MODEL (default /tmp/models/qwen2.5-1.5b). Everything lands under /tmp/res; at the end $OUT gets run.log
 # and results.tgz (reports, requests.csv files, logs).
@@ -25,6 +25,7 @@ RATES=${RATES:-4,10,20,35,50}
 DURATION=${DURATION:-15}
 SLO_TTFT_MS=${SLO_TTFT_MS:-500}
 SLO_TPOT_MS=${SLO_TPOT_MS:-20}
+KV_IMPORT=${KV_IMPORT:-layers}
 R=/tmp/res; mkdir -p "$R" /tmp/models
 HEAP=${HEAP:-64g}
 main="$JAVA $JAVA_OPTS -Xmx$HEAP -cp $CP io.splitserve.launcher.Main"
@@ -44,9 +45,8 @@ phase_models() {
 }
 
 phase_junit() {
-  local args=()
-  for c in "$@"; do args+=(--select-class "$c"); done
-  timeout 240 bash "$d/junit.sh" --include-tag gpu "${args[@]}" > "$R/junit.log" 2>&1
+  local names; names=$(IFS='|'; echo "$*")
+  timeout 300 bash "$d/junit.sh" --include-tag gpu --include-classname ".*\\.($names)" > "$R/junit.log" 2>&1
   log "junit rc=$?"
   grep -E "tests (found|successful|failed|skipped|aborted)|containers failed" "$R/junit.log"
   grep -B2 -A15 "✘" "$R/junit.log" | head -60
@@ -59,7 +59,7 @@ phase_serve() {
   mkdir -p "$R/$label"
   log "serve $label: ${args[*]}"
   rm -rf "$dir"
-  $main serve --model "$MODEL" --backend "$BACKEND" --max-batch-size 128 --aeron-dir "$dir" --port $port "${args[@]}" \
+  $main serve --model "$MODEL" --backend "$BACKEND" --kv-import "$KV_IMPORT" --max-batch-size 128 --aeron-dir "$dir" --port $port "${args[@]}" \
     > "$R/$label/serve.log" 2>&1 &
   local pid=$!
   local up=0
@@ -90,10 +90,10 @@ phase_engine() {
 }
 
 phase_kvbench() {
-  local args=(${1//+/ })
+  local label=$1; local args=(${2//+/ })
   timeout 300 $JAVA $JAVA_OPTS -Xmx64g -cp "$CP:$d/test-classes/engine:$d/test-classes/decode-node" \
-    io.splitserve.decode.KvStreamBenchMain "${args[@]}" > "$R/kvbench-$(basename "${args[0]}").log" 2>&1
-  log "kvbench rc=$?"; grep -vE "^\s+at " "$R/kvbench-$(basename "${args[0]}").log" | tail -20
+    io.splitserve.decode.KvStreamBenchMain "${args[@]}" > "$R/kvbench-$label.log" 2>&1
+  log "kvbench rc=$?"; grep -vE "^\s+at " "$R/kvbench-$label.log" | tail -20
 }
 
 phase_hf() {

@@ -126,11 +126,12 @@ public final class KvStreamBenchMain {
                 .prefillTokenBudget(Math.max(longest, EngineOptions.DEFAULT_PREFILL_TOKEN_BUDGET));
         final EngineOptions decodeOptions = engineOptions(options, options.decodeGpu());
         final List<Row> rows = new ArrayList<>();
-        try (KvStreamRig rig = new KvStreamRig(options.modelDir(), prefillOptions, decodeOptions)) {
+        try (KvStreamRig rig = new KvStreamRig(options.modelDir(), prefillOptions, decodeOptions, options.layerImport())) {
             final KvGeometry geometry = rig.geometry();
             out.println("model: " + options.modelDir() + " (" + geometry + ")");
             out.println("prefill engine: " + rig.prefillEngine().backend());
             out.println("decode engine:  " + rig.decodeEngine().backend());
+            out.println("decode side imports " + (options.layerImport() ? "each layer as it arrives" : "the whole prompt at admission"));
             out.println("KV over Aeron IPC in chunks of " + KvStreamRig.CHUNK_BYTES / 1024 + " KiB; medians of "
                     + options.reps() + " runs");
             final long captureBytes = geometry.totalBytes(longest);

@@ -7,12 +7,12 @@ import java.util.Arrays;
 
 /**
  * The KV streaming benchmark's command line as a context object with defaults: the CPU backend, prefill on GPU 0 and
- * decode on GPU 1 (CUDA only), prompt lengths 128, 600, 2048 and 8192 tokens, 5 measured repetitions per length.
+ * decode on GPU 1 (CUDA only), prompt lengths 128, 600, 2048 and 8192 tokens, 5 measured repetitions per length, layer-by-layer import.
  * {@link #parse} accepts only well-formed values and says in one line what is wrong with any other.
  */
 final class KvStreamBenchOptions {
     static final String USAGE = "usage: KvStreamBenchMain MODEL_DIR OUT.csv [--backend cpu|cuda] [--prefill-gpu 0]"
-            + " [--decode-gpu 1] [--lengths 128,600,2048,8192] [--reps 5]";
+            + " [--decode-gpu 1] [--lengths 128,600,2048,8192] [--reps 5] [--import layers|whole]";
 
     private Path modelDir;
     private Path csv;
@@ -21,6 +21,7 @@ final class KvStreamBenchOptions {
     private int decodeGpu = 1;
     private int[] lengths = {128, 600, 2048, 8192};
     private int reps = 5;
+    private boolean layerImport = true;
 
     /** @throws IllegalArgumentException naming the first bad or missing argument. */
     static KvStreamBenchOptions parse(String[] args) {
@@ -49,6 +50,7 @@ final class KvStreamBenchOptions {
                 case "--decode-gpu" -> options.decodeGpu = nonNegative(arg, value);
                 case "--lengths" -> options.lengths = lengths(value);
                 case "--reps" -> options.reps = positive(arg, value);
+                case "--import" -> options.layerImport = importMode(value);
                 default -> throw new IllegalArgumentException("unknown option " + arg);
             }
         }
@@ -59,6 +61,14 @@ final class KvStreamBenchOptions {
             throw new IllegalArgumentException("model directory not found: " + options.modelDir);
         }
         return options;
+    }
+
+    private static boolean importMode(String value) {
+        return switch (value) {
+            case "layers" -> true;
+            case "whole" -> false;
+            default -> throw new IllegalArgumentException("--import must be layers or whole, got '" + value + "'");
+        };
     }
 
     private static Backend backend(String value) {
@@ -131,6 +141,11 @@ final class KvStreamBenchOptions {
     }
 
     /** Measured repetitions per length and quantity; the reported figure is their median. */
+    /** Whether the decode side imports each layer as it arrives (true) or the whole prompt at admission. */
+    boolean layerImport() {
+        return layerImport;
+    }
+
     int reps() {
         return reps;
     }

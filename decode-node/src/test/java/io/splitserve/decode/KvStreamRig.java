@@ -101,6 +101,12 @@ final class KvStreamRig implements AutoCloseable {
 
     /** Loads both engines, opens the KV path and waits until sender and receiver hear each other. */
     KvStreamRig(Path modelDir, EngineOptions prefillOptions, EngineOptions decodeOptions) throws ModelLoadException {
+        this(modelDir, prefillOptions, decodeOptions, true);
+    }
+
+    /** As above, the decode side importing each layer as it arrives ({@code layerImport}) or all at admission. */
+    KvStreamRig(Path modelDir, EngineOptions prefillOptions, EngineOptions decodeOptions, boolean layerImport)
+            throws ModelLoadException {
         final String dir = Path.of(System.getProperty("java.io.tmpdir"),
                 "kvbench-" + ProcessHandle.current().pid() + "-" + System.nanoTime()).toString();
         MediaDriver launched = null;
@@ -123,7 +129,7 @@ final class KvStreamRig implements AutoCloseable {
             prefillEngine = Engine.load(modelDir, prefillOptions);
             decodeEngine = Engine.load(modelDir, decodeOptions);
             final long fingerprint = ModelFingerprint.of(modelDir);
-            final EngineKvPageStore kvPageStore = kvStore(decodeEngine);
+            final EngineKvPageStore kvPageStore = kvStore(decodeEngine, layerImport);
             kvReceiver = new KvReceiver(new KvReceiverContext().aeron(client).modelFingerprint(fingerprint)
                     .pageStore(kvPageStore).transferTimeoutNs(TRANSFER_TIMEOUT_NS)
                     .receiveListener(new KvReceiveListener() {
@@ -192,8 +198,8 @@ final class KvStreamRig implements AutoCloseable {
     }
 
     /** The page store the KV receiver writes into; the one place that chooses how received KV enters the engine. */
-    static EngineKvPageStore kvStore(Engine decodeEngine) {
-        return new EngineKvPageStore(decodeEngine);
+    static EngineKvPageStore kvStore(Engine decodeEngine, boolean layerImport) {
+        return new EngineKvPageStore(decodeEngine, layerImport);
     }
 
     Engine prefillEngine() {

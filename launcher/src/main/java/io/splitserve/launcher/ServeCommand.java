@@ -71,6 +71,12 @@ final class ServeCommand implements Callable<Integer> {
             + " (default: --gpu).")
     int[] decodeGpu;
 
+    @Option(names = "--kv-import", paramLabel = "MODE", defaultValue = "layers",
+        description = "How decode nodes move received KV into their pages: layers (each layer as soon as it has"
+            + " arrived, while later ones are still on the way) or whole (all layers when the sequence is admitted)"
+            + " (default: ${DEFAULT-VALUE}).")
+    String kvImport;
+
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "40",
         description = "Tokens to generate for --demo-request (default: ${DEFAULT-VALUE}).")
     int maxTokens;
@@ -84,6 +90,9 @@ final class ServeCommand implements Callable<Integer> {
         if (IntStream.concat(stream(prefillGpu), stream(decodeGpu)).anyMatch(gpu -> gpu < 0)) {
             throw new IllegalArgumentException("--prefill-gpu and --decode-gpu must be 0 or more");
         }
+        if (!kvImport.equals("layers") && !kvImport.equals("whole")) {
+            throw new IllegalArgumentException("--kv-import must be layers or whole, got '" + kvImport + "'");
+        }
         final Path dir = modelOptions.modelDir();
         final String name = modelOptions.servedName(dir);
         final int nodes = colocated ? decodeNodes : prefillNodes + decodeNodes;
@@ -94,6 +103,7 @@ final class ServeCommand implements Callable<Integer> {
                 .backend(modelOptions.backend()).gpuMemFraction(modelOptions.gpuMemFraction())
                 .prefillGpu(prefillGpu != null ? prefillGpu : new int[] {modelOptions.gpu})
                 .decodeGpu(decodeGpu != null ? decodeGpu : new int[] {modelOptions.gpu})
+                .kvLayerImport(kvImport.equals("layers"))
                 .routerSettings(routerOptions::apply);
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         if (demoRequest != null) {

@@ -49,6 +49,7 @@ public final class ServingSystem implements AutoCloseable {
         int[] prefillGpus = {0};
         int[] decodeGpus = {0};
         double gpuMemFraction = EngineOptions.DEFAULT_MEM_FRACTION;
+        boolean kvLayerImport = true;
         long heartbeatTimeoutNs = RouterContext.DEFAULT_HEARTBEAT_TIMEOUT_NS;
         Consumer<RouterContext> routerSettings = ctx -> { };
 
@@ -72,6 +73,8 @@ public final class ServingSystem implements AutoCloseable {
         public Options decodeGpu(int... gpus) { this.decodeGpus = gpus.clone(); return this; }
         /** Share of each GPU's free memory its nodes' KV pools take together. */
         public Options gpuMemFraction(double fraction) { this.gpuMemFraction = fraction; return this; }
+        /** Decode nodes import each arriving KV layer at once (true) or a prompt's whole KV at admission. */
+        public Options kvLayerImport(boolean layers) { this.kvLayerImport = layers; return this; }
         public Options heartbeatTimeoutNs(long ns) { this.heartbeatTimeoutNs = ns; return this; }
         /** Further router settings (lengths, queue bound, journal). */
         public Options routerSettings(Consumer<RouterContext> settings) { this.routerSettings = settings; return this; }
@@ -107,6 +110,7 @@ public final class ServingSystem implements AutoCloseable {
             for (int i = 1; i <= o.decodeNodes; i++) {
                 final DecodeNodeAgent agent = new DecodeNodeAgent(new DecodeNodeContext().aeron(aeron).nodeId(100 + i)
                         .modelDir(o.modelDir).modelName(o.modelName).colocated(o.colocated).maxBatchSize(o.maxBatchSize)
+                        .kvLayerImport(o.kvLayerImport)
                         .engineOptions(engineOptions(o, placement.decode(i - 1))
                                 .maxPages(o.decodePages).prefillTokenBudget(o.prefillTokenBudget)));
                 decodeAgents.add(agent);
