@@ -124,6 +124,7 @@ final class KvStreamRig implements AutoCloseable {
                     .dirDeleteOnStart(true)
                     .dirDeleteOnShutdown(true)
                     .ipcTermBufferLength(16 * 1024 * 1024)
+                    .ipcMtuLength(KvSenderContext.RECOMMENDED_IPC_MTU_LENGTH)
                     .publicationTermBufferLength(16 * 1024 * 1024));
             client = Aeron.connect(new Aeron.Context().aeronDirectoryName(launched.aeronDirectoryName()));
             prefillEngine = Engine.load(modelDir, prefillOptions);

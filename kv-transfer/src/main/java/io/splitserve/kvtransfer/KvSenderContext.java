@@ -18,6 +18,12 @@ public final class KvSenderContext
     public static final int DEFAULT_STREAM_ID = 1001;
     public static final int DEFAULT_ACK_STREAM_ID = 1002;
     public static final int DEFAULT_MAX_CHUNK_BYTES = 1024 * 1024;
+    /**
+     * The IPC MTU a media driver carrying KV should use: with Aeron's default of 1408 bytes a 256 KiB chunk is 190
+     * fragments, so a receiver that polls a bounded number of fragments between decode steps moves only a few
+     * hundred kilobytes per step; at 32 KiB it moves megabytes.
+     */
+    public static final int RECOMMENDED_IPC_MTU_LENGTH = 32 * 1024;
     public static final long DEFAULT_LEASE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(5);
     public static final long DEFAULT_OFFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(1);
 

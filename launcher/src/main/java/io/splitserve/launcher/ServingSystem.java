@@ -8,6 +8,7 @@ import io.splitserve.decode.DecodeNodeContext;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.kvtransfer.KvSenderContext;
 import io.splitserve.prefill.PrefillNodeAgent;
 import io.splitserve.prefill.PrefillNodeContext;
 import io.splitserve.router.RouterAgent;
@@ -134,7 +135,8 @@ public final class ServingSystem implements AutoCloseable {
     }
 
     /**
-     * An embedded driver for one JVM: IPC terms of 16 MiB (KV chunks up to 2 MiB) and prompt dead-peer detection
+     * An embedded driver for one JVM: IPC terms of 16 MiB (KV chunks up to 2 MiB) in fragments of 32 KiB (so the
+     * decode node's bounded poll between steps moves megabytes of KV, not kilobytes) and prompt dead-peer detection
      * (image liveness). Client liveness is generous: a client's conductor that a long pause (loading gigabytes of
      * weights, a full collection on a busy machine) keeps from its duty for a few seconds must not be declared dead.
      */
@@ -145,6 +147,7 @@ public final class ServingSystem implements AutoCloseable {
                 .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true)
                 .ipcTermBufferLength(16 * 1024 * 1024)
+                .ipcMtuLength(KvSenderContext.RECOMMENDED_IPC_MTU_LENGTH)
                 .publicationTermBufferLength(16 * 1024 * 1024)
                 .imageLivenessTimeoutNs(TimeUnit.SECONDS.toNanos(2))
                 .publicationConnectionTimeoutNs(TimeUnit.SECONDS.toNanos(2))

@@ -15,7 +15,8 @@ import io.splitserve.kernels.cuda.PinnedMemory;
  * waits for a copy. {@link #deliver} then walks the layers in order, blocking only until each layer's copy is done,
  * and hands it to the listener while the GPU is still computing the layers after it.
  *
- * <p>Owned by the runner's thread. Staging grows only when a step has more tokens than any exported before.
+ * <p>Owned by the runner's thread. Staging grows, to the next {@link PinnedSizes size class}, only when a step
+ * has more tokens than the staging holds.
  */
 final class KvExport implements AutoCloseable {
     private final CudaStream copyStream = new CudaStream();
@@ -50,7 +51,7 @@ final class KvExport implements AutoCloseable {
                 copyStream.synchronize();
                 staging.close();
             }
-            staging = PinnedMemory.allocate((int) needed);
+            staging = PinnedMemory.allocate((int) PinnedSizes.sizeClass(needed));
         }
     }
 

@@ -8,12 +8,11 @@ import io.splitserve.kernels.cuda.KvWriteKernel;
 import io.splitserve.kernels.cuda.PinnedMemory;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.Iterator;
 
 /**
  * Takes KV computed elsewhere into the device pages, a layer at a time, beside the forward passes. Arriving bytes
- * land in pinned host memory (one {@link KvImportBuffer} per sequence, recycled: a closed buffer waits for the next
- * import that fits it). Importing a layer queues, on a side stream of its own, one asynchronous copy of that layer's
+ * land in pinned host memory (one {@link KvImportBuffer} per sequence, in {@link PinnedSizes size classes} and
+ * recycled: a closed buffer waits for the next import it fits best). Importing a layer queues, on a side stream of its own, one asynchronous copy of that layer's
  * K and V and of the sequence's slots into a device staging area, then the KV-write kernel that scatters them through
  * the slots, so any page size on the sending side works.
  *
@@ -24,7 +23,8 @@ import java.util.Iterator;
  * memory are handed on under a running copy. Owned by the runner's thread.
  */
 final class KvImport implements AutoCloseable {
-    private static final int MAX_SPARE = 16;
+    private static final int MAX_SPARE = 64;
+    private static final long MAX_SPARE_BYTES = 8L << 30;
 
     private final CudaStream importStream = new CudaStream();
     private final ArrayDeque<PinnedMemory> spare = new ArrayDeque<>();
@@ -34,6 +34,7 @@ final class KvImport implements AutoCloseable {
     private final int kvDim;
     private final long rowBytes;
     private DeviceBuffer staging;
+    private long spareBytes;
     private boolean closed;
 
     KvImport(KvPool pool, KvWriteKernel kvWrite, int layers, int kvDim) {
@@ -51,14 +52,18 @@ final class KvImport implements AutoCloseable {
         if (tokens <= 0 || bytes > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("an imported KV of " + tokens + " tokens does not fit one pinned buffer");
         }
-        for (Iterator<PinnedMemory> it = spare.iterator(); it.hasNext(); ) {
-            final PinnedMemory memory = it.next();
-            if (memory.size() >= bytes) {
-                it.remove();
-                return new Buffer(memory, tokens, (int) kvBytes);
+        PinnedMemory best = null;
+        for (PinnedMemory memory : spare) {
+            if (memory.size() >= bytes && (best == null || memory.size() < best.size())) {
+                best = memory;
             }
         }
-        return new Buffer(PinnedMemory.allocate((int) bytes), tokens, (int) kvBytes);
+        if (best != null) {
+            spare.remove(best);
+            spareBytes -= best.size();
+            return new Buffer(best, tokens, (int) kvBytes);
+        }
+        return new Buffer(PinnedMemory.allocate((int) PinnedSizes.sizeClass(bytes)), tokens, (int) kvBytes);
     }
 
     /** Queues layer {@code layer}'s copy from {@code src} into the pages at {@code slots}; does not wait for it. */
@@ -99,14 +104,15 @@ final class KvImport implements AutoCloseable {
             importStream.synchronize();
             staging.close();
         }
-        staging = DeviceBuffer.allocate(bytes);
+        staging = DeviceBuffer.allocate(PinnedSizes.sizeClass(bytes)); // freeing device memory waits for the device too
     }
 
     private void giveBack(PinnedMemory memory) {
-        if (closed || spare.size() >= MAX_SPARE) {
+        if (closed || spare.size() >= MAX_SPARE || spareBytes + memory.size() > MAX_SPARE_BYTES) {
             memory.close();
         } else {
             spare.add(memory);
+            spareBytes += memory.size();
         }
     }
 
@@ -118,6 +124,7 @@ final class KvImport implements AutoCloseable {
             memory.close();
         }
         spare.clear();
+        spareBytes = 0;
         if (staging != null) {
             staging.close();
         }
