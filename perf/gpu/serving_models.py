@@ -7,7 +7,8 @@ KV per token: Qwen2.5-1.5B 28 layers x 2 KV heads x 128 x 2 (K, V) x 2 bytes = 2
 = 128 KiB.
 
 usage: python3 serving_models.py MODELS_DIR TOKENIZERS_DIR name [name ...]   (names: qwen2.5-1.5b, llama-3-8b)
-A directory that already holds config.json and a tokenizer is kept as it is.
+A directory that already holds config.json is kept as it is. Without TOKENIZERS/<family>/ the checkpoint gets no
+tokenizer: enough for the engine-level benchmarks, not for serving.
 """
 import os
 import shutil
@@ -31,7 +32,7 @@ MODELS = {
 
 def build(name, models_dir, tokenizers_dir):
     path = os.path.join(models_dir, name)
-    if os.path.exists(os.path.join(path, "config.json")) and os.path.exists(os.path.join(path, "tokenizer.json")):
+    if os.path.exists(os.path.join(path, "config.json")):
         print(f"{name}: already at {path}", flush=True)
         return
     t0 = time.time()
@@ -43,9 +44,14 @@ def build(name, models_dir, tokenizers_dir):
     model.save_pretrained(path)
     del model
     torch.cuda.empty_cache()
-    for f in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(tokenizers_dir, family, f), os.path.join(path, f))
-    print(f"{name}: {params / 1e9:.3f} B parameters, {family} tokenizer, saved in {time.time() - t0:.1f} s", flush=True)
+    source = os.path.join(tokenizers_dir, family)
+    if os.path.isdir(source):
+        for f in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(os.path.join(source, f), os.path.join(path, f))
+        tokenizer = f"{family} tokenizer"
+    else:
+        tokenizer = f"no tokenizer ({source} missing: enough for engine-level benchmarks, not for serving)"
+    print(f"{name}: {params / 1e9:.3f} B parameters, {tokenizer}, saved in {time.time() - t0:.1f} s", flush=True)
 
 
 if __name__ == "__main__":
