@@ -8,7 +8,7 @@
 #                    the rate sweep ($RATES, mixed), the 40 x 600/600 job (40 users at once)
 #   engine           the same 40 x 600/600 job through the engine alone (EngineThroughputMain) on GPU 0
 #   kvbench LABEL ARGS  io.splitserve.decode.KvStreamBenchMain (ARGS joined by '+'), log kvbench-LABEL.log
-#   hf RATE...       transformers on GPU 0 replaying the sweep's schedule at each rate (hf_serve.py)
+#   hf MODE RATE...  transformers (hf_serve.py --mode batch|cb) on GPU 0 replaying the sweep's schedule at each rate
 # Model: $MODEL (default /tmp/models/qwen2.5-1.5b). Everything lands under /tmp/res; at the end $OUT gets run.log
 # and results.tgz (reports, requests.csv files, logs).
 # usage: bash perf/gpu/disagg_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
@@ -97,12 +97,15 @@ phase_kvbench() {
 }
 
 phase_hf() {
+  local mode=$1; shift
   for rate in "$@"; do
-    load 60 --rate "$rate" --duration "$DURATION" --workload mixed --seed 1 --write-schedule "$R/hf-$rate.jsonl" \
-      > /dev/null 2>&1
-    timeout 200 python3 "$here/hf_serve.py" "$MODEL" "$R/hf-$rate.jsonl" "$R/hf-$rate.json" --time-limit 150 \
-      --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" --label "hf rate $rate" > "$R/hf-$rate.log" 2>&1
-    log "hf rate $rate rc=$?"; tail -3 "$R/hf-$rate.log"
+    local sched=$R/hf-schedule-$rate.jsonl name=$R/hf-$mode-$rate
+    [[ -f $sched ]] || load 60 --rate "$rate" --duration "$DURATION" --workload mixed --seed 1 --write-schedule "$sched" \
+      > "$R/hf-schedule-$rate.log" 2>&1
+    timeout "${HF_TIMEOUT:-150}" python3 "$here/hf_serve.py" "$MODEL" "$sched" "$name.json" --mode "$mode" \
+      --max-batch 128 --time-limit "${HF_TIME_LIMIT:-90}" --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" \
+      --label "transformers $mode" --header > "$name.log" 2>&1
+    log "hf $mode rate $rate rc=$?"; grep -vE "Loading weights|it/s\]" "$name.log" | tail -4
   done
 }
 

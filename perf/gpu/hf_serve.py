@@ -25,7 +25,8 @@ bf16 on "cuda", fp32 on the CPU (where it runs only for testing), sdpa attention
 
 usage: python3 hf_serve.py MODEL_DIR SCHEDULE.jsonl OUT.json [--mode batch|cb] [--max-batch 64] [--time-limit 120]
                            [--slo-ttft-ms 2000] [--slo-tpot-ms 100] [--label L]
-Writes OUT.json and prints one Markdown table row (the header with --header).
+Writes OUT.json, OUT.requests.csv (one row per request, the load generator's requests.csv columns; the longest
+gap between tokens is not tracked here) and prints one Markdown table row (the header with --header).
 """
 import argparse
 import importlib.util
@@ -227,13 +228,14 @@ def percentiles(values):
 
 
 def summarize(requests, finished, origin, args, device):
-    ttft, tpot, e2e = [], [], []
+    ttft, tpot, e2e, rows = [], [], [], []
     good = 0
     output_tokens = 0
     last_end = origin
     for r in requests:
         times = finished.get(r["index"])
         if times is None:
+            rows.append(f'{r["at_s"]:.6f},{r["prompt_tokens"]},0,0.000,0.0000,0.000,,UNFINISHED')
             continue
         first, last = times
         arrival = origin + r["at_s"]
@@ -243,6 +245,8 @@ def summarize(requests, finished, origin, args, device):
         if r["max_tokens"] > 1:
             tpot.append(request_tpot)
         e2e.append(1e3 * (last - arrival))
+        rows.append(f'{r["at_s"]:.6f},{r["prompt_tokens"]},{r["max_tokens"]},{request_ttft:.3f},{request_tpot:.4f},'
+                    f'{1e3 * (last - arrival):.3f},,OK')
         output_tokens += r["max_tokens"]
         last_end = max(last_end, last)
         if request_ttft <= args.slo_ttft_ms and request_tpot <= args.slo_tpot_ms:
@@ -257,6 +261,7 @@ def summarize(requests, finished, origin, args, device):
         "slo_ttft_ms": args.slo_ttft_ms, "slo_tpot_ms": args.slo_tpot_ms,
         "ttft_ms": percentiles(ttft), "tpot_ms": percentiles(tpot), "e2e_ms": percentiles(e2e),
         "output_tokens_per_s": output_tokens / elapsed, "goodput": good / elapsed, "attainment": good / len(requests),
+        "rows": rows,
     }
 
 
@@ -313,6 +318,11 @@ def main(argv):
         print(f"error: {e}", file=sys.stderr)
         return 1
     summary = summarize(requests, finished, origin, args, device)
+    rows = summary.pop("rows")
+    csv_path = args.out[:-5] + ".requests.csv" if args.out.endswith(".json") else args.out + ".requests.csv"
+    with open(csv_path, "w", encoding="utf-8") as f:
+        f.write("start_s,prompt_tokens,output_tokens,ttft_ms,tpot_ms,e2e_ms,max_gap_ms,status\n")
+        f.write("".join(row + "\n" for row in sorted(rows, key=lambda row: float(row.split(",")[0]))))
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=2)
         f.write("\n")

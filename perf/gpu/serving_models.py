@@ -3,7 +3,8 @@ transformers' own initialisation of the published Qwen2.5-1.5B or Llama-3-8B sha
 save_pretrained, plus the real tokenizer of that family (tokenizer.json and tokenizer_config.json from TOKENIZERS/
 <family>/), so prompts of exact token counts can be built and served.
 
-KV per token: Qwen2.5-1.5B 28 layers x 2 KV heads x 128 x 2 (K, V) x 2 bytes = 28 KiB; Llama-3-8B 32 x 8 x 128 x 2 x 2
+Llama-3-8B's context is raised from 8192 to 16384 positions so that an 8192-token prompt plus its first token fits;
+nothing else depends on it. KV per token: Qwen2.5-1.5B 28 layers x 2 KV heads x 128 x 2 (K, V) x 2 bytes = 28 KiB; Llama-3-8B 32 x 8 x 128 x 2 x 2
 = 128 KiB.
 
 usage: python3 serving_models.py MODELS_DIR TOKENIZERS_DIR name [name ...]   (names: qwen2.5-1.5b, llama-3-8b)
@@ -24,7 +25,7 @@ MODELS = {
     "qwen2.5-1.5b": (CONFIGS["qwen2.5-1.5b"], "qwen2_5"),
     "llama-3-8b": (lambda: LlamaConfig(
         hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
-        num_key_value_heads=8, head_dim=128, vocab_size=128256, max_position_embeddings=8192, rms_norm_eps=1e-5,
+        num_key_value_heads=8, head_dim=128, vocab_size=128256, max_position_embeddings=16384, rms_norm_eps=1e-5,
         rope_parameters={"rope_type": "default", "rope_theta": 500000.0}, tie_word_embeddings=False,
         bos_token_id=128000, eos_token_id=128001), "llama3"),
 }
