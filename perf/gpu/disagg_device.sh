@@ -3,9 +3,9 @@
 #   facts            GPUs, their link (nvidia-smi topo), CPUs, memory
 #   models NAME...   random-weight checkpoints with real tokenizers (serving_models.py) under /tmp/models
 #   junit NAME...    gpu-tagged JUnit classes by simple name (e.g. EngineDeviceGreedyGpuTest)
-#   serve LABEL ARGS one `splitserve serve` setup (ARGS: its options, one word joined by '+', e.g.
+#   serve LABEL ARGS [RATES]  one `splitserve serve` setup (ARGS: its options, one word joined by '+', e.g.
 #                    --prefill-gpu+0+--decode-gpu+1), driven by the load generator: unloaded (one user, mixed),
-#                    the rate sweep ($RATES, mixed), the 40 x 600/600 job (40 users at once)
+#                    the rate sweep (RATES, default $RATES, mixed), the 40 x 600/600 job (40 users at once)
 #   engine           the same 40 x 600/600 job through the engine alone (EngineThroughputMain) on GPU 0
 #   kvbench LABEL ARGS  io.splitserve.decode.KvStreamBenchMain (ARGS joined by '+'), log kvbench-LABEL.log
 #   hf MODE RATE...  transformers (hf_serve.py --mode batch|cb) on GPU 0 replaying the sweep's schedule at each rate
@@ -55,7 +55,7 @@ phase_junit() {
 load() { timeout "$1" $main load --model "$MODEL" --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" "${@:2}"; }
 
 phase_serve() {
-  local label=$1; local args=(${2//+/ }); local dir=/dev/shm/ss-$label port=8011
+  local label=$1; local args=(${2//+/ }); local rates=${3:-$RATES}; local dir=/dev/shm/ss-$label port=8011
   mkdir -p "$R/$label"
   log "serve $label: ${args[*]}"
   rm -rf "$dir"
@@ -73,7 +73,7 @@ phase_serve() {
   load 120 --aeron-dir "$dir" --users 1 --requests 16 --workload mixed --seed 7 --drain-timeout 60 \
     --out "$R/$label/unloaded" --label "$label unloaded" > "$R/$label/unloaded.log" 2>&1
   log "unloaded rc=$?"; grep -E "TTFT|TPOT|requests" "$R/$label/unloaded.log" | head -8
-  load 400 --aeron-dir "$dir" --workload mixed --seed 1 --sweep "$RATES" --refine 0 --duration "$DURATION" \
+  load 400 --aeron-dir "$dir" --workload mixed --seed 1 --sweep "$rates" --refine 0 --duration "$DURATION" \
     --drain-timeout 25 --out "$R/$label/sweep" --label "$label" > "$R/$label/sweep.log" 2>&1
   log "sweep rc=$?"; cat "$R/$label/sweep/sweep.csv" 2>/dev/null
   load 200 --aeron-dir "$dir" --workload fixed --prompt-tokens 600 --output-tokens 600 --users 40 --requests 40 \

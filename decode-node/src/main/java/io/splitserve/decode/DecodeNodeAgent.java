@@ -26,8 +26,8 @@ import org.agrona.concurrent.SystemEpochNanoClock;
 /**
  * The decode node as one Agrona agent: each duty cycle reads its control stream (DecodeAdmit, CancelRequest), lets the
  * KV receiver scatter arriving KV straight into the engine's page pool, admits sequences whose KV verified and whose
- * DecodeAdmit arrived (in either order) into the running batch while it has room, runs one engine step and
- * publishes one TokenEvent per sequence in it.
+ * DecodeAdmit arrived (in either order) into the running batch while it has room, runs one engine step (receiving
+ * more KV while the GPU computes it) and publishes one TokenEvent per sequence in it.
  *
  * <p>Guarantees: a sequence's tokens are published in order with consecutive indices, then exactly one DecodeDone
  * (STOP, LENGTH, CANCELLED, PREEMPTED or ERROR), after which its pages are free. When pages run out mid-generation the
@@ -37,6 +37,7 @@ import org.agrona.concurrent.SystemEpochNanoClock;
  */
 public final class DecodeNodeAgent implements Agent, KvReceiveListener {
     private static final int FRAGMENT_LIMIT = 32;
+    private static final int RECEIVE_POLLS_PER_STEP = 4;
     private static final long HELLO_INTERVAL_NS = 1_000_000_000L;
 
     private final DecodeNodeContext ctx;
@@ -52,6 +53,7 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
     private final Long2ObjectHashMap<DecodeTicket> running = new Long2ObjectHashMap<>();
     private final ArrayDeque<DecodeTicket> ready = new ArrayDeque<>();
     private final List<DecodeTicket> expired = new ArrayList<>();
+    private final Runnable receiveWhileComputing = this::receiveWhileComputing;
     private long lastStepNanos;
     private long nextHeartbeatNs;
     private long nextHelloNs;
@@ -211,7 +213,7 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
 
     private int step() {
         final long start = System.nanoTime();
-        final List<StepOutput> outputs = engine.step();
+        final List<StepOutput> outputs = engine.step(receiveWhileComputing);
         lastStepNanos = System.nanoTime() - start;
         final long now = epochClock.nanoTime();
         for (int i = 0; i < outputs.size(); i++) {
@@ -232,6 +234,22 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
             router.decodeDone(ticket.requestId, ctx.nodeId(), ticket.generated, FinishReason.PREEMPTED);
         }
         return outputs.size() + 1;
+    }
+
+    /**
+     * KV keeps arriving while the GPU computes a step: the receiver copies it into pinned memory and queues layer
+     * imports, touching only reservations, never a running sequence (admission waits for the next duty cycle). A few
+     * polls at most, so a burst of KV cannot hold the step's tokens back for long.
+     */
+    private void receiveWhileComputing() {
+        if (receiver == null) {
+            return;
+        }
+        for (int polls = 0; polls < RECEIVE_POLLS_PER_STEP; polls++) {
+            if (receiver.doWork() == 0) {
+                return;
+            }
+        }
     }
 
     private void finish(DecodeTicket ticket, FinishReason reason) {

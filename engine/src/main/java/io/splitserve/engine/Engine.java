@@ -170,6 +170,16 @@ public final class Engine implements AutoCloseable {
      * holds pages.
      */
     public List<StepOutput> step() {
+        return step(null);
+    }
+
+    /**
+     * As {@link #step()}, running {@code whileComputing} on this thread once during the step: while the device
+     * computes it where the backend computes asynchronously (CUDA, all sequences greedy), otherwise after it. The
+     * task may reserve, fill, import and release imported KV ({@link #reserveImported} and the rest), which touch no
+     * sequence of the step; it must not add, admit, release or step sequences.
+     */
+    public List<StepOutput> step(Runnable whileComputing) {
         step.clear();
         scheduled.clear();
         if (options.preemption()) {
@@ -212,13 +222,19 @@ public final class Engine implements AutoCloseable {
             scheduled.add(sampling++, waiting.poll());
         }
         if (step.numSeqs() == 0) {
+            if (whileComputing != null) {
+                whileComputing.run();
+            }
             return List.of();
         }
         final boolean greedy = options.deviceGreedy() && runner.greedyOnDevice() && allGreedy(scheduled);
         if (greedy) {
-            runGreedyStep();
+            runGreedyStep(whileComputing);
         } else {
             runStep(null);
+            if (whileComputing != null) {
+                whileComputing.run();
+            }
         }
         final int vocab = config.vocabSize();
         final List<StepOutput> outputs = new ArrayList<>(scheduled.size());
@@ -420,12 +436,12 @@ public final class Engine implements AutoCloseable {
     }
 
     /** The step on the device's argmax: token ids, not logits, come back ({@link #copyLogits} has none). */
-    private void runGreedyStep() {
+    private void runGreedyStep(Runnable whileComputing) {
         if (greedyTokens.length < step.numLogitRows()) {
             greedyTokens = new int[Math.max(step.numLogitRows(), 2 * greedyTokens.length)];
         }
         logitsOnHost = false;
-        runner.forwardGreedy(step, greedyTokens);
+        runner.forwardGreedy(step, greedyTokens, whileComputing);
     }
 
     private void runStep(LayerKvListener kvListener) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.splitserve.engine.kv.OutOfPagesException;
 import io.splitserve.engine.sampling.SamplingParams;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -112,6 +113,61 @@ class DisaggregatedEngineTest {
     void greedyPrefillThenImportedDecodeEqualsOneEngine(Import how) throws Exception {
         final int[] together = generateInOneEngine(PROMPT, SamplingParams.greedy(), 12, new EngineOptions());
         assertArrayEquals(together, generateDisaggregated(PROMPT, SamplingParams.greedy(), 12, how));
+    }
+
+    /**
+     * The decode node's way: while the engine steps a running sequence, a task run during each step reserves an
+     * import, fills it and imports one layer per step; then the sequence is admitted. Both sequences decode exactly as
+     * they would alone in one engine, and the task ran once per step.
+     */
+    @Test
+    void kvImportedByATaskRunDuringStepsDecodesLikeOneEngine() throws Exception {
+        final int[] promptAlone = generateInOneEngine(PROMPT, SamplingParams.greedy(), 8, new EngineOptions());
+        final int[] shortAlone = generateInOneEngine(SHORT, SamplingParams.greedy(), 40, new EngineOptions());
+        try (Engine prefill = llama(new EngineOptions().pageSize(16)); Engine decode = llama(new EngineOptions().pageSize(3))) {
+            final List<byte[][]> layers = new ArrayList<>();
+            final int first = prefill.prefill(List.of(PROMPT), List.of(SamplingParams.greedy()),
+                    (p, layer, keys, keyOffset, values, valueOffset, tokens) -> {
+                        final int bytes = tokens * decode.config().kvDim() * Float.BYTES;
+                        final byte[] k = new byte[bytes];
+                        final byte[] v = new byte[bytes];
+                        keys.get(keyOffset, k);
+                        values.get(valueOffset, v);
+                        layers.add(new byte[][] {k, v});
+                    })[0];
+            final long shortId = decode.addSequence(SHORT, SamplingParams.greedy());
+            final ImportedKv[] kv = new ImportedKv[1];
+            final int[] tasks = new int[1];
+            final List<Integer> shortTokens = new ArrayList<>();
+            for (int n = 0; n < layers.size() + 1; n++) {
+                final int layer = n - 1;
+                final List<StepOutput> out = decode.step(() -> {
+                    tasks[0]++;
+                    if (kv[0] == null) {
+                        kv[0] = decode.reserveImported(PROMPT.length);
+                        return;
+                    }
+                    kv[0].bytes().put(kv[0].partOffset(layer, false), layers.get(layer)[0]);
+                    kv[0].bytes().put(kv[0].partOffset(layer, true), layers.get(layer)[1]);
+                    decode.importLayer(kv[0], layer);
+                });
+                assertEquals(List.of(shortId), out.stream().map(StepOutput::sequenceId).toList());
+                shortTokens.add(out.get(0).token());
+            }
+            assertEquals(layers.size() + 1, tasks[0], "the task runs once per step");
+            final long id = decode.admitImported(kv[0], first, SamplingParams.greedy(), 1);
+            final int[] promptTokens = new int[8];
+            promptTokens[0] = first;
+            for (int n = 1; n < 8; n++) {
+                final List<StepOutput> out = decode.step(null);
+                shortTokens.add(out.get(0).token());
+                assertEquals(id, out.get(1).sequenceId());
+                promptTokens[n] = out.get(1).token();
+            }
+            assertArrayEquals(promptAlone, promptTokens);
+            assertArrayEquals(Arrays.copyOf(shortAlone, shortTokens.size()),
+                    shortTokens.stream().mapToInt(Integer::intValue).toArray());
+        }
     }
 
     @Test

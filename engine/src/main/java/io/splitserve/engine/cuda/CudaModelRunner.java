@@ -287,18 +287,34 @@ public final class CudaModelRunner implements ModelRunner {
      */
     @Override
     public void forwardGreedy(BatchStep step, int[] tokens) {
+        forwardGreedy(step, tokens, null);
+    }
+
+    /** As {@link #forwardGreedy(BatchStep, int[])}, running {@code whileComputing} after the launch, before the wait. */
+    @Override
+    public void forwardGreedy(BatchStep step, int[] tokens, Runnable whileComputing) {
         final int rows = step.numLogitRows();
         if (tokens.length < rows) {
             throw new IllegalArgumentException("token buffer holds " + tokens.length + " ids, the step has " + rows
                     + " logit rows");
         }
-        run(step, true);
+        launch(step, true);
+        if (whileComputing != null) {
+            whileComputing.run();
+        }
+        stream.synchronize();
         if (rows > 0) {
             cuMemcpyDtoH(Pointer.to(tokens), work.sampled.pointer(), 4L * rows);
         }
     }
 
     private void run(BatchStep step, boolean sample) {
+        launch(step, sample);
+        stream.synchronize();
+    }
+
+    /** Queues the step's work on the compute stream without waiting for it. */
+    private void launch(BatchStep step, boolean sample) {
         if (step.numTokens() == 0) {
             return;
         }
@@ -310,7 +326,6 @@ public final class CudaModelRunner implements ModelRunner {
             metadata.upload(stream);
             launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), sample, null);
         }
-        stream.synchronize();
     }
 
     /**

@@ -42,6 +42,18 @@ public interface ModelRunner extends AutoCloseable {
         throw new UnsupportedOperationException(description() + " picks tokens on the host");
     }
 
+    /**
+     * As {@link #forwardGreedy(BatchStep, int[])}, running {@code whileComputing} on the calling thread while the
+     * device computes the step (after its launch, before the wait). The task must leave this step's sequences, pages
+     * and buffers alone.
+     */
+    default void forwardGreedy(BatchStep step, int[] tokens, Runnable whileComputing) {
+        forwardGreedy(step, tokens);
+        if (whileComputing != null) {
+            whileComputing.run();
+        }
+    }
+
     /** The element type of exported and imported KV rows. */
     KvWireType kvWireType();
 

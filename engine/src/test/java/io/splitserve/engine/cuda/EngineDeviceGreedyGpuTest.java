@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.ImportedKv;
 import io.splitserve.engine.StepOutput;
 import io.splitserve.engine.sampling.SamplingParams;
 import io.splitserve.kernels.cuda.CudaDevice;
@@ -59,6 +60,50 @@ class EngineDeviceGreedyGpuTest {
         final int[][] reference = run(dir, false, true);
         for (int s = 0; s < mixed.length; s++) {
             assertArrayEquals(reference[s], mixed[s], "sequence " + s);
+        }
+    }
+
+    /**
+     * A task run while the GPU computes each step (reserving an import, filling it, importing its layers on the side
+     * stream, releasing it) leaves the step's tokens exactly as a step without it.
+     */
+    @Test
+    void importWorkDoneWhileTheGpuComputesLeavesTheStepsTokensAlone() throws Exception {
+        final Path dir = RandomModels.write("qwen2", models.resolve("qwen2-hook"));
+        final int[][] plain = stepTwo(dir, false);
+        final int[][] withTask = stepTwo(dir, true);
+        for (int s = 0; s < plain.length; s++) {
+            assertArrayEquals(plain[s], withTask[s], "sequence " + s);
+        }
+    }
+
+    private static int[][] stepTwo(Path dir, boolean task) throws Exception {
+        try (Engine engine = Engine.load(dir, options(true))) {
+            final long a = engine.addSequence(RandomModels.tokens(3, 90), SamplingParams.greedy());
+            final long b = engine.addSequence(RandomModels.tokens(4, 33), SamplingParams.greedy());
+            final int[][] tokens = new int[2][STEPS];
+            final ImportedKv[] open = new ImportedKv[1];
+            final Runnable work = () -> {
+                if (open[0] != null) {
+                    engine.releaseImported(open[0]);
+                }
+                open[0] = engine.reserveImported(300);
+                for (int i = 0; i < open[0].bytes().capacity(); i += 4096) {
+                    open[0].bytes().put(i, (byte) i);
+                }
+                for (int layer = 0; layer < engine.config().numLayers(); layer++) {
+                    engine.importLayer(open[0], layer);
+                }
+            };
+            for (int n = 0; n < STEPS; n++) {
+                for (StepOutput out : engine.step(task ? work : null)) {
+                    tokens[out.sequenceId() == a ? 0 : 1][n] = out.token();
+                }
+            }
+            if (open[0] != null) {
+                engine.releaseImported(open[0]);
+            }
+            return tokens;
         }
     }
 
