@@ -126,13 +126,15 @@ public final class KvStreamBenchMain {
                 .prefillTokenBudget(Math.max(longest, EngineOptions.DEFAULT_PREFILL_TOKEN_BUDGET));
         final EngineOptions decodeOptions = engineOptions(options, options.decodeGpu());
         final List<Row> rows = new ArrayList<>();
-        try (KvStreamRig rig = new KvStreamRig(options.modelDir(), prefillOptions, decodeOptions, options.layerImport())) {
+        try (KvStreamRig rig = new KvStreamRig(options.modelDir(), prefillOptions, decodeOptions, options.layerImport(),
+                options.ipcMtu())) {
             final KvGeometry geometry = rig.geometry();
             out.println("model: " + options.modelDir() + " (" + geometry + ")");
             out.println("prefill engine: " + rig.prefillEngine().backend());
             out.println("decode engine:  " + rig.decodeEngine().backend());
             out.println("decode side imports " + (options.layerImport() ? "each layer as it arrives" : "the whole prompt at admission"));
-            out.println("KV over Aeron IPC in chunks of " + KvStreamRig.CHUNK_BYTES / 1024 + " KiB; medians of "
+            out.println("KV over Aeron IPC in chunks of " + KvStreamRig.CHUNK_BYTES / 1024 + " KiB, IPC MTU "
+                    + options.ipcMtu() + " bytes; medians of "
                     + options.reps() + " runs");
             final long captureBytes = geometry.totalBytes(longest);
             if (captureBytes > Integer.MAX_VALUE) {

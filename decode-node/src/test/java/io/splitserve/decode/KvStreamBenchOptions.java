@@ -1,6 +1,7 @@
 package io.splitserve.decode;
 
 import io.splitserve.engine.Backend;
+import io.splitserve.kvtransfer.KvSenderContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -12,7 +13,7 @@ import java.util.Arrays;
  */
 final class KvStreamBenchOptions {
     static final String USAGE = "usage: KvStreamBenchMain MODEL_DIR OUT.csv [--backend cpu|cuda] [--prefill-gpu 0]"
-            + " [--decode-gpu 1] [--lengths 128,600,2048,8192] [--reps 5] [--import layers|whole]";
+            + " [--decode-gpu 1] [--lengths 128,600,2048,8192] [--reps 5] [--import layers|whole] [--ipc-mtu 32768]";
 
     private Path modelDir;
     private Path csv;
@@ -22,6 +23,7 @@ final class KvStreamBenchOptions {
     private int[] lengths = {128, 600, 2048, 8192};
     private int reps = 5;
     private boolean layerImport = true;
+    private int ipcMtu = KvSenderContext.RECOMMENDED_IPC_MTU_LENGTH;
 
     /** @throws IllegalArgumentException naming the first bad or missing argument. */
     static KvStreamBenchOptions parse(String[] args) {
@@ -51,6 +53,7 @@ final class KvStreamBenchOptions {
                 case "--lengths" -> options.lengths = lengths(value);
                 case "--reps" -> options.reps = positive(arg, value);
                 case "--import" -> options.layerImport = importMode(value);
+                case "--ipc-mtu" -> options.ipcMtu = positive(arg, value);
                 default -> throw new IllegalArgumentException("unknown option " + arg);
             }
         }
@@ -144,6 +147,11 @@ final class KvStreamBenchOptions {
     /** Whether the decode side imports each layer as it arrives (true) or the whole prompt at admission. */
     boolean layerImport() {
         return layerImport;
+    }
+
+    /** The media driver's IPC MTU: how many bytes of KV one fragment carries. */
+    int ipcMtu() {
+        return ipcMtu;
     }
 
     int reps() {

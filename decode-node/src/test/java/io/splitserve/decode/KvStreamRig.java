@@ -101,12 +101,15 @@ final class KvStreamRig implements AutoCloseable {
 
     /** Loads both engines, opens the KV path and waits until sender and receiver hear each other. */
     KvStreamRig(Path modelDir, EngineOptions prefillOptions, EngineOptions decodeOptions) throws ModelLoadException {
-        this(modelDir, prefillOptions, decodeOptions, true);
+        this(modelDir, prefillOptions, decodeOptions, true, KvSenderContext.RECOMMENDED_IPC_MTU_LENGTH);
     }
 
-    /** As above, the decode side importing each layer as it arrives ({@code layerImport}) or all at admission. */
-    KvStreamRig(Path modelDir, EngineOptions prefillOptions, EngineOptions decodeOptions, boolean layerImport)
-            throws ModelLoadException {
+    /**
+     * As above, the decode side importing each layer as it arrives ({@code layerImport}) or all at admission, over a
+     * driver whose IPC fragments carry {@code ipcMtu} bytes.
+     */
+    KvStreamRig(Path modelDir, EngineOptions prefillOptions, EngineOptions decodeOptions, boolean layerImport,
+                int ipcMtu) throws ModelLoadException {
         final String dir = Path.of(System.getProperty("java.io.tmpdir"),
                 "kvbench-" + ProcessHandle.current().pid() + "-" + System.nanoTime()).toString();
         MediaDriver launched = null;
@@ -124,7 +127,7 @@ final class KvStreamRig implements AutoCloseable {
                     .dirDeleteOnStart(true)
                     .dirDeleteOnShutdown(true)
                     .ipcTermBufferLength(16 * 1024 * 1024)
-                    .ipcMtuLength(KvSenderContext.RECOMMENDED_IPC_MTU_LENGTH)
+                    .ipcMtuLength(ipcMtu)
                     .publicationTermBufferLength(16 * 1024 * 1024));
             client = Aeron.connect(new Aeron.Context().aeronDirectoryName(launched.aeronDirectoryName()));
             prefillEngine = Engine.load(modelDir, prefillOptions);
