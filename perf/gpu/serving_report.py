@@ -8,8 +8,8 @@ second of the offered window meeting TTFT <= SLO and TPOT <= SLO; unfinished and
 attainment. Percentiles are nearest-rank, as HdrHistogram reports them.
 
 usage: python3 serving_report.py --slo-ttft-ms 250 --slo-tpot-ms 10 [--unloaded LABEL=DIR ...] LABEL=PATH ...
-  PATH: a sweep directory, a requests.csv, or an hf_serve.py *.requests.csv; rate and window come from the path
-  (rate-R directory, hf-MODE-R name) and the rows' arrival span.
+  PATH: a sweep directory (rate-R/requests.csv, or rate-R.requests.csv files side by side), a requests.csv, or an
+  hf_serve.py *.requests.csv; the rate comes from the name (rate-R, hf-MODE-R), the offered window is requests / rate.
 """
 import argparse
 import csv
@@ -58,6 +58,8 @@ def runs(path):
             csv_path = os.path.join(path, name, "requests.csv")
             if name.startswith("rate-") and os.path.exists(csv_path):
                 found.append(csv_path)
+            elif name.startswith("rate-") and name.endswith(".requests.csv"):
+                found.append(os.path.join(path, name))  # a sweep's rows copied flat
         if os.path.exists(os.path.join(path, "requests.csv")):
             found.append(os.path.join(path, "requests.csv"))
         return sorted(found, key=rate_of)
