@@ -57,6 +57,12 @@ class ServeCommandTest {
         final Run gpu = run("serve", "--decode-gpu", "-1", "--demo-request", "hi");
         assertEquals(1, gpu.status());
         assertEquals("error: --prefill-gpu and --decode-gpu must be 0 or more", gpu.err().strip());
+        final Run gpuList = run("serve", "--decode-gpu", "0,-2", "--demo-request", "hi");
+        assertEquals(1, gpuList.status());
+        assertEquals("error: --prefill-gpu and --decode-gpu must be 0 or more", gpuList.err().strip());
+        final Run kvImport = run("serve", "--kv-import", "lazily", "--demo-request", "hi");
+        assertEquals(1, kvImport.status());
+        assertEquals("error: --kv-import must be layers or whole, got 'lazily'", kvImport.err().strip());
         final Run nodes = run("serve", "--decode-nodes", "0", "--demo-request", "hi");
         assertEquals(1, nodes.status());
         assertTrue(nodes.err().strip().startsWith("error: --prefill-nodes, --decode-nodes"), nodes.err());
