@@ -84,14 +84,14 @@ phase_serve() {
 }
 
 phase_engine() {
-  timeout 240 $JAVA $JAVA_OPTS -Xmx64g -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.EngineThroughputMain \
+  timeout 240 $JAVA $JAVA_OPTS -Xmx$HEAP -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.EngineThroughputMain \
     "$MODEL" 40 600 600 cuda 128 2 > "$R/engine40.log" 2>&1
   log "engine rc=$?"; grep -E "engine:|round" "$R/engine40.log"
 }
 
 phase_kvbench() {
   local label=$1; local args=(${2//+/ })
-  timeout 300 $JAVA $JAVA_OPTS -Xmx64g -cp "$CP:$d/test-classes/engine:$d/test-classes/decode-node" \
+  timeout 300 $JAVA $JAVA_OPTS -Xmx$HEAP -cp "$CP:$d/test-classes/engine:$d/test-classes/decode-node" \
     io.splitserve.decode.KvStreamBenchMain "${args[@]}" > "$R/kvbench-$label.log" 2>&1
   log "kvbench rc=$?"; grep -vE "^\s+at " "$R/kvbench-$label.log" | tail -20
 }
