@@ -9,16 +9,9 @@ import io.splitserve.client.Completion;
 import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
 import io.splitserve.engine.Backend;
-import io.splitserve.engine.Engine;
-import io.splitserve.engine.EngineOptions;
-import io.splitserve.engine.generate.GenerationRequest;
 import io.splitserve.engine.generate.GenerationResult;
-import io.splitserve.engine.generate.TextGenerator;
-import io.splitserve.engine.sampling.SamplingParams;
 import io.splitserve.kernels.cuda.CudaDevice;
-import io.splitserve.tokenizer.Tokenizer;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,13 +30,7 @@ class CudaServingGpuTest {
         final Path demo = TestSystems.demoModel();
         final String prompt = "Once upon a time";
         final int maxTokens = 24;
-        final GenerationResult expected;
-        try (Engine engine = Engine.load(demo, new EngineOptions().backend(Backend.CUDA).maxPages(512))) {
-            final Tokenizer tokenizer = Tokenizer.load(demo.resolve("tokenizer.json"));
-            expected = new TextGenerator(engine, tokenizer).generate(new GenerationRequest(
-                    tokenizer.encode(prompt, true), SamplingParams.greedy(), maxTokens, List.of(),
-                    engine.stopTokenIds()), piece -> { });
-        }
+        final GenerationResult expected = TestSystems.oneCudaEngine(demo, prompt, maxTokens);
         try (ServingSystem system = ServingSystem.start(TestSystems.options("cuda-serving").backend(Backend.CUDA)
                 .prefillGpu(0).decodeGpu(0).gpuMemFraction(0.1));
              SplitServeClient client = SplitServeClient.connect(new ClientContext(), system.aeron())) {

@@ -10,13 +10,7 @@ import io.splitserve.client.Completion;
 import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
 import io.splitserve.engine.Backend;
-import io.splitserve.engine.Engine;
-import io.splitserve.engine.EngineOptions;
-import io.splitserve.engine.generate.GenerationRequest;
-import io.splitserve.engine.generate.TextGenerator;
-import io.splitserve.engine.sampling.SamplingParams;
 import io.splitserve.kernels.cuda.CudaDevice;
-import io.splitserve.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,13 +45,7 @@ class IpcProcessesGpuTest {
         final Path demo = TestSystems.demoModel();
         final String prompt = "Once upon a time";
         final int maxTokens = 24;
-        final int firstToken;
-        try (Engine engine = Engine.load(demo, new EngineOptions().backend(Backend.CUDA).maxPages(512))) {
-            final Tokenizer tokenizer = Tokenizer.load(demo.resolve("tokenizer.json"));
-            firstToken = new TextGenerator(engine, tokenizer).generate(new GenerationRequest(
-                    tokenizer.encode(prompt, true), SamplingParams.greedy(), 1, List.of(), engine.stopTokenIds()),
-                    piece -> { }).tokens()[0];
-        }
+        final int firstToken = TestSystems.oneCudaEngine(demo, prompt, 1).tokens()[0];
         final int[] oneJvm;
         try (ServingSystem system = ServingSystem.start(TestSystems.options("ipc-gpu-serve").backend(Backend.CUDA)
                 .prefillGpu(0).decodeGpu(decodeGpu).gpuMemFraction(0.2));

@@ -80,7 +80,7 @@ class EngineDeviceGreedyGpuTest {
     private static int[][] stepTwo(Path dir, boolean task) throws Exception {
         try (Engine engine = Engine.load(dir, options(true))) {
             final long a = engine.addSequence(RandomModels.tokens(3, 90), SamplingParams.greedy());
-            final long b = engine.addSequence(RandomModels.tokens(4, 33), SamplingParams.greedy());
+            engine.addSequence(RandomModels.tokens(4, 33), SamplingParams.greedy());
             final int[][] tokens = new int[2][STEPS];
             final ImportedKv[] open = new ImportedKv[1];
             final Runnable work = () -> {
