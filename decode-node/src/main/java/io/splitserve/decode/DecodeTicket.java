@@ -1,7 +1,7 @@
 package io.splitserve.decode;
 
 import io.splitserve.engine.ImportedKv;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 
 /**
  * One request on its way into a decode node: how to decode it (from DecodeAdmit) and, once they arrive, its verified

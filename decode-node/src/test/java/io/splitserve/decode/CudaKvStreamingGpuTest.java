@@ -12,7 +12,7 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.StepOutput;
 import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.engine.forward.KvWireType;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import io.splitserve.kernels.cuda.Bf16;
 import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.sbe.KvTransferStatus;

@@ -11,7 +11,7 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.ImportedKv;
 import io.splitserve.engine.StepOutput;
 import io.splitserve.engine.demo.DemoModel;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import io.splitserve.kvtransfer.KvReservation;
 import io.splitserve.sbe.KvDtype;
 import io.splitserve.sbe.KvPart;

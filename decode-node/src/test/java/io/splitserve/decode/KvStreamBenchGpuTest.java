@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.demo.DemoModel;
-import io.splitserve.engine.model.ModelConfig;
+import io.splitserve.model.ModelConfig;
 import io.splitserve.kernels.cuda.CudaDevice;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

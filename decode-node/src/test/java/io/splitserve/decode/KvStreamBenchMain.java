@@ -2,8 +2,8 @@ package io.splitserve.decode;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
-import io.splitserve.engine.model.ModelConfig;
-import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.model.ModelConfig;
+import io.splitserve.model.ModelLoadException;
 import io.splitserve.kvtransfer.KvGeometry;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,7 +1,7 @@
 package io.splitserve.engine;
 
 import io.splitserve.engine.kv.BlockTable;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 

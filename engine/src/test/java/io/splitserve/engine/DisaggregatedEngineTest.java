@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.splitserve.engine.kv.OutOfPagesException;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.splitserve.engine.kv.OutOfPagesException;
-import io.splitserve.engine.model.ModelLoadException;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.ModelLoadException;
+import io.splitserve.model.SamplingParams;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;

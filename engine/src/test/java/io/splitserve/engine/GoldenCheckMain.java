@@ -1,6 +1,6 @@
 package io.splitserve.engine;
 
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;

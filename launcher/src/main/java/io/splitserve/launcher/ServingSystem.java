@@ -7,7 +7,7 @@ import io.splitserve.decode.DecodeNodeAgent;
 import io.splitserve.decode.DecodeNodeContext;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
-import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.model.ModelLoadException;
 import io.splitserve.kvtransfer.KvSenderContext;
 import io.splitserve.prefill.PrefillNodeAgent;
 import io.splitserve.prefill.PrefillNodeContext;

@@ -1,6 +1,6 @@
 package io.splitserve.launcher;
 
-import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.model.ModelLoadException;
 import io.splitserve.tokenizer.TokenizerException;
 
 import java.io.UncheckedIOException;

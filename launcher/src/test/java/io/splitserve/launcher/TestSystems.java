@@ -7,7 +7,7 @@ import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.engine.generate.GenerationRequest;
 import io.splitserve.engine.generate.GenerationResult;
 import io.splitserve.engine.generate.TextGenerator;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import io.splitserve.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.splitserve.prefill;
 
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import io.splitserve.kvtransfer.KvSender;
 
 /** A PrefillRequest waiting for its batch: the prompt, how to sample its first token and where its KV goes. */

@@ -1,6 +1,6 @@
 package io.splitserve.router;
 
-import io.splitserve.engine.generate.StopStringMatcher;
+import io.splitserve.tokenizer.StopStringMatcher;
 import io.splitserve.tokenizer.IncrementalDetokenizer;
 import io.splitserve.tokenizer.Tokenizer;
 import java.util.Arrays;

@@ -1,8 +1,8 @@
 package io.splitserve.router;
 
-import io.splitserve.engine.model.GenerationConfig;
-import io.splitserve.engine.model.ModelConfig;
-import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.model.GenerationConfig;
+import io.splitserve.model.ModelConfig;
+import io.splitserve.model.ModelLoadException;
 import io.splitserve.tokenizer.ChatTemplate;
 import io.splitserve.tokenizer.Tokenizer;
 import io.splitserve.tokenizer.TokenizerException;

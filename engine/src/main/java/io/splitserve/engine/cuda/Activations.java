@@ -1,6 +1,6 @@
 package io.splitserve.engine.cuda;
 
-import io.splitserve.engine.model.ModelConfig;
+import io.splitserve.model.ModelConfig;
 import io.splitserve.kernels.cuda.DeviceBuffer;
 
 /**

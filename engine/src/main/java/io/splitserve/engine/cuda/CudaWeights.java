@@ -2,8 +2,8 @@ package io.splitserve.engine.cuda;
 
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 
-import io.splitserve.engine.model.ModelConfig;
-import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.model.ModelConfig;
+import io.splitserve.model.ModelLoadException;
 import io.splitserve.engine.weights.WeightFiles;
 import io.splitserve.kernels.cuda.Bf16;
 import io.splitserve.kernels.cuda.DeviceBuffer;

@@ -1,6 +1,6 @@
 package io.splitserve.engine.forward;
 
-import io.splitserve.engine.model.ModelConfig;
+import io.splitserve.model.ModelConfig;
 import io.splitserve.engine.weights.ModelWeights;
 import io.splitserve.kernels.cpu.CpuOps;
 import io.splitserve.kernels.cpu.PagedAttention;

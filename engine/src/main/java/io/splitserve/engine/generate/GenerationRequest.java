@@ -1,6 +1,6 @@
 package io.splitserve.engine.generate;
 
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 
 import java.util.List;
 

@@ -1,5 +1,6 @@
 package io.splitserve.engine.generate;
 
+import io.splitserve.tokenizer.StopStringMatcher;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.StepOutput;
 import io.splitserve.tokenizer.IncrementalDetokenizer;

@@ -1,5 +1,6 @@
 package io.splitserve.engine.sampling;
 
+import io.splitserve.model.SamplingParams;
 import io.splitserve.kernels.cpu.CpuOps;
 import java.util.Arrays;
 import java.util.SplittableRandom;

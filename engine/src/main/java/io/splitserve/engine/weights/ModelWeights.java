@@ -1,7 +1,7 @@
 package io.splitserve.engine.weights;
 
-import io.splitserve.engine.model.ModelConfig;
-import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.model.ModelConfig;
+import io.splitserve.model.ModelLoadException;
 import java.nio.file.Path;
 
 /**

@@ -2,7 +2,7 @@ package io.splitserve.engine.weights;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.model.ModelLoadException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

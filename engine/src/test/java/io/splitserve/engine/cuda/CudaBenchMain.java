@@ -4,7 +4,7 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
-import io.splitserve.engine.model.ModelConfig;
+import io.splitserve.model.ModelConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;

@@ -6,7 +6,7 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
-import io.splitserve.engine.model.ModelConfig;
+import io.splitserve.model.ModelConfig;
 import io.splitserve.engine.weights.SafetensorsFile;
 import java.nio.file.Path;
 import java.util.Locale;

@@ -9,7 +9,7 @@ import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.ImportedKv;
 import io.splitserve.engine.StepOutput;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import io.splitserve.kernels.cuda.CudaDevice;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -4,7 +4,7 @@ import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.StepOutput;
-import io.splitserve.engine.sampling.SamplingParams;
+import io.splitserve.model.SamplingParams;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Locale;

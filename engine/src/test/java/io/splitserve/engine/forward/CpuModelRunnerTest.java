@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
-import io.splitserve.engine.model.ModelConfig;
+import io.splitserve.model.ModelConfig;
 import io.splitserve.engine.weights.ModelWeights;
 import java.net.URL;
 import java.nio.file.Path;

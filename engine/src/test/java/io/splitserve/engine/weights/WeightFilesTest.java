@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.splitserve.engine.model.ModelConfig;
-import io.splitserve.engine.model.ModelLoadException;
+import io.splitserve.model.ModelConfig;
+import io.splitserve.model.ModelLoadException;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -17,7 +17,7 @@ import java.util.stream.IntStream;
  *   <li>fused MLP input of {@link #siluMul}: {@code [tokens][gate | up]}, each half {@code intermediate} wide;</li>
  *   <li>KV pool, one per layer and one each for K and V: {@code [pages][pageSize][kvHeads][headDim]}; a slot is
  *       {@code page * pageSize + offsetInPage}, so slot {@code s} starts at element {@code s * kvHeads * headDim}.
- *       Paged attention itself is in {@link PagedAttention}; RoPE tables in {@link RopeFrequencies}.</li>
+ *       Paged attention itself is in {@link PagedAttention}; RoPE tables come from {@code io.splitserve.model.RopeFrequencies}.</li>
  * </ul>
  * No op allocates: outputs and scratch are passed in. Unless an op says otherwise, output arrays must not alias
  * inputs.

@@ -7,7 +7,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 import io.splitserve.kernels.cpu.CpuOps;
-import io.splitserve.kernels.cpu.RopeFrequencies;
+import io.splitserve.model.RopeFrequencies;
 
 /** Embedding, the RMSNorm family, RoPE, SiLU-and-mul, bias add and KV write against the CPU reference ops. */
 @GpuTest

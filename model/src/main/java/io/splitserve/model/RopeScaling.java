@@ -1,4 +1,4 @@
-package io.splitserve.engine.model;
+package io.splitserve.model;
 
 /**
  * Llama 3 rope scaling parameters ({@code rope_type: "llama3"}): frequencies whose wavelength exceeds

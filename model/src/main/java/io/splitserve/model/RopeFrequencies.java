@@ -1,4 +1,4 @@
-package io.splitserve.kernels.cpu;
+package io.splitserve.model;
 
 /**
  * Builds the RoPE inverse-frequency table {@code invFreq[headDim/2]} that {@link CpuOps#rope} (and the CUDA rope

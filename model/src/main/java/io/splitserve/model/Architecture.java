@@ -1,4 +1,4 @@
-package io.splitserve.engine.model;
+package io.splitserve.model;
 
 /**
  * The transformer families the engine runs, by their Hugging Face {@code architectures} name, and the structural

@@ -1,4 +1,4 @@
-package io.splitserve.engine.model;
+package io.splitserve.model;
 
 /**
  * A model directory that cannot be served: missing or corrupt files, an unsupported architecture or dtype, or

@@ -1,4 +1,4 @@
-package io.splitserve.engine.model;
+package io.splitserve.model;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,8 +1,7 @@
-package io.splitserve.engine.model;
+package io.splitserve.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.splitserve.kernels.cpu.RopeFrequencies;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

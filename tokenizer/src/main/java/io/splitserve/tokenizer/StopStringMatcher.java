@@ -1,4 +1,4 @@
-package io.splitserve.engine.generate;
+package io.splitserve.tokenizer;
 
 import java.util.List;
 

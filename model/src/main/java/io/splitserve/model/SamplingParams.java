@@ -1,4 +1,4 @@
-package io.splitserve.engine.sampling;
+package io.splitserve.model;
 
 /**
  * How one sequence picks its next token. Temperature 0 is greedy (argmax, the seed is unused). Otherwise logits

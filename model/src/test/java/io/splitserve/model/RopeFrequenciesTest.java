@@ -1,4 +1,4 @@
-package io.splitserve.kernels.cpu;
+package io.splitserve.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
