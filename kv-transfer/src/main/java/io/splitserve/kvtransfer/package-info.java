@@ -9,11 +9,9 @@
  * that request's KV.
  *
  * <p>Decode side: a {@link io.splitserve.kvtransfer.KvReceiver} agent scatters into a
- * {@link io.splitserve.kvtransfer.KvPageStore} (the engine's page pool behind that interface, or a
- * {@link io.splitserve.kvtransfer.HostKvPageStore}) and hands verified sequences, with their
- * {@link io.splitserve.kvtransfer.KvReservation}, to a {@link io.splitserve.kvtransfer.KvReceiveListener}.
- *
- * <p>GPU staging: device pages are copied into a {@link io.splitserve.kvtransfer.PinnedHostBuffer} and sent from it;
- * a host page store built over pinned memory is copied to device pages after admission.
+ * {@link io.splitserve.kvtransfer.KvPageStore} (the decode engine's KV memory behind that interface; a
+ * {@link io.splitserve.kvtransfer.HostKvPageStore} for the KV benchmark and tests) and hands verified sequences, with
+ * the store's {@link io.splitserve.kvtransfer.KvReservation} handle, to a
+ * {@link io.splitserve.kvtransfer.KvReceiveListener}.
  */
 package io.splitserve.kvtransfer;
