@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
@@ -226,6 +227,22 @@ class EngineKvPageStoreTest {
             final KvReservation reservation = store.reserve(12);
             assertEquals(0, engine.freePages());
             store.release(reservation);
+            assertEquals(4, engine.freePages());
+        }
+    }
+
+    @Test
+    void aReservationLeavesTheStoreOnce() throws Exception {
+        try (Engine engine = engine(4)) {
+            final EngineKvPageStore store = new EngineKvPageStore(engine);
+            final KvReservation reservation = store.reserve(6);
+            final ImportedKv kv = store.take(reservation);
+            assertThrows(IllegalStateException.class, () -> store.release(reservation));
+            assertThrows(IllegalStateException.class, () -> store.take(reservation));
+            assertThrows(IllegalStateException.class, () -> store.write(reservation, 0, KvPart.K, 0,
+                    new UnsafeBuffer(new byte[4]), 0, 4), "a taken reservation's pages belong to the caller");
+            assertEquals(2, engine.freePages(), "the store freed nothing it no longer holds");
+            engine.releaseImported(kv);
             assertEquals(4, engine.freePages());
         }
     }

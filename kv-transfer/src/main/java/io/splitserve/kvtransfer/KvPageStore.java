@@ -4,25 +4,23 @@ import io.splitserve.sbe.KvPart;
 import org.agrona.DirectBuffer;
 
 /**
- * The decode node's KV memory as the receiver sees it: pages of {@link #pageSize()} tokens that can be reserved for
- * a sequence up front, written into by logical position, and released. The wire layout per layer is
- * {@code [tokens][kvHeads][headDim]} for K and for V; the store maps a byte offset in that logical layout onto its own
- * pages, so sender and receiver may page differently.
+ * The decode node's KV memory as the receiver sees it: room for a sequence's KV reserved up front, written into by
+ * logical position, and released. The wire layout per layer is {@code [tokens][kvHeads][headDim]} for K and for V;
+ * the store maps a byte offset in that logical layout onto its own memory, so sender and receiver may page
+ * differently. A {@link KvReservation} is the store's own handle: only the store that made it accepts it back.
  *
- * <p>Implementations must allow {@link #reserve} and {@link #release} from any thread; {@link #write} is called only
- * by the thread that owns the reservation.
+ * <p>The receiver calls {@link #reserve}, {@link #write} and, on every failing path, {@link #release} on its own
+ * thread; after admission the {@link KvReceiveListener} owns the reservation and releases it. Each implementation
+ * states which threads it allows.
  */
 public interface KvPageStore
 {
     KvGeometry geometry();
 
-    /** Tokens per page. */
-    int pageSize();
-
     /**
-     * Reserve pages for {@code tokens} tokens.
+     * Reserve room for {@code tokens} tokens.
      *
-     * @return the reservation, or {@code null} when there are not enough free pages, in which case nothing is reserved.
+     * @return the reservation, or {@code null} when there is not enough free memory, in which case nothing is reserved.
      */
     KvReservation reserve(int tokens);
 
@@ -33,6 +31,6 @@ public interface KvPageStore
      */
     void write(KvReservation reservation, int layer, KvPart part, long byteOffset, DirectBuffer src, int srcIndex, int length);
 
-    /** Return the reservation's pages to the free pool; the reservation must not be used afterwards. */
+    /** Return the reservation's memory to the free pool; the reservation must not be used afterwards. */
     void release(KvReservation reservation);
 }

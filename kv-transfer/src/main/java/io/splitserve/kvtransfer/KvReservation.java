@@ -1,34 +1,14 @@
 package io.splitserve.kvtransfer;
 
 /**
- * Pages a {@link KvPageStore} set aside for one sequence: its block table. Page {@code i} of the reservation holds
- * tokens {@code [i * pageSize, (i + 1) * pageSize)}. Ownership passes from the receiver to the decode side when a
- * transfer is admitted; whoever owns it releases it exactly once.
+ * A {@link KvPageStore}'s handle on the memory it set aside for one sequence's KV. The receiver learns from it only
+ * how many tokens it holds; where they live is the store's business, so only the store that made a reservation
+ * accepts it back (a store implements this type with whatever it needs to find that memory again). Ownership passes
+ * from the receiver to the {@link KvReceiveListener} when a transfer is admitted; whoever owns it releases it exactly
+ * once.
  */
-public final class KvReservation
+public interface KvReservation
 {
-    private final int tokens;
-    private final int[] pages;
-
-    public KvReservation(final int tokens, final int[] pages)
-    {
-        this.tokens = tokens;
-        this.pages = pages;
-    }
-
-    public int tokens()
-    {
-        return tokens;
-    }
-
-    public int pageCount()
-    {
-        return pages.length;
-    }
-
-    /** The store's page index holding this sequence's {@code i}-th page. */
-    public int page(final int i)
-    {
-        return pages[i];
-    }
+    /** Tokens of KV the reservation holds room for. */
+    int tokens();
 }

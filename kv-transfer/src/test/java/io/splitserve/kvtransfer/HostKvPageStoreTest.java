@@ -1,7 +1,6 @@
 package io.splitserve.kvtransfer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,7 +11,10 @@ import java.nio.ByteBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
-/** Reservations are all-or-nothing, and writes at any byte offset land in the right token of the right page. */
+/**
+ * Reservations are all-or-nothing and released exactly once, and writes at any byte offset come back intact without
+ * touching another reservation's pages or the other part of the layer.
+ */
 class HostKvPageStoreTest
 {
     private final KvGeometry geometry = new KvGeometry(2, 1, 4, KvDtype.F32); // 16-byte rows
@@ -23,7 +25,7 @@ class HostKvPageStoreTest
         final HostKvPageStore store = HostKvPageStore.allocate(geometry, 4, 5);
         final KvReservation first = store.reserve(11);
         assertNotNull(first);
-        assertEquals(3, first.pageCount());
+        assertEquals(11, first.tokens());
         assertEquals(1, store.freePages());
         assertNull(store.reserve(6));
         assertEquals(1, store.freePages());
@@ -33,14 +35,18 @@ class HostKvPageStoreTest
     }
 
     @Test
-    void writesSplitAnywhereScatterIntoTokenRowsOfEachPage()
+    void writesSplitAnywhereAcrossPagesComeBackAndLeaveOtherPagesAlone()
     {
         final HostKvPageStore store = HostKvPageStore.allocate(geometry, 6, 3);
-        store.reserve(2); // so the next reservation's pages are not the first ones
         final int tokens = 8;
+        final KvReservation neighbour = store.reserve(tokens);
         final KvReservation reservation = store.reserve(tokens);
+        final UnsafeBuffer neighbourBytes = KvTestData.random(geometry.partBytes(tokens), 2);
+        store.write(neighbour, 1, KvPart.V, 0, neighbourBytes, 0, neighbourBytes.capacity());
+        store.write(reservation, 1, KvPart.K, 0, neighbourBytes, 0, neighbourBytes.capacity());
+
         final UnsafeBuffer source = KvTestData.random(geometry.partBytes(tokens), 1);
-        // odd pieces that start and end inside rows and cross page boundaries
+        // odd pieces that start and end inside rows and cross page boundaries (3 tokens = 48 bytes a page)
         int offset = 0;
         for (final int piece : new int[] {7, 30, 1, 50, 40})
         {
@@ -49,22 +55,11 @@ class HostKvPageStoreTest
         }
         assertEquals(source.capacity(), offset);
 
-        for (int token = 0; token < tokens; token++)
-        {
-            final int page = reservation.page(token / 3);
-            final int at = store.pageOffset(1, KvPart.V, page) + (token % 3) * geometry.rowBytes();
-            for (int b = 0; b < geometry.rowBytes(); b++)
-            {
-                assertEquals(source.getByte(token * geometry.rowBytes() + b), store.memory().getByte(at + b),
-                    "token " + token + " byte " + b);
-            }
-        }
-        final UnsafeBuffer back = new UnsafeBuffer(ByteBuffer.allocateDirect(source.capacity()));
-        store.read(reservation, 1, KvPart.V, 0, back, 0, source.capacity());
-        assertEquals(0, back.compareTo(source));
-        final UnsafeBuffer otherPart = new UnsafeBuffer(ByteBuffer.allocateDirect(source.capacity()));
-        store.read(reservation, 1, KvPart.K, 0, otherPart, 0, source.capacity());
-        assertNotEquals(0, otherPart.compareTo(source));
+        assertEquals(0, read(store, reservation, KvPart.V, source.capacity()).compareTo(source));
+        assertEquals(0, read(store, neighbour, KvPart.V, source.capacity()).compareTo(neighbourBytes),
+            "another reservation's pages are untouched");
+        assertEquals(0, read(store, reservation, KvPart.K, source.capacity()).compareTo(neighbourBytes),
+            "the other part of the layer is untouched");
     }
 
     @Test
@@ -78,11 +73,42 @@ class HostKvPageStoreTest
     }
 
     @Test
-    void refusesMemoryTooSmallWithAClearMessage()
+    void aSecondReleaseIsAnErrorAndFreesNothing()
     {
+        final HostKvPageStore store = HostKvPageStore.allocate(geometry, 4, 4);
+        final KvReservation reservation = store.reserve(5);
+        store.release(reservation);
+        final IllegalStateException ex = assertThrows(IllegalStateException.class, () -> store.release(reservation));
+        assertEquals("a reservation of 5 tokens was released twice", ex.getMessage());
+        assertEquals(4, store.freePages());
+    }
+
+    @Test
+    void refusesAReservationItDidNotMake()
+    {
+        final HostKvPageStore store = HostKvPageStore.allocate(geometry, 4, 4);
+        final KvReservation foreign = HostKvPageStore.allocate(geometry, 4, 4).reserve(4);
+        final UnsafeBuffer source = new UnsafeBuffer(new byte[16]);
+        assertThrows(IllegalArgumentException.class, () -> store.write(foreign, 0, KvPart.K, 0, source, 0, 16));
+        assertThrows(IllegalArgumentException.class, () -> store.release(foreign));
+        assertEquals(4, store.freePages());
+    }
+
+    @Test
+    void refusesAStoreOver2GiBWithAClearMessage()
+    {
+        final KvGeometry llama = new KvGeometry(32, 8, 128, KvDtype.BF16);
         final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-            () -> new HostKvPageStore(geometry, 4, 4, new UnsafeBuffer(new byte[100])));
-        assertEquals("a host page store of 4 pages of 4 tokens for " + geometry + " needs 1024 bytes, the memory given holds 100",
+            () -> HostKvPageStore.allocate(llama, 1024, 16));
+        assertEquals("a host page store is limited to 2 GiB, 1024 pages of 16 tokens for " + llama + " need 2147483648 bytes",
             ex.getMessage());
+    }
+
+    private static UnsafeBuffer read(
+        final HostKvPageStore store, final KvReservation reservation, final KvPart part, final int length)
+    {
+        final UnsafeBuffer bytes = new UnsafeBuffer(ByteBuffer.allocateDirect(length));
+        store.read(reservation, 1, part, 0, bytes, 0, length);
+        return bytes;
     }
 }
