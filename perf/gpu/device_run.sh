@@ -15,7 +15,7 @@ if [[ $what == tests || $what == all ]]; then
   grep -A12 "^Failures" "$OUT/junit.log" | head -60
 fi
 if [[ $what == bench || $what == all ]]; then
-  timeout 200 $JAVA $JAVA_OPTS -cp "$CP:$d/test-classes/kernels" io.splitserve.kernels.bench.KernelBench \
+  timeout 200 $JAVA $JAVA_OPTS -cp "$CP" io.splitserve.launcher.Main bench kernels \
     "$OUT/java_bench.csv" > "$OUT/java_bench.log" 2>&1
   echo "java bench rc=$?"; tail -3 "$OUT/java_bench.log"
   PYTHONUNBUFFERED=1 timeout 200 python3 "$d/perf/torch_bench.py" "$OUT/torch_bench.csv" > "$OUT/torch_bench.log" 2>&1

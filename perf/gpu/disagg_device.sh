@@ -6,8 +6,8 @@
 #   serve LABEL ARGS [RATES]  one `splitserve serve` setup (ARGS: its options, one word joined by '+', e.g.
 #                    --prefill-gpu+0+--decode-gpu+1), driven by the load generator: unloaded (one user, mixed),
 #                    the rate sweep (RATES, default $RATES, mixed), the 40 x 600/600 job (40 users at once)
-#   engine           the same 40 x 600/600 job through the engine alone (EngineThroughputMain) on GPU 0
-#   kvbench LABEL ARGS  io.splitserve.decode.KvStreamBenchMain (ARGS joined by '+'), log kvbench-LABEL.log
+#   engine           the same 40 x 600/600 job through the engine alone (`bench engine`) on GPU 0
+#   kvbench LABEL ARGS  `bench kv-stream` (ARGS joined by '+'), log kvbench-LABEL.log
 #   hf MODE RATE...  transformers (hf_serve.py --mode batch|cb) on GPU 0 replaying the sweep's schedule at each rate
 # Model: $MODEL (default /tmp/models/qwen2.5-1.5b). Everything lands under /tmp/res; at the end $OUT gets run.log
 # and results.tgz (reports, requests.csv files, logs).
@@ -52,7 +52,7 @@ phase_junit() {
   grep -B2 -A15 "✘" "$R/junit.log" | head -60
 }
 
-load() { timeout "$1" $main load --model "$MODEL" --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" "${@:2}"; }
+load() { timeout "$1" $main bench load --model "$MODEL" --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" "${@:2}"; }
 
 phase_serve() {
   local label=$1; local args=(${2//+/ }); local rates=${3:-$RATES}; local dir=/dev/shm/ss-$label port=8011
@@ -84,15 +84,14 @@ phase_serve() {
 }
 
 phase_engine() {
-  timeout 240 $JAVA $JAVA_OPTS -Xmx$HEAP -cp "$CP:$d/test-classes/engine" io.splitserve.engine.cuda.EngineThroughputMain \
-    "$MODEL" 40 600 600 cuda 128 2 > "$R/engine40.log" 2>&1
+  timeout 240 $main bench engine "$MODEL" --prompts 40 --prompt-tokens 600 --new-tokens 600 --backend cuda \
+    --max-running 128 --rounds 2 > "$R/engine40.log" 2>&1
   log "engine rc=$?"; grep -E "engine:|round" "$R/engine40.log"
 }
 
 phase_kvbench() {
   local label=$1; local args=(${2//+/ })
-  timeout 300 $JAVA $JAVA_OPTS -Xmx$HEAP -cp "$CP:$d/test-classes/engine:$d/test-classes/decode-node" \
-    io.splitserve.decode.KvStreamBenchMain "${args[@]}" > "$R/kvbench-$label.log" 2>&1
+  timeout 300 $main bench kv-stream "${args[@]}" > "$R/kvbench-$label.log" 2>&1
   log "kvbench rc=$?"; grep -vE "^\s+at " "$R/kvbench-$label.log" | tail -20
 }
 

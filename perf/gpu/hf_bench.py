@@ -1,4 +1,4 @@
-"""Transformers' half of the CUDA runner side-by-side (ours: io.splitserve.engine.cuda.CudaBenchMain).
+"""Transformers' half of the CUDA runner side-by-side (ours: `splitserve bench runner`, io.splitserve.perf.runner.RunnerBenchmark).
 
 Same model directory, same GPU, same cases, greedy with end-of-sequence ignored (min_new_tokens), bf16 and sdpa:
 1. prefill: 40 prompts x 600 tokens, 1 new token: prompt tokens/s;

@@ -4,7 +4,7 @@ For each of the Qwen2.5-1.5B, Llama-3.2-1B and Qwen3-1.7B configurations (their 
 from transformers' own initialisation, bf16, sdpa) it saves the model with save_pretrained to MODELS/<name>, then
 for a few random prompts of different lengths generates HF's greedy continuation and records HF's teacher-forced
 logits at every position that predicts a continuation token (GOLDEN/<name>/golden.json and logits.safetensors),
-which io.splitserve.engine.cuda.CudaCheckMain compares with the runner.
+which `splitserve bench runner-check` (io.splitserve.perf.runner.RunnerCheck) compares with the runner.
 
 usage: python3 hf_models.py MODELS_DIR GOLDEN_DIR [name ...]
 """

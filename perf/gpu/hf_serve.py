@@ -1,6 +1,6 @@
 """Transformers as a server, replaying the load generator's open-loop schedule on one GPU.
 
-The baseline for SplitServe's rate sweeps: `splitserve load ... --rate R --write-schedule FILE` writes the exact
+The baseline for SplitServe's rate sweeps: `splitserve bench load ... --rate R --write-schedule FILE` writes the exact
 requests and arrival offsets an open-loop run sends (JSON lines: index, at_s, prompt, prompt_tokens, max_tokens,
 rate, duration_s); this script serves them in real time with Hugging Face transformers and measures them as the
 load generator measures SplitServe: every latency runs from the request's scheduled arrival (no coordinated

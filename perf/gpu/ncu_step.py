@@ -1,5 +1,5 @@
 """Per-kernel time of one decode step from Nsight Compute's CSV (ncu --csv --metrics gpu__time_duration.sum over
-io.splitserve.engine.cuda.CudaProfileMain): kernels are split into steps at each embedding gather (every step starts
+`splitserve bench runner-profile`): kernels are split into steps at each embedding gather (every step starts
 with one), and the last step's kernels are summed by name, largest first, beside the step's total.
 
 usage: python3 ncu_step.py NCU.csv

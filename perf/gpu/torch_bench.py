@@ -1,4 +1,4 @@
-"""Torch half of the GPU kernel side-by-side (the Java half is io.splitserve.kernels.bench.KernelBench).
+"""Torch half of the GPU kernel side-by-side (the Java half is `splitserve bench kernels`, io.splitserve.perf.kernels.KernelBenchmark).
 
 Same shapes and the same timing method: CUDA events, the median of 7 rounds after a warm-up, random inputs, and
 weights rotated across copies when one would fit in L2. Measures the device-to-device copy bandwidth,

@@ -16,14 +16,14 @@ cat "$OUT/gpu.txt"
 timeout ${TEST_S:-120} bash "$B/junit.sh" --include-tag gpu --include-package io.splitserve.kernels > "$OUT/junit.log" 2>&1
 echo "junit rc=$?"
 grep -E "tests (successful|failed|aborted|skipped)|✘" "$OUT/junit.log" | head -20
-timeout ${BENCH_S:-150} $JAVA $JAVA_OPTS -cp "$CP:$B/test-classes/kernels" io.splitserve.kernels.bench.KernelBench \
-  "$OUT/java_bench.csv" ${SECTIONS:-copy,prefill,decode} >> "$LOG" 2>&1
+timeout ${BENCH_S:-150} $JAVA $JAVA_OPTS -cp "$CP" io.splitserve.launcher.Main bench kernels \
+  "$OUT/java_bench.csv" --sections ${SECTIONS:-copy,prefill,decode} >> "$LOG" 2>&1
 echo "java bench rc=$?"
 : > "$OUT/variants.csv"
 for spec in ${VARIANTS:-}; do
   v=${spec%%:*}; sec=${spec#*:}
-  timeout 60 $JAVA $JAVA_OPTS -cp "$B/variants/$v:$CP:$B/test-classes/kernels" io.splitserve.kernels.bench.KernelBench \
-    "/tmp/var_$v.csv" "$sec" >> "$LOG" 2>&1
+  timeout 60 $JAVA $JAVA_OPTS -cp "$B/variants/$v:$CP" io.splitserve.launcher.Main bench kernels \
+    "/tmp/var_$v.csv" --sections "$sec" >> "$LOG" 2>&1
   echo "variant $v rc=$?"; grep -v "^bench,case" "/tmp/var_$v.csv" | sed "s/^/$v,/" >> "$OUT/variants.csv"
 done
 PYTHONUNBUFFERED=1 timeout 120 python3 "$B/perf/torch_bench.py" "$OUT/torch_bench.csv" ${TORCH_SECTIONS:-copy,prefill} >> "$LOG" 2>&1

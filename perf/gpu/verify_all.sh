@@ -35,7 +35,7 @@ cat "$OUT/generate.log" | cut -c1-600
   for _ in $(seq 60); do curl -sf localhost:8011/health >/dev/null 2>&1 && break; sleep 1; done
   curl -s localhost:8011/v1/completions -H 'Content-Type: application/json' \
     -d '{"model": "demo", "prompt": "Once upon a time", "max_tokens": 16, "temperature": 0}'; echo
-  timeout 120 $main load --aeron-dir /dev/shm/splitserve-gpu --rate 8 --duration 15 --warmup 3 --workload fixed \
+  timeout 120 $main bench load --aeron-dir /dev/shm/splitserve-gpu --rate 8 --duration 15 --warmup 3 --workload fixed \
     --prompt-tokens 600 --output-tokens 128 --out /tmp/load-gpu
   echo "load rc=$?"
   kill $serve_pid; wait $serve_pid 2>/dev/null

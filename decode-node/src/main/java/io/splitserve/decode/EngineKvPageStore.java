@@ -20,9 +20,10 @@ import org.agrona.DirectBuffer;
  * <p>The store's geometry carries the engine's KV element type (F32 on the CPU backend, BF16 on CUDA), so the
  * receiver refuses a transfer from a prefill node of the other backend with FAILED_INCOMPATIBLE instead of
  * converting it. Confined to the decode node's thread, which runs the KV receiver and the engine together. A
- * reservation leaves the store exactly once, by {@link #release} or {@link #take}; after that the store refuses it.
+ * reservation leaves the store exactly once, by {@link #release} or {@link #take}; after that the store refuses it. Public so
+ * the KV streaming benchmark (perf) joins two engines by the same path the nodes use.
  */
-final class EngineKvPageStore implements KvPageStore {
+public final class EngineKvPageStore implements KvPageStore {
     private final Engine engine;
     private final KvGeometry geometry;
     private final boolean layerImport;
@@ -52,7 +53,7 @@ final class EngineKvPageStore implements KvPageStore {
     }
 
     /** {@code layerImport} false leaves every layer in host memory until the engine admits the sequence. */
-    EngineKvPageStore(Engine engine, boolean layerImport) {
+    public EngineKvPageStore(Engine engine, boolean layerImport) {
         this.engine = engine;
         this.layerImport = layerImport;
         this.geometry = new KvGeometry(engine.config().numLayers(), engine.config().numKvHeads(),
@@ -101,7 +102,7 @@ final class EngineKvPageStore implements KvPageStore {
     }
 
     /** Takes an admitted reservation's pages out of the store; the caller admits or releases them in the engine. */
-    ImportedKv take(KvReservation reservation) {
+    public ImportedKv take(KvReservation reservation) {
         return leave(reservation);
     }
 

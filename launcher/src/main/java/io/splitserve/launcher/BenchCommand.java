@@ -1,196 +1,237 @@
 package io.splitserve.launcher;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.splitserve.client.ClientContext;
-import io.splitserve.client.GenerateOptions;
-import io.splitserve.client.SplitServeClient;
-import io.splitserve.client.SplitServeException;
-import io.splitserve.client.Token;
-import io.splitserve.client.TokenListener;
-import io.splitserve.router.HttpShim;
-import io.splitserve.router.HttpShimContext;
-import java.io.PrintStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
+import io.splitserve.engine.Backend;
+import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.perf.engine.EngineThroughput;
+import io.splitserve.perf.kernels.KernelBenchmark;
+import io.splitserve.perf.kv.KvStreamBenchmark;
+import io.splitserve.perf.kv.KvTransferBenchmark;
+import io.splitserve.perf.runner.RunnerBenchmark;
+import io.splitserve.perf.runner.RunnerCheck;
+import io.splitserve.perf.runner.RunnerProfile;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
-import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
-import org.agrona.concurrent.SystemEpochNanoClock;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
- * {@code splitserve bench}: load on a one-JVM {@code serve} system. Closed-loop Aeron clients measure sustained
- * requests/s and generated tokens/s; every token a decode node published (index 1 on; the first token is the
- * prefill node's) is timed from the node's sampling time to the client's receipt, over Aeron IPC and over HTTP SSE,
- * into HdrHistograms: the router's added latency per token.
+ * {@code splitserve bench <kind>}: the one entry point of every benchmark, so each runs from the published jars (the
+ * runnable jar, or every module jar on a class path) and never from a module's test classes. The kinds: {@code load}
+ * (the load generator), {@code router} (throughput and the router's latency per token, through the load generator),
+ * and thin typed fronts for the benchmarks in {@code perf}: {@code kernels}, {@code runner}, {@code runner-check},
+ * {@code runner-profile}, {@code engine}, {@code kv-stream}, {@code kv-transfer}. Bad arguments end with a one-line
+ * error: exit status 2 for a malformed command line, 1 for one that cannot run here (e.g. a GPU kind without a GPU).
  */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
-    description = "Measure serve on this machine: requests/s and tokens/s under closed-loop load, and the router's"
-        + " added latency per token (decode node publish -> client receive) over Aeron IPC and HTTP.")
-final class BenchCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
-    @Mixin
-    ModelOptions modelOptions;
-
-    @Option(names = "--clients", paramLabel = "N", defaultValue = "8",
-        description = "Concurrent closed-loop clients (default: ${DEFAULT-VALUE}).")
-    int clients;
-
-    @Option(names = "--seconds", paramLabel = "S", defaultValue = "20",
-        description = "Duration of each measured phase (default: ${DEFAULT-VALUE}).")
-    int seconds;
-
-    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "64",
-        description = "Tokens generated per request, end-of-sequence ignored (default: ${DEFAULT-VALUE}).")
-    int maxTokens;
-
-    @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "Once upon a time, in a small village by the sea,",
-        description = "Prompt of every request (default: ${DEFAULT-VALUE}).")
-    String prompt;
-
-    @Option(names = "--prefill-nodes", paramLabel = "N", defaultValue = "1", description = "Prefill nodes (default: ${DEFAULT-VALUE}).")
-    int prefillNodes;
-
-    @Option(names = "--decode-nodes", paramLabel = "M", defaultValue = "1", description = "Decode nodes (default: ${DEFAULT-VALUE}).")
-    int decodeNodes;
-
-    @Option(names = "--colocated", description = "Measure the colocated baseline instead.")
-    boolean colocated;
+    description = "Benchmarks; `bench <kind> --help` tells each kind's arguments.",
+    commandListHeading = "%nKinds:%n",
+    subcommands = {LoadCommand.class, RouterLatencyCommand.class, BenchCommand.Kernels.class, BenchCommand.Runner.class,
+        BenchCommand.RunnerCheckKind.class, BenchCommand.RunnerProfileKind.class, BenchCommand.EngineKind.class,
+        BenchCommand.KvStream.class, BenchCommand.KvTransfer.class})
+final class BenchCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
 
     @Override
-    public Integer call() throws Exception {
-        final Path dir = modelOptions.modelDir();
-        final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        final ServingSystem.Options options = new ServingSystem.Options().modelDir(dir)
-                .modelName(modelOptions.servedName(dir)).prefillNodes(prefillNodes).decodeNodes(decodeNodes)
-                .colocated(colocated).pageSize(modelOptions.pageSize)
-                .kvCacheBytes(modelOptions.kvBytesPerNode(dir, prefillNodes + decodeNodes))
-                .routerSettings(ctx -> ctx.maxQueuedRequests(Math.max(256, clients * 2)));
-        try (ServingSystem system = ServingSystem.start(options);
-             SplitServeClient client = SplitServeClient.connect(new ClientContext()
-                     .requestTimeoutNs(TimeUnit.MINUTES.toNanos(5)), system.aeron());
-             HttpShim http = new HttpShim(system.router(), new HttpShimContext().port(0))) {
-            final GenerateOptions request = new GenerateOptions("", prompt, false, maxTokens, 0f, 1f, 0, 0, List.of(), true);
-            load(client, request, Math.max(1, seconds / 4), new Recorder(3)); // warm-up
-            final Recorder ipc = new Recorder(3);
-            final long[] counts = load(client, request, seconds, ipc);
-            final Recorder overHttp = new Recorder(3);
-            httpLoad(http.port(), seconds, overHttp);
-            out.printf("setup: %s, %d clients, %d tokens per request, prompt '%s'%n", colocated
-                    ? decodeNodes + " colocated node(s)" : prefillNodes + " prefill + " + decodeNodes + " decode node(s)",
-                    clients, maxTokens, prompt);
-            out.printf("sustained over Aeron IPC: %.2f requests/s, %.1f generated tokens/s (%d requests in %d s)%n",
-                    counts[0] / (double) seconds, counts[1] / (double) seconds, counts[0], seconds);
-            out.println();
-            out.println("| router added latency per token (us) | count | p50 | p90 | p99 | p99.9 | max |");
-            out.println("|---|---|---|---|---|---|---|");
-            row(out, "Aeron IPC client", ipc.getIntervalHistogram());
-            row(out, "HTTP SSE client", overHttp.getIntervalHistogram());
-        }
-        return 0;
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "bench needs a kind: " + String.join(", ", spec.subcommands().keySet()));
     }
 
-    /** Closed loop: {@code clients} requests in flight for {@code seconds}; returns {requests, tokens} completed. */
-    private long[] load(SplitServeClient client, GenerateOptions request, int seconds, Recorder latency)
-            throws InterruptedException {
-        final long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        final AtomicLong requests = new AtomicLong();
-        final AtomicLong tokens = new AtomicLong();
-        final CountDownLatch done = new CountDownLatch(clients);
-        for (int c = 0; c < clients; c++) {
-            client.submit(request, new TokenListener() {
-                @Override
-                public void onToken(Token token) {
-                    if (token.index() > 0) {
-                        latency.recordValue(Math.max(0, token.receivedEpochNanos() - token.sampledEpochNanos()));
-                    }
-                    if (!token.isLast()) {
-                        return;
-                    }
-                    requests.incrementAndGet();
-                    tokens.addAndGet(token.index() + 1);
-                    if (System.nanoTime() < end) {
-                        client.submit(request, this);
-                    } else {
-                        done.countDown();
-                    }
-                }
-
-                @Override
-                public void onError(SplitServeException error) {
-                    System.err.println("bench request failed: " + error.getMessage());
-                    done.countDown();
-                }
-            });
-        }
-        done.await();
-        return new long[] {requests.get(), tokens.get()};
-    }
-
-    /** HTTP clients streaming completions with timestamps for {@code seconds}, recording per-token latency. */
-    private void httpLoad(int port, int seconds, Recorder latency) throws InterruptedException {
-        final HttpClient http = HttpClient.newHttpClient();
-        final SystemEpochNanoClock clock = new SystemEpochNanoClock();
-        final long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        final String body = JSON.createObjectNode().put("prompt", prompt).put("max_tokens", maxTokens)
-                .put("temperature", 0).put("ignore_eos", true).put("stream", true).toString();
-        final HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
-                .header(HttpShim.TIMESTAMPS_HEADER, "true").POST(HttpRequest.BodyPublishers.ofString(body)).build();
-        final Thread[] threads = new Thread[clients];
-        for (int c = 0; c < clients; c++) {
-            threads[c] = new Thread(() -> {
-                while (System.nanoTime() < end) {
-                    try {
-                        final HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
-                        final int[] index = {0};
-                        response.body().forEach(line -> {
-                            final long received = clock.nanoTime();
-                            if (!line.startsWith("data: {")) {
-                                return;
-                            }
-                            try {
-                                final JsonNode chunk = JSON.readTree(line.substring(6));
-                                if (chunk.has("sampled_at_ns") && index[0]++ > 0) {
-                                    latency.recordValue(Math.max(0, received - chunk.get("sampled_at_ns").asLong()));
-                                }
-                            } catch (java.io.IOException e) {
-                                throw new IllegalStateException("unreadable chunk: " + line, e);
-                            }
-                        });
-                    } catch (java.io.IOException e) {
-                        System.err.println("bench HTTP request failed: " + e.getMessage());
-                        return;
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                }
-            });
-            threads[c].start();
-        }
-        for (Thread t : threads) {
-            t.join();
+    /** A GPU kind refuses to start, in one line, where the CUDA backend cannot run. */
+    private static void requireGpu(String kind) {
+        final String reason = CudaDevice.unavailableReason();
+        if (reason != null) {
+            throw new IllegalArgumentException("bench " + kind + " needs a GPU: " + reason);
         }
     }
 
-    private static void row(PrintStream out, String name, Histogram h) {
-        out.printf("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f |%n", name, h.getTotalCount(),
-                h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(90) / 1e3, h.getValueAtPercentile(99) / 1e3,
-                h.getValueAtPercentile(99.9) / 1e3, h.getMaxValue() / 1e3);
+    private static void requirePositive(CommandSpec spec, String option, int value) {
+        if (value <= 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), option + " must be positive, got " + value);
+        }
+    }
+
+    @Command(name = "kernels", mixinStandardHelpOptions = true,
+        description = "GPU kernels on GPU 0 (copy bandwidth, cuBLAS GEMM, prefill and decode attention), the Java half"
+            + " of perf/gpu/torch_bench.py; rows bench,case,ms,metric,unit to OUT.csv.")
+    static final class Kernels implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "OUT.csv", description = "Where the rows go.")
+        Path csv;
+
+        @Option(names = "--sections", paramLabel = "S1,S2", split = ",",
+            description = "Sections to time, a subset of copy,gemm,prefill,decode,decode-sweep (default: all but decode-sweep).")
+        List<String> sections = new ArrayList<>(KernelBenchmark.DEFAULT_SECTIONS);
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!KernelBenchmark.SECTIONS.containsAll(sections)) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--sections takes a subset of "
+                        + String.join(",", KernelBenchmark.SECTIONS) + ", got " + String.join(",", sections));
+            }
+            requireGpu("kernels");
+            KernelBenchmark.run(csv, sections);
+            return 0;
+        }
+    }
+
+    @Command(name = "runner", mixinStandardHelpOptions = true,
+        description = "The CUDA model runner on GPU 0 (prefill 40x600, decode 40x(600,600), single stream, step time by"
+            + " batch), the half of perf/gpu/hf_bench.py; rows bench,case,value,unit to OUT.csv.")
+    static final class Runner implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "MODEL_DIR", description = "Hugging Face model directory.")
+        Path model;
+
+        @Parameters(index = "1", paramLabel = "OUT.csv", description = "Where the rows go.")
+        Path csv;
+
+        @Option(names = "--eager", description = "Launch every kernel eagerly instead of replaying decode steps from CUDA graphs.")
+        boolean eager;
+
+        @Override
+        public Integer call() throws Exception {
+            requireGpu("runner");
+            RunnerBenchmark.run(model, csv, !eager);
+            return 0;
+        }
+    }
+
+    @Command(name = "runner-check", mixinStandardHelpOptions = true,
+        description = "The CUDA model runner against transformers' logits in a golden directory written by"
+            + " perf/gpu/hf_models.py; exit status 1 when a cosine-similarity bound is missed.")
+    static final class RunnerCheckKind implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "MODEL_DIR", description = "Hugging Face model directory.")
+        Path model;
+
+        @Parameters(index = "1", paramLabel = "GOLDEN_DIR", description = "golden.json and logits.safetensors.")
+        Path golden;
+
+        @Override
+        public Integer call() throws Exception {
+            requireGpu("runner-check");
+            return RunnerCheck.run(model, golden);
+        }
+    }
+
+    @Command(name = "runner-profile", mixinStandardHelpOptions = true,
+        description = "A fixed workload for a kernel profiler (perf/gpu/ncu_step.py): prefill, then eager decode steps.")
+    static final class RunnerProfileKind implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "MODEL_DIR", description = "Hugging Face model directory.")
+        Path model;
+
+        @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "Sequences (default: ${DEFAULT-VALUE}).")
+        int batch;
+
+        @Option(names = "--context", paramLabel = "N", defaultValue = "1024", description = "Prompt tokens each (default: ${DEFAULT-VALUE}).")
+        int context;
+
+        @Option(names = "--steps", paramLabel = "N", defaultValue = "3", description = "Eager decode steps (default: ${DEFAULT-VALUE}).")
+        int steps;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            requirePositive(spec, "--batch", batch);
+            requirePositive(spec, "--context", context);
+            requirePositive(spec, "--steps", steps);
+            requireGpu("runner-profile");
+            RunnerProfile.run(model, batch, context, steps);
+            return 0;
+        }
+    }
+
+    @Command(name = "engine", mixinStandardHelpOptions = true,
+        description = "The decode workload through the engine alone (no network, router or client): N prompts of P"
+            + " tokens at once, T new tokens each; prints generated tokens/s per round.")
+    static final class EngineKind implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "MODEL_DIR", description = "Hugging Face model directory.")
+        Path model;
+
+        @Option(names = "--prompts", paramLabel = "N", defaultValue = "40", description = "Prompts (default: ${DEFAULT-VALUE}).")
+        int prompts;
+
+        @Option(names = "--prompt-tokens", paramLabel = "P", defaultValue = "600", description = "Tokens per prompt (default: ${DEFAULT-VALUE}).")
+        int promptTokens;
+
+        @Option(names = "--new-tokens", paramLabel = "T", defaultValue = "600", description = "New tokens per prompt (default: ${DEFAULT-VALUE}).")
+        int newTokens;
+
+        @Option(names = "--backend", paramLabel = "NAME", defaultValue = "cuda", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
+        String backend;
+
+        @Option(names = "--max-running", paramLabel = "N", defaultValue = "128", description = "Most sequences per step (default: ${DEFAULT-VALUE}).")
+        int maxRunning;
+
+        @Option(names = "--rounds", paramLabel = "N", defaultValue = "2", description = "Rounds; earlier ones warm up (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            requirePositive(spec, "--prompts", prompts);
+            requirePositive(spec, "--prompt-tokens", promptTokens);
+            requirePositive(spec, "--new-tokens", newTokens);
+            requirePositive(spec, "--max-running", maxRunning);
+            requirePositive(spec, "--rounds", rounds);
+            final Backend chosen;
+            try {
+                chosen = Backend.parse(backend);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            if (chosen == Backend.AUTO) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--backend must be cpu or cuda: a benchmark names what it measures");
+            }
+            if (chosen == Backend.CUDA) {
+                requireGpu("engine --backend cuda");
+            }
+            EngineThroughput.run(model, prompts, promptTokens, newTokens, chosen, maxRunning, rounds);
+            return 0;
+        }
+    }
+
+    @Command(name = "kv-stream", mixinStandardHelpOptions = true,
+        description = {"What streaming a prompt's KV from a prefill engine into a decode engine costs, per prompt"
+            + " length (compute, ready, exposed, transfer, import; peer copy between two GPUs on CUDA).",
+            KvStreamBenchmark.USAGE})
+    static final class KvStream implements Callable<Integer> {
+        @Unmatched
+        List<String> args = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            return KvStreamBenchmark.run(args.toArray(String[]::new), System.out, System.err);
+        }
+    }
+
+    @Command(name = "kv-transfer", mixinStandardHelpOptions = true,
+        description = {"KV transfer throughput and latency over Aeron IPC and UDP loopback beside memcpy and CRC32C,"
+            + " with Llama-3-8B-shaped KV; a Markdown report.",
+            KvTransferBenchmark.USAGE})
+    static final class KvTransfer implements Callable<Integer> {
+        @Unmatched
+        List<String> args = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            return KvTransferBenchmark.run(args.toArray(String[]::new), System.out, System.err);
+        }
     }
 }

@@ -47,7 +47,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code splitserve load}: load against a SplitServe, through the Aeron client (of a running {@code serve}, or of
+ * {@code splitserve bench load}: the load generator, against a SplitServe, through the Aeron client (of a running {@code serve}, or of
  * one started in this JVM) or the HTTP shim, with an open loop at a rate, a closed loop of users, or a rate sweep;
  * writes a Markdown report, {@code .hlog} histogram logs and PNG plots, and prints the headline figures. With
  * {@code --write-schedule} it sends nothing and writes the open loop's exact plan instead, for servers it cannot drive.
@@ -58,7 +58,7 @@ import picocli.CommandLine.Spec;
     description = {
         "Measure a SplitServe under load: TTFT, TPOT, inter-token and end-to-end latency (HdrHistogram percentiles, "
             + "from each request's intended start), throughput, goodput under an SLO, and errors by kind.",
-        "Example: splitserve load --embedded --colocated --sweep 0.5,1,2 --workload mixed --length-scale 0.1"})
+        "Example: splitserve bench load --embedded --colocated --sweep 0.5,1,2 --workload mixed --length-scale 0.1"})
 final class LoadCommand implements Callable<Integer> {
 
     @Spec

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     version = "splitserve 0.1.0",
     description = "Prefill/decode disaggregated LLM serving.",
     subcommands = {GenerateCommand.class, ServeCommand.class, DriverCommand.class, RouterCommand.class,
-        PrefillCommand.class, DecodeCommand.class, BenchCommand.class, LoadCommand.class, CommandLine.HelpCommand.class})
+        PrefillCommand.class, DecodeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

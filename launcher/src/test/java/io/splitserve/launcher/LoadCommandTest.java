@@ -44,7 +44,7 @@ class LoadCommandTest {
         final StringWriter stdout = new StringWriter();
         final CommandLine cli = new CommandLine(new Main());
         cli.setOut(new PrintWriter(stdout));
-        final int status = cli.execute("load", "--embedded", "--model", demo.toString(), "--rate", "4",
+        final int status = cli.execute("bench", "load", "--embedded", "--model", demo.toString(), "--rate", "4",
                 "--duration", "2", "--workload", "fixed", "--prompt-tokens", "24", "--output-tokens", "6",
                 "--slo-ttft-ms", "60000", "--slo-tpot-ms", "60000", "--drain-timeout", "30", "--out", out.toString());
         assertEquals(0, status, stdout.toString());
@@ -75,7 +75,7 @@ class LoadCommandTest {
         final StringWriter stdout = new StringWriter();
         final CommandLine cli = new CommandLine(new Main());
         cli.setOut(new PrintWriter(stdout));
-        final int status = cli.execute("load", "--embedded", "--via-http", "--model", TestSystems.demoModel().toString(),
+        final int status = cli.execute("bench", "load", "--embedded", "--via-http", "--model", TestSystems.demoModel().toString(),
                 "--users", "2", "--requests", "6", "--duration", "30", "--workload", "chat", "--length-scale", "0.1",
                 "--warmup", "1", "--out", out.toString());
         assertEquals(0, status, stdout.toString());
@@ -94,7 +94,7 @@ class LoadCommandTest {
         final StringWriter stdout = new StringWriter();
         final CommandLine cli = new CommandLine(new Main());
         cli.setOut(new PrintWriter(stdout));
-        final int status = cli.execute("load", "--model", demo.toString(), "--rate", "20", "--duration", "5",
+        final int status = cli.execute("bench", "load", "--model", demo.toString(), "--rate", "20", "--duration", "5",
                 "--workload", "mixed", "--length-scale", "0.05", "--seed", "3", "--write-schedule", file.toString());
         assertEquals(0, status, stdout.toString());
         assertTrue(stdout.toString().startsWith("wrote "), stdout.toString());
@@ -134,10 +134,10 @@ class LoadCommandTest {
         final StringWriter err = new StringWriter();
         final CommandLine cli = new CommandLine(new Main());
         cli.setErr(new PrintWriter(err));
-        assertEquals(2, cli.execute("load", "--model", demo, "--users", "2",
+        assertEquals(2, cli.execute("bench", "load", "--model", demo, "--users", "2",
                 "--write-schedule", out.resolve("s.jsonl").toString()));
         assertTrue(err.toString().contains("use it with --rate"), err.toString());
-        assertEquals(2, cli.execute("load", "--model", demo, "--rate", "1"));
+        assertEquals(2, cli.execute("bench", "load", "--model", demo, "--rate", "1"));
         assertTrue(err.toString().contains("load needs a target"), err.toString());
         assertTrue(Files.notExists(out.resolve("s.jsonl")));
     }
@@ -147,14 +147,14 @@ class LoadCommandTest {
         final StringWriter err = new StringWriter();
         final CommandLine cli = new CommandLine(new Main());
         cli.setErr(new PrintWriter(err));
-        assertEquals(2, cli.execute("load", "--embedded", "--rate", "1", "--users", "2"));
+        assertEquals(2, cli.execute("bench", "load", "--embedded", "--rate", "1", "--users", "2"));
         assertTrue(err.toString().contains("mutually exclusive"), err.toString());
         final ByteArrayOutputStream err2 = new ByteArrayOutputStream();
         final PrintStream savedErr = System.err;
         final int status;
         try {
             System.setErr(new PrintStream(err2, true, StandardCharsets.UTF_8));
-            status = Main.execute("load", "--http", "http://127.0.0.1:1", "--rate", "1", "--workload", "poetry",
+            status = Main.execute("bench", "load", "--http", "http://127.0.0.1:1", "--rate", "1", "--workload", "poetry",
                     "--model", TestSystems.demoModel().toString(), "--out", out.toString());
         } finally {
             System.setErr(savedErr);

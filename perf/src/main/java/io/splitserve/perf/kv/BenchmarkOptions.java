@@ -8,7 +8,7 @@ import java.nio.file.Path;
 final class BenchmarkOptions
 {
     static final String USAGE =
-        "usage: KvTransferBenchmark [--machine NAME] [--report FILE.md] [--latency-transfers N] [--big-repeats N] [--transport all|ipc|udp]";
+        "usage: splitserve bench kv-transfer [--machine NAME] [--report FILE.md] [--latency-transfers N] [--big-repeats N] [--transport all|ipc|udp]";
 
     String machine = "local";
     Path report;

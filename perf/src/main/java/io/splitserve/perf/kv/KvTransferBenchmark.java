@@ -6,6 +6,7 @@ import io.aeron.driver.ThreadingMode;
 import io.splitserve.kvtransfer.KvGeometry;
 import io.splitserve.sbe.KvDtype;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class KvTransferBenchmark
 {
+    /** The command line {@link #run} takes. */
+    public static final String USAGE = BenchmarkOptions.USAGE;
     private static final KvGeometry LLAMA3_8B = new KvGeometry(32, 8, 128, KvDtype.BF16);
     private static final int BIG_TOKENS = 2048;   // 256 MiB
     private static final int MID_TOKENS = 128;    // 16 MiB
@@ -57,7 +60,11 @@ public final class KvTransferBenchmark
     {
     }
 
-    public static void main(final String[] args) throws IOException
+    /**
+     * Runs the benchmark with its command line ({@link BenchmarkOptions#USAGE}); returns the exit status: 0 done, 2 a
+     * bad command line, told in one line on {@code err}.
+     */
+    public static int run(final String[] args, final PrintStream out, final PrintStream err) throws IOException
     {
         final BenchmarkOptions options;
         try
@@ -66,18 +73,18 @@ public final class KvTransferBenchmark
         }
         catch (final IllegalArgumentException ex)
         {
-            System.err.println(ex.getMessage());
-            System.exit(2);
-            return;
+            err.println("bench kv-transfer: " + ex.getMessage());
+            return 2;
         }
         final String report = run(options);
-        System.out.println(report);
+        out.println(report);
         if (options.report != null)
         {
             Files.createDirectories(options.report.toAbsolutePath().getParent());
             Files.writeString(options.report, report);
-            System.out.println("report written to " + options.report);
+            out.println("report written to " + options.report);
         }
+        return 0;
     }
 
     private static String run(final BenchmarkOptions options)
@@ -227,7 +234,7 @@ public final class KvTransferBenchmark
         out.append("- Machine: ").append(cpuModel()).append(", ").append(Runtime.getRuntime().availableProcessors())
             .append(" cores; ").append(System.getProperty("os.name")).append(' ').append(System.getProperty("os.version"))
             .append("; Java ").append(System.getProperty("java.vm.version")).append('\n');
-        out.append("- Command: `perf/bin/kv-transfer-bench.sh").append(options.report == null ? "" : " --report " + options.report)
+        out.append("- Command: `splitserve bench kv-transfer").append(options.report == null ? "" : " --report " + options.report)
             .append(" --machine ").append(options.machine).append(" --latency-transfers ").append(options.latencyTransfers)
             .append(" --big-repeats ").append(options.bigRepeats).append(" --transport ").append(options.transport)
             .append("`\n");

@@ -12,6 +12,9 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
+import org.HdrHistogram.Recorder;
+import org.agrona.concurrent.EpochNanoClock;
+import org.agrona.concurrent.SystemEpochNanoClock;
 
 /**
  * Drives SplitServe through its OpenAI-compatible HTTP shim: streamed {@code POST /v1/completions} (SSE) with
@@ -19,15 +22,21 @@ import java.util.concurrent.Flow;
  * shim holds back chunks whose token completes no character, so an HTTP inter-token gap may span several tokens);
  * the token counts come from the final usage chunk. A non-200 answer is an error named {@code HTTP_<status>_<code>},
  * an error chunk inside the stream {@code STREAM_<code>}, a stream that ends without a finish reason
- * {@code STREAM_TRUNCATED}, and a connection failure {@code CONNECTION}.
+ * {@code STREAM_TRUNCATED}, and a connection failure {@code CONNECTION}. With {@link #recordRouterDelay} it asks the
+ * shim for each chunk's sampling time and records, for every chunk after the first, the time from the decode node's
+ * sampling to the chunk's receipt here: the latency the router and the shim add per token.
  */
 public final class HttpLoadTarget implements LoadTarget {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The shim's request header asking for {@code sampled_at_ns} in each chunk (router's HttpShim.TIMESTAMPS_HEADER). */
+    static final String TIMESTAMPS_HEADER = "X-SplitServe-Timestamps";
 
     private final URI completions;
     private final String model;
     private final ExecutorService executor;
     private final HttpClient http;
+    private final EpochNanoClock clock = new SystemEpochNanoClock();
+    private Recorder routerDelay;
 
     /** {@code baseUrl} such as {@code http://127.0.0.1:8000}; {@code model} may be empty for the server's model. */
     public HttpLoadTarget(String baseUrl, String model) {
@@ -50,6 +59,12 @@ public final class HttpLoadTarget implements LoadTarget {
                 .connectTimeout(Duration.ofSeconds(10)).build();
     }
 
+    /** Records each later chunk's sampled-to-received time, in nanoseconds, into {@code recorder} (set before load). */
+    public HttpLoadTarget recordRouterDelay(Recorder recorder) {
+        this.routerDelay = recorder;
+        return this;
+    }
+
     @Override
     public void submit(RequestSpec request, ResponseObserver observer) {
         final ObjectNode body = JSON.createObjectNode().put("prompt", request.prompt())
@@ -59,10 +74,13 @@ public final class HttpLoadTarget implements LoadTarget {
             body.put("model", model);
         }
         body.putObject("stream_options").put("include_usage", true);
-        final HttpRequest httpRequest = HttpRequest.newBuilder(completions)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
-        final SseReader reader = new SseReader(observer);
+        final HttpRequest.Builder builder = HttpRequest.newBuilder(completions)
+                .header("Content-Type", "application/json");
+        if (routerDelay != null) {
+            builder.header(TIMESTAMPS_HEADER, "true");
+        }
+        final HttpRequest httpRequest = builder.POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+        final SseReader reader = new SseReader(observer, routerDelay, clock);
         http.sendAsync(httpRequest, info -> {
             reader.status = info.statusCode();
             return HttpResponse.BodySubscribers.fromLineSubscriber(reader);
@@ -86,6 +104,8 @@ public final class HttpLoadTarget implements LoadTarget {
     /** Reads one response: SSE lines of a 200 answer, or the JSON error body of any other status. */
     private static final class SseReader implements Flow.Subscriber<String> {
         private final ResponseObserver observer;
+        private final Recorder routerDelay;
+        private final EpochNanoClock clock;
         private final StringBuilder errorBody = new StringBuilder();
         volatile int status;
         private boolean finished;
@@ -93,9 +113,12 @@ public final class HttpLoadTarget implements LoadTarget {
         private int promptTokens;
         private int completionTokens = -1;
         private int chunks;
+        private int timedChunks;
 
-        SseReader(ResponseObserver observer) {
+        SseReader(ResponseObserver observer, Recorder routerDelay, EpochNanoClock clock) {
             this.observer = observer;
+            this.routerDelay = routerDelay;
+            this.clock = clock;
         }
 
         @Override
@@ -106,6 +129,7 @@ public final class HttpLoadTarget implements LoadTarget {
         @Override
         public void onNext(String line) {
             final long now = System.nanoTime();
+            final long receivedEpochNs = routerDelay == null ? 0 : clock.nanoTime();
             if (status != 200) {
                 errorBody.append(line);
                 return;
@@ -132,6 +156,9 @@ public final class HttpLoadTarget implements LoadTarget {
             if (chunk.hasNonNull("usage")) {
                 promptTokens = chunk.get("usage").path("prompt_tokens").asInt();
                 completionTokens = chunk.get("usage").path("completion_tokens").asInt();
+            }
+            if (routerDelay != null && chunk.has("sampled_at_ns") && timedChunks++ > 0) {
+                routerDelay.recordValue(Math.max(0, receivedEpochNs - chunk.get("sampled_at_ns").asLong()));
             }
             final JsonNode choice = chunk.path("choices").path(0);
             if (!choice.path("text").asText("").isEmpty()) {

@@ -1,4 +1,4 @@
-package io.splitserve.decode;
+package io.splitserve.perf.kv;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
@@ -34,9 +34,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * kinds alternate within a repetition so that drift touches them alike. Before measuring a length it checks that
  * the streamed KV decodes the same greedy tokens as the prefill engine serving the prompt alone, and reports the
  * count. Writes {@link #CSV_HEADER} rows to OUT.csv and a table to standard output. Usage in
- * {@link KvStreamBenchOptions#USAGE}.
+ * {@link KvStreamOptions#USAGE}.
  */
-public final class KvStreamBenchMain {
+public final class KvStreamBenchmark {
+    /** The command line {@link #run} takes. */
+    public static final String USAGE = KvStreamOptions.USAGE;
     static final String CSV_HEADER = "length,kv_bytes,compute_ms,ready_ms,exposed_ms,transfer_ms,transfer_gbps,"
             + "hidden_pct,import_ms,peer_gbps";
     /** Greedy tokens compared per length: the first (sampled by the prefill engine) and the decode engine's next. */
@@ -78,21 +80,17 @@ public final class KvStreamBenchMain {
         }
     }
 
-    private KvStreamBenchMain() {
-    }
-
-    public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+    private KvStreamBenchmark() {
     }
 
     /** Runs the benchmark; returns the process exit status (0 done, 1 failed, 2 bad command line). */
-    static int run(String[] args, PrintStream out, PrintStream err) {
-        final KvStreamBenchOptions options;
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        final KvStreamOptions options;
         try {
-            options = KvStreamBenchOptions.parse(args);
+            options = KvStreamOptions.parse(args);
         } catch (IllegalArgumentException e) {
-            err.println("kv-stream-bench: " + e.getMessage());
-            err.println(KvStreamBenchOptions.USAGE);
+            err.println("bench kv-stream: " + e.getMessage());
+            err.println(KvStreamOptions.USAGE);
             return 2;
         }
         try {
@@ -102,12 +100,12 @@ public final class KvStreamBenchMain {
             return 0;
         } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException | CudaException
                  | ModelLoadException | IOException e) {
-            err.println("kv-stream-bench: " + e.getMessage());
+            err.println("bench kv-stream: " + e.getMessage());
             return 1;
         }
     }
 
-    private static List<Row> measure(KvStreamBenchOptions options, PrintStream out, PrintStream err)
+    private static List<Row> measure(KvStreamOptions options, PrintStream out, PrintStream err)
             throws ModelLoadException {
         final int[] lengths = options.lengths();
         final int longest = Arrays.stream(lengths).max().orElseThrow();
@@ -147,7 +145,7 @@ public final class KvStreamBenchMain {
                 out.println(String.format(Locale.ROOT, "length %d: ready %.3f ms over compute %.3f ms; greedy check"
                         + " %d/%d", length, row.readyMs(), row.computeMs(), row.greedyEqual(), CHECK_STEPS));
                 if (row.greedyEqual() != CHECK_STEPS) {
-                    err.println("kv-stream-bench: warning: at " + length + " tokens the streamed KV decoded only "
+                    err.println("bench kv-stream: warning: at " + length + " tokens the streamed KV decoded only "
                             + row.greedyEqual() + " of " + CHECK_STEPS + " greedy tokens like the prefill engine alone");
                 }
                 rows.add(row);
@@ -184,7 +182,7 @@ public final class KvStreamBenchMain {
     }
 
     /** Peer copies run after the engines are gone, so they share the GPUs with nothing. */
-    private static void addPeerCopies(List<Row> rows, KvStreamBenchOptions options, PrintStream out) {
+    private static void addPeerCopies(List<Row> rows, KvStreamOptions options, PrintStream out) {
         final String reason = PeerCopyMeter.unsupportedReason(options.prefillGpu(), options.decodeGpu());
         if (reason != null) {
             out.println("peer copy: not measured: " + reason);
@@ -222,7 +220,7 @@ public final class KvStreamBenchMain {
         Files.writeString(csv, text);
     }
 
-    private static EngineOptions engineOptions(KvStreamBenchOptions options, int gpu) {
+    private static EngineOptions engineOptions(KvStreamOptions options, int gpu) {
         final EngineOptions engine = new EngineOptions().backend(options.backend());
         return options.backend() == Backend.CUDA ? engine.gpu(gpu).memFraction(MEM_FRACTION) : engine;
     }

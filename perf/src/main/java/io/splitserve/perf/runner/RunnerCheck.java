@@ -1,4 +1,6 @@
-package io.splitserve.engine.cuda;
+package io.splitserve.perf.runner;
+
+import io.splitserve.engine.cuda.CudaModelRunner;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,17 +23,16 @@ import java.util.Locale;
  * says whether the bounds (cosine >= 0.999 on every row, top-1 >= 98%) are met, and exits 1 when a cosine bound
  * is missed.
  *
- * <p>usage: CudaCheckMain MODEL_DIR GOLDEN_DIR
+ * <p>Run as {@code splitserve bench check MODEL_DIR GOLDEN_DIR}.
  */
-public final class CudaCheckMain {
+public final class RunnerCheck {
     private static final int PAGE = 16;
 
-    private CudaCheckMain() {
+    private RunnerCheck() {
     }
 
-    public static void main(String[] args) throws Exception {
-        final Path model = Path.of(args[0]);
-        final Path golden = Path.of(args[1]);
+    /** Runs the comparison and returns the exit status: 0 when every bound on cosine similarity is met, else 1. */
+    public static int run(Path model, Path golden) throws Exception {
         final JsonNode expected = new ObjectMapper().readTree(golden.resolve("golden.json").toFile());
         final int n = expected.get("prompts").size();
         final int[][] prompts = new int[n][];
@@ -73,7 +74,7 @@ public final class CudaCheckMain {
         System.out.printf(Locale.ROOT, "%s: ours vs transformers bf16 %s; ours vs fp32 reference %s; batched vs alone"
                         + " %s; cosine>=0.999 %s, top-1>=98%% %s%n", model.getFileName(), vsHf, vsReference,
                 batchedVsAlone, cosineMet ? "met" : "MISSED", top1Met ? "met" : "MISSED");
-        System.exit(cosineMet && batchedVsAlone.minCosine >= 0.999 ? 0 : 1);
+        return cosineMet && batchedVsAlone.minCosine >= 0.999 ? 0 : 1;
     }
 
     /** Cosine similarity (minimum and mean over rows) and top-1 agreement of two sets of logit rows. */
@@ -84,13 +85,35 @@ public final class CudaCheckMain {
         int sameTop1;
 
         void add(float[] expected, float[] actual) {
-            final double cos = CudaModelRunnerTest.cosine(expected, actual);
+            final double cos = cosine(expected, actual);
             minCosine = Math.min(minCosine, cos);
             sumCosine += cos;
             rows++;
-            if (CudaModelRunnerTest.argmax(expected) == CudaModelRunnerTest.argmax(actual)) {
+            if (argmax(expected) == argmax(actual)) {
                 sameTop1++;
             }
+        }
+
+        private static double cosine(float[] a, float[] b) {
+            double dot = 0;
+            double na = 0;
+            double nb = 0;
+            for (int i = 0; i < a.length; i++) {
+                dot += (double) a[i] * b[i];
+                na += (double) a[i] * a[i];
+                nb += (double) b[i] * b[i];
+            }
+            return dot / Math.sqrt(na * nb);
+        }
+
+        private static int argmax(float[] v) {
+            int best = 0;
+            for (int i = 1; i < v.length; i++) {
+                if (v[i] > v[best]) {
+                    best = i;
+                }
+            }
+            return best;
         }
 
         double top1() {

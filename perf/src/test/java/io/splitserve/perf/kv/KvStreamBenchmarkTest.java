@@ -1,4 +1,4 @@
-package io.splitserve.decode;
+package io.splitserve.perf.kv;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * bad command lines.
  */
 @Timeout(60)
-class KvStreamBenchMainTest {
+class KvStreamBenchmarkTest {
     private static final int[] LENGTHS = {16, 40};
 
     @TempDir
@@ -44,12 +44,12 @@ class KvStreamBenchMainTest {
         final Path csv = tmp.resolve("out").resolve("kv.csv");
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         final ByteArrayOutputStream err = new ByteArrayOutputStream();
-        final int status = KvStreamBenchMain.run(new String[] {demo().toString(), csv.toString(), "--lengths", "16,40",
+        final int status = KvStreamBenchmark.run(new String[] {demo().toString(), csv.toString(), "--lengths", "16,40",
                 "--reps", "3"}, print(out), print(err));
         assertEquals(0, status, err.toString(StandardCharsets.UTF_8));
         final ModelConfig config = ModelConfig.load(demo());
         final List<String> lines = Files.readAllLines(csv);
-        assertEquals(KvStreamBenchMain.CSV_HEADER, lines.get(0));
+        assertEquals(KvStreamBenchmark.CSV_HEADER, lines.get(0));
         assertEquals(1 + LENGTHS.length, lines.size(), String.join("\n", lines));
         for (int i = 0; i < LENGTHS.length; i++) {
             final String[] cells = lines.get(1 + i).split(",", -1);
@@ -72,14 +72,14 @@ class KvStreamBenchMainTest {
         final String printed = out.toString(StandardCharsets.UTF_8);
         for (int length : LENGTHS) {
             assertTrue(printed.contains("length " + length + ": ") && printed.contains("greedy check "
-                    + KvStreamBenchMain.CHECK_STEPS + "/" + KvStreamBenchMain.CHECK_STEPS), printed);
+                    + KvStreamBenchmark.CHECK_STEPS + "/" + KvStreamBenchmark.CHECK_STEPS), printed);
         }
     }
 
     @Test
     void streamedKvDecodesLikeOneEngineAndEveryPageComesBack() throws Exception {
-        final int[] prompt = KvStreamBenchMain.prompt(ModelConfig.load(demo()).vocabSize(), 23);
-        final int steps = KvStreamBenchMain.CHECK_STEPS;
+        final int[] prompt = KvStreamBenchmark.prompt(ModelConfig.load(demo()).vocabSize(), 23);
+        final int steps = KvStreamBenchmark.CHECK_STEPS;
         final int[] alone = new int[steps];
         try (Engine one = Engine.load(demo(), new EngineOptions())) {
             final long id = one.addSequence(prompt, SamplingParams.greedy());
@@ -108,20 +108,20 @@ class KvStreamBenchMainTest {
     void badCommandLinesGetOneLineErrors() throws Exception {
         final String model = demo().toString();
         final String csv = tmp.resolve("x.csv").toString();
-        assertError(2, "kv-stream-bench: --lengths takes whole numbers, got 'x'", model, csv, "--lengths", "12,x");
-        assertError(2, "kv-stream-bench: --reps must be positive, got 0", model, csv, "--reps", "0");
-        assertError(2, "kv-stream-bench: MODEL_DIR and OUT.csv are required", model);
-        assertError(2, "kv-stream-bench: unknown option --lenghts", model, csv, "--lenghts", "12");
-        assertError(2, "kv-stream-bench: --backend must be cpu or cuda: a benchmark names what it measures", model,
+        assertError(2, "bench kv-stream: --lengths takes whole numbers, got 'x'", model, csv, "--lengths", "12,x");
+        assertError(2, "bench kv-stream: --reps must be positive, got 0", model, csv, "--reps", "0");
+        assertError(2, "bench kv-stream: MODEL_DIR and OUT.csv are required", model);
+        assertError(2, "bench kv-stream: unknown option --lenghts", model, csv, "--lenghts", "12");
+        assertError(2, "bench kv-stream: --backend must be cpu or cuda: a benchmark names what it measures", model,
                 csv, "--backend", "auto");
-        assertError(1, "kv-stream-bench: a prompt of 5000 tokens and 8 checked decode steps exceed the model's context"
+        assertError(1, "bench kv-stream: a prompt of 5000 tokens and 8 checked decode steps exceed the model's context"
                 + " of 4096 tokens", model, csv, "--lengths", "128,5000");
         assertTrue(Files.notExists(Path.of(csv)), "no CSV after an error");
     }
 
     private static void assertError(int status, String firstLine, String... args) {
         final ByteArrayOutputStream err = new ByteArrayOutputStream();
-        assertEquals(status, KvStreamBenchMain.run(args, print(new ByteArrayOutputStream()), print(err)));
+        assertEquals(status, KvStreamBenchmark.run(args, print(new ByteArrayOutputStream()), print(err)));
         final String text = err.toString(StandardCharsets.UTF_8);
         assertEquals(firstLine, text.lines().findFirst().orElse(""), text);
         assertTrue(text.lines().noneMatch(line -> line.startsWith("\tat ")), "no stack trace: " + text);

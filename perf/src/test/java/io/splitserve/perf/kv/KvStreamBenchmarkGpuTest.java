@@ -1,4 +1,4 @@
-package io.splitserve.decode;
+package io.splitserve.perf.kv;
 
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("gpu")
 @Timeout(300)
-class KvStreamBenchGpuTest {
+class KvStreamBenchmarkGpuTest {
     @TempDir
     Path tmp;
 
@@ -53,10 +53,10 @@ class KvStreamBenchGpuTest {
     @Test
     void streamedCudaKvDecodesLikeTheCudaEngineAlone() throws Exception {
         final EngineOptions cuda = new EngineOptions().backend(Backend.CUDA).maxPages(512);
-        final int[] prompt = KvStreamBenchMain.prompt(ModelConfig.load(demo()).vocabSize(), 300);
+        final int[] prompt = KvStreamBenchmark.prompt(ModelConfig.load(demo()).vocabSize(), 300);
         try (KvStreamRig rig = new KvStreamRig(demo(), cuda, new EngineOptions().backend(Backend.CUDA).maxPages(512))) {
-            final int[] alone = rig.colocatedGreedy(prompt, KvStreamBenchMain.CHECK_STEPS);
-            assertArrayEquals(alone, rig.streamedGreedy(prompt, KvStreamBenchMain.CHECK_STEPS),
+            final int[] alone = rig.colocatedGreedy(prompt, KvStreamBenchmark.CHECK_STEPS);
+            assertArrayEquals(alone, rig.streamedGreedy(prompt, KvStreamBenchmark.CHECK_STEPS),
                     "the same kernels over the same bf16 bytes");
             assertTrue(rig.streamed(prompt).readyNs() > 0);
             assertEquals(rig.decodeEngine().totalPages(), rig.decodeEngine().freePages());
@@ -69,7 +69,7 @@ class KvStreamBenchGpuTest {
         final Path csv = tmp.resolve("kv.csv");
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
         final ByteArrayOutputStream err = new ByteArrayOutputStream();
-        final int status = KvStreamBenchMain.run(new String[] {demo().toString(), csv.toString(), "--backend", "cuda",
+        final int status = KvStreamBenchmark.run(new String[] {demo().toString(), csv.toString(), "--backend", "cuda",
                 "--prefill-gpu", "0", "--decode-gpu", Integer.toString(decodeGpu), "--lengths", "64,300",
                 "--reps", "3"}, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
@@ -94,8 +94,8 @@ class KvStreamBenchGpuTest {
                 assertEquals("", cells[9]);
             }
         }
-        assertTrue(printed.contains("greedy check " + KvStreamBenchMain.CHECK_STEPS + "/"
-                + KvStreamBenchMain.CHECK_STEPS), printed);
+        assertTrue(printed.contains("greedy check " + KvStreamBenchmark.CHECK_STEPS + "/"
+                + KvStreamBenchmark.CHECK_STEPS), printed);
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.splitserve.decode;
+package io.splitserve.perf.kv;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.kvtransfer.KvSenderContext;
@@ -11,8 +11,8 @@ import java.util.Arrays;
  * decode on GPU 1 (CUDA only), prompt lengths 128, 600, 2048 and 8192 tokens, 5 measured repetitions per length, layer-by-layer import.
  * {@link #parse} accepts only well-formed values and says in one line what is wrong with any other.
  */
-final class KvStreamBenchOptions {
-    static final String USAGE = "usage: KvStreamBenchMain MODEL_DIR OUT.csv [--backend cpu|cuda] [--prefill-gpu 0]"
+final class KvStreamOptions {
+    static final String USAGE = "usage: splitserve bench kv-stream MODEL_DIR OUT.csv [--backend cpu|cuda] [--prefill-gpu 0]"
             + " [--decode-gpu 1] [--lengths 128,600,2048,8192] [--reps 5] [--import layers|whole] [--ipc-mtu 32768]";
 
     private Path modelDir;
@@ -26,8 +26,8 @@ final class KvStreamBenchOptions {
     private int ipcMtu = KvSenderContext.RECOMMENDED_IPC_MTU_LENGTH;
 
     /** @throws IllegalArgumentException naming the first bad or missing argument. */
-    static KvStreamBenchOptions parse(String[] args) {
-        final KvStreamBenchOptions options = new KvStreamBenchOptions();
+    static KvStreamOptions parse(String[] args) {
+        final KvStreamOptions options = new KvStreamOptions();
         int positional = 0;
         for (int i = 0; i < args.length; i++) {
             final String arg = args[i];

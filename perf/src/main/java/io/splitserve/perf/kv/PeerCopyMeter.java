@@ -1,4 +1,4 @@
-package io.splitserve.decode;
+package io.splitserve.perf.kv;
 
 import static jcuda.driver.JCudaDriver.cuCtxDisablePeerAccess;
 import static jcuda.driver.JCudaDriver.cuCtxEnablePeerAccess;

@@ -1,4 +1,6 @@
-package io.splitserve.engine.cuda;
+package io.splitserve.perf.runner;
+
+import io.splitserve.engine.cuda.CudaModelRunner;
 
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
@@ -13,19 +15,15 @@ import java.util.SplittableRandom;
  * {@code batch} random prompts of {@code context} tokens prefilled, then {@code steps} decode steps launched
  * eagerly (no graphs), so every kernel of a decode step appears as its own launch. The last step is the one to read.
  *
- * <p>usage: CudaProfileMain MODEL_DIR BATCH CONTEXT STEPS
+ * <p>Run as {@code splitserve bench profile MODEL_DIR [--batch B] [--context C] [--steps S]}.
  */
-public final class CudaProfileMain {
+public final class RunnerProfile {
     private static final int PAGE = 16;
 
-    private CudaProfileMain() {
+    private RunnerProfile() {
     }
 
-    public static void main(String[] args) throws Exception {
-        final Path model = Path.of(args[0]);
-        final int batch = Integer.parseInt(args[1]);
-        final int context = Integer.parseInt(args[2]);
-        final int steps = Integer.parseInt(args[3]);
+    public static void run(Path model, int batch, int context, int steps) throws Exception {
         final ModelConfig config = ModelConfig.load(model);
         final EngineOptions options = new EngineOptions().pageSize(PAGE).maxPages(batch * (context + steps) / PAGE + batch)
                 .prefillTokenBudget(batch * context).cudaGraphs(false);

@@ -1,4 +1,4 @@
-package io.splitserve.kernels.bench;
+package io.splitserve.perf.kernels;
 
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
@@ -35,11 +35,10 @@ import jcuda.driver.CUevent;
  * median of several timed rounds after warm-up; inputs are random (never zeros) and rotated across buffers larger
  * than the L2 cache where one run's data would fit in it.
  *
- * <p>usage: KernelBench OUTPUT.csv [SECTIONS], SECTIONS a comma-separated subset of
- * copy,gemm,prefill,decode,decode-sweep (all but the sweep by default), so variants of one kernel can be timed without
- * re-running the rest.
+ * <p>Run as {@code splitserve bench kernels OUTPUT.csv [--sections copy,gemm,prefill,decode,decode-sweep]} (all
+ * but the sweep by default), so variants of one kernel can be timed without re-running the rest.
  */
-public final class KernelBench {
+public final class KernelBenchmark {
     private static final int ROUNDS = 7;
     private static final long ROTATE_BYTES = 512L << 20;
 
@@ -50,22 +49,24 @@ public final class KernelBench {
     private final List<String> rows = new ArrayList<>();
     private final CudaDevice device;
 
-    private KernelBench(CudaDevice device) {
+    private KernelBenchmark(CudaDevice device) {
         this.device = device;
         this.stream = new CudaStream();
         cuEventCreate(start, 0);
         cuEventCreate(stop, 0);
     }
 
-    public static void main(String[] args) throws IOException {
-        List<String> all = List.of("copy", "gemm", "prefill", "decode", "decode-sweep");
-        List<String> sections = args.length == 2 ? Arrays.asList(args[1].split(",")) : all.subList(0, 4);
-        if (args.length < 1 || args.length > 2 || !all.containsAll(sections)) {
-            System.err.println("usage: KernelBench OUTPUT.csv [SECTIONS], SECTIONS a comma-separated subset of " + all);
-            System.exit(2);
+    /** The sections, in the order they run; {@link #DEFAULT_SECTIONS} leaves out the slow decode sweep. */
+    public static final List<String> SECTIONS = List.of("copy", "gemm", "prefill", "decode", "decode-sweep");
+    public static final List<String> DEFAULT_SECTIONS = SECTIONS.subList(0, 4);
+
+    /** Times {@code sections} (a subset of {@link #SECTIONS}) on GPU 0 and writes the rows to {@code csv}. */
+    public static void run(Path csv, List<String> sections) throws IOException {
+        if (!SECTIONS.containsAll(sections)) {
+            throw new IllegalArgumentException("unknown kernel benchmark section in " + sections + "; known: " + SECTIONS);
         }
         try (CudaDevice device = CudaDevice.open(0)) {
-            KernelBench bench = new KernelBench(device);
+            KernelBenchmark bench = new KernelBenchmark(device);
             System.out.println("device: " + device.name() + ", " + device.multiprocessorCount() + " SMs");
             if (sections.contains("copy")) {
                 bench.copy();
@@ -82,7 +83,7 @@ public final class KernelBench {
             if (sections.contains("decode-sweep")) {
                 bench.decodeSweep();
             }
-            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(args[0])))) {
+            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(csv))) {
                 w.println("bench,case,ms,metric,unit");
                 bench.rows.forEach(w::println);
             }

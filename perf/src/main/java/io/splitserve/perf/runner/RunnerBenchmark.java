@@ -1,4 +1,6 @@
-package io.splitserve.engine.cuda;
+package io.splitserve.perf.runner;
+
+import io.splitserve.engine.cuda.CudaModelRunner;
 
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
@@ -30,9 +32,9 @@ import java.util.SplittableRandom;
  * </ol>
  * Rows go to a CSV ({@code bench,case,value,unit}) and standard output.
  *
- * <p>usage: CudaBenchMain MODEL_DIR OUT.csv [graphs|eager]
+ * <p>Run as {@code splitserve bench runner MODEL_DIR OUT.csv [--eager]}.
  */
-public final class CudaBenchMain {
+public final class RunnerBenchmark {
     private static final int PAGE = 16;
 
     private final CudaModelRunner runner;
@@ -43,21 +45,20 @@ public final class CudaBenchMain {
     private final List<String> rows = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(7);
 
-    private CudaBenchMain(CudaModelRunner runner, ModelConfig config, boolean graphs) {
+    private RunnerBenchmark(CudaModelRunner runner, ModelConfig config, boolean graphs) {
         this.runner = runner;
         this.config = config;
         this.graphs = graphs;
         this.blocks = new BlockManager(runner.pageCount(), PAGE);
     }
 
-    public static void main(String[] args) throws Exception {
-        final Path model = Path.of(args[0]);
-        final boolean graphs = args.length < 3 || !args[2].equals("eager");
+    /** Runs every case on GPU 0 and writes the rows to {@code csv}; {@code graphs} false launches every kernel eagerly. */
+    public static void run(Path model, Path csv, boolean graphs) throws Exception {
         final ModelConfig config = ModelConfig.load(model);
         final EngineOptions options = new EngineOptions().pageSize(PAGE).prefillTokenBudget(24_000)
                 .maxRunningSequences(256).cudaGraphs(graphs);
         try (CudaModelRunner runner = CudaModelRunner.open(model, config, options)) {
-            final CudaBenchMain bench = new CudaBenchMain(runner, config, graphs);
+            final RunnerBenchmark bench = new RunnerBenchmark(runner, config, graphs);
             bench.record("setup", "runner", 0, runner.description().replace(',', ';'));
             bench.prefill();
             bench.decode(40, 600, 600, "decode_40x600x600");
@@ -66,7 +67,7 @@ public final class CudaBenchMain {
                 bench.stepTime(batch, 1024);
             }
             bench.record("memory", "device_used_after_runs", runner.deviceMemoryUsed() / 1048576.0, "MiB");
-            bench.write(Path.of(args[1]));
+            bench.write(csv);
         }
     }
 

@@ -1,8 +1,9 @@
-package io.splitserve.decode;
+package io.splitserve.perf.kv;
 
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
+import io.splitserve.decode.EngineKvPageStore;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.ImportedKv;

@@ -1,4 +1,4 @@
-package io.splitserve.engine.cuda;
+package io.splitserve.perf.engine;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
@@ -17,20 +17,14 @@ import java.util.SplittableRandom;
  * sequence ignored), steps run until all finish. Prints the wall time, generated tokens per second over the whole
  * job (prefill included, the figure the served run is compared with) and over the steps after the last prefill.
  *
- * <p>usage: EngineThroughputMain MODEL_DIR [prompts 40] [prompt tokens 600] [new tokens 600] [backend cuda]
- * [max running 128] [rounds 2]; the last round is reported, earlier ones warm up.
+ * <p>Run as {@code splitserve bench engine MODEL_DIR} ({@code --help} lists the job's sizes, backend and rounds);
+ * the last round is reported, earlier ones warm up.
  */
-public final class EngineThroughputMain {
-    private EngineThroughputMain() {}
+public final class EngineThroughput {
+    private EngineThroughput() {}
 
-    public static void main(String[] args) throws Exception {
-        final Path model = Path.of(args[0]);
-        final int prompts = args.length > 1 ? Integer.parseInt(args[1]) : 40;
-        final int promptTokens = args.length > 2 ? Integer.parseInt(args[2]) : 600;
-        final int newTokens = args.length > 3 ? Integer.parseInt(args[3]) : 600;
-        final Backend backend = Backend.parse(args.length > 4 ? args[4] : "cuda");
-        final int maxRunning = args.length > 5 ? Integer.parseInt(args[5]) : 128;
-        final int rounds = args.length > 6 ? Integer.parseInt(args[6]) : 2;
+    public static void run(Path model, int prompts, int promptTokens, int newTokens, Backend backend, int maxRunning,
+                           int rounds) throws Exception {
         final EngineOptions options = new EngineOptions().backend(backend).maxRunningSequences(maxRunning);
         try (Engine engine = Engine.load(model, options)) {
             System.out.println("engine: " + engine.backend());
