@@ -12,7 +12,7 @@ import org.agrona.concurrent.SystemNanoClock;
  * Configuration of a {@link RouterAgent}, as a context object with defaults: node events on {@code aeron:ipc}
  * stream 100, client ingress on stream 101 and egress on stream 102; prompts of at most 4096 tokens and outputs of at
  * most 1024; at most 256 requests queued for a node (more are refused at once as OVERLOADED); a node that sends no
- * heartbeat for 1 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; no journal unless a
+ * heartbeat for 10 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; no journal unless a
  * directory is given; time from the system clocks. Only the Aeron client and the served model have no default.
  */
 public final class RouterContext {
