@@ -15,7 +15,7 @@ import org.agrona.ExpandableDirectByteBuffer;
  * tagged with the client id, so every client on the shared egress keeps only its own. A client that does not keep
  * up for 100 ms loses the event (counted by the router) rather than stalling every other request.
  */
-final class ClientEgressProxy {
+final class ClientEgressProxy implements ClientEgress {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final ExclusivePublication publication;
@@ -28,7 +28,8 @@ final class ClientEgressProxy {
         this.publication = publication;
     }
 
-    boolean token(long clientId, long requestId, int index, int tokenId, String text, FinishReason finish,
+    @Override
+    public boolean token(long clientId, long requestId, int index, int tokenId, String text, FinishReason finish,
                   long epochNanos, int promptTokens) {
         token.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(requestId)
@@ -43,7 +44,8 @@ final class ClientEgressProxy {
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + token.encodedLength());
     }
 
-    boolean error(long clientId, long requestId, ErrorCode code, String message) {
+    @Override
+    public boolean error(long clientId, long requestId, ErrorCode code, String message) {
         error.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(requestId)
                 .code(code)

@@ -3,6 +3,7 @@ package io.splitserve.router;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.splitserve.sbe.DecodeDoneDecoder;
+import io.splitserve.sbe.FinishReason;
 import io.splitserve.sbe.HeartbeatDecoder;
 import io.splitserve.sbe.MessageHeaderDecoder;
 import io.splitserve.sbe.NodeHelloDecoder;
@@ -11,8 +12,10 @@ import io.splitserve.sbe.TokenEventDecoder;
 import org.agrona.DirectBuffer;
 
 /**
- * Inbound side of the router's node-events stream: NodeHello, Heartbeat, PrefillDone, TokenEvent and DecodeDone,
- * decoded and handed to the router agent. Messages of other schemas or types are ignored.
+ * Inbound side of the router's node-events stream: NodeHello (with the session of the image it came on, so the
+ * router knows whose image closes), Heartbeat, PrefillDone, TokenEvent and DecodeDone, decoded and handed to the
+ * router agent. Enum values newer than this router's schema never throw: a KV status goes on as its raw value and a
+ * finish reason as NULL_VAL, for the router to report as unknown. Messages of other schemas or types are ignored.
  */
 final class NodeEventsAdapter implements FragmentHandler {
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
@@ -44,12 +47,12 @@ final class NodeEventsAdapter implements FragmentHandler {
             }
             case PrefillDoneDecoder.TEMPLATE_ID -> {
                 prefillDone.wrapAndApplyHeader(buffer, offset, header);
-                router.onPrefillDone(prefillDone.requestId(), prefillDone.firstToken(), prefillDone.kvStatus(),
+                router.onPrefillDone(prefillDone.requestId(), prefillDone.firstToken(), prefillDone.kvStatusRaw(),
                         prefillDone.kvBytes());
             }
             case DecodeDoneDecoder.TEMPLATE_ID -> {
                 decodeDone.wrapAndApplyHeader(buffer, offset, header);
-                router.onDecodeDone(decodeDone.requestId(), decodeDone.finishReason());
+                router.onDecodeDone(decodeDone.requestId(), finishReason(decodeDone.finishReasonRaw()));
             }
             case NodeHelloDecoder.TEMPLATE_ID -> {
                 hello.wrapAndApplyHeader(buffer, offset, header);
@@ -64,10 +67,19 @@ final class NodeEventsAdapter implements FragmentHandler {
                 final String controlChannel = hello.controlChannel();
                 final String kvChannel = hello.kvChannel();
                 final String kvAckChannel = hello.kvAckChannel();
-                router.onNodeHello(nodeId, role, totalPages, pageSize, modelName, controlChannel, controlStreamId,
+                router.onNodeHello(nodeId, h.sessionId(), role, totalPages, pageSize, modelName, controlChannel, controlStreamId,
                         kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
             }
             default -> { }
         }
+    }
+
+    private static FinishReason finishReason(short raw) {
+        for (FinishReason reason : FinishReason.values()) {
+            if (reason.value() == raw) {
+                return reason;
+            }
+        }
+        return FinishReason.NULL_VAL;
     }
 }

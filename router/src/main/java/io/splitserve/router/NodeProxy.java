@@ -14,11 +14,11 @@ import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The router's outbound stream to one node: PrefillRequest, DecodeAdmit and CancelRequest, SBE-encoded into a buffer
- * that grows with the prompt. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
+ * The router's outbound stream to one node, the real {@link NodeCommands}: PrefillRequest, DecodeAdmit and
+ * CancelRequest, SBE-encoded into a buffer that grows with the prompt. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
  * the router re-queues the request rather than waiting on a stuck node.
  */
-final class NodeProxy implements AutoCloseable {
+final class NodeProxy implements NodeCommands {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final ExclusivePublication publication;
@@ -34,13 +34,15 @@ final class NodeProxy implements AutoCloseable {
         this.publication = publication;
     }
 
-    boolean isConnected() {
+    @Override
+    public boolean isConnected() {
         return publication.isConnected();
     }
 
-    boolean prefill(long attemptId, NodeState decode, int[] prompt, int promptLength, int maxNewTokens,
-                    RouterRequest r, int sampledBefore) {
-        final ValidatedRequest v = r.request;
+    @Override
+    public boolean prefill(long attemptId, NodeState decode, int[] prompt, int maxNewTokens, ValidatedRequest v,
+                           int sampledBefore) {
+        final int promptLength = prompt.length;
         prefill.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(attemptId)
                 .decodeNodeId(decode.nodeId)
@@ -59,9 +61,9 @@ final class NodeProxy implements AutoCloseable {
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + prefill.encodedLength());
     }
 
-    boolean admit(long attemptId, int prefillNodeId, int promptLength, int maxNewTokens, RouterRequest r,
-                  int sampledBefore) {
-        final ValidatedRequest v = r.request;
+    @Override
+    public boolean admit(long attemptId, int prefillNodeId, int promptLength, int maxNewTokens, ValidatedRequest v,
+                         int sampledBefore) {
         admit.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(attemptId)
                 .prefillNodeId(prefillNodeId)
@@ -78,7 +80,8 @@ final class NodeProxy implements AutoCloseable {
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + admit.encodedLength());
     }
 
-    boolean cancel(long attemptId) {
+    @Override
+    public boolean cancel(long attemptId) {
         cancel.wrapAndApplyHeader(buffer, 0, header).requestId(attemptId).clientId(0);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + cancel.encodedLength());
     }

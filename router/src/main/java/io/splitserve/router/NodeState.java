@@ -3,9 +3,10 @@ package io.splitserve.router;
 import io.splitserve.sbe.NodeRole;
 
 /**
- * The router's view of one node: what it announced in NodeHello (role, channels, pages), what its last heartbeat
- * said, and what the router itself has placed on it since (prompt tokens waiting for its prefill, pages promised to
- * sequences decoding on it). Router-thread only.
+ * The router's view of one node: what it announced in NodeHello (role, channels, pages, the session of its events
+ * stream), what its last heartbeat said, and what the router itself has placed on it since (prompt tokens waiting
+ * for its prefill, pages promised to sequences decoding on it). {@link NodeRegistry} keeps it alive or dead;
+ * {@link Attempt} adds and removes what it places. Router-thread only.
  */
 final class NodeState {
     final int nodeId;
@@ -16,6 +17,7 @@ final class NodeState {
     int kvStreamId;
     String kvAckChannel;
     int kvAckStreamId;
+    int eventsSessionId;
     int totalPages;
     int pageSize;
     int reportedFreePages;
@@ -23,7 +25,7 @@ final class NodeState {
     boolean alive;
     long pendingPromptTokens;
     long committedPages;
-    NodeProxy proxy;
+    NodeCommands commands;
 
     NodeState(int nodeId) {
         this.nodeId = nodeId;
@@ -41,6 +43,16 @@ final class NodeState {
         return role == NodeRole.PREFILL_AND_DECODE;
     }
 
+    /** Whether sequences can decode here (a decode node or a colocated one). */
+    boolean holdsKv() {
+        return role == NodeRole.DECODE || role == NodeRole.PREFILL_AND_DECODE;
+    }
+
+    /** Alive and reachable: the only nodes a new attempt may use. */
+    boolean usable() {
+        return alive && commands.isConnected();
+    }
+
     /**
      * Pages not promised to any sequence the router placed here, out of {@code totalPages * overcommit}: above 1 the
      * router counts on requests ending before max_tokens and on preemption when they do not.
@@ -51,5 +63,10 @@ final class NodeState {
 
     long pagesFor(int tokens) {
         return (tokens + pageSize - 1) / pageSize;
+    }
+
+    /** The node said it is out of pages: place nothing more here until its next heartbeat reports room. */
+    void markFull() {
+        reportedFreePages = 0;
     }
 }

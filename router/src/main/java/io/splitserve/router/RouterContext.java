@@ -3,13 +3,17 @@ package io.splitserve.router;
 import io.aeron.Aeron;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.agrona.concurrent.EpochNanoClock;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SystemEpochNanoClock;
+import org.agrona.concurrent.SystemNanoClock;
 
 /**
  * Configuration of a {@link RouterAgent}, as a context object with defaults: node events on {@code aeron:ipc}
  * stream 100, client ingress on stream 101 and egress on stream 102; prompts of at most 4096 tokens and outputs of at
  * most 1024; at most 256 requests queued for a node (more are refused at once as OVERLOADED); a node that sends no
- * heartbeat for 1 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; no journal unless a
- * directory is given. Only the Aeron client and the served model have no default.
+ * heartbeat for 10 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; no journal unless a
+ * directory is given; time from the system clocks. Only the Aeron client and the served model have no default.
  */
 public final class RouterContext {
     public static final String DEFAULT_CHANNEL = "aeron:ipc";
@@ -43,6 +47,8 @@ public final class RouterContext {
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private Path journalDir;
     private double kvOvercommit = 1.0;
+    private NanoClock nanoClock = SystemNanoClock.INSTANCE;
+    private EpochNanoClock epochNanoClock = new SystemEpochNanoClock();
 
     /** Checks the configuration; throws IllegalStateException naming the first missing or invalid setting. */
     RouterContext conclude() {
@@ -53,9 +59,10 @@ public final class RouterContext {
             throw new IllegalStateException("router needs the served model (tokenizer and config)");
         }
         if (maxInputLength <= 0 || maxOutputLength <= 0 || maxQueuedRequests <= 0 || heartbeatTimeoutNs <= 0
-                || queueTimeoutNs <= 0 || maxAttempts <= 0 || !(kvOvercommit >= 1)) {
+                || queueTimeoutNs <= 0 || maxAttempts <= 0 || !(kvOvercommit >= 1) || nanoClock == null
+                || epochNanoClock == null) {
             throw new IllegalStateException("router lengths, queue bound, timeouts and attempts must be positive and the"
-                    + " KV overcommit at least 1");
+                    + " KV overcommit at least 1, and the clocks set");
         }
         return this;
     }
@@ -113,6 +120,17 @@ public final class RouterContext {
      */
     public double kvOvercommit() { return kvOvercommit; }
     public RouterContext kvOvercommit(double factor) { this.kvOvercommit = factor; return this; }
+
+    /**
+     * The clock of every interval the router measures or enforces (heartbeat and queue timeouts, time to first
+     * token); tests step one by hand.
+     */
+    public NanoClock nanoClock() { return nanoClock; }
+    public RouterContext nanoClock(NanoClock clock) { this.nanoClock = clock; return this; }
+
+    /** Wall-clock time stamped on events the router makes itself (a cancel's final event). */
+    public EpochNanoClock epochNanoClock() { return epochNanoClock; }
+    public RouterContext epochNanoClock(EpochNanoClock clock) { this.epochNanoClock = clock; return this; }
 
     /** Chronicle Queue directory for the request journal; null runs without one. */
     public Path journalDir() { return journalDir; }

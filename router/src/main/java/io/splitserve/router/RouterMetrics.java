@@ -10,7 +10,8 @@ import org.HdrHistogram.Histogram;
 /**
  * The router's counters and latency histograms (HdrHistogram, nanoseconds), rendered in the Prometheus text
  * format: requests by outcome, time to first token (from acceptance), time per output token, queue depth, live
- * nodes with their free KV pages, and KV transfer outcomes. Router-thread only; other threads get a rendered copy.
+ * nodes with their free KV pages and pending prompt tokens, KV transfer outcomes, and attempts retried by reason.
+ * Router-thread only; other threads get a rendered copy.
  */
 final class RouterMetrics {
     private static final double[] QUANTILES = {0.5, 0.9, 0.99};
@@ -19,6 +20,7 @@ final class RouterMetrics {
     final Histogram timePerOutputToken = new Histogram(3_600_000_000_000L, 3);
     final Map<FinishReason, long[]> finished = new EnumMap<>(FinishReason.class);
     final Map<ErrorCode, long[]> rejected = new EnumMap<>(ErrorCode.class);
+    final long[] retries = new long[RetryReason.values().length];
     long accepted;
     long kvTransfersOk;
     long kvTransfersFailed;
@@ -32,6 +34,10 @@ final class RouterMetrics {
 
     void rejected(ErrorCode code) {
         rejected.computeIfAbsent(code, c -> new long[1])[0]++;
+    }
+
+    void retried(RetryReason reason) {
+        retries[reason.ordinal()]++;
     }
 
     String render(int queued, int active, Collection<NodeState> nodes) {
@@ -55,12 +61,29 @@ final class RouterMetrics {
                         .append(node.role.name().toLowerCase()).append("\"} ").append(node.reportedFreePages).append('\n');
             }
         }
+        out.append("# HELP splitserve_node_pending_prompt_tokens Prompt tokens the router placed on each live node and"
+                        + " whose prefill has not ended\n")
+                .append("# TYPE splitserve_node_pending_prompt_tokens gauge\n");
+        for (NodeState node : nodes) {
+            if (node.alive && !node.decodes()) {
+                out.append("splitserve_node_pending_prompt_tokens{node=\"").append(node.nodeId).append("\",role=\"")
+                        .append(node.role.name().toLowerCase()).append("\"} ").append(node.pendingPromptTokens)
+                        .append('\n');
+            }
+        }
         counter(out, "splitserve_kv_transfers_ok_total", "KV transfers that reached their decode node", kvTransfersOk);
         counter(out, "splitserve_kv_transfers_failed_total", "KV transfers that failed", kvTransfersFailed);
         counter(out, "splitserve_kv_transfer_bytes_total", "KV bytes prefill nodes transferred to decode nodes (F32)",
                 kvTransferBytes);
         counter(out, "splitserve_preemptions_total", "Sequences a decode node preempted for lack of KV pages (re-queued)",
                 preemptions);
+        out.append("# HELP splitserve_attempt_retries_total Attempts that ended unfinished and were queued again, by"
+                        + " reason\n")
+                .append("# TYPE splitserve_attempt_retries_total counter\n");
+        for (RetryReason reason : RetryReason.values()) {
+            out.append("splitserve_attempt_retries_total{reason=\"").append(reason.label()).append("\"} ")
+                    .append(retries[reason.ordinal()]).append('\n');
+        }
         counter(out, "splitserve_egress_dropped_total", "Client events dropped because the client did not keep up",
                 egressDropped);
         summary(out, "splitserve_time_to_first_token_seconds", "Time from acceptance to the first token",

@@ -1,22 +1,21 @@
 package io.splitserve.router;
 
-import io.splitserve.tokenizer.StopStringMatcher;
 import io.splitserve.tokenizer.IncrementalDetokenizer;
+import io.splitserve.tokenizer.StopStringMatcher;
 import io.splitserve.tokenizer.Tokenizer;
 import java.util.Arrays;
 import org.agrona.collections.Int2IntHashMap;
 import org.agrona.collections.IntArrayList;
 
 /**
- * One accepted request through its whole life in the router: its tokens so far, its detokenizer and stop-string
- * state, and its current attempt (a prefill node + decode node pair, or a colocated node; an attempt id names its
- * KV transfer and its decode sequence). Tokens of an attempt arrive with attempt-local indices; {@code attemptBase}
- * maps them onto the request's, and tokens that arrive early (the prefill node's first token and the decode node's
- * second travel on different streams) wait in {@code early} until the gap closes, so delivery is exactly once and in
- * order. Router-thread only.
+ * One accepted request through its whole life in the router: the tokens delivered so far, its detokenizer and
+ * stop-string state, tokens that arrived early, and its {@link Attempt} (where it runs now). Tokens arrive with
+ * the attempt's local indices, which the attempt maps onto the request's; tokens that arrive before their turn (the
+ * prefill node's first token and the decode node's second travel on different streams) wait in {@code early} until
+ * the gap closes, so delivery is exactly once and in order. Router-thread only.
  */
 final class RouterRequest {
-    enum Phase { QUEUED, PREFILLING, DECODING, DONE }
+    enum Phase { QUEUED, RUNNING, DONE }
 
     final long routerId;
     final long clientId;
@@ -25,22 +24,16 @@ final class RouterRequest {
     final ResponseListener listener;
     final IncrementalDetokenizer detokenizer;
     final StopStringMatcher stops;
-    final IntArrayList generated = new IntArrayList();
+    final IntArrayList delivered = new IntArrayList();
     final Int2IntHashMap early = new Int2IntHashMap(-1);
+    final Attempt attempt;
     final long acceptedNs;
     long queuedSinceNs;
     long lastTokenNs;
     Phase phase = Phase.QUEUED;
-    long attemptId;
-    int attemptBase;
-    int attempts;
-    long committedPages;
-    int pendingPromptTokens;
-    NodeState prefillNode;
-    NodeState decodeNode;
 
     RouterRequest(long routerId, long clientId, long clientRequestId, ValidatedRequest request,
-                  ResponseListener listener, Tokenizer tokenizer, long nowNs) {
+                  ResponseListener listener, Tokenizer tokenizer, int maxAttempts, long nowNs) {
         this.routerId = routerId;
         this.clientId = clientId;
         this.clientRequestId = clientRequestId;
@@ -48,22 +41,24 @@ final class RouterRequest {
         this.listener = listener;
         this.detokenizer = new IncrementalDetokenizer(tokenizer, true);
         this.stops = new StopStringMatcher(request.stopStrings());
+        this.attempt = new Attempt(maxAttempts);
         this.acceptedNs = nowNs;
         this.queuedSinceNs = nowNs;
     }
 
-    /** The prompt of the next attempt: the original prompt followed by every token generated so far. */
+    /** The prompt of the next attempt: the original prompt followed by every token delivered so far. */
     int[] attemptPrompt() {
         final int[] prompt = request.promptTokens();
-        final int[] out = Arrays.copyOf(prompt, prompt.length + generated.size());
-        for (int i = 0; i < generated.size(); i++) {
-            out[prompt.length + i] = generated.getInt(i);
+        final int[] out = Arrays.copyOf(prompt, prompt.length + delivered.size());
+        for (int i = 0; i < delivered.size(); i++) {
+            out[prompt.length + i] = delivered.getInt(i);
         }
         return out;
     }
 
+    /** New tokens still allowed. */
     int remainingTokens() {
-        return request.maxNewTokens() - generated.size();
+        return request.maxNewTokens() - delivered.size();
     }
 
     boolean isStopToken(int token) {

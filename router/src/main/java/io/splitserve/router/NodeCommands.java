@@ -1,0 +1,26 @@
+package io.splitserve.router;
+
+/**
+ * What the router tells one node: prefill a prompt for a decode node, expect a sequence's KV, or forget an attempt.
+ * The seam between scheduling and the wire: {@link NodeProxy} encodes these as SBE on the node's control stream, and
+ * tests record them. Each call reports false when the message could not be sent, so the caller re-queues rather
+ * than waits on a stuck node.
+ */
+interface NodeCommands extends AutoCloseable {
+    /** Whether the node's control stream has a subscriber now; a disconnected node gets no new attempt. */
+    boolean isConnected();
+
+    /** Asks a prefill-capable node to prefill {@code prompt} and stream its KV to {@code decode}. */
+    boolean prefill(long attemptId, NodeState decode, int[] prompt, int maxNewTokens, ValidatedRequest request,
+                    int sampledBefore);
+
+    /** Tells a decode-capable node that a sequence of {@code promptTokens} will arrive from {@code prefillNodeId}. */
+    boolean admit(long attemptId, int prefillNodeId, int promptTokens, int maxNewTokens, ValidatedRequest request,
+                  int sampledBefore);
+
+    /** Tells the node to drop the attempt and free what it holds for it. */
+    boolean cancel(long attemptId);
+
+    @Override
+    void close();
+}

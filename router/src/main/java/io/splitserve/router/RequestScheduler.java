@@ -1,0 +1,439 @@
+package io.splitserve.router;
+
+import io.splitserve.sbe.ErrorCode;
+import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.KvTransferStatus;
+import io.splitserve.tokenizer.Tokenizer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.EpochNanoClock;
+import org.agrona.concurrent.NanoClock;
+
+/**
+ * Every accepted request from acceptance to its end: it queues them, places each as an {@link Attempt} where the
+ * {@link PlacementPolicy} says, follows the attempt through its node events (prefill done, tokens, decode done),
+ * moves the attempts of a node that died, and delivers tokens to the request's listener exactly once, in order,
+ * detokenized with stop strings applied, until a stop token, a stop string, max tokens, a cancel or an error.
+ *
+ * <p>An attempt that ends unfinished puts its request back at the head of the queue: after its decode node or its
+ * unfinished prefill's node died, after a KV transfer failure, or after preemption or REJECTED_NO_MEMORY (which do
+ * not count against the attempt limit; the decode node is then treated as full until its next heartbeat). The next
+ * attempt re-prefills prompt + tokens delivered so far. A request fails with NODE_FAILED when no decode node is left
+ * for it, with the attempt's error after {@code maxAttempts} attempts, with TIMEOUT after waiting in the queue for
+ * {@code queueTimeoutNs}, and with INTERNAL when a node reports an outcome this router does not know.
+ *
+ * <p>It talks to nodes only through {@link NodeCommands} and to clients only through {@link ResponseListener}; time
+ * comes from the context's clocks. Router-thread only.
+ */
+final class RequestScheduler {
+    private final RouterContext ctx;
+    private final NodeRegistry nodes;
+    private final PlacementPolicy placement;
+    private final RouterMetrics metrics;
+    private final RequestJournal journal;
+    private final Tokenizer tokenizer;
+    private final NanoClock clock;
+    private final EpochNanoClock epochClock;
+    private final ArrayDeque<RouterRequest> queue = new ArrayDeque<>();
+    private final Long2ObjectHashMap<RouterRequest> active = new Long2ObjectHashMap<>();
+    private final Long2ObjectHashMap<RouterRequest> byAttempt = new Long2ObjectHashMap<>();
+    private final Map<String, RouterRequest> byClientKey = new HashMap<>();
+    private final Map<ResponseListener, RouterRequest> byListener = new IdentityHashMap<>();
+    private long lastRouterId;
+    private long lastAttemptId;
+
+    /**
+     * @param journal      where acceptances and completions are recorded; null for none
+     * @param lastRouterId the highest router id already used (by an earlier run); new ids follow it, and attempt ids
+     *                     start far above any attempt id that run could have used
+     */
+    RequestScheduler(RouterContext ctx, NodeRegistry nodes, PlacementPolicy placement, RouterMetrics metrics,
+                     RequestJournal journal, Tokenizer tokenizer, long lastRouterId) {
+        this.ctx = ctx;
+        this.nodes = nodes;
+        this.placement = placement;
+        this.metrics = metrics;
+        this.journal = journal;
+        this.tokenizer = tokenizer;
+        this.clock = ctx.nanoClock();
+        this.epochClock = ctx.epochNanoClock();
+        this.lastRouterId = lastRouterId;
+        this.lastAttemptId = lastRouterId << 8;
+    }
+
+    // ---- intake ------------------------------------------------------------------------------------------------
+
+    /**
+     * Accepts a validated request and queues it; null, with the listener told OVERLOADED, when
+     * {@code maxQueuedRequests} already wait. {@code clientId} 0 means a caller without a client id (HTTP).
+     */
+    RouterRequest accept(long clientId, long clientRequestId, ValidatedRequest request, ResponseListener listener) {
+        if (queue.size() >= ctx.maxQueuedRequests()) {
+            metrics.rejected(ErrorCode.OVERLOADED);
+            listener.onError(ErrorCode.OVERLOADED, queue.size() + " requests are already waiting"
+                    + " (--max-queued-requests " + ctx.maxQueuedRequests() + "); retry later");
+            return null;
+        }
+        final RouterRequest r = new RouterRequest(++lastRouterId, clientId, clientRequestId, request, listener,
+                tokenizer, ctx.maxAttempts(), clock.nanoTime());
+        if (journal != null) {
+            journal.accepted(r);
+        }
+        metrics.accepted++;
+        active.put(r.routerId, r);
+        byListener.put(listener, r);
+        if (clientId != 0) {
+            byClientKey.put(clientKey(clientId, clientRequestId), r);
+        }
+        queue.add(r);
+        return r;
+    }
+
+    /** Whether the Aeron client already has a running request with this id. */
+    boolean hasClientRequest(long clientId, long clientRequestId) {
+        return byClientKey.containsKey(clientKey(clientId, clientRequestId));
+    }
+
+    /** Cancels the Aeron client's request, if it is still running; it ends with a CANCELLED event. */
+    void cancel(long clientId, long clientRequestId) {
+        final RouterRequest r = byClientKey.get(clientKey(clientId, clientRequestId));
+        if (r != null) {
+            cancel(r);
+        }
+    }
+
+    /** Cancels the request delivering to {@code listener}, if it is still running. */
+    void cancel(ResponseListener listener) {
+        final RouterRequest r = byListener.get(listener);
+        if (r != null) {
+            cancel(r);
+        }
+    }
+
+    private void cancel(RouterRequest r) {
+        r.listener.onToken(r.delivered.size(), -1, "", FinishReason.CANCELLED, epochClock.nanoTime(),
+                r.request.promptTokens().length);
+        complete(r, FinishReason.CANCELLED);
+    }
+
+    private static String clientKey(long clientId, long clientRequestId) {
+        return clientId + ":" + clientRequestId;
+    }
+
+    // ---- placement ---------------------------------------------------------------------------------------------
+
+    /** Places queued requests in order until one cannot be placed now; returns how many left the queue. */
+    int dispatch() {
+        int placed = 0;
+        RouterRequest r;
+        while ((r = queue.peekFirst()) != null && place(r)) {
+            if (queue.peekFirst() == r) { // a request failed while placing has already left the queue
+                queue.pollFirst();
+            }
+            placed++;
+        }
+        return placed;
+    }
+
+    /** Starts the request's next attempt, or fails it; false when it must wait (it stays first in the queue). */
+    private boolean place(RouterRequest r) {
+        final int promptTokens = r.request.promptTokens().length + r.delivered.size();
+        final int remaining = r.remainingTokens();
+        final Placement decision = placement.place(nodes.nodes(), promptTokens, promptTokens + remaining);
+        switch (decision.outcome) {
+            case WAIT:
+                return false;
+            case NO_KV_NODE:
+                if (r.attempt.count() == 0) {
+                    return false; // a decode node may still join before the queue timeout
+                }
+                fail(r, ErrorCode.NODE_FAILED, "the node decoding the request failed and no other decode node is"
+                        + " available");
+                return true;
+            case NEVER_FITS:
+                fail(r, ErrorCode.PROMPT_TOO_LONG, "prompt + max_tokens = " + (promptTokens + remaining)
+                        + " tokens do not fit the KV cache of any decode node (largest: "
+                        + decision.largestKvNodePages + " pages)");
+                return true;
+            default:
+                return begin(r, decision.prefill, decision.decode, remaining);
+        }
+    }
+
+    private boolean begin(RouterRequest r, NodeState prefill, NodeState decode, int remaining) {
+        final long attemptId = ++lastAttemptId;
+        final int base = r.delivered.size();
+        final int[] prompt = r.attemptPrompt();
+        if (!decode.commands.admit(attemptId, prefill.nodeId, prompt.length, remaining, r.request, base)
+                || !prefill.commands.prefill(attemptId, decode, prompt, remaining, r.request, base)) {
+            decode.commands.cancel(attemptId);
+            return false;
+        }
+        r.attempt.begin(attemptId, prefill, decode, prompt.length, prompt.length + remaining, base);
+        r.phase = RouterRequest.Phase.RUNNING;
+        r.early.clear();
+        byAttempt.put(attemptId, r);
+        return true;
+    }
+
+    /** Fails with TIMEOUT every queued request that has waited longer than the queue timeout; returns how many. */
+    int expireQueued() {
+        final long now = clock.nanoTime();
+        int expired = 0;
+        for (Iterator<RouterRequest> it = queue.iterator(); it.hasNext(); ) {
+            final RouterRequest r = it.next();
+            if (now - r.queuedSinceNs > ctx.queueTimeoutNs()) {
+                it.remove();
+                r.phase = RouterRequest.Phase.DONE; // already out of the queue
+                fail(r, ErrorCode.TIMEOUT, "no node could take the request within "
+                        + TimeUnit.NANOSECONDS.toMillis(ctx.queueTimeoutNs()) + " ms (" + nodes.describeLiveNodes()
+                        + ")");
+                expired++;
+            }
+        }
+        return expired;
+    }
+
+    // ---- node events -------------------------------------------------------------------------------------------
+
+    /**
+     * A prefill node finished an attempt's prefill: the first token and the KV transfer's outcome, as the raw wire
+     * value of {@link KvTransferStatus} so that a status newer than this router is recognised as unknown rather
+     * than misread.
+     */
+    void onPrefillDone(long attemptId, int firstToken, short kvStatus, long kvBytes) {
+        final RouterRequest r = byAttempt.get(attemptId);
+        if (r == null) {
+            return;
+        }
+        final boolean wasPrefilling = r.attempt.prefilling();
+        r.attempt.endPrefill();
+        final KvTransferStatus status = knownStatus(kvStatus);
+        if (status == KvTransferStatus.OK) {
+            metrics.kvTransfersOk++;
+            metrics.kvTransferBytes += kvBytes;
+            if (wasPrefilling) {
+                onAttemptToken(r, 0, firstToken, epochClock.nanoTime());
+            }
+            return;
+        }
+        metrics.kvTransfersFailed++;
+        final NodeState decode = r.attempt.decodeNode();
+        if (status == KvTransferStatus.REJECTED_NO_MEMORY) {
+            decode.markFull();
+            retry(r, RetryReason.NO_MEMORY, false, ErrorCode.KV_TRANSFER_FAILED,
+                    "decode node " + decode.nodeId + " had no room for the KV (REJECTED_NO_MEMORY)", true);
+        } else if (status == null) {
+            fail(r, ErrorCode.INTERNAL, "prefill node " + r.attempt.prefillNode().nodeId + " reported status "
+                    + kvStatus + ", which this router does not know, for the request's prefill; the request was not"
+                    + " completed");
+        } else {
+            retry(r, RetryReason.KV_TRANSFER_FAILED, true, ErrorCode.KV_TRANSFER_FAILED,
+                    "the KV transfer to decode node " + decode.nodeId + " failed (" + status + ")", true);
+        }
+    }
+
+    private static KvTransferStatus knownStatus(short raw) {
+        for (KvTransferStatus status : KvTransferStatus.values()) {
+            if (status != KvTransferStatus.NULL_VAL && status.value() == raw) {
+                return status;
+            }
+        }
+        return null;
+    }
+
+    /** A token of an attempt, with its attempt-local index (0 is the prefill node's first token). */
+    void onNodeToken(long attemptId, int index, int tokenId, long epochNanos) {
+        final RouterRequest r = byAttempt.get(attemptId);
+        if (r == null) {
+            return;
+        }
+        if (r.attempt.colocated()) {
+            r.attempt.endPrefill(); // a colocated node's first token ends its prefill
+        }
+        onAttemptToken(r, index, tokenId, epochNanos);
+    }
+
+    /**
+     * A decode node ended an attempt's sequence. {@code reason} is {@link FinishReason#NULL_VAL} when the wire
+     * carried a value this router does not know.
+     */
+    void onDecodeDone(long attemptId, FinishReason reason) {
+        final RouterRequest r = byAttempt.get(attemptId);
+        if (r == null) {
+            return;
+        }
+        final NodeState decode = r.attempt.decodeNode();
+        switch (reason) {
+            case PREEMPTED -> {
+                metrics.preemptions++;
+                decode.markFull();
+                retry(r, RetryReason.PREEMPTED, false, ErrorCode.INTERNAL, "preempted", false);
+            }
+            case ERROR -> retry(r, RetryReason.KV_TRANSFER_FAILED, true, ErrorCode.KV_TRANSFER_FAILED,
+                    "decode node " + decode.nodeId + " could not admit the sequence", false);
+            case NULL_VAL -> fail(r, ErrorCode.INTERNAL, "decode node " + decode.nodeId
+                    + " ended the request's sequence for a reason this router does not know");
+            default -> { } // STOP, LENGTH, CANCELLED: the router reaches the same end from the tokens it has
+        }
+    }
+
+    /**
+     * A node died: each attempt decoding on it moves to another decode node (or fails with NODE_FAILED when none is
+     * left), and each attempt whose prefill was still waiting on it is placed again.
+     */
+    void onNodeDied(NodeState node) {
+        final boolean kvNodeLeft = nodes.anyKvNodeAlive();
+        for (RouterRequest r : new ArrayList<>(active.values())) {
+            if (r.phase != RouterRequest.Phase.RUNNING || !r.attempt.dependsOn(node)) {
+                continue;
+            }
+            if (r.attempt.decodeNode() == node) {
+                if (kvNodeLeft) {
+                    retry(r, RetryReason.DECODE_NODE_FAILED, true, ErrorCode.NODE_FAILED,
+                            "decode node " + node.nodeId + " stopped responding", true);
+                } else {
+                    fail(r, ErrorCode.NODE_FAILED, "decode node " + node.nodeId
+                            + " stopped responding and no other decode node is available");
+                }
+            } else {
+                retry(r, RetryReason.PREFILL_NODE_FAILED, true, ErrorCode.NODE_FAILED,
+                        "prefill node " + node.nodeId + " stopped responding", true);
+            }
+        }
+    }
+
+    // ---- delivery ----------------------------------------------------------------------------------------------
+
+    private void onAttemptToken(RouterRequest r, int localIndex, int token, long epochNanos) {
+        final int index = r.attempt.requestIndex(localIndex);
+        final int expected = r.delivered.size();
+        if (index < expected || r.phase == RouterRequest.Phase.DONE) {
+            return; // a duplicate
+        }
+        if (index > expected || r.attempt.prefilling()) {
+            r.early.put(index, token); // a decode token overtook the prefill node's first token
+            return;
+        }
+        deliver(r, token, epochNanos);
+        int next;
+        while (r.phase != RouterRequest.Phase.DONE && (next = r.early.remove(r.delivered.size())) != -1) {
+            deliver(r, next, epochNanos);
+        }
+    }
+
+    private void deliver(RouterRequest r, int token, long epochNanos) {
+        final long now = clock.nanoTime();
+        if (r.delivered.isEmpty()) {
+            metrics.timeToFirstToken.recordValue(Math.max(0, now - r.acceptedNs));
+        } else {
+            metrics.timePerOutputToken.recordValue(Math.max(0, now - r.lastTokenNs));
+        }
+        r.lastTokenNs = now;
+        r.delivered.addInt(token);
+        FinishReason finish = FinishReason.NONE;
+        String text;
+        if (r.isStopToken(token)) {
+            finish = FinishReason.STOP;
+            text = tail(r);
+        } else {
+            text = r.stops.push(r.detokenizer.push(token));
+            if (r.stops.stopped()) {
+                finish = FinishReason.STOP;
+            } else if (r.delivered.size() >= r.request.maxNewTokens()) {
+                text += tail(r);
+                finish = r.stops.stopped() ? FinishReason.STOP : FinishReason.LENGTH;
+            }
+        }
+        r.listener.onToken(r.delivered.size() - 1, token, text, finish, epochNanos, r.request.promptTokens().length);
+        if (finish != FinishReason.NONE) {
+            complete(r, finish);
+        }
+    }
+
+    /** Text held back for a possible stop string or an unfinished character, released at the end. */
+    private static String tail(RouterRequest r) {
+        final String flushed = r.stops.push(r.detokenizer.flush());
+        return r.stops.stopped() ? flushed : flushed + r.stops.flush();
+    }
+
+    // ---- endings -----------------------------------------------------------------------------------------------
+
+    /**
+     * Ends the current attempt and queues the request first again, unless that attempt was its last allowed one:
+     * then it fails with {@code code}.
+     */
+    private void retry(RouterRequest r, RetryReason reason, boolean countsAgainstLimit, ErrorCode code, String why,
+                       boolean tellDecodeNode) {
+        endAttempt(r, countsAgainstLimit, tellDecodeNode);
+        if (r.attempt.exhausted()) {
+            fail(r, code, why + " (after " + r.attempt.count() + " attempts)");
+            return;
+        }
+        metrics.retried(reason);
+        r.phase = RouterRequest.Phase.QUEUED;
+        r.queuedSinceNs = clock.nanoTime();
+        queue.addFirst(r);
+    }
+
+    private void complete(RouterRequest r, FinishReason finish) {
+        metrics.finished(finish);
+        end(r, finish.name().toLowerCase());
+    }
+
+    private void fail(RouterRequest r, ErrorCode code, String message) {
+        metrics.rejected(code);
+        r.listener.onError(code, message);
+        end(r, "failed " + code.name().toLowerCase());
+    }
+
+    private void end(RouterRequest r, String outcome) {
+        final boolean wasQueued = r.phase == RouterRequest.Phase.QUEUED;
+        r.phase = RouterRequest.Phase.DONE;
+        endAttempt(r, true, true);
+        if (wasQueued) {
+            queue.remove(r);
+        }
+        active.remove(r.routerId);
+        byListener.remove(r.listener);
+        if (r.clientId != 0) {
+            byClientKey.remove(clientKey(r.clientId, r.clientRequestId));
+        }
+        if (journal != null) {
+            journal.completed(r.routerId, outcome);
+        }
+    }
+
+    /** Ends the current attempt, if any, and optionally tells its decode node (if alive) to free the sequence. */
+    private void endAttempt(RouterRequest r, boolean countsAgainstLimit, boolean tellDecodeNode) {
+        if (!r.attempt.running()) {
+            return;
+        }
+        final long attemptId = r.attempt.id();
+        final NodeState decode = r.attempt.decodeNode();
+        byAttempt.remove(attemptId);
+        r.attempt.end(countsAgainstLimit);
+        if (tellDecodeNode && decode.alive) {
+            decode.commands.cancel(attemptId);
+        }
+        r.early.clear();
+    }
+
+    // ---- state, for metrics and tests --------------------------------------------------------------------------
+
+    /** Requests waiting for a node. */
+    int queued() {
+        return queue.size();
+    }
+
+    /** Requests accepted and not ended. */
+    int active() {
+        return active.size();
+    }
+}

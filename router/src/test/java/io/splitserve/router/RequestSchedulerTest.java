@@ -1,0 +1,379 @@
+package io.splitserve.router;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.splitserve.engine.demo.DemoModel;
+import io.splitserve.sbe.ErrorCode;
+import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.KvTransferStatus;
+import io.splitserve.sbe.NodeRole;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.agrona.concurrent.CachedNanoClock;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A request's life in the router stepped one node event at a time, with a hand-stepped clock, recorded node
+ * commands and a recording listener (no Aeron): placement, the first token overtaken by the second, failover of a
+ * decode node's and a prefill node's attempts, NODE_FAILED, preemption, KV transfer failures and the attempt limit,
+ * REJECTED_NO_MEMORY waiting for room, the queue timeout, unknown statuses, and cancel. Page size 4; prompt of
+ * 5 tokens; node ids 1-2 prefill, 101-102 decode; heartbeat timeout 1000 ns, queue timeout 5000 ns.
+ */
+class RequestSchedulerTest {
+    private static final long HEARTBEAT_TIMEOUT_NS = 1_000;
+    private static final long QUEUE_TIMEOUT_NS = 5_000;
+    private static final int[] PROMPT = {11, 12, 13, 14, 15};
+    private static ServedModel model;
+
+    private final CachedNanoClock clock = new CachedNanoClock();
+    private final RouterMetrics metrics = new RouterMetrics();
+    private final Map<Integer, RecordingNodeCommands> commands = new HashMap<>();
+    private final NodeRegistry registry = new NodeRegistry("demo", HEARTBEAT_TIMEOUT_NS,
+            (channel, streamId) -> commands.computeIfAbsent(streamId - 10_000, id -> new RecordingNodeCommands()));
+    private RequestScheduler scheduler = scheduler(4);
+
+    @BeforeAll
+    static void loadModel() throws Exception {
+        model = ServedModel.load(DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION)
+                .toAbsolutePath()), "demo");
+    }
+
+    private RequestScheduler scheduler(int maxAttempts) {
+        final RouterContext ctx = new RouterContext().maxAttempts(maxAttempts).queueTimeoutNs(QUEUE_TIMEOUT_NS)
+                .nanoClock(clock).epochNanoClock(() -> 0L);
+        final RequestScheduler s = new RequestScheduler(ctx, registry, new JsqPlacement(1.0), metrics, null,
+                model.tokenizer(), 0);
+        registry.deathListener(s::onNodeDied);
+        return s;
+    }
+
+    private void hello(int nodeId, NodeRole role, int pages) {
+        registry.onHello(nodeId, 500 + nodeId, role, pages, 4, "demo", "aeron:ipc", 10_000 + nodeId, "aeron:ipc",
+                30_000 + nodeId, "aeron:ipc", 40_000 + nodeId, clock.nanoTime());
+    }
+
+    private RecordingNodeCommands node(int nodeId) {
+        return commands.get(nodeId);
+    }
+
+    private RecordingListener submit(int maxNewTokens) {
+        final RecordingListener listener = new RecordingListener();
+        scheduler.accept(0, 0, new ValidatedRequest(PROMPT, maxNewTokens, 0f, 1f, 0, 0, List.of(), new int[0]),
+                listener);
+        return listener;
+    }
+
+    /** Places the queued requests and returns the attempt id the prefill node {@code prefillNodeId} was sent. */
+    private long placeOn(int prefillNodeId) {
+        assertEquals(1, scheduler.dispatch(), "one request placed");
+        return node(prefillNodeId).last("prefill").attemptId();
+    }
+
+    private void ok(long attemptId, int firstToken) {
+        scheduler.onPrefillDone(attemptId, firstToken, KvTransferStatus.OK.value(), 100);
+    }
+
+    private long retries(RetryReason reason) {
+        return metrics.retries[reason.ordinal()];
+    }
+
+    @Test
+    void attemptGoesToBothNodesAndTokensArriveInOrderEvenWhenTheSecondOvertakesTheFirst() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(3);
+        final long attempt = placeOn(1);
+        final RecordingNodeCommands.Sent admit = node(101).last("admit");
+        assertEquals(attempt, admit.attemptId());
+        assertEquals(1, admit.peerNodeId());
+        assertEquals(5, admit.promptTokens());
+        assertEquals(3, admit.maxNewTokens());
+        final RecordingNodeCommands.Sent prefill = node(1).last("prefill");
+        assertArrayEquals(PROMPT, prefill.prompt());
+        assertEquals(101, prefill.peerNodeId());
+        assertEquals(0, prefill.sampledBefore());
+        assertEquals(5, registry.node(1).pendingPromptTokens);
+        assertEquals(2, registry.node(101).committedPages, "5 + 3 tokens in pages of 4");
+
+        scheduler.onNodeToken(attempt, 1, 21, 0); // the decode node's token overtook the prefill node's first
+        assertTrue(client.tokens.isEmpty(), "token 1 waits for token 0");
+        ok(attempt, 20);
+        assertEquals(0, registry.node(1).pendingPromptTokens);
+        scheduler.onNodeToken(attempt, 1, 21, 0); // a duplicate
+        scheduler.onNodeToken(attempt, 2, 22, 0);
+        assertEquals(List.of(20, 21, 22), client.tokenIds());
+        assertEquals(FinishReason.LENGTH, client.tokens.get(2).finish());
+        assertEquals(0, registry.node(101).committedPages, "the ended request's pages are free");
+        assertEquals(attempt, node(101).last("cancel").attemptId(), "the decode node is told to free the sequence");
+        assertEquals(0, scheduler.active());
+    }
+
+    @Test
+    void deadDecodeNodesAttemptIsPrefilledAgainAsPromptPlusDeliveredTokensAndContinuesWithoutGap() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        hello(102, NodeRole.DECODE, 80);
+        final RecordingListener client = submit(10);
+        final long first = placeOn(1);
+        assertEquals(first, node(101).last("admit").attemptId(), "most free pages");
+        ok(first, 20);
+        scheduler.onNodeToken(first, 1, 21, 0);
+        scheduler.onNodeToken(first, 2, 22, 0);
+
+        clock.update(HEARTBEAT_TIMEOUT_NS + 1); // node 101 falls silent; the others keep heartbeating
+        registry.onHeartbeat(1, 0, clock.nanoTime());
+        registry.onHeartbeat(102, 80, clock.nanoTime());
+        assertEquals(1, registry.checkHeartbeats(clock.nanoTime()));
+        assertEquals(1, scheduler.queued());
+        assertEquals(1, retries(RetryReason.DECODE_NODE_FAILED));
+        assertFalse(node(101).kinds().contains("cancel " + first), "a dead node is told nothing");
+        assertEquals(0, registry.node(101).committedPages);
+
+        final long second = placeOn(1);
+        final RecordingNodeCommands.Sent prefill = node(1).last("prefill");
+        assertArrayEquals(new int[] {11, 12, 13, 14, 15, 20, 21, 22}, prefill.prompt());
+        assertEquals(3, prefill.sampledBefore());
+        assertEquals(7, prefill.maxNewTokens());
+        assertEquals(102, prefill.peerNodeId());
+        assertEquals(second, node(102).last("admit").attemptId());
+        assertEquals(4, registry.node(102).committedPages, "8 + 7 tokens in pages of 4");
+
+        scheduler.onNodeToken(first, 3, 99, 0); // late from the dead attempt
+        ok(second, 23); // the new attempt's token 0 is the request's token 3
+        scheduler.onNodeToken(second, 1, 24, 0);
+        assertEquals(List.of(20, 21, 22, 23, 24), client.tokenIds());
+        assertNull(client.errorCode);
+        assertEquals(2, metrics.kvTransfersOk);
+    }
+
+    @Test
+    void lastDecodeNodeDyingFailsItsRequestsWithNodeFailed() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long attempt = placeOn(1);
+        ok(attempt, 20);
+        assertEquals(1, registry.onEventsImageClosed(601));
+        assertEquals(ErrorCode.NODE_FAILED, client.errorCode);
+        assertEquals("decode node 101 stopped responding and no other decode node is available", client.errorMessage);
+        assertEquals(0, scheduler.active());
+        assertEquals(0, scheduler.queued());
+        assertEquals(0, retries(RetryReason.DECODE_NODE_FAILED));
+    }
+
+    @Test
+    void deadPrefillNodesUnfinishedPrefillsArePlacedAgainAndFinishedOnesStay() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(2, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener a = submit(10);
+        final RecordingListener b = submit(10);
+        assertEquals(2, scheduler.dispatch());
+        final long attemptA = node(1).sent.isEmpty() ? -1 : node(1).last("prefill").attemptId();
+        final long attemptB = node(2).last("prefill").attemptId();
+        assertTrue(attemptA > 0, "join-shortest-queue put one request on each prefill node");
+        final RecordingListener onNode1 = attemptA < attemptB ? a : b;
+        ok(attemptB, 30); // node 2 finished its prefill; node 1 has not
+
+        registry.onEventsImageClosed(501); // node 1
+        registry.onEventsImageClosed(502); // node 2, after its prefill ended: its request decodes on undisturbed
+        assertEquals(1, retries(RetryReason.PREFILL_NODE_FAILED));
+        assertEquals(attemptA, node(101).last("cancel").attemptId(), "the decode node drops what it admitted");
+        assertEquals(1, scheduler.queued());
+        assertEquals(0, scheduler.dispatch(), "no prefill node is left to take it");
+
+        hello(2, NodeRole.PREFILL, 0); // node 2 restarts
+        final long again = placeOn(2);
+        assertEquals(0, node(2).last("prefill").sampledBefore());
+        ok(again, 40);
+        assertEquals(List.of(40), onNode1.tokenIds());
+        assertEquals(1, (onNode1 == a ? b : a).tokenIds().size());
+    }
+
+    @Test
+    void preemptedRequestIsRequeuedWithoutCountingAndWaitsForTheNodesNextHeartbeat() {
+        scheduler = scheduler(1);
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        long attempt = placeOn(1);
+        ok(attempt, 20);
+        scheduler.onNodeToken(attempt, 1, 21, 0);
+        for (int preemption = 1; preemption <= 3; preemption++) {
+            scheduler.onDecodeDone(attempt, FinishReason.PREEMPTED);
+            assertEquals(preemption, retries(RetryReason.PREEMPTED));
+            assertEquals(preemption, metrics.preemptions);
+            assertFalse(node(101).kinds().contains("cancel " + attempt), "the node freed it itself");
+            assertEquals(0, scheduler.dispatch(), "the node said it is full");
+            registry.onHeartbeat(101, 50, clock.nanoTime());
+            attempt = placeOn(1);
+            assertEquals(2, node(1).last("prefill").sampledBefore());
+        }
+        ok(attempt, 22);
+        assertEquals(List.of(20, 21, 22), client.tokenIds());
+        assertNull(client.errorCode, "preemption never exhausts even a limit of one attempt");
+    }
+
+    @Test
+    void failedKvTransferIsRetriedUntilTheAttemptLimit() {
+        scheduler = scheduler(2);
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long first = placeOn(1);
+        scheduler.onPrefillDone(first, -1, KvTransferStatus.FAILED_CHECKSUM.value(), 0);
+        assertEquals(first, node(101).last("cancel").attemptId());
+        assertEquals(1, retries(RetryReason.KV_TRANSFER_FAILED));
+        assertEquals(1, metrics.kvTransfersFailed);
+        assertEquals(0, registry.node(1).pendingPromptTokens);
+        assertEquals(0, registry.node(101).committedPages);
+        final long second = placeOn(1);
+        assertNull(client.errorCode);
+        scheduler.onPrefillDone(second, -1, KvTransferStatus.FAILED_TIMEOUT.value(), 0);
+        assertEquals(ErrorCode.KV_TRANSFER_FAILED, client.errorCode);
+        assertEquals("the KV transfer to decode node 101 failed (FAILED_TIMEOUT) (after 2 attempts)",
+                client.errorMessage);
+        assertEquals(1, retries(RetryReason.KV_TRANSFER_FAILED), "the last failure is no retry");
+        assertEquals(0, scheduler.active());
+        assertEquals(0, scheduler.queued());
+    }
+
+    @Test
+    void decodeNodeThatCannotAdmitTheSequenceCountsAsAFailedTransfer() {
+        scheduler = scheduler(1);
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        scheduler.onDecodeDone(placeOn(1), FinishReason.ERROR);
+        assertEquals(ErrorCode.KV_TRANSFER_FAILED, client.errorCode);
+        assertEquals("decode node 101 could not admit the sequence (after 1 attempts)", client.errorMessage);
+    }
+
+    @Test
+    void noMemoryOnTheDecodeNodeWaitsForRoomThenIsPlaced() {
+        scheduler = scheduler(1);
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long first = placeOn(1);
+        scheduler.onPrefillDone(first, -1, KvTransferStatus.REJECTED_NO_MEMORY.value(), 0);
+        assertEquals(1, retries(RetryReason.NO_MEMORY));
+        assertEquals(first, node(101).last("cancel").attemptId());
+        assertEquals(0, scheduler.dispatch());
+        registry.onHeartbeat(101, 1, clock.nanoTime()); // one page free: not room for 5 prompt tokens + 1
+        assertEquals(0, scheduler.dispatch());
+        registry.onHeartbeat(101, 60, clock.nanoTime());
+        final long second = placeOn(1);
+        ok(second, 20);
+        assertEquals(List.of(20), client.tokenIds());
+        assertNull(client.errorCode, "waiting for room did not use up the single attempt");
+    }
+
+    @Test
+    void unknownPrefillStatusEndsTheRequestWithAnInternalError() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long attempt = placeOn(1);
+        scheduler.onPrefillDone(attempt, -1, (short) 6, 0);
+        assertEquals(ErrorCode.INTERNAL, client.errorCode);
+        assertEquals("prefill node 1 reported status 6, which this router does not know, for the request's prefill;"
+                + " the request was not completed", client.errorMessage);
+        assertEquals(attempt, node(101).last("cancel").attemptId());
+        assertEquals(0, retries(RetryReason.NO_MEMORY));
+        assertEquals(0, scheduler.queued());
+    }
+
+    @Test
+    void unknownDecodeFinishReasonEndsTheRequestWithAnInternalError() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        scheduler.onDecodeDone(placeOn(1), FinishReason.NULL_VAL);
+        assertEquals(ErrorCode.INTERNAL, client.errorCode);
+    }
+
+    @Test
+    void requestNoNodeTakesTimesOutInTheQueue() {
+        hello(1, NodeRole.PREFILL, 0); // no decode node
+        final RecordingListener client = submit(10);
+        assertEquals(0, scheduler.dispatch());
+        clock.advance(QUEUE_TIMEOUT_NS);
+        assertEquals(0, scheduler.expireQueued(), "exactly the timeout is not past it");
+        clock.advance(1);
+        assertEquals(1, scheduler.expireQueued());
+        assertEquals(ErrorCode.TIMEOUT, client.errorCode);
+        assertEquals("no node could take the request within 0 ms (1 prefill-capable and 0 decode-capable nodes alive)",
+                client.errorMessage);
+        assertEquals(0, scheduler.queued());
+        assertEquals(0, scheduler.active());
+    }
+
+    @Test
+    void requestLargerThanAnyDecodeNodeFailsAtOnce() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 3);
+        final RecordingListener client = submit(10);
+        assertEquals(1, scheduler.dispatch());
+        assertEquals(ErrorCode.PROMPT_TOO_LONG, client.errorCode);
+        assertEquals("prompt + max_tokens = 15 tokens do not fit the KV cache of any decode node (largest: 3 pages)",
+                client.errorMessage);
+    }
+
+    @Test
+    void queueBoundRefusesTheNextRequest() {
+        final RouterContext ctx = new RouterContext().maxQueuedRequests(1).nanoClock(clock);
+        scheduler = new RequestScheduler(ctx, registry, new JsqPlacement(1.0), metrics, null, model.tokenizer(), 0);
+        submit(10);
+        final RecordingListener refused = submit(10);
+        assertEquals(ErrorCode.OVERLOADED, refused.errorCode);
+        assertEquals(1, scheduler.queued());
+    }
+
+    @Test
+    void cancelEndsTheRequestAndFreesItsSequence() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long attempt = placeOn(1);
+        ok(attempt, 20);
+        scheduler.cancel(client);
+        assertEquals(FinishReason.CANCELLED, client.tokens.get(1).finish());
+        assertEquals(attempt, node(101).last("cancel").attemptId());
+        assertEquals(0, registry.node(101).committedPages);
+        scheduler.onNodeToken(attempt, 1, 21, 0);
+        assertEquals(2, client.tokens.size(), "nothing after the end");
+    }
+
+    @Test
+    void retriesAreRenderedByReason() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        hello(102, NodeRole.DECODE, 100);
+        submit(10);
+        for (int i = 0; i < 12; i++) { // 12 preemptions: a check that reads "1" must not pass on "12"
+            scheduler.onDecodeDone(placeOn(1), FinishReason.PREEMPTED);
+            registry.onHeartbeat(101, 100, clock.nanoTime());
+            registry.onHeartbeat(102, 100, clock.nanoTime());
+        }
+        final String text = metrics.render(scheduler.queued(), scheduler.active(), registry.nodes());
+        assertEquals(12, counter(text, "splitserve_attempt_retries_total{reason=\"preempted\"}"));
+        assertEquals(0, counter(text, "splitserve_attempt_retries_total{reason=\"prefill_node_failed\"}"));
+        assertEquals(0, counter(text, "splitserve_node_pending_prompt_tokens{node=\"1\",role=\"prefill\"}"));
+    }
+
+    private static long counter(String text, String series) {
+        final Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\d+)$", Pattern.MULTILINE).matcher(text);
+        assertTrue(m.find(), series + " in\n" + text);
+        return Long.parseLong(m.group(1));
+    }
+}
