@@ -7,6 +7,9 @@ import io.splitserve.engine.forward.LayerKvListener;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.engine.kv.OutOfPagesException;
+import io.splitserve.engine.schedule.BatchScheduler;
+import io.splitserve.engine.schedule.Sequence;
+import io.splitserve.engine.schedule.StepPlan;
 import io.splitserve.model.GenerationConfig;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.ModelLoadException;
@@ -14,12 +17,9 @@ import io.splitserve.engine.sampling.Sampler;
 import io.splitserve.model.SamplingParams;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -27,6 +27,11 @@ import java.util.Set;
  * prompts (up to the prefill token budget) and advances every running sequence by one token, all in one ragged
  * batch, and returns one sampled token per sequence in it. Deciding when a sequence is finished (stop tokens, stop
  * strings, max tokens) belongs to the caller, who then calls {@link #release(long)}.
+ *
+ * <p>The facade over the parts that do the work: {@link BatchScheduler} decides each step's composition and owns the
+ * sequences and their pages, {@link KvImporter} keeps the books of KV imported from elsewhere, and the
+ * {@link ModelRunner} computes; the engine checks input against the model, packs each plan into a {@link BatchStep},
+ * runs it and samples.
  *
  * <p>Not thread-safe: one thread drives an engine. A sequence's output does not depend on what it is batched with.
  */
@@ -40,15 +45,11 @@ public final class Engine implements AutoCloseable {
     private final String backend;
     private final Sampler sampler;
     private final BatchStep step = new BatchStep();
-    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
-    private final List<Sequence> running = new ArrayList<>();
-    private final List<Sequence> scheduled = new ArrayList<>();
-    private final Map<Long, Sequence> sequences = new HashMap<>();
-    private final List<Long> preempted = new ArrayList<>();
+    private final BatchScheduler scheduler;
+    private final KvImporter importer;
     private float[] logits = new float[0];
-    private int[] greedyTokens = new int[0];
+    private int[] sampledTokens = new int[0];
     private boolean logitsOnHost;
-    private long nextSequenceId = 1;
 
     private Engine(Path modelDir, ModelConfig config, GenerationConfig generationConfig, RunnerFactory.Choice choice,
                    EngineOptions options) {
@@ -60,6 +61,9 @@ public final class Engine implements AutoCloseable {
         this.backend = choice.description();
         this.blocks = new BlockManager(runner.pageCount(), options.pageSize());
         this.sampler = new Sampler(config.vocabSize());
+        this.scheduler = new BatchScheduler(blocks, options);
+        this.importer = new KvImporter(blocks, runner, config.kvDim() * runner.kvWireType().elementBytes(),
+                config.numLayers(), config.maxPositionEmbeddings());
     }
 
     public static Engine load(Path modelDir, EngineOptions options) throws ModelLoadException {
@@ -127,17 +131,19 @@ public final class Engine implements AutoCloseable {
 
     /** Queues a prompt; it is prefilled by a later {@link #step()}. Returns the sequence id. */
     public long addSequence(int[] promptTokens, SamplingParams params) {
-        checkPrompt(promptTokens);
+        validatePrompt(promptTokens);
         if (params == null) {
             throw new IllegalArgumentException("sampling parameters are required");
         }
-        final Sequence sequence = new Sequence(nextSequenceId++, promptTokens, params, Sampler.randomFor(params));
-        waiting.add(sequence);
-        sequences.put(sequence.id, sequence);
-        return sequence.id;
+        return scheduler.addWaiting(promptTokens, params, Sampler.randomFor(params));
     }
 
-    private void checkPrompt(int[] tokens) {
+    /**
+     * Throws IllegalArgumentException naming the reason when {@code tokens} can never be prefilled by this engine:
+     * empty, as long as the model's context or longer, longer than the whole KV cache, or a token id outside the
+     * vocabulary. {@link #addSequence} and {@link #prefill} check every prompt so; a caller may check earlier.
+     */
+    public void validatePrompt(int[] tokens) {
         if (tokens == null || tokens.length == 0) {
             throw new IllegalArgumentException("prompt is empty");
         }
@@ -158,16 +164,16 @@ public final class Engine implements AutoCloseable {
     }
 
     public boolean hasWork() {
-        return !waiting.isEmpty() || !running.isEmpty();
+        return scheduler.hasWork();
     }
 
     /**
-     * One batch step: every running sequence decodes one token, then waiting prompts are prefilled in arrival
-     * order while the prefill budget, the running-sequence limit and free pages allow (with chunked prefill a prompt
-     * may be computed over several steps, only its last chunk yielding a token). Returns the sampled token of each
-     * sequence that produced one, running ones first. Throws {@link OutOfPagesException} when a running sequence
-     * cannot get a page for its next token (unless preemption is on), or a prompt can never fit because nothing else
-     * holds pages.
+     * One batch step as {@link BatchScheduler} composes it: every running sequence decodes one token, then waiting
+     * prompts are prefilled in arrival order while the prefill budget, the running-sequence limit and free pages allow
+     * (with chunked prefill a prompt may be computed over several steps, only its last chunk yielding a token).
+     * Returns the sampled token of each sequence that produced one, running ones first. Throws
+     * {@link OutOfPagesException} when a running sequence cannot get a page for its next token (unless preemption is
+     * on), or a prompt can never fit because nothing else holds pages.
      */
     public List<StepOutput> step() {
         return step(null);
@@ -180,56 +186,28 @@ public final class Engine implements AutoCloseable {
      * sequence of the step; it must not add, admit, release or step sequences.
      */
     public List<StepOutput> step(Runnable whileComputing) {
-        step.clear();
-        scheduled.clear();
-        if (options.preemption()) {
-            preemptUntilRunningFits();
-        }
-        for (Sequence sequence : running) {
-            blocks.ensureCapacity(sequence.table, sequence.length);
-            step.addSequence(sequence.tokens, sequence.computed, 1, sequence.computed, sequence.table, blocks,
-                    BatchStep.Logits.LAST);
-            scheduled.add(sequence);
-        }
-        final int decoding = scheduled.size();
-        int prefillTokens = 0;
-        int sampling = decoding;
-        while (!waiting.isEmpty() && running.size() + (scheduled.size() - decoding) < options.maxRunningSequences()) {
-            final Sequence sequence = waiting.peek();
-            final int remaining = sequence.length - sequence.computed;
-            final int chunk = options.chunkedPrefill()
-                    ? Math.min(remaining, options.prefillTokenBudget() - prefillTokens) : remaining;
-            if (chunk <= 0 || (prefillTokens > 0 && prefillTokens + chunk > options.prefillTokenBudget())) {
-                break;
-            }
-            final int upTo = sequence.computed + chunk;
-            if (blocks.missingPages(sequence.table, upTo) > blocks.freePages()) {
-                if (scheduled.isEmpty()) {
-                    blocks.ensureCapacity(sequence.table, upTo); // throws, naming what is missing
-                }
-                break;
-            }
-            blocks.ensureCapacity(sequence.table, upTo);
-            final boolean last = upTo == sequence.length;
-            step.addSequence(sequence.tokens, sequence.computed, chunk, sequence.computed, sequence.table, blocks,
-                    last ? BatchStep.Logits.LAST : BatchStep.Logits.NONE);
-            prefillTokens += chunk;
-            if (!last) {
-                sequence.computed = upTo; // K/V of the chunk is written by this step; the rest waits its turn
-                break;
-            }
-            // sampled prompts are kept in order right after the running ones, so logit row i is scheduled.get(i)
-            scheduled.add(sampling++, waiting.poll());
-        }
-        if (step.numSeqs() == 0) {
+        final StepPlan plan = scheduler.schedule();
+        if (plan.isEmpty()) {
             if (whileComputing != null) {
                 whileComputing.run();
             }
             return List.of();
         }
-        final boolean greedy = options.deviceGreedy() && runner.greedyOnDevice() && allGreedy(scheduled);
+        step.clear();
+        boolean allGreedy = true;
+        for (int i = 0; i < plan.size(); i++) {
+            final Sequence sequence = plan.sequence(i);
+            step.addSequence(sequence.tokens(), plan.start(i), plan.count(i), plan.start(i), sequence.table(), blocks,
+                    plan.samples(i) ? BatchStep.Logits.LAST : BatchStep.Logits.NONE);
+            allGreedy &= !plan.samples(i) || sequence.params().isGreedy();
+        }
+        if (sampledTokens.length < plan.sampled()) {
+            sampledTokens = new int[Math.max(plan.sampled(), 2 * sampledTokens.length)];
+        }
+        final boolean greedy = options.deviceGreedy() && runner.greedyOnDevice() && allGreedy;
         if (greedy) {
-            runGreedyStep(whileComputing);
+            logitsOnHost = false;
+            runner.forwardGreedy(step, sampledTokens, whileComputing);
         } else {
             runStep(null);
             if (whileComputing != null) {
@@ -237,34 +215,21 @@ public final class Engine implements AutoCloseable {
             }
         }
         final int vocab = config.vocabSize();
-        final List<StepOutput> outputs = new ArrayList<>(scheduled.size());
-        for (int i = 0; i < scheduled.size(); i++) {
-            final Sequence sequence = scheduled.get(i);
-            final int token = greedy ? greedyTokens[i]
-                    : sampler.sample(logits, i * vocab, vocab, sequence.params, sequence.random);
-            sequence.computed = sequence.length;
-            sequence.append(token);
-            outputs.add(new StepOutput(sequence.id, token));
-            if (i >= decoding) {
-                running.add(sequence);
+        final List<StepOutput> outputs = new ArrayList<>(plan.sampled());
+        int row = 0;
+        for (int i = 0; i < plan.size(); i++) {
+            if (plan.samples(i)) {
+                final Sequence sequence = plan.sequence(i);
+                if (!greedy) {
+                    sampledTokens[row] = sampler.sample(logits, row * vocab, vocab, sequence.params(),
+                            sequence.random());
+                }
+                outputs.add(new StepOutput(sequence.id(), sampledTokens[row]));
+                row++;
             }
         }
+        scheduler.completeStep(sampledTokens);
         return outputs;
-    }
-
-    /** Frees the newest running sequences until every remaining one can get the page its next token needs. */
-    private void preemptUntilRunningFits() {
-        int missing = 0;
-        for (Sequence sequence : running) {
-            missing += blocks.missingPages(sequence.table, sequence.length);
-        }
-        while (missing > blocks.freePages() && !running.isEmpty()) {
-            final Sequence newest = running.remove(running.size() - 1);
-            missing -= blocks.missingPages(newest.table, newest.length);
-            sequences.remove(newest.id);
-            blocks.release(newest.table);
-            preempted.add(newest.id);
-        }
     }
 
     /**
@@ -272,12 +237,7 @@ public final class Engine implements AutoCloseable {
      * their pages free. Empty unless {@link EngineOptions#preemption(boolean)} is on.
      */
     public List<Long> takePreempted() {
-        if (preempted.isEmpty()) {
-            return List.of();
-        }
-        final List<Long> out = new ArrayList<>(preempted);
-        preempted.clear();
-        return out;
+        return scheduler.takePreempted();
     }
 
     /**
@@ -304,7 +264,7 @@ public final class Engine implements AutoCloseable {
         }
         int pagesNeeded = 0;
         for (int[] prompt : prompts) {
-            checkPrompt(prompt);
+            validatePrompt(prompt);
             pagesNeeded += blocks.pagesFor(prompt.length);
         }
         if (pagesNeeded > blocks.freePages()) {
@@ -349,20 +309,7 @@ public final class Engine implements AutoCloseable {
      * nothing) when they are not free.
      */
     public ImportedKv reserveImported(int tokens) {
-        if (tokens <= 0 || tokens >= config.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("imported KV of " + tokens + " tokens: the model's context is "
-                    + config.maxPositionEmbeddings() + " tokens");
-        }
-        if (blocks.pagesFor(tokens) > blocks.freePages()) {
-            return null;
-        }
-        final int rowBytes = config.kvDim() * runner.kvWireType().elementBytes();
-        final ImportedKv kv = new ImportedKv(tokens, rowBytes, config.numLayers(), runner.importBuffer(tokens));
-        blocks.ensureCapacity(kv.table, tokens);
-        for (int t = 0; t < tokens; t++) {
-            kv.slots[t] = blocks.slot(kv.table, t);
-        }
-        return kv;
+        return importer.reserve(tokens);
     }
 
     /**
@@ -372,19 +319,12 @@ public final class Engine implements AutoCloseable {
      * Importing a layer again copies its bytes as they are then.
      */
     public void importLayer(ImportedKv kv, int layer) {
-        kv.checkOpen();
-        kv.checkLayer(layer);
-        runner.importLayer(kv.buffer, layer, kv.slots);
-        kv.layerImported[layer] = true;
+        importer.importLayer(kv, layer);
     }
 
     /** Returns an import's pages to the pool without admitting it, once no layer copy into them is still running. */
     public void releaseImported(ImportedKv kv) {
-        if (!kv.settled) {
-            kv.settled = true;
-            kv.buffer.close();
-            blocks.release(kv.table);
-        }
+        importer.release(kv);
     }
 
     /**
@@ -396,9 +336,7 @@ public final class Engine implements AutoCloseable {
      * landed. Returns the sequence id.
      */
     public long admitImported(ImportedKv kv, int firstToken, SamplingParams params, int sampledTokens) {
-        if (kv.settled) {
-            throw new IllegalStateException("imported KV was already admitted or released");
-        }
+        kv.checkOpen();
         if (firstToken < 0 || firstToken >= config.vocabSize()) {
             throw new IllegalArgumentException("first token " + firstToken + " is outside the vocabulary of "
                     + config.vocabSize());
@@ -406,42 +344,14 @@ public final class Engine implements AutoCloseable {
         if (params == null) {
             throw new IllegalArgumentException("sampling parameters are required");
         }
-        for (int layer = 0; layer < kv.layers(); layer++) {
-            if (!kv.layerImported[layer]) {
-                importLayer(kv, layer);
-            }
-        }
-        kv.settled = true;
-        kv.buffer.close();
-        final Sequence sequence = new Sequence(nextSequenceId++, kv.tokens(), firstToken, params,
+        importer.settleForAdmission(kv);
+        return scheduler.addRunning(kv.table, kv.tokens(), firstToken, params,
                 Sampler.randomAfter(params, sampledTokens));
-        kv.table.moveTo(sequence.table);
-        running.add(sequence);
-        sequences.put(sequence.id, sequence);
-        return sequence.id;
     }
 
     /** Sequences admitted and not yet released (waiting or running). */
     public int sequenceCount() {
-        return sequences.size();
-    }
-
-    private static boolean allGreedy(List<Sequence> sequences) {
-        for (Sequence sequence : sequences) {
-            if (!sequence.params.isGreedy()) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** The step on the device's argmax: token ids, not logits, come back ({@link #copyLogits} has none). */
-    private void runGreedyStep(Runnable whileComputing) {
-        if (greedyTokens.length < step.numLogitRows()) {
-            greedyTokens = new int[Math.max(step.numLogitRows(), 2 * greedyTokens.length)];
-        }
-        logitsOnHost = false;
-        runner.forwardGreedy(step, greedyTokens, whileComputing);
+        return scheduler.sequenceCount();
     }
 
     private void runStep(LayerKvListener kvListener) {
@@ -481,14 +391,7 @@ public final class Engine implements AutoCloseable {
 
     /** Forgets a sequence, waiting or running, and returns all its pages. */
     public void release(long sequenceId) {
-        final Sequence sequence = sequences.remove(sequenceId);
-        if (sequence == null) {
-            throw new IllegalArgumentException("unknown sequence " + sequenceId);
-        }
-        if (!waiting.remove(sequence)) {
-            running.remove(sequence);
-        }
-        blocks.release(sequence.table);
+        scheduler.release(sequenceId);
     }
 
     /**
@@ -496,7 +399,7 @@ public final class Engine implements AutoCloseable {
      * borrowed from the pool and returned before this method returns. For tests and golden checks.
      */
     public float[][] promptLogits(int[] tokens) {
-        checkPrompt(tokens);
+        validatePrompt(tokens);
         final BlockTable table = new BlockTable();
         try {
             blocks.ensureCapacity(table, tokens.length);
@@ -517,9 +420,7 @@ public final class Engine implements AutoCloseable {
     /** Releases every sequence and the backend's memory. */
     @Override
     public void close() {
-        for (long id : new ArrayList<>(sequences.keySet())) {
-            release(id);
-        }
+        scheduler.releaseAll();
         runner.close();
     }
 }

@@ -15,25 +15,27 @@ import io.splitserve.sbe.KvDtype;
 import io.splitserve.sbe.KvPart;
 import io.splitserve.sbe.KvTransferStatus;
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.agrona.CloseHelper;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The prefill node as one Agrona agent: it takes PrefillRequests from its control stream, batches waiting prompts
- * first come first served up to the token budget, runs each batch's prefill on its own engine, streams every
+ * The prefill node as one Agrona agent: it takes PrefillRequests from its control stream, lets {@link PrefillBatcher}
+ * form batches of waiting prompts (first come first served up to the token budget and the free pages), runs each batch's prefill on its own engine, streams every
  * prompt's KV layer by layer to the decode node the router named (rows {@code [tokens][kvHeads][headDim]} of the
  * engine's element type, F32 on the CPU backend and BF16 on CUDA, K then V) while later layers compute, and reports the first sampled token in PrefillDone.
  *
  * <p>Guarantees: every accepted request gets a PrefillDone; a failed KV transfer (not connected, rejected, timed out,
- * checksum) is reported with its status, after the successful PrefillDone if the failure came later. A request
+ * checksum) is reported with its status, after the successful PrefillDone if the failure came later. A request this
+ * engine can never compute (bad sampling parameters, no KV channel, a prompt the engine refuses) is answered
+ * FAILED_INCOMPATIBLE at once; a batch whose prefill throws is reported with its cause ({@link PrefillFailure}:
+ * REJECTED_NO_MEMORY only for a lack of pages, otherwise FAILED_PREFILL). A request
  * whose decode node never connects fails after the connect timeout instead of waiting forever. Requests whose
  * decode node is not yet connected do not hold back those behind them. Single-threaded: the agent's thread owns the
  * engine and every KV sender.
@@ -50,13 +52,14 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     private final FragmentAssembler assembler;
     private final RouterProxy router;
     private final Map<String, KvSender> senders = new HashMap<>();
-    private final ArrayDeque<PendingPrefill> queue = new ArrayDeque<>();
+    private final PrefillBatcher batcher;
+    private final Predicate<PendingPrefill> kvConnected = p -> p.sender.isConnected();
     private final Long2ObjectHashMap<PendingPrefill> streaming = new Long2ObjectHashMap<>();
     private final List<PendingPrefill> batch = new ArrayList<>();
+    private final List<PendingPrefill> expired = new ArrayList<>();
     private final List<int[]> prompts = new ArrayList<>();
     private final List<SamplingParams> params = new ArrayList<>();
     private final UnsafeBuffer kvView = new UnsafeBuffer(0, 0);
-    private long queuedTokens;
     private long lastBatchNanos;
     private long nextHeartbeatNs;
     private long nextHelloNs;
@@ -72,6 +75,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         final ExclusivePublication toRouter = ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId());
         this.router = new RouterProxy(toRouter);
         this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this));
+        this.batcher = new PrefillBatcher(ctx.prefillTokenBudget(), engine.options().pageSize(), ctx.connectTimeoutNs());
     }
 
     @Override
@@ -81,7 +85,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
 
     /** Prompt tokens waiting for a batch. */
     public long queuedTokens() {
-        return queuedTokens;
+        return batcher.queuedTokens();
     }
 
     @Override
@@ -98,11 +102,11 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
         if (now - nextHeartbeatNs >= 0) {
             nextHeartbeatNs = now + ctx.heartbeatIntervalNs();
-            router.heartbeat(ctx.nodeId(), System.currentTimeMillis() * 1_000_000L, engine.freePages(), queuedTokens,
-                    queue.size(), lastBatchNanos);
+            router.heartbeat(ctx.nodeId(), System.currentTimeMillis() * 1_000_000L, engine.freePages(),
+                    batcher.queuedTokens(), batcher.queued(), lastBatchNanos);
             work++;
         }
-        if (!queue.isEmpty()) {
+        if (!batcher.isEmpty()) {
             work += runBatch(now);
         }
         return work;
@@ -118,13 +122,19 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
             router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0);
             return;
         }
-        if (tokens.length == 0 || kvChannel.isEmpty()) {
+        if (kvChannel.isEmpty()) {
+            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0);
+            return;
+        }
+        try {
+            engine.validatePrompt(tokens);
+        } catch (IllegalArgumentException e) {
+            // empty, too long for the model or the KV cache, or a token outside the vocabulary: never computable here
             router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0);
             return;
         }
         final KvSender sender = senderFor(kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
-        queue.add(new PendingPrefill(requestId, tokens, sampling, sampledTokens, sender, System.nanoTime()));
-        queuedTokens += tokens.length;
+        batcher.add(new PendingPrefill(requestId, tokens, sampling, sampledTokens, sender, System.nanoTime()));
     }
 
     private KvSender senderFor(String channel, int streamId, String ackChannel, int ackStreamId) {
@@ -147,31 +157,10 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     }
 
     private int runBatch(long now) {
-        batch.clear();
-        int tokens = 0;
-        int pages = 0;
-        final int pageSize = engine.options().pageSize();
-        for (Iterator<PendingPrefill> it = queue.iterator(); it.hasNext(); ) {
-            final PendingPrefill p = it.next();
-            if (!p.sender.isConnected()) {
-                if (now - p.arrivedNs > ctx.connectTimeoutNs()) {
-                    it.remove();
-                    queuedTokens -= p.promptTokens.length;
-                    router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0,
-                            KvTransferStatus.FAILED_DISCONNECTED, 0);
-                }
-                continue;
-            }
-            final int length = p.promptTokens.length;
-            final int needPages = (length + pageSize - 1) / pageSize;
-            if (!batch.isEmpty() && (tokens + length > ctx.prefillTokenBudget() || pages + needPages > engine.freePages())) {
-                break;
-            }
-            it.remove();
-            queuedTokens -= length;
-            batch.add(p);
-            tokens += length;
-            pages += needPages;
+        batcher.nextBatch(now, engine.freePages(), kvConnected, batch, expired);
+        for (PendingPrefill p : expired) {
+            router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0,
+                    KvTransferStatus.FAILED_DISCONNECTED, 0);
         }
         if (batch.isEmpty()) {
             return 0;
@@ -192,8 +181,9 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         try {
             first = engine.prefill(prompts, params, sampledBefore, this::sendLayer);
         } catch (RuntimeException e) {
+            final KvTransferStatus status = PrefillFailure.statusOf(e);
             for (PendingPrefill p : batch) {
-                failIfStreaming(p, KvTransferStatus.REJECTED_NO_MEMORY);
+                failIfStreaming(p, status);
             }
             return 1;
         }

@@ -229,6 +229,9 @@ final class RequestScheduler {
             decode.markFull();
             retry(r, RetryReason.NO_MEMORY, false, ErrorCode.KV_TRANSFER_FAILED,
                     "decode node " + decode.nodeId + " had no room for the KV (REJECTED_NO_MEMORY)", true);
+        } else if (status == KvTransferStatus.FAILED_PREFILL) {
+            retry(r, RetryReason.PREFILL_FAILED, true, ErrorCode.INTERNAL,
+                    "the prefill failed on prefill node " + r.attempt.prefillNode().nodeId, true);
         } else if (status == null) {
             fail(r, ErrorCode.INTERNAL, "prefill node " + r.attempt.prefillNode().nodeId + " reported status "
                     + kvStatus + ", which this router does not know, for the request's prefill; the request was not"

@@ -7,6 +7,8 @@ package io.splitserve.router;
 enum RetryReason {
     /** The prefill node died before the prefill ended. */
     PREFILL_NODE_FAILED,
+    /** The prefill node's prefill failed for a reason other than a lack of pages (FAILED_PREFILL). */
+    PREFILL_FAILED,
     /** The decode node died while holding the sequence. */
     DECODE_NODE_FAILED,
     /** The decode node ran out of KV pages and preempted the sequence. */

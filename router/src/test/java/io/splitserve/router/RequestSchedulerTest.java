@@ -248,6 +248,25 @@ class RequestSchedulerTest {
     }
 
     @Test
+    void failedPrefillIsRetriedAsThePrefillNodesFaultUntilTheAttemptLimit() {
+        scheduler = scheduler(2);
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long first = placeOn(1);
+        scheduler.onPrefillDone(first, -1, KvTransferStatus.FAILED_PREFILL.value(), 0);
+        assertEquals(first, node(101).last("cancel").attemptId());
+        assertEquals(1, retries(RetryReason.PREFILL_FAILED));
+        assertEquals(0, retries(RetryReason.KV_TRANSFER_FAILED));
+        assertEquals(0, retries(RetryReason.NO_MEMORY));
+        assertNull(client.errorCode);
+        scheduler.onPrefillDone(placeOn(1), -1, KvTransferStatus.FAILED_PREFILL.value(), 0);
+        assertEquals(ErrorCode.INTERNAL, client.errorCode);
+        assertEquals("the prefill failed on prefill node 1 (after 2 attempts)", client.errorMessage);
+        assertEquals(0, scheduler.active());
+    }
+
+    @Test
     void decodeNodeThatCannotAdmitTheSequenceCountsAsAFailedTransfer() {
         scheduler = scheduler(1);
         hello(1, NodeRole.PREFILL, 0);
@@ -284,9 +303,9 @@ class RequestSchedulerTest {
         hello(101, NodeRole.DECODE, 100);
         final RecordingListener client = submit(10);
         final long attempt = placeOn(1);
-        scheduler.onPrefillDone(attempt, -1, (short) 6, 0);
+        scheduler.onPrefillDone(attempt, -1, (short) 99, 0);
         assertEquals(ErrorCode.INTERNAL, client.errorCode);
-        assertEquals("prefill node 1 reported status 6, which this router does not know, for the request's prefill;"
+        assertEquals("prefill node 1 reported status 99, which this router does not know, for the request's prefill;"
                 + " the request was not completed", client.errorMessage);
         assertEquals(attempt, node(101).last("cancel").attemptId());
         assertEquals(0, retries(RetryReason.NO_MEMORY));

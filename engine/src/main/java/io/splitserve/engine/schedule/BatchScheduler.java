@@ -1,0 +1,222 @@
+package io.splitserve.engine.schedule;
+
+import io.splitserve.engine.EngineOptions;
+import io.splitserve.engine.kv.BlockManager;
+import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.engine.kv.OutOfPagesException;
+import io.splitserve.model.SamplingParams;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Decides what one step of a continuously batched engine computes, and owns the sequences' lifecycle and pages to
+ * do so: waiting prompts (first come first served), running sequences, and their pages through {@link BlockManager}.
+ *
+ * <p>Each {@link #schedule()} gives every running sequence one decode token, then admits waiting prompts in arrival
+ * order while the running-sequence limit, the prefill token budget and the free pages allow. Without chunked prefill
+ * a prompt is taken whole, and the first prompt of a step is taken even when it alone exceeds the budget, so none
+ * waits forever; with it, a prompt is cut to what is left of the budget and finished over later steps, only its last
+ * chunk sampling a token. With preemption on, when the running sequences need more pages than are free, the newest
+ * ones are freed (their ids reported once by {@link #takePreempted()}) until the rest fit; with it off that step
+ * throws {@link OutOfPagesException}, as does a prompt that cannot get its pages in a step that holds nothing else.
+ *
+ * <p>It never touches tensors, logits or the model: the engine packs the {@link StepPlan}, runs it and hands the
+ * sampled tokens back through {@link #completeStep(int[])}. Not thread-safe: the engine's thread drives it.
+ */
+public final class BatchScheduler {
+    private final BlockManager blocks;
+    private final int prefillTokenBudget;
+    private final int maxRunningSequences;
+    private final boolean chunkedPrefill;
+    private final boolean preemption;
+    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    private final List<Sequence> running = new ArrayList<>();
+    private final Map<Long, Sequence> sequences = new HashMap<>();
+    private final List<Long> preempted = new ArrayList<>();
+    private final StepPlan plan = new StepPlan();
+    private boolean stepPending;
+    private long nextSequenceId = 1;
+
+    /** Schedules over {@code blocks}' pages with the budget, limit, chunking and preemption of {@code options}. */
+    public BatchScheduler(BlockManager blocks, EngineOptions options) {
+        if (blocks == null || options == null) {
+            throw new IllegalArgumentException("a scheduler needs a block manager and engine options");
+        }
+        this.blocks = blocks;
+        this.prefillTokenBudget = options.prefillTokenBudget();
+        this.maxRunningSequences = options.maxRunningSequences();
+        this.chunkedPrefill = options.chunkedPrefill();
+        this.preemption = options.preemption();
+    }
+
+    /** Queues a prompt behind those already waiting; the caller has checked it against the model. Returns its id. */
+    public long addWaiting(int[] prompt, SamplingParams params, SplittableRandom random) {
+        if (prompt == null || prompt.length == 0) {
+            throw new IllegalArgumentException("prompt is empty");
+        }
+        final Sequence sequence = new Sequence(nextSequenceId++, prompt, params, random);
+        waiting.add(sequence);
+        sequences.put(sequence.id(), sequence);
+        return sequence.id();
+    }
+
+    /**
+     * Adds a running sequence whose first {@code computed} tokens already have K/V in {@code pages} (which become the
+     * sequence's, leaving {@code pages} empty) and whose next token to compute is {@code lastToken}. Returns its id.
+     */
+    public long addRunning(BlockTable pages, int computed, int lastToken, SamplingParams params,
+                           SplittableRandom random) {
+        if (blocks.pagesFor(computed) > pages.pageCount()) {
+            throw new IllegalArgumentException(pages.pageCount() + " pages cannot hold " + computed + " tokens of KV");
+        }
+        final Sequence sequence = new Sequence(nextSequenceId++, computed, lastToken, params, random);
+        pages.moveTo(sequence.table);
+        running.add(sequence);
+        sequences.put(sequence.id(), sequence);
+        return sequence.id();
+    }
+
+    /**
+     * Composes the next step (see the class comment), taking the pages it needs. The plan stays valid until the next
+     * call; {@link #completeStep} must follow once the step ran, unless the plan is empty.
+     *
+     * @throws OutOfPagesException without preemption, when a running sequence cannot get the page its next token
+     *                             needs; and when the first prompt of a step with nothing else in it cannot get its
+     *                             pages.
+     */
+    public StepPlan schedule() {
+        plan.clear();
+        stepPending = false;
+        if (preemption) {
+            preemptUntilRunningFits();
+        }
+        for (Sequence sequence : running) {
+            blocks.ensureCapacity(sequence.table, sequence.length);
+            plan.addDecode(sequence);
+        }
+        int prefillTokens = 0;
+        while (!waiting.isEmpty() && running.size() + (plan.sampled() - plan.decodes()) < maxRunningSequences) {
+            final Sequence sequence = waiting.peek();
+            final int remaining = sequence.length - sequence.computed;
+            final int chunk = chunkedPrefill ? Math.min(remaining, prefillTokenBudget - prefillTokens) : remaining;
+            if (chunk <= 0 || (prefillTokens > 0 && prefillTokens + chunk > prefillTokenBudget)) {
+                break;
+            }
+            final int start = sequence.computed;
+            final int upTo = start + chunk;
+            if (blocks.missingPages(sequence.table, upTo) > blocks.freePages()) {
+                if (plan.isEmpty()) {
+                    blocks.ensureCapacity(sequence.table, upTo); // throws, naming what is missing
+                }
+                break;
+            }
+            blocks.ensureCapacity(sequence.table, upTo);
+            final boolean last = upTo == sequence.length;
+            plan.addPrefill(sequence, start, chunk, last);
+            prefillTokens += chunk;
+            if (!last) {
+                sequence.computed = upTo; // K/V of the chunk is written by this step; the rest waits its turn
+                break;
+            }
+            waiting.poll();
+        }
+        stepPending = !plan.isEmpty();
+        return plan;
+    }
+
+    /**
+     * The step of the last {@link #schedule()} ran: {@code tokens[k]} is the token sampled for its {@code k}-th
+     * sampling entry. Each such sequence has its token appended, and prompts that finished their prefill run from now
+     * on.
+     */
+    public void completeStep(int[] tokens) {
+        if (!stepPending) {
+            throw new IllegalStateException("no scheduled step is waiting for its tokens");
+        }
+        if (tokens.length < plan.sampled()) {
+            throw new IllegalArgumentException("the step sampled " + plan.sampled() + " tokens, got "
+                    + tokens.length);
+        }
+        stepPending = false;
+        int row = 0;
+        for (int i = 0; i < plan.size(); i++) {
+            if (plan.samples(i)) {
+                final Sequence sequence = plan.sequence(i);
+                sequence.appendSampled(tokens[row++]);
+                if (i >= plan.decodes()) {
+                    running.add(sequence);
+                }
+            }
+        }
+    }
+
+    /** Frees the newest running sequences until every remaining one can get the page its next token needs. */
+    private void preemptUntilRunningFits() {
+        int missing = 0;
+        for (Sequence sequence : running) {
+            missing += blocks.missingPages(sequence.table, sequence.length);
+        }
+        while (missing > blocks.freePages() && !running.isEmpty()) {
+            final Sequence newest = running.remove(running.size() - 1);
+            missing -= blocks.missingPages(newest.table, newest.length);
+            sequences.remove(newest.id());
+            blocks.release(newest.table);
+            preempted.add(newest.id());
+        }
+    }
+
+    /**
+     * Ids of the sequences preempted since the last call, oldest preemption first; they are already forgotten and
+     * their pages free. Empty unless preemption is on.
+     */
+    public List<Long> takePreempted() {
+        if (preempted.isEmpty()) {
+            return List.of();
+        }
+        final List<Long> out = new ArrayList<>(preempted);
+        preempted.clear();
+        return out;
+    }
+
+    /** Forgets a sequence, waiting or running, and returns all its pages. */
+    public void release(long sequenceId) {
+        final Sequence sequence = sequences.remove(sequenceId);
+        if (sequence == null) {
+            throw new IllegalArgumentException("unknown sequence " + sequenceId);
+        }
+        if (!waiting.remove(sequence)) {
+            running.remove(sequence);
+        }
+        blocks.release(sequence.table);
+    }
+
+    /** Forgets every sequence and returns all their pages. */
+    public void releaseAll() {
+        for (long id : new ArrayList<>(sequences.keySet())) {
+            release(id);
+        }
+    }
+
+    public boolean hasWork() {
+        return !waiting.isEmpty() || !running.isEmpty();
+    }
+
+    /** Sequences added and not yet released or preempted (waiting or running). */
+    public int sequenceCount() {
+        return sequences.size();
+    }
+
+    /** Prompts not yet fully prefilled, a partly prefilled one included. */
+    public int waitingCount() {
+        return waiting.size();
+    }
+
+    /** Sequences that decode one token per step. */
+    public int runningCount() {
+        return running.size();
+    }
+}

@@ -1,0 +1,87 @@
+package io.splitserve.engine.schedule;
+
+import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.model.SamplingParams;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * One request inside the engine: its tokens so far (prompt, then sampled ones), how many of them already have K/V
+ * in the cache, its pages and its own random generator. Invariant: {@code computed < length} while it waits for a
+ * step, and a running sequence has exactly one uncomputed token, the last one sampled. Only {@link BatchScheduler}
+ * changes it; everyone else reads.
+ */
+public final class Sequence {
+    private final long id;
+    private final SamplingParams params;
+    private final SplittableRandom random;
+    final BlockTable table = new BlockTable();
+    int[] tokens;
+    int length;
+    int computed;
+
+    Sequence(long id, int[] prompt, SamplingParams params, SplittableRandom random) {
+        this.id = id;
+        this.params = params;
+        this.random = random;
+        this.tokens = Arrays.copyOf(prompt, Math.max(16, prompt.length * 2));
+        this.length = prompt.length;
+    }
+
+    /**
+     * A sequence whose first {@code computed} tokens already have K/V in its pages (computed elsewhere) and whose
+     * next token to compute is {@code lastToken}. The ids of the computed tokens are never read again, so they are
+     * not kept.
+     */
+    Sequence(long id, int computed, int lastToken, SamplingParams params, SplittableRandom random) {
+        this.id = id;
+        this.params = params;
+        this.random = random;
+        this.tokens = new int[Math.max(16, (computed + 1) * 2)];
+        this.tokens[computed] = lastToken;
+        this.length = computed + 1;
+        this.computed = computed;
+    }
+
+    public long id() {
+        return id;
+    }
+
+    public SamplingParams params() {
+        return params;
+    }
+
+    /** The sequence's own generator: seeded sampling gives the same tokens alone or in any batch. */
+    public SplittableRandom random() {
+        return random;
+    }
+
+    /** Token ids so far in {@code [0, length())}; the array is the sequence's own (read it, never write it). */
+    public int[] tokens() {
+        return tokens;
+    }
+
+    /** Tokens so far: prompt plus sampled ones. */
+    public int length() {
+        return length;
+    }
+
+    /** Leading tokens whose K/V is in the cache (or is written by the step being run). */
+    public int computed() {
+        return computed;
+    }
+
+    /** The sequence's pages, in token order. */
+    public BlockTable table() {
+        return table;
+    }
+
+    /** Every token so far is computed and {@code token} follows them, still to compute. */
+    void appendSampled(int token) {
+        computed = length;
+        if (length == tokens.length) {
+            tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        }
+        tokens[length++] = token;
+    }
+}
