@@ -3,10 +3,10 @@ package io.splitserve.engine;
 import io.splitserve.engine.cuda.CudaModelRunner;
 import io.splitserve.engine.forward.CpuKvCache;
 import io.splitserve.engine.forward.CpuModelRunner;
+import io.splitserve.engine.forward.CpuWeights;
 import io.splitserve.engine.forward.ModelRunner;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.ModelLoadException;
-import io.splitserve.engine.weights.ModelWeights;
 import io.splitserve.kernels.cuda.CudaDevice;
 import java.nio.file.Path;
 
@@ -49,9 +49,8 @@ final class RunnerFactory {
 
     private static Choice cpu(Path modelDir, ModelConfig config, EngineOptions options, String description)
             throws ModelLoadException {
-        final ModelWeights weights = ModelWeights.load(modelDir, config);
         final int pages = cpuPageCount(config, options);
-        return new Choice(new CpuModelRunner(config, weights, new CpuKvCache(config.numLayers(), pages,
+        return new Choice(new CpuModelRunner(config, CpuWeights.load(modelDir, config), new CpuKvCache(config.numLayers(), pages,
                 options.pageSize(), config.numKvHeads(), config.headDim())), description);
     }
 

@@ -1,13 +1,14 @@
 package io.splitserve.engine.cuda;
 
-import io.splitserve.model.ModelConfig;
+import io.splitserve.engine.forward.Act;
 import io.splitserve.kernels.cuda.DeviceBuffer;
+import io.splitserve.model.ModelConfig;
 
 /**
  * The forward pass's work buffers on the GPU, sized for a number of tokens and of logit rows: hidden-state rows
  * (layer output, residual stream, normalised input), the fused QKV projection, attention output, the fused gate|up
  * projection and its activation (bf16), the gathered rows that need logits, fp32 logits and one sampled token id
- * per logit row. Tokens are rows, back to back.
+ * per logit row. Tokens are rows, back to back. The first seven are the model definition's {@link Act} slots.
  */
 final class Activations implements AutoCloseable {
     final int tokens;
@@ -22,6 +23,7 @@ final class Activations implements AutoCloseable {
     final DeviceBuffer gathered;
     final DeviceBuffer logits;
     final DeviceBuffer sampled;
+    private final long[] slotAddresses = new long[Act.values().length];
 
     Activations(ModelConfig c, int tokens, int rows) {
         this.tokens = tokens;
@@ -37,6 +39,18 @@ final class Activations implements AutoCloseable {
         gathered = DeviceBuffer.allocate(2L * rows * c.hiddenSize());
         logits = DeviceBuffer.allocate(4L * rows * c.vocabSize());
         sampled = DeviceBuffer.allocate(4L * rows);
+        slotAddresses[Act.RESIDUAL.ordinal()] = residual.address();
+        slotAddresses[Act.X.ordinal()] = x.address();
+        slotAddresses[Act.NORMED.ordinal()] = normed.address();
+        slotAddresses[Act.QKV.ordinal()] = qkv.address();
+        slotAddresses[Act.ATTENTION.ordinal()] = attention.address();
+        slotAddresses[Act.GATE_UP.ordinal()] = gateUp.address();
+        slotAddresses[Act.ACTIVATION.ordinal()] = activation.address();
+    }
+
+    /** Device address of a slot's first row. */
+    long address(Act slot) {
+        return slotAddresses[slot.ordinal()];
     }
 
     long bytes() {

@@ -5,12 +5,11 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
+import io.splitserve.engine.forward.DecoderModel;
 import io.splitserve.engine.forward.KvImportBuffer;
 import io.splitserve.engine.forward.KvWireType;
 import io.splitserve.engine.forward.LayerKvListener;
 import io.splitserve.engine.forward.ModelRunner;
-import io.splitserve.model.ModelConfig;
-import io.splitserve.model.ModelLoadException;
 import io.splitserve.engine.weights.WeightFiles;
 import io.splitserve.kernels.cuda.ActivationKernels;
 import io.splitserve.kernels.cuda.Cublas;
@@ -19,24 +18,22 @@ import io.splitserve.kernels.cuda.CudaGraph;
 import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DecodeAttentionKernel;
 import io.splitserve.kernels.cuda.DeviceBuffer;
-import io.splitserve.kernels.cuda.EmbeddingKernel;
 import io.splitserve.kernels.cuda.GemvKernel;
 import io.splitserve.kernels.cuda.KvWriteKernel;
 import io.splitserve.kernels.cuda.MatmulOp;
-import io.splitserve.kernels.cuda.PrefillAttentionKernel;
-import io.splitserve.kernels.cuda.RmsNormKernels;
-import io.splitserve.kernels.cuda.RopeKernel;
 import io.splitserve.kernels.cuda.SamplingKernel;
+import io.splitserve.model.ModelConfig;
+import io.splitserve.model.ModelLoadException;
 import java.nio.file.Path;
 import java.util.Locale;
 import jcuda.Pointer;
 
 /**
- * The whole decoder-only transformer (Llama, Qwen2, Qwen3) on the GPU for one ragged {@link BatchStep}, the
- * counterpart of {@code CpuModelRunner}: bf16 weights uploaded once (q/k/v and gate/up fused), a bf16 KV page pool
- * sized from free GPU memory, cuBLAS for the linear layers of many rows, a weight-streaming GEMV for a few rows
- * (small decode batches: as fast as cuBLAS there, with the bias fused and each row computed the same way whatever
- * the batch), and the project's kernels for everything else.
+ * The CUDA backend, the counterpart of {@code CpuModelRunner}: runs each ragged {@link BatchStep} through the
+ * {@link DecoderModel} on {@link CudaDecoderOps}, over bf16 weights uploaded once ({@link DeviceWeights}: the
+ * shared layout, q/k/v and gate/up fused; {@link Bf16Linear} takes cuBLAS for many rows and a weight-streaming GEMV
+ * for a few, which is as fast as cuBLAS there with the bias fused and each row computed the same way whatever the
+ * batch) and a bf16 KV page pool sized from free GPU memory.
  *
  * <p>Two paths. A step in which every sequence decodes one token runs the decode-attention kernel and, with graphs
  * on, is replayed from a CUDA graph captured once per (batch bucket, context bucket), padded to the bucket; the
@@ -62,26 +59,17 @@ public final class CudaModelRunner implements ModelRunner {
     private final CudaDevice device;
     private final CudaStream stream;
     private final Cublas cublas;
-    private final MatmulOp matmul;
-    private final GemvKernel gemv;
-    private final EmbeddingKernel embedding;
-    private final RmsNormKernels norms;
-    private final RopeKernel rope;
-    private final KvWriteKernel kvWrite;
-    private final ActivationKernels activationKernels;
-    private final PrefillAttentionKernel prefillAttention;
     private final DecodeAttentionKernel decodeAttention;
     private final SamplingKernel sampling;
-    private final CudaWeights weights;
-    private final DeviceBuffer invFreq;
+    private final DeviceWeights weights;
+    private final DecoderModel<DeviceBuffer, DeviceBuffer, DeviceLinear> model;
+    private final CudaDecoderOps ops;
     private final StepMetadata metadata;
     private final DecodeBuckets buckets;
     private final CudaGraph[][] graphs;
     private final KvPool pool;
     private final KvImport kvImport;
     private KvExport kvExport;
-    private final float attentionScale;
-    private final int qkvDim;
     private Activations work;
     private DeviceBuffer greedyParams;
     private DeviceBuffer counters;
@@ -94,20 +82,11 @@ public final class CudaModelRunner implements ModelRunner {
         this.device = CudaDevice.open(options.gpu());
         this.stream = new CudaStream();
         this.cublas = new Cublas(stream);
-        this.activationKernels = new ActivationKernels(device);
-        this.matmul = new MatmulOp(cublas, activationKernels);
-        this.gemv = new GemvKernel(device);
-        this.embedding = new EmbeddingKernel(device);
-        this.norms = new RmsNormKernels(device);
-        this.rope = new RopeKernel(device);
-        this.kvWrite = new KvWriteKernel(device);
-        this.prefillAttention = new PrefillAttentionKernel(device);
+        final ActivationKernels activationKernels = new ActivationKernels(device);
+        final KvWriteKernel kvWrite = new KvWriteKernel(device);
         this.sampling = new SamplingKernel(device);
-        this.weights = CudaWeights.upload(files, config);
-        this.invFreq = DeviceBuffer.allocate(4L * config.headDim() / 2);
-        invFreq.copyFrom(config.ropeInvFreq());
-        this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
-        this.qkvDim = config.qDim() + 2 * config.kvDim();
+        this.weights = new DeviceWeights(new GemvKernel(device), new MatmulOp(cublas, activationKernels));
+        this.model = new DecoderModel<>(weights.load(files, config));
 
         final int maxBatch = options.maxRunningSequences();
         this.decodeAttention = new DecodeAttentionKernel(device, maxBatch, config.numHeads(), DECODE_MAX_SPLITS);
@@ -124,6 +103,9 @@ public final class CudaModelRunner implements ModelRunner {
                 options.pageSize());
         this.graphs = new CudaGraph[buckets.batchCount()][buckets.contextCount()];
         this.kvImport = new KvImport(pool, kvWrite, config.numLayers(), config.kvDim());
+        this.ops = new CudaDecoderOps(config, device, stream, kvWrite, activationKernels, decodeAttention, metadata,
+                pool);
+        ops.use(work);
     }
 
     /** Opens the GPU the options name, uploads the model's weights and sizes the KV pool as {@code options} says. */
@@ -394,6 +376,7 @@ public final class CudaModelRunner implements ModelRunner {
         final int newRows = Math.max(rows, work.rows);
         work.close();
         work = new Activations(config, newTokens, newRows);
+        ops.use(work);
         allocateSamplingParams(newRows);
     }
 
@@ -408,54 +391,22 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
-    /** A decode step of {@code batch} rows (padding included): layers, final norm, LM head, argmax. */
+    /** A decode step of {@code batch} rows (padding included): the model, then the argmax of every row. */
     private void launchDecode(int batch, int stride, int maxContext) {
-        final int partition = decodeAttention.partitionFor(batch, config.numKvHeads(), config.headDim(), maxContext);
-        layers(batch, true, 0, stride, partition, maxContext, null);
-        norms.addRmsNorm(stream, work.normed.address(), work.residual.address(), work.x.address(),
-                weights.finalNorm(), batch, config.hiddenSize(), config.rmsNormEps());
-        logits(work.normed.address(), batch);
+        ops.decodeStep(batch, stride, maxContext);
+        model.forward(ops);
         sampleGreedy(batch);
     }
 
     /**
-     * A ragged step: layers with prefill attention (each layer's KV copied out through {@code export} when not null),
-     * final norm, gathered logit rows, LM head, optional argmax.
+     * A ragged step as packed in the metadata: the model with prefill attention (each layer's KV copied out through
+     * {@code export} when not null), then the argmax of each logit row when {@code sample}.
      */
     private void launchPrefill(int tokens, int seqs, int rows, boolean sample, KvExport export) {
-        layers(tokens, false, seqs, metadata.blockStride, 0, 0, export);
-        if (rows == 0) {
-            return;
-        }
-        final int hidden = config.hiddenSize();
-        norms.addRmsNorm(stream, work.normed.address(), work.residual.address(), work.x.address(),
-                weights.finalNorm(), tokens, hidden, config.rmsNormEps());
-        // a row gather is an embedding lookup whose table is the normed hidden states
-        embedding.gather(stream, work.gathered.address(), work.normed.address(), metadata.address(metadata.logitRows),
-                rows, hidden, tokens);
-        logits(work.gathered.address(), rows);
-        if (sample) {
+        ops.raggedStep(tokens, seqs, rows, export);
+        model.forward(ops);
+        if (rows > 0 && sample) {
             sampleGreedy(rows);
-        }
-    }
-
-    /** bf16 y[m][n] = x[m][k] . w[n][k]^T (+ bias): the weight-streaming GEMV for a few rows, else cuBLAS. */
-    private void linear(long y, long x, long w, long bias, int m, int n, int k) {
-        if (m <= GemvKernel.MAX_ROWS) {
-            gemv.apply(stream, y, x, w, bias, m, n, k);
-        } else {
-            matmul.apply(stream, y, x, w, bias, m, n, k);
-        }
-    }
-
-    /** fp32 logits of {@code rows} hidden rows at {@code hidden} through the LM head. */
-    private void logits(long hidden, int rows) {
-        if (rows <= GemvKernel.MAX_ROWS) {
-            gemv.applyFloat(stream, work.logits.address(), hidden, weights.lmHead(), 0, rows, config.vocabSize(),
-                    config.hiddenSize());
-        } else {
-            matmul.applyFloat(work.logits.address(), hidden, weights.lmHead(), rows, config.vocabSize(),
-                    config.hiddenSize());
         }
     }
 
@@ -463,66 +414,6 @@ public final class CudaModelRunner implements ModelRunner {
         final long zeros = greedyParams.address();
         sampling.sample(stream, work.sampled.address(), work.logits.address(), config.vocabSize(), config.vocabSize(),
                 rows, zeros, zeros, zeros, zeros, zeros, counters.address());
-    }
-
-    /**
-     * Embedding and every decoder layer for {@code tokens} rows; the residual stream ends in {@code residual} and
-     * the last layer's output in {@code x} (the final norm adds them). With {@code export}, each layer's fresh KV is
-     * queued for copying out right after it is written.
-     */
-    private void layers(int tokens, boolean decode, int seqs, int stride, int partition, int maxContext,
-                        KvExport export) {
-        final ModelConfig c = config;
-        final int hidden = c.hiddenSize();
-        final int qDim = c.qDim();
-        final int kvDim = c.kvDim();
-        final int inter = c.intermediateSize();
-        final float eps = c.rmsNormEps();
-        final long qkv = work.qkv.address();
-        final long k = work.qkv.address(2L * qDim);
-        final long v = work.qkv.address(2L * (qDim + kvDim));
-        final long attention = work.attention.address();
-        final long x = work.x.address();
-        final long residual = work.residual.address();
-        final long normed = work.normed.address();
-        embedding.gather(stream, residual, weights.embedding(), metadata.address(metadata.tokenIds), tokens, hidden,
-                c.vocabSize());
-        for (int l = 0; l < c.numLayers(); l++) {
-            final CudaWeights.Layer w = weights.layer(l);
-            if (l == 0) {
-                norms.rmsNorm(stream, normed, residual, w.inputNorm(), tokens, hidden, eps);
-            } else {
-                norms.addRmsNorm(stream, normed, residual, x, w.inputNorm(), tokens, hidden, eps);
-            }
-            linear(qkv, normed, w.wQkv(), w.bQkv(), tokens, qkvDim, hidden);
-            if (w.qNorm() != 0) {
-                norms.headRmsNorm(stream, qkv, qkvDim, tokens, c.numHeads(), w.qNorm(), c.headDim(), eps);
-                norms.headRmsNorm(stream, k, qkvDim, tokens, c.numKvHeads(), w.kNorm(), c.headDim(), eps);
-            }
-            rope.apply(stream, qkv, qkvDim, c.numHeads(), k, qkvDim, c.numKvHeads(),
-                    metadata.address(metadata.positions), invFreq.address(), tokens, c.headDim());
-            kvWrite.write(stream, pool.keys(l), pool.values(l), k, v, qkvDim, metadata.address(metadata.slots), tokens,
-                    kvDim);
-            if (export != null) {
-                export.afterKvWrite(stream, l, pool.keyPages(l), pool.valuePages(l));
-            }
-            if (decode) {
-                decodeAttention.run(stream, attention, qDim, qkv, qkvDim, pool.keys(l), pool.values(l),
-                        metadata.address(metadata.blockTables), stride, metadata.address(metadata.contextLens), tokens,
-                        pool.pageSize(), c.numHeads(), c.numKvHeads(), c.headDim(), partition, maxContext,
-                        attentionScale);
-            } else {
-                prefillAttention.run(stream, attention, qDim, qkv, qkvDim, pool.keys(l), pool.values(l),
-                        metadata.address(metadata.queryStarts), metadata.address(metadata.contextLens),
-                        metadata.address(metadata.blockTables), stride, seqs, tokens, pool.pageSize(), c.numHeads(),
-                        c.numKvHeads(), c.headDim(), attentionScale);
-            }
-            linear(x, attention, w.wO(), w.bO(), tokens, hidden, qDim);
-            norms.addRmsNorm(stream, normed, residual, x, w.postAttentionNorm(), tokens, hidden, eps);
-            linear(work.gateUp.address(), normed, w.wGateUp(), 0, tokens, 2 * inter, hidden);
-            activationKernels.siluAndMul(stream, work.activation.address(), work.gateUp.address(), tokens, inter);
-            linear(x, work.activation.address(), w.wDown(), 0, tokens, hidden, inter);
-        }
     }
 
     @Override
@@ -539,7 +430,7 @@ public final class CudaModelRunner implements ModelRunner {
         counters.close();
         metadata.close();
         decodeAttention.close();
-        invFreq.close();
+        ops.close();
         weights.close();
         cublas.close();
         stream.close();

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.model.ModelConfig;
-import io.splitserve.engine.weights.ModelWeights;
+import io.splitserve.engine.weights.DecoderWeights;
 import java.net.URL;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -34,7 +34,7 @@ class CpuModelRunnerTest {
     }
 
     /** Runs each sequence alone in a fresh cache: prefill of {@code prompt}, then one decode of {@code next}. */
-    private static float[][] alone(ModelConfig c, ModelWeights w, int pageSize, int[] prompt, int next) {
+    private static float[][] alone(ModelConfig c, DecoderWeights<float[], float[], CpuLinear> w, int pageSize, int[] prompt, int next) {
         final BlockManager blocks = new BlockManager(64, pageSize);
         final CpuModelRunner runner = new CpuModelRunner(c, w,
                 new CpuKvCache(c.numLayers(), 64, pageSize, c.numKvHeads(), c.headDim()));
@@ -56,7 +56,7 @@ class CpuModelRunnerTest {
     void batchedLogitsAreIdenticalToEachSequenceAlone(String name, int pageSize) throws Exception {
         final Path dir = fixture(name);
         final ModelConfig c = ModelConfig.load(dir);
-        final ModelWeights w = ModelWeights.load(dir, c);
+        final DecoderWeights<float[], float[], CpuLinear> w = CpuWeights.load(dir, c);
         final int vocab = c.vocabSize();
         final int[][] prompts = {tokens(1, 17, vocab), tokens(2, 1, vocab), tokens(3, 40, vocab), tokens(4, 5, vocab)};
         final int[] next = {7, 8, 9, 10};

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.splitserve.engine.forward.CpuLinear;
+import io.splitserve.engine.forward.CpuWeights;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.ModelLoadException;
 import java.net.URL;
@@ -58,8 +60,8 @@ class WeightFilesTest {
             assertArrayEquals(one.read("model.layers.1.self_attn.k_norm.weight", norm),
                     two.read("model.layers.1.self_attn.k_norm.weight", norm));
         }
-        final ModelWeights weights = ModelWeights.load(sharded, config);
-        assertEquals(2 * config.intermediateSize() * config.hiddenSize(), weights.layer(0).wGateUp().length);
+        final DecoderWeights<float[], float[], CpuLinear> weights = CpuWeights.load(sharded, config);
+        assertEquals(2 * config.intermediateSize(), weights.layer(0).gateUp().outFeatures());
     }
 
     @Test
@@ -95,7 +97,7 @@ class WeightFilesTest {
         Files.writeString(dir.resolve("config.json"), Files.readString(source.resolve("config.json"))
                 .replace("\"intermediate_size\": 160", "\"intermediate_size\": 128"));
         final ModelConfig config = ModelConfig.load(dir);
-        final String message = assertThrows(ModelLoadException.class, () -> ModelWeights.load(dir, config))
+        final String message = assertThrows(ModelLoadException.class, () -> CpuWeights.load(dir, config))
                 .getMessage();
         assertTrue(message.endsWith("tensor 'model.layers.0.mlp.gate_proj.weight' has shape [160, 64] but the config"
                 + " needs [128, 64]"), message);
@@ -110,6 +112,6 @@ class WeightFilesTest {
                 .replace("\"tie_word_embeddings\": true", "\"tie_word_embeddings\": false"));
         final ModelConfig config = ModelConfig.load(dir);
         assertEquals("missing tensor 'lm_head.weight' in the model's safetensors",
-                assertThrows(ModelLoadException.class, () -> ModelWeights.load(dir, config)).getMessage());
+                assertThrows(ModelLoadException.class, () -> CpuWeights.load(dir, config)).getMessage());
     }
 }

@@ -11,7 +11,8 @@ import java.util.stream.IntStream;
  * <ul>
  *   <li>activations: {@code [tokens][width]}, one row per token of the batch step, sequences packed one after
  *       another without padding;</li>
- *   <li>Q, K, V: {@code [tokens][heads][headDim]};</li>
+ *   <li>Q, K, V: {@code [tokens][heads][headDim]}, or fused {@code [tokens][q | k | v]} rows, which the ops that
+ *       take an offset and a row stride read in place;</li>
  *   <li>weights of a linear layer: {@code W[out][in]}, so {@code y = x·Wᵀ (+ bias)} is a dot product of two
  *       contiguous rows;</li>
  *   <li>fused MLP input of {@link #siluMul}: {@code [tokens][gate | up]}, each half {@code intermediate} wide;</li>
@@ -70,7 +71,21 @@ public final class CpuOps {
      * {@code x[rows][heads][headDim]} is normalized and scaled by the shared {@code weight[headDim]}.
      */
     public static void headRmsNorm(float[] x, int rows, int heads, int headDim, float[] weight, float eps) {
-        rmsNorm(x, weight, eps, rows * heads, headDim, x);
+        headRmsNorm(x, 0, heads * headDim, rows, heads, headDim, weight, eps);
+    }
+
+    /**
+     * As {@link #headRmsNorm(float[], int, int, int, float[], float)} on heads that start {@code offset} into rows
+     * {@code rowStride} wide, e.g. the K heads inside fused {@code [q | k | v]} rows.
+     */
+    public static void headRmsNorm(float[] x, int offset, int rowStride, int rows, int heads, int headDim,
+                                   float[] weight, float eps) {
+        for (int r = 0; r < rows; r++) {
+            for (int h = 0; h < heads; h++) {
+                final int start = r * rowStride + offset + h * headDim;
+                normalizeRow(x, start, weight, eps, headDim, x, start);
+            }
+        }
     }
 
     private static void normalizeRow(float[] x, int xOff, float[] weight, float eps, int dim, float[] out,
@@ -92,6 +107,15 @@ public final class CpuOps {
      * {@code (x[i]·cos a − x[i+half]·sin a, x[i+half]·cos a + x[i]·sin a)}. Applied to Q and to K separately.
      */
     public static void rope(float[] x, int rows, int heads, int headDim, int[] positions, float[] invFreq) {
+        rope(x, 0, heads * headDim, rows, heads, headDim, positions, invFreq);
+    }
+
+    /**
+     * As {@link #rope(float[], int, int, int, int[], float[])} on heads that start {@code offset} into rows
+     * {@code rowStride} wide, e.g. the Q or the K heads inside fused {@code [q | k | v]} rows.
+     */
+    public static void rope(float[] x, int offset, int rowStride, int rows, int heads, int headDim, int[] positions,
+                            float[] invFreq) {
         final int half = headDim / 2;
         for (int r = 0; r < rows; r++) {
             final float pos = positions[r];
@@ -100,7 +124,7 @@ public final class CpuOps {
                 final float cos = (float) Math.cos(angle);
                 final float sin = (float) Math.sin(angle);
                 for (int h = 0; h < heads; h++) {
-                    final int base = (r * heads + h) * headDim;
+                    final int base = r * rowStride + offset + h * headDim;
                     final float x1 = x[base + i];
                     final float x2 = x[base + i + half];
                     x[base + i] = x1 * cos - x2 * sin;
@@ -224,6 +248,20 @@ public final class CpuOps {
             final int dst = slotMapping[t] * width;
             System.arraycopy(k, t * width, kPool, dst, width);
             System.arraycopy(v, t * width, vPool, dst, width);
+        }
+    }
+
+    /**
+     * KV write from fused rows {@code qkv[tokens][rowStride]}: K starts {@code kOffset} and V {@code vOffset} into
+     * each row, each {@code kvHeads * headDim} wide; row {@code t} goes into slot {@code slotMapping[t]}.
+     */
+    public static void writeKv(float[] qkv, int kOffset, int vOffset, int rowStride, int tokens, int[] slotMapping,
+                               float[] kPool, float[] vPool, int kvHeads, int headDim) {
+        final int width = kvHeads * headDim;
+        for (int t = 0; t < tokens; t++) {
+            final int dst = slotMapping[t] * width;
+            System.arraycopy(qkv, t * rowStride + kOffset, kPool, dst, width);
+            System.arraycopy(qkv, t * rowStride + vOffset, vPool, dst, width);
         }
     }
 

@@ -12,18 +12,30 @@ import java.util.Arrays;
  * sits at position {@code contextLens[s] - n + j} and attends to positions {@code 0..} that one. Position {@code p}
  * lives in page {@code blockTables[s * blockTableStride + p / pageSize]} at offset {@code p % pageSize} of the pools
  * {@code [pages][pageSize][kvHeads][headDim]}. Query head {@code h} reads KV head {@code h / (heads / kvHeads)}.
- * Scores are {@code scale · q·k}, softmax in fp32 with the row maximum subtracted; the output has Q's layout.
+ * Scores are {@code scale · q·k}, softmax in fp32 with the row maximum subtracted; the output is dense
+ * {@code [tokens][heads][headDim]}.
  */
 public final class PagedAttention {
     private PagedAttention() {
     }
 
-    /**
-     * @param scores scratch of at least the longest context length in the batch (not read, only overwritten)
-     */
+    /** Attention over dense query rows {@code q[tokens][heads][headDim]}. */
     public static void attend(float[] q, int numSeqs, int[] queryStarts, int[] contextLens, int[] blockTables,
                               int blockTableStride, float[] kPool, float[] vPool, int pageSize, int heads,
                               int kvHeads, int headDim, float scale, float[] out, float[] scores) {
+        attend(q, heads * headDim, numSeqs, queryStarts, contextLens, blockTables, blockTableStride, kPool, vPool,
+                pageSize, heads, kvHeads, headDim, scale, out, scores);
+    }
+
+    /**
+     * @param qRowStride floats from one query row to the next; each row's heads start at its beginning (so fused
+     *                   {@code [q | k | v]} rows are read in place); {@code out} is dense, {@code heads * headDim}
+     *                   per row
+     * @param scores scratch of at least the longest context length in the batch (not read, only overwritten)
+     */
+    public static void attend(float[] q, int qRowStride, int numSeqs, int[] queryStarts, int[] contextLens,
+                              int[] blockTables, int blockTableStride, float[] kPool, float[] vPool, int pageSize,
+                              int heads, int kvHeads, int headDim, float scale, float[] out, float[] scores) {
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException(heads + " query heads are not a multiple of " + kvHeads + " KV heads");
         }
@@ -42,7 +54,8 @@ public final class PagedAttention {
                 final int visible = contextLen - queryRows + j + 1;
                 final int row = firstRow + j;
                 for (int h = 0; h < heads; h++) {
-                    final int qOff = (row * heads + h) * headDim;
+                    final int qOff = row * qRowStride + h * headDim;
+                    final int outOff = (row * heads + h) * headDim;
                     final int kvHeadOff = (h / group) * headDim;
                     float max = Float.NEGATIVE_INFINITY;
                     for (int p = 0; p < visible; p++) {
@@ -60,13 +73,13 @@ public final class PagedAttention {
                         sum += e;
                     }
                     final float inv = 1f / sum;
-                    Arrays.fill(out, qOff, qOff + headDim, 0f);
+                    Arrays.fill(out, outOff, outOff + headDim, 0f);
                     for (int p = 0; p < visible; p++) {
                         final int slot = blockTables[tableBase + p / pageSize] * pageSize + p % pageSize;
                         final int vOff = slot * kvWidth + kvHeadOff;
                         final float weight = scores[p] * inv;
                         for (int d = 0; d < headDim; d++) {
-                            out[qOff + d] += weight * vPool[vOff + d];
+                            out[outOff + d] += weight * vPool[vOff + d];
                         }
                     }
                 }

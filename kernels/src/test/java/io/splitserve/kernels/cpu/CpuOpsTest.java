@@ -238,4 +238,68 @@ class CpuOpsTest {
         assertArrayEquals(new int[] {1, 1}, out);
         assertEquals(3, CpuOps.argmax(new float[] {1, 2, 3, 9}, 0, 4));
     }
+
+    /** Columns {@code [from, from + width)} of each row of {@code rows[n][stride]}, as dense rows. */
+    private static float[] columns(float[] rows, int n, int stride, int from, int width) {
+        final float[] out = new float[n * width];
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(rows, r * stride + from, out, r * width, width);
+        }
+        return out;
+    }
+
+    @Test
+    void opsOnFusedQkvRowsGiveExactlyTheDenseOpsResults() {
+        final int tokens = 5;
+        final int heads = 4;
+        final int kvHeads = 2;
+        final int headDim = 8;
+        final int qDim = heads * headDim;
+        final int kvDim = kvHeads * headDim;
+        final int stride = qDim + 2 * kvDim;
+        final float[] qkv = randomArray(tokens * stride);
+        final float[] q = columns(qkv, tokens, stride, 0, qDim);
+        final float[] k = columns(qkv, tokens, stride, qDim, kvDim);
+        final float[] v = columns(qkv, tokens, stride, qDim + kvDim, kvDim);
+        final float[] qNorm = randomArray(headDim);
+        final float[] kNorm = randomArray(headDim);
+        final int[] positions = {0, 1, 2, 7, 300};
+        final float[] invFreq = RopeFrequencies.standard(headDim, 10000);
+
+        CpuOps.headRmsNorm(q, tokens, heads, headDim, qNorm, 1e-6f);
+        CpuOps.headRmsNorm(k, tokens, kvHeads, headDim, kNorm, 1e-6f);
+        CpuOps.rope(q, tokens, heads, headDim, positions, invFreq);
+        CpuOps.rope(k, tokens, kvHeads, headDim, positions, invFreq);
+        CpuOps.headRmsNorm(qkv, 0, stride, tokens, heads, headDim, qNorm, 1e-6f);
+        CpuOps.headRmsNorm(qkv, qDim, stride, tokens, kvHeads, headDim, kNorm, 1e-6f);
+        CpuOps.rope(qkv, 0, stride, tokens, heads, headDim, positions, invFreq);
+        CpuOps.rope(qkv, qDim, stride, tokens, kvHeads, headDim, positions, invFreq);
+        assertArrayEquals(q, columns(qkv, tokens, stride, 0, qDim), "Q heads");
+        assertArrayEquals(k, columns(qkv, tokens, stride, qDim, kvDim), "K heads");
+        assertArrayEquals(v, columns(qkv, tokens, stride, qDim + kvDim, kvDim), "V heads untouched");
+
+        // pages of 2 tokens, the sequences' pages out of order: tokens 0..2 are one sequence, 3..4 another
+        final int pageSize = 2;
+        final int[] slots = {6, 7, 2, 0, 1};
+        final float[] kPool = new float[4 * pageSize * kvDim];
+        final float[] vPool = new float[kPool.length];
+        final float[] kPoolDense = new float[kPool.length];
+        final float[] vPoolDense = new float[kPool.length];
+        CpuOps.writeKv(qkv, qDim, qDim + kvDim, stride, tokens, slots, kPool, vPool, kvHeads, headDim);
+        CpuOps.writeKv(k, v, tokens, slots, kPoolDense, vPoolDense, kvHeads, headDim);
+        assertArrayEquals(kPoolDense, kPool, "K pages");
+        assertArrayEquals(vPoolDense, vPool, "V pages");
+
+        final int[] queryStarts = {0, 3, 5};
+        final int[] contextLens = {3, 2};
+        final int[] blockTables = {3, 1, 0, 0};
+        final float scale = 0.3f;
+        final float[] fusedOut = new float[tokens * qDim];
+        final float[] denseOut = new float[tokens * qDim];
+        PagedAttention.attend(qkv, stride, 2, queryStarts, contextLens, blockTables, 2, kPool, vPool, pageSize, heads,
+                kvHeads, headDim, scale, fusedOut, new float[3]);
+        PagedAttention.attend(q, 2, queryStarts, contextLens, blockTables, 2, kPool, vPool, pageSize, heads, kvHeads,
+                headDim, scale, denseOut, new float[3]);
+        assertArrayEquals(denseOut, fusedOut, "attention over fused query rows");
+    }
 }
