@@ -2,7 +2,6 @@ package io.splitserve.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.client.ClientContext;
 import io.splitserve.client.Completion;
@@ -10,9 +9,8 @@ import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.generate.GenerationResult;
-import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.kernels.cuda.GpuTest;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -21,12 +19,11 @@ import org.junit.jupiter.api.Timeout;
  * request goes through prefill, bf16 KV streaming over IPC and CUDA decoding, and its first token (sampled on the
  * prefill node) is the one a single CUDA engine picks.
  */
-@Tag("gpu")
+@GpuTest
 @Timeout(180)
 class CudaServingGpuTest {
     @Test
     void aRequestIsServedPrefillOnOneCudaNodeDecodeOnAnother() throws Exception {
-        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
         final Path demo = TestSystems.demoModel();
         final String prompt = "Once upon a time";
         final int maxTokens = 24;

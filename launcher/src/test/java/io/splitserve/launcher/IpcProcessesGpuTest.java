@@ -3,20 +3,18 @@ package io.splitserve.launcher;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.client.ClientContext;
 import io.splitserve.client.Completion;
 import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
 import io.splitserve.engine.Backend;
-import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.kernels.cuda.GpuTest;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -26,7 +24,7 @@ import org.junit.jupiter.api.Timeout;
  * two node processes over Aeron IPC. A request's greedy tokens equal those of {@code serve} in one JVM on the same
  * GPUs, and its first token (sampled on the prefill node) is the one a single CUDA engine picks.
  */
-@Tag("gpu")
+@GpuTest
 @Timeout(300)
 class IpcProcessesGpuTest {
     private final RoleProcesses roles = new RoleProcesses();
@@ -38,7 +36,6 @@ class IpcProcessesGpuTest {
 
     @Test
     void prefillAndDecodeOnTheirOwnGpusInSeparateProcessesServeLikeOneJvm() throws Exception {
-        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
         final int[] gpus = {0};
         JCudaDriver.cuDeviceGetCount(gpus);
         final int decodeGpu = gpus[0] >= 2 ? 1 : 0;
