@@ -51,11 +51,10 @@ class IpcProcessesGpuTest {
         }
 
         final String dir = TestSystems.aeronDir("ipc-gpu-driver");
-        final RouterHttp http = new RouterHttp();
         final List<String> cuda = List.of("--model", demo.toString(), "--join-driver", dir, "--backend", "cuda",
                 "--mem-fraction", "0.2");
         roles.start("driver", "--aeron-dir", dir);
-        roles.start("router", "--model", demo.toString(), "--join-driver", dir, "--port", Integer.toString(http.port()));
+        final RouterHttp http = RouterHttp.startRouter(roles, "--model", demo.toString(), "--join-driver", dir);
         roles.start(args("prefill", cuda, "--gpu", "0"));
         roles.start(args("decode", cuda, "--gpu", Integer.toString(decodeGpu)));
         http.awaitNodes("prefill", 1);
@@ -69,7 +68,7 @@ class IpcProcessesGpuTest {
         assertTrue(got.tokenIds().length > 0, "tokens came back");
         assertEquals(firstToken, got.tokenIds()[0], "the prefill node's first token");
         assertArrayEquals(oneJvm, got.tokenIds(), "separate processes serve what one JVM serves");
-        assertTrue(http.get("/metrics").contains("splitserve_kv_transfers_ok_total 1"),
+        assertEquals(1, http.metrics().count("splitserve_kv_transfers_ok_total"),
                 "the KV went from the prefill process to the decode process");
     }
 
