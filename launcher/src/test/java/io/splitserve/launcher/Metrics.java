@@ -132,21 +132,4 @@ final class Metrics {
     String type(String family) {
         return types.get(family);
     }
-
-    /** Every series of {@code name}, keyed by the value of {@code label} (e.g. free pages by node). */
-    Map<String, Double> byLabel(String name, String label) {
-        final Map<String, Double> out = new TreeMap<>();
-        final Pattern series = Pattern.compile(Pattern.quote(name) + "\\{(.*)}");
-        samples.forEach((key, v) -> {
-            final Matcher m = series.matcher(key);
-            if (m.matches()) {
-                for (String pair : m.group(1).split(", ")) {
-                    if (pair.startsWith(label + "=")) {
-                        out.put(pair.substring(label.length() + 1), v);
-                    }
-                }
-            }
-        });
-        return out;
-    }
 }

@@ -27,7 +27,7 @@ class MetricsTest {
         assertEquals(1.5e-4, m.value("splitserve_ttft_seconds", "quantile", "0.5"));
         assertTrue(m.find("splitserve_node_free_kv_pages", "node", "10", "role", "decode").isEmpty());
         assertTrue(m.find("splitserve_node_free_kv_pages").isEmpty(), "labels must match exactly");
-        assertEquals(7.0, m.byLabel("splitserve_node_free_kv_pages", "node").get("1"));
+        assertEquals(7, m.value("splitserve_node_free_kv_pages", "node", "1", "role", "prefill"));
     }
 
     @Test
