@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
@@ -14,14 +13,12 @@ import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.engine.forward.KvWireType;
 import io.splitserve.model.SamplingParams;
 import io.splitserve.kernels.cuda.Bf16;
-import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.kernels.cuda.GpuTest;
 import io.splitserve.sbe.KvTransferStatus;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,18 +32,13 @@ import org.junit.jupiter.params.provider.CsvSource;
  * clear). The exported rows are the CPU engine's K and V in the same {@code [tokens][kvHeads][headDim]} layout, up to
  * bf16. A CUDA prefill towards a CPU decode engine is refused as incompatible.
  */
-@Tag("gpu")
+@GpuTest
 @Timeout(300)
 class CudaKvStreamingGpuTest {
     private static final double MIN_COSINE = 0.999;
     private static final double SAME_KERNELS_COSINE = 0.999999;
     private static final float CLEAR_MARGIN = 0.05f;
     private static final int STEPS = 24;
-
-    @BeforeAll
-    static void needsGpu() {
-        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
-    }
 
     private static Path demo() throws Exception {
         return DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION).toAbsolutePath());

@@ -16,10 +16,12 @@ import io.splitserve.sbe.KvTransferEndEncoder;
 import io.splitserve.sbe.KvTransferStatus;
 import io.splitserve.sbe.MessageHeaderEncoder;
 import java.nio.ByteBuffer;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 import org.agrona.CloseHelper;
+import org.agrona.concurrent.CachedNanoClock;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -39,6 +41,12 @@ class KvTransferFailureTest
     private static final int TOKENS = 100;
     private static final long LEASE_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(1000);
     private static final long TRANSFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(400);
+    /** A timeout that a manual clock stepping 1 ms per check cannot reach in any run of these tests (30 days). */
+    private static final long UNREACHABLE_TIMEOUT_NS = TimeUnit.DAYS.toNanos(30);
+
+    /** Clocks a test may hand to the sender or the receiver: time then moves only when the test moves it. */
+    private final CachedNanoClock senderClock = new CachedNanoClock();
+    private final CachedNanoClock receiverClock = new CachedNanoClock();
 
     private TestMediaDriver driver;
     private int nextStreamId = 3000;
@@ -79,15 +87,27 @@ class KvTransferFailureTest
     private int connect(final KvPageStore store, final long senderFingerprint,
         final String dataChannel, final long offerTimeoutNs)
     {
+        return connect(store, senderFingerprint, dataChannel, offerTimeoutNs, senderCtx -> { }, receiverCtx -> { });
+    }
+
+    /** Connects a sender and a receiver; the customizers may replace clocks and timeouts (applied last). */
+    private int connect(final KvPageStore store, final long senderFingerprint,
+        final String dataChannel, final long offerTimeoutNs,
+        final Consumer<KvSenderContext> senderSettings, final Consumer<KvReceiverContext> receiverSettings)
+    {
         final int streamId = nextStreamId += 2;
         senderAeron = driver.connect();
         receiverAeron = driver.connect();
-        sender = new KvSender(new KvSenderContext().aeron(senderAeron).modelFingerprint(senderFingerprint)
+        final KvSenderContext senderCtx = new KvSenderContext().aeron(senderAeron).modelFingerprint(senderFingerprint)
             .channel(dataChannel).streamId(streamId).ackStreamId(streamId + 1).maxChunkBytes(4096)
-            .leaseTimeoutNs(LEASE_TIMEOUT_NS).offerTimeoutNs(offerTimeoutNs).leaseListener(leases));
-        receiver = new ReceiverThread(new KvReceiver(new KvReceiverContext().aeron(receiverAeron)
+            .leaseTimeoutNs(LEASE_TIMEOUT_NS).offerTimeoutNs(offerTimeoutNs).leaseListener(leases);
+        senderSettings.accept(senderCtx);
+        sender = new KvSender(senderCtx);
+        final KvReceiverContext receiverCtx = new KvReceiverContext().aeron(receiverAeron)
             .modelFingerprint(FINGERPRINT).pageStore(store).receiveListener(receipts).channel(dataChannel)
-            .streamId(streamId).ackStreamId(streamId + 1).transferTimeoutNs(TRANSFER_TIMEOUT_NS)));
+            .streamId(streamId).ackStreamId(streamId + 1).transferTimeoutNs(TRANSFER_TIMEOUT_NS);
+        receiverSettings.accept(receiverCtx);
+        receiver = new ReceiverThread(new KvReceiver(receiverCtx));
         KvTestData.awaitConnected(sender, receiver.receiver());
         return streamId;
     }
@@ -100,6 +120,39 @@ class KvTransferFailureTest
     private void awaitLease(final long requestId)
     {
         KvTestData.await(() -> leases.ended.containsKey(requestId), 10_000, "lease of " + requestId, sender::doWork);
+    }
+
+    /** A back-pressure idle strategy for a manual clock: every retry the sender waits out moves the clock on. */
+    private static final class BackPressureTicks implements IdleStrategy
+    {
+        private final CachedNanoClock clock;
+        private final long tickNs;
+
+        BackPressureTicks(final CachedNanoClock clock, final long tickNs)
+        {
+            this.clock = clock;
+            this.tickNs = tickNs;
+        }
+
+        @Override
+        public void idle(final int workCount)
+        {
+            if (workCount <= 0)
+            {
+                idle();
+            }
+        }
+
+        @Override
+        public void idle()
+        {
+            clock.advance(tickNs);
+        }
+
+        @Override
+        public void reset()
+        {
+        }
     }
 
     private void sendLayers(final long requestId, final int fromLayer, final int toLayer)
@@ -214,22 +267,25 @@ class KvTransferFailureTest
     }
 
     @Test
-    void receiverKilledMidTransferEndsTheSendersLeaseWithinItsTimeout()
+    void receiverKilledMidTransferEndsTheSendersLeaseWithoutWaitingForItsTimeout()
     {
         final HostKvPageStore store = HostKvPageStore.allocate(SMALL, 16, 16);
-        connect(store);
+        connect(store, FINGERPRINT, "aeron:ipc", TimeUnit.SECONDS.toNanos(1),
+            senderCtx -> senderCtx.nanoClock(senderClock).leaseTimeoutNs(UNREACHABLE_TIMEOUT_NS), receiverCtx -> { });
         assertTrue(sender.begin(6, SMALL, TOKENS));
         sendLayers(6, 0, 2);
-        final long killedAt = System.nanoTime();
         receiver.halt();
         receiver = null;
         receiverAeron.close(); // the process is gone: no ack, no clean close of the receiver
 
-        awaitLease(6);
-        assertTrue(System.nanoTime() - killedAt < LEASE_TIMEOUT_NS + TimeUnit.MILLISECONDS.toNanos(500),
-            "the lease must end within its timeout");
-        assertTrue(Set.of(KvTransferStatus.FAILED_DISCONNECTED, KvTransferStatus.FAILED_TIMEOUT)
-            .contains(leases.ended.get(6L)), "lease ended with " + leases.ended.get(6L));
+        // the sender's clock moves one lease check per duty cycle and cannot reach the (long) lease timeout in any
+        // run of this test, so the lease can only end because the sender saw its receiver go away
+        KvTestData.await(() -> leases.ended.containsKey(6L), 10_000, "lease of 6", () ->
+        {
+            senderClock.advance(TimeUnit.MILLISECONDS.toNanos(1));
+            sender.doWork();
+        });
+        assertEquals(KvTransferStatus.FAILED_DISCONNECTED, leases.ended.get(6L), "ended by the disconnect");
         assertEquals(0, sender.openTransfers());
     }
 
@@ -237,38 +293,40 @@ class KvTransferFailureTest
     void receiverHungMidTransferEndsTheSendersLeaseAtTheTimeout()
     {
         final HostKvPageStore store = HostKvPageStore.allocate(SMALL, 16, 16);
-        connect(store);
+        connect(store, FINGERPRINT, "aeron:ipc", TimeUnit.SECONDS.toNanos(1),
+            senderCtx -> senderCtx.nanoClock(senderClock), receiverCtx -> { });
         assertTrue(sender.begin(7, SMALL, TOKENS));
-        sendLayers(7, 0, 2);
-        final long lastSendAt = System.nanoTime();
+        sendLayers(7, 0, 2); // the lease now runs to the sender's clock + LEASE_TIMEOUT_NS
         receiver.halt(); // still connected, never answers
 
-        awaitLease(7);
-        final long waited = System.nanoTime() - lastSendAt;
-        assertEquals(KvTransferStatus.FAILED_TIMEOUT, leases.ended.get(7L));
-        assertTrue(waited >= LEASE_TIMEOUT_NS - TimeUnit.MILLISECONDS.toNanos(50), "lease ended early: " + waited + " ns");
-        assertTrue(waited < LEASE_TIMEOUT_NS + TimeUnit.MILLISECONDS.toNanos(500), "lease ended late: " + waited + " ns");
+        senderClock.advance(LEASE_TIMEOUT_NS); // exactly at the deadline: not yet over
+        sender.doWork();
+        assertFalse(leases.ended.containsKey(7L), "the lease ended before its timeout: " + leases.ended.get(7L));
+        senderClock.advance(LEASE_TIMEOUT_NS); // well past it (and past the next lease check)
+        sender.doWork();
+        assertEquals(KvTransferStatus.FAILED_TIMEOUT, leases.ended.get(7L), "the lease ends once its timeout passed");
         receiver.receiver().close();
         receiver = null;
         assertEquals(16, store.freePages(), "closing the receiver releases what it reserved");
     }
 
     @Test
-    void senderKilledMidTransferFreesTheReservationWithinTheReceiversTimeout()
+    void senderKilledMidTransferFreesTheReservationWithoutWaitingForTheReceiversTimeout()
     {
         final HostKvPageStore store = HostKvPageStore.allocate(SMALL, 16, 16);
-        connect(store);
+        connect(store, FINGERPRINT, "aeron:ipc", TimeUnit.SECONDS.toNanos(1), senderCtx -> { },
+            receiverCtx -> receiverCtx.nanoClock(receiverClock).transferTimeoutNs(UNREACHABLE_TIMEOUT_NS));
         assertTrue(sender.begin(8, SMALL, TOKENS));
         sendLayers(8, 0, 2);
         KvTestData.await(() -> store.freePages() < 16, 5_000, "the reservation", Thread::yield);
-        final long killedAt = System.nanoTime();
         senderAeron.close(); // the prefill process is gone
         sender = null;
 
-        KvTestData.await(() -> receipts.failed.containsKey(8L), 5_000, "the receiver to give up", Thread::yield);
-        assertTrue(System.nanoTime() - killedAt < TRANSFER_TIMEOUT_NS + TimeUnit.MILLISECONDS.toNanos(500));
-        assertTrue(Set.of(KvTransferStatus.FAILED_DISCONNECTED, KvTransferStatus.FAILED_TIMEOUT)
-            .contains(receipts.failed.get(8L)), "transfer failed with " + receipts.failed.get(8L));
+        // the receiver's clock moves one stall check per wait here and cannot reach its (long) transfer timeout, so
+        // the transfer can only fail because the receiver saw its sender go away
+        KvTestData.await(() -> receipts.failed.containsKey(8L), 10_000, "the receiver to give up",
+            () -> receiverClock.advance(TimeUnit.MILLISECONDS.toNanos(1)));
+        assertEquals(KvTransferStatus.FAILED_DISCONNECTED, receipts.failed.get(8L), "failed by the disconnect");
         assertEquals(16, store.freePages());
         assertEquals(0, receiver.receiver().openTransfers());
     }
@@ -278,10 +336,15 @@ class KvTransferFailureTest
     {
         final HostKvPageStore store = HostKvPageStore.allocate(SMALL, 16, 16);
         // a 64 KiB term: the hung receiver's window fills after a few chunks
-        connect(store, FINGERPRINT, "aeron:ipc?term-length=64k", TimeUnit.MILLISECONDS.toNanos(200));
+        // each back-pressured retry moves the sender's clock by 1 ms, so the offer deadline is reached in clock time
+        final long offerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(200);
+        connect(store, FINGERPRINT, "aeron:ipc?term-length=64k", offerTimeoutNs,
+            senderCtx -> senderCtx.nanoClock(senderClock)
+                .backPressureIdleStrategy(new BackPressureTicks(senderClock, TimeUnit.MILLISECONDS.toNanos(1))),
+            receiverCtx -> { });
         assertTrue(sender.begin(9, SMALL, TOKENS));
         receiver.halt();
-        final long start = System.nanoTime();
+        final long start = senderClock.nanoTime();
         boolean sent = true;
         for (int layer = 0; layer < SMALL.layers() && sent; layer++)
         {
@@ -289,7 +352,10 @@ class KvTransferFailureTest
                 source, KvTestData.partIndex(SMALL, TOKENS, layer, KvPart.V));
         }
         assertFalse(sent, "a stream that stays back-pressured must fail");
-        assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(200));
+        final long waited = senderClock.nanoTime() - start;
+        assertTrue(waited > offerTimeoutNs, "failed before the offer deadline, after " + waited + " ns");
+        assertTrue(waited <= offerTimeoutNs + TimeUnit.MILLISECONDS.toNanos(2), "kept retrying past the deadline: "
+            + waited + " ns");
         assertEquals(KvTransferStatus.FAILED_TIMEOUT, leases.ended.get(9L));
         assertEquals(0, sender.openTransfers());
         receiver.receiver().close();

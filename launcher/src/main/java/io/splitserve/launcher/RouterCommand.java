@@ -52,7 +52,10 @@ final class RouterCommand implements Callable<Integer> {
             return new RouterAgent(ctx);
         }, agent -> {
             try {
-                return new HttpShim((RouterAgent) agent, routerOptions.httpContext());
+                final HttpShim http = new HttpShim((RouterAgent) agent, routerOptions.httpContext());
+                // the bound port, so a caller that asked for port 0 learns which one it got
+                System.out.println("splitserve router http port " + http.port());
+                return http;
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot listen on " + routerOptions.host + ":" + routerOptions.port, e);
             }

@@ -1,7 +1,6 @@
 package io.splitserve.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.splitserve.client.ClientContext;
 import io.splitserve.client.Completion;
@@ -10,7 +9,6 @@ import io.splitserve.client.SplitServeClient;
 import io.splitserve.client.TokenStream;
 import io.splitserve.decode.DecodeNodeAgent;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,11 +31,7 @@ class ColocatedTest {
             assertArrayEquals(Reference.generate(demo, longPrompt, 12).tokens(), got.tokenIds());
             running.close();
             final DecodeNodeAgent node = system.decodeAgents().get(0);
-            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (node.freePages() != node.totalPages() && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
-            assertEquals(node.totalPages(), node.freePages());
+            Await.until("every KV page back in the node's pool", () -> node.freePages() == node.totalPages());
         }
     }
 }

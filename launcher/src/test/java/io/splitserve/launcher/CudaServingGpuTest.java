@@ -1,8 +1,6 @@
 package io.splitserve.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.client.ClientContext;
 import io.splitserve.client.Completion;
@@ -10,41 +8,40 @@ import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.generate.GenerationResult;
-import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.kernels.cuda.GpuTest;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * {@code serve} on the CUDA backend in one JVM, prefill and decode node on GPU 0 each on its own agent thread: a
- * request goes through prefill, bf16 KV streaming over IPC and CUDA decoding, and its first token (sampled on the
- * prefill node) is the one a single CUDA engine picks.
+ * {@code serve} on the CUDA backend in one JVM, prefill and decode node on GPU 0 each on its own agent thread: requests
+ * go through prefill, bf16 KV streaming over IPC and CUDA decoding, and every request's tokens, the decode node's
+ * included, follow a single CUDA engine's greedy output as {@link GreedyAgreement} requires.
  */
-@Tag("gpu")
-@Timeout(180)
+@GpuTest
+@Timeout(300)
 class CudaServingGpuTest {
+    private static final String[] PROMPTS = {"Once upon a time", "The quick brown fox", "In a hole in the ground",
+        "Tell me about the sea"};
+    private static final int MAX_TOKENS = 32;
+
     @Test
-    void aRequestIsServedPrefillOnOneCudaNodeDecodeOnAnother() throws Exception {
-        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
+    void requestsServedPrefillOnOneCudaNodeDecodeOnAnotherFollowOneCudaEngine() throws Exception {
         final Path demo = TestSystems.demoModel();
-        final String prompt = "Once upon a time";
-        final int maxTokens = 24;
-        final GenerationResult expected = TestSystems.oneCudaEngine(demo, prompt, maxTokens);
+        final GenerationResult[] expected = new GenerationResult[PROMPTS.length];
+        for (int i = 0; i < PROMPTS.length; i++) {
+            expected[i] = TestSystems.oneCudaEngine(demo, PROMPTS[i], MAX_TOKENS);
+        }
+        final GreedyAgreement agreement = new GreedyAgreement();
         try (ServingSystem system = ServingSystem.start(TestSystems.options("cuda-serving").backend(Backend.CUDA)
                 .prefillGpu(0).decodeGpu(0).gpuMemFraction(0.1));
              SplitServeClient client = SplitServeClient.connect(new ClientContext(), system.aeron())) {
-            final Completion got = client.generate(GenerateOptions.greedy(prompt, maxTokens));
-            assertTrue(got.tokenIds().length > 0, "tokens came back");
-            assertEquals(expected.tokens()[0], got.tokenIds()[0], "the prefill node's first token");
-            int same = 0;
-            while (same < Math.min(expected.tokens().length, got.tokenIds().length)
-                    && expected.tokens()[same] == got.tokenIds()[same]) {
-                same++;
+            for (int i = 0; i < PROMPTS.length; i++) {
+                final Completion got = client.generate(GenerateOptions.greedy(PROMPTS[i], MAX_TOKENS));
+                assertEquals(expected[i].promptTokens().length, got.promptTokens(), PROMPTS[i]);
+                agreement.compare(PROMPTS[i], expected[i].tokens(), got.tokenIds());
             }
-            System.out.println("served on CUDA: " + got.tokenIds().length + " tokens (" + got.finishReason() + "), "
-                    + same + " equal to one CUDA engine's " + expected.tokens().length);
-            assertEquals(expected.promptTokens().length, got.promptTokens());
         }
+        agreement.assertAgreement(PROMPTS.length);
     }
 }

@@ -2,31 +2,29 @@ package io.splitserve.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.client.ClientContext;
 import io.splitserve.client.Completion;
 import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
 import io.splitserve.engine.Backend;
-import io.splitserve.kernels.cuda.CudaDevice;
+import io.splitserve.kernels.cuda.GpuTest;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import jcuda.driver.JCudaDriver;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * The setup of two-GPU disaggregation on one host: a {@code splitserve driver} process, and router, prefill (CUDA,
  * GPU 0) and decode (CUDA, GPU 1, or GPU 0 where there is one) processes joined to it, bf16 KV moving between the
- * two node processes over Aeron IPC. A request's greedy tokens equal those of {@code serve} in one JVM on the same
- * GPUs, and its first token (sampled on the prefill node) is the one a single CUDA engine picks.
+ * two node processes over Aeron IPC. Every request's greedy tokens follow an independent single CUDA engine as
+ * {@link GreedyAgreement} requires, and equal those of {@code serve} in one JVM on the same GPUs (same code, other
+ * process layout).
  */
-@Tag("gpu")
+@GpuTest
 @Timeout(300)
 class IpcProcessesGpuTest {
     private final RoleProcesses roles = new RoleProcesses();
@@ -38,42 +36,47 @@ class IpcProcessesGpuTest {
 
     @Test
     void prefillAndDecodeOnTheirOwnGpusInSeparateProcessesServeLikeOneJvm() throws Exception {
-        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
         final int[] gpus = {0};
         JCudaDriver.cuDeviceGetCount(gpus);
         final int decodeGpu = gpus[0] >= 2 ? 1 : 0;
         final Path demo = TestSystems.demoModel();
-        final String prompt = "Once upon a time";
-        final int maxTokens = 24;
-        final int firstToken = TestSystems.oneCudaEngine(demo, prompt, 1).tokens()[0];
-        final int[] oneJvm;
+        final String[] prompts = {"Once upon a time", "The quick brown fox", "In a hole in the ground"};
+        final int maxTokens = 32;
+        final int[][] reference = new int[prompts.length][];
+        for (int i = 0; i < prompts.length; i++) {
+            reference[i] = TestSystems.oneCudaEngine(demo, prompts[i], maxTokens).tokens();
+        }
+        final int[][] oneJvm = new int[prompts.length][];
         try (ServingSystem system = ServingSystem.start(TestSystems.options("ipc-gpu-serve").backend(Backend.CUDA)
                 .prefillGpu(0).decodeGpu(decodeGpu).gpuMemFraction(0.2));
              SplitServeClient client = SplitServeClient.connect(new ClientContext(), system.aeron())) {
-            oneJvm = client.generate(GenerateOptions.greedy(prompt, maxTokens)).tokenIds();
+            for (int i = 0; i < prompts.length; i++) {
+                oneJvm[i] = client.generate(GenerateOptions.greedy(prompts[i], maxTokens)).tokenIds();
+            }
         }
 
         final String dir = TestSystems.aeronDir("ipc-gpu-driver");
-        final RouterHttp http = new RouterHttp();
         final List<String> cuda = List.of("--model", demo.toString(), "--join-driver", dir, "--backend", "cuda",
                 "--mem-fraction", "0.2");
         roles.start("driver", "--aeron-dir", dir);
-        roles.start("router", "--model", demo.toString(), "--join-driver", dir, "--port", Integer.toString(http.port()));
+        final RouterHttp http = RouterHttp.startRouter(roles, "--model", demo.toString(), "--join-driver", dir);
         roles.start(args("prefill", cuda, "--gpu", "0"));
         roles.start(args("decode", cuda, "--gpu", Integer.toString(decodeGpu)));
         http.awaitNodes("prefill", 1);
         http.awaitNodes("decode", 1);
-        final Completion got;
+        final GreedyAgreement agreement = new GreedyAgreement();
         try (SplitServeClient client = SplitServeClient.connect(new ClientContext().aeronDirectoryName(dir))) {
-            got = client.generate(GenerateOptions.greedy(prompt, maxTokens));
+            for (int i = 0; i < prompts.length; i++) {
+                final Completion got = client.generate(GenerateOptions.greedy(prompts[i], maxTokens));
+                agreement.compare(prompts[i], reference[i], got.tokenIds());
+                assertArrayEquals(oneJvm[i], got.tokenIds(), "'" + prompts[i] + "': separate processes serve what"
+                        + " one JVM serves");
+            }
         }
-        System.out.println("prefill on GPU 0, decode on GPU " + decodeGpu + " in separate processes over IPC: "
-                + got.tokenIds().length + " tokens (" + got.finishReason() + ")");
-        assertTrue(got.tokenIds().length > 0, "tokens came back");
-        assertEquals(firstToken, got.tokenIds()[0], "the prefill node's first token");
-        assertArrayEquals(oneJvm, got.tokenIds(), "separate processes serve what one JVM serves");
-        assertTrue(http.get("/metrics").contains("splitserve_kv_transfers_ok_total 1"),
-                "the KV went from the prefill process to the decode process");
+        System.out.println("prefill on GPU 0, decode on GPU " + decodeGpu + " in separate processes over IPC");
+        agreement.assertAgreement(prompts.length);
+        assertEquals(prompts.length, http.metrics().count("splitserve_kv_transfers_ok_total"),
+                "every KV went from the prefill process to the decode process");
     }
 
     private static String[] args(String command, List<String> common, String... more) {

@@ -41,15 +41,14 @@ class IpcProcessesTest {
         final Path demo = TestSystems.demoModel();
         final String model = demo.toString();
         final String dir = TestSystems.aeronDir("ipc-driver");
-        final RouterHttp http = new RouterHttp();
         final Process driver = roles.start("driver", "--aeron-dir", dir);
         final Run second = run("driver", "--aeron-dir", dir);
         assertEquals(1, second.status(), second.err());
         assertEquals("error: a media driver is running in " + dir + " (or was killed there less than 10 s ago)",
                 second.err().strip());
 
-        final List<Process> joined = List.of(
-                roles.start("router", "--model", model, "--join-driver", dir, "--port", Integer.toString(http.port())),
+        final RouterHttp http = RouterHttp.startRouter(roles, "--model", model, "--join-driver", dir);
+        final List<Process> joined = List.of(http.process(),
                 roles.start("prefill", "--model", model, "--join-driver", dir),
                 roles.start("decode", "--model", model, "--join-driver", dir));
         http.awaitNodes("prefill", 1);
@@ -59,7 +58,7 @@ class IpcProcessesTest {
             assertArrayEquals(Reference.generate(demo, prompt, 20).tokens(),
                     client.generate(GenerateOptions.greedy(prompt, 20)).tokenIds(), "IPC path equals generate");
         }
-        assertTrue(http.get("/metrics").contains("splitserve_kv_transfers_ok_total 1"),
+        assertEquals(1, http.metrics().count("splitserve_kv_transfers_ok_total"),
                 "the prefill process sent the KV to the decode process");
 
         driver.destroy();

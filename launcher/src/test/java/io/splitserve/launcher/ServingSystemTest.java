@@ -19,7 +19,6 @@ import io.splitserve.sbe.FinishReason;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -104,11 +103,7 @@ class ServingSystemTest {
         }
         assertEquals(FinishReason.CANCELLED, last.finish(), "the stream ends with an explicit CANCELLED event");
         assertEquals(-1, last.tokenId());
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (decode.freePages() != decode.totalPages() && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertEquals(decode.totalPages(), decode.freePages(), "every KV page is back in the decode node's pool");
+        Await.until("every KV page back in the decode node's pool", () -> decode.freePages() == decode.totalPages());
     }
 
     @Test

@@ -3,7 +3,6 @@ package io.splitserve.launcher;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.splitserve.client.ClientContext;
 import io.splitserve.client.GenerateOptions;
@@ -16,8 +15,6 @@ import java.net.DatagramSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -57,9 +54,8 @@ class UdpProcessesTest {
         final String model = demo.toString();
         final String events = "aeron:udp?endpoint=127.0.0.1:" + freeUdpPort();
         final String routerDir = TestSystems.aeronDir("udp-router");
-        final RouterHttp http = new RouterHttp();
-        roles.start("router", "--model", model, "--node-events-channel", events, "--aeron-dir", routerDir,
-                "--port", Integer.toString(http.port()), "--heartbeat-timeout-ms", "500");
+        final RouterHttp http = RouterHttp.startRouter(roles, "--model", model, "--node-events-channel", events,
+                "--aeron-dir", routerDir, "--heartbeat-timeout-ms", "500");
         roles.start("prefill", "--model", model, "--node-id", "1", "--router-channel", events,
                 "--control-channel", "aeron:udp?endpoint=127.0.0.1:" + freeUdpPort(),
                 "--aeron-dir", TestSystems.aeronDir("udp-prefill"));
@@ -79,8 +75,9 @@ class UdpProcessesTest {
             for (int i = 0; i < 5; i++) {
                 ids.add(stream.next().tokenId());
             }
-            Thread.sleep(250); // a heartbeat shows which decode node holds the sequence
-            final boolean firstBusy = busyNode(http.get("/metrics")) == 101;
+            // the holder of the sequence is the decode node whose heartbeat reports fewer free pages
+            Await.until("a heartbeat showing which decode node holds the sequence", () -> busyNode(http.metrics()) > 0);
+            final boolean firstBusy = busyNode(http.metrics()) == 101;
             (firstBusy ? first : second).destroyForcibly();
             while (stream.hasNext()) {
                 final Token t = stream.next();
@@ -89,7 +86,7 @@ class UdpProcessesTest {
             }
             assertArrayEquals(Reference.generate(demo, prompt, max, false).tokens(),
                     ids.stream().mapToInt(Integer::intValue).toArray());
-            assertTrue(http.get("/metrics").contains("splitserve_kv_transfers_ok_total 3"),
+            assertEquals(3, http.metrics().count("splitserve_kv_transfers_ok_total"),
                     "the killed node's request was prefilled again (prompt + tokens so far) for the other node");
 
             final TokenStream last = client.stream(new GenerateOptions("", prompt, false, 400, 0f, 1f, 0, 0,
@@ -105,19 +102,10 @@ class UdpProcessesTest {
         }
     }
 
-    /** The decode node id with the fewest free KV pages in a /metrics text. */
-    private static int busyNode(String metrics) {
-        final Matcher m = Pattern.compile("splitserve_node_free_kv_pages\\{node=\"(\\d+)\",role=\"decode\"} (\\d+)")
-                .matcher(metrics);
-        int node = -1;
-        long fewest = Long.MAX_VALUE;
-        while (m.find()) {
-            if (Long.parseLong(m.group(2)) < fewest) {
-                fewest = Long.parseLong(m.group(2));
-                node = Integer.parseInt(m.group(1));
-            }
-        }
-        assertTrue(node > 0, metrics);
-        return node;
+    /** The decode node (101 or 102) reporting strictly fewer free KV pages than the other, or -1 while they tie. */
+    private static int busyNode(Metrics metrics) {
+        final double first = metrics.value("splitserve_node_free_kv_pages", "node", "101", "role", "decode");
+        final double second = metrics.value("splitserve_node_free_kv_pages", "node", "102", "role", "decode");
+        return first < second ? 101 : second < first ? 102 : -1;
     }
 }

@@ -15,9 +15,9 @@ import net.openhft.chronicle.queue.ExcerptTailer;
  * its outcome. Metadata only, never KV. After a restart {@link #unfinished()} lists what was accepted and never
  * completed, so the router can report each one instead of dropping it silently.
  *
- * <p>Entries are single text lines: {@code A <routerId> <clientId> <clientRequestId> <maxNew> <temperature> <topP>
- * <topK> <seed> <token,token,...>} and {@code C <routerId> <outcome>}. Router-thread only (Chronicle appenders are
- * bound to their thread).
+ * <p>Entries are single text lines written and read by {@link JournalRecord} (the load generator replays them with it
+ * too); a journal holding a line that is not an entry fails to open, naming the line. Router-thread only (Chronicle
+ * appenders are bound to their thread).
  */
 final class RequestJournal implements AutoCloseable {
     /** An accepted request the journal has no completion for. */
@@ -26,20 +26,25 @@ final class RequestJournal implements AutoCloseable {
     private final ChronicleQueue queue;
     private final ExcerptAppender appender;
     private final Map<Long, Unfinished> unfinished = new LinkedHashMap<>();
+    private final StringBuilder entryText = new StringBuilder(256);
     private long highestRouterId;
 
     RequestJournal(Path dir) {
         this.queue = ChronicleQueue.singleBuilder(dir).build();
-        final ExcerptTailer tailer = queue.createTailer();
-        for (String line = tailer.readText(); line != null; line = tailer.readText()) {
-            final String[] f = line.split(" ");
-            final long routerId = Long.parseLong(f[1]);
-            highestRouterId = Math.max(highestRouterId, routerId);
-            if (f[0].equals("A")) {
-                unfinished.put(routerId, new Unfinished(routerId, Long.parseLong(f[2]), Long.parseLong(f[3])));
-            } else {
-                unfinished.remove(routerId);
+        try {
+            final ExcerptTailer tailer = queue.createTailer();
+            for (String line = tailer.readText(); line != null; line = tailer.readText()) {
+                final JournalRecord entry = JournalRecord.parse(line);
+                highestRouterId = Math.max(highestRouterId, entry.routerId());
+                if (entry instanceof JournalRecord.Accepted a) {
+                    unfinished.put(a.routerId(), new Unfinished(a.routerId(), a.clientId(), a.clientRequestId()));
+                } else {
+                    unfinished.remove(entry.routerId());
+                }
             }
+        } catch (IllegalArgumentException e) {
+            queue.close();
+            throw new IllegalArgumentException("the journal at " + dir + " cannot be read: " + e.getMessage(), e);
         }
         this.appender = queue.createAppender();
     }
@@ -56,23 +61,16 @@ final class RequestJournal implements AutoCloseable {
 
     void accepted(RouterRequest r) {
         final ValidatedRequest v = r.request;
-        final StringBuilder line = new StringBuilder(64 + v.promptTokens().length * 6)
-                .append("A ").append(r.routerId).append(' ').append(r.clientId).append(' ').append(r.clientRequestId)
-                .append(' ').append(v.maxNewTokens()).append(' ').append(v.temperature()).append(' ').append(v.topP())
-                .append(' ').append(v.topK()).append(' ').append(v.seed()).append(' ');
-        final int[] tokens = v.promptTokens();
-        for (int i = 0; i < tokens.length; i++) {
-            if (i > 0) {
-                line.append(',');
-            }
-            line.append(tokens[i]);
-        }
-        appender.writeText(line);
+        entryText.setLength(0);
+        JournalRecord.appendAccepted(entryText, r.routerId, r.clientId, r.clientRequestId, v.maxNewTokens(),
+                v.temperature(), v.topP(), v.topK(), v.seed(), v.promptTokens());
+        appender.writeText(entryText);
     }
 
     void completed(long routerId, String outcome) {
         unfinished.remove(routerId);
-        appender.writeText("C " + routerId + " " + outcome);
+        entryText.setLength(0);
+        appender.writeText(new JournalRecord.Completed(routerId, outcome).appendTo(entryText));
     }
 
     @Override

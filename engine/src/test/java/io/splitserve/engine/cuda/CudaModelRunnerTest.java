@@ -3,7 +3,6 @@ package io.splitserve.engine.cuda;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
@@ -14,13 +13,11 @@ import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.kernels.cuda.GpuTest;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.SamplingParams;
-import io.splitserve.kernels.cuda.CudaDevice;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,7 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * import stream while decode steps run on the compute stream gives what a whole import at admission gives, and a
  * released partial import leaves its pages clean for the next sequence.
  */
-@Tag("gpu")
+@GpuTest
 class CudaModelRunnerTest {
     private static final int PAGE = 16;
     private static final int DECODE_STEPS = 6;
@@ -47,11 +44,6 @@ class CudaModelRunnerTest {
 
     @TempDir
     static Path models;
-
-    @BeforeAll
-    static void needsGpu() {
-        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"qwen2", "llama", "qwen3"})

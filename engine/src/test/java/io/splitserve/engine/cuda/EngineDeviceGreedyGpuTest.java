@@ -2,22 +2,19 @@ package io.splitserve.engine.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.ImportedKv;
 import io.splitserve.engine.StepOutput;
+import io.splitserve.kernels.cuda.GpuTest;
 import io.splitserve.model.SamplingParams;
-import io.splitserve.kernels.cuda.CudaDevice;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,17 +23,12 @@ import org.junit.jupiter.api.io.TempDir;
  * from the same step's logits, through prefill, mixed and graph-replayed decode steps, and a sampled sequence in
  * the batch sends the whole step back to the host path.
  */
-@Tag("gpu")
+@GpuTest
 class EngineDeviceGreedyGpuTest {
     private static final int STEPS = 24;
 
     @TempDir
     static Path models;
-
-    @BeforeAll
-    static void needsGpu() {
-        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
-    }
 
     @Test
     void deviceArgmaxEqualsHostArgmaxAndKeepsNoLogits() throws Exception {

@@ -1,5 +1,6 @@
 package io.splitserve.perf.load;
 
+import io.splitserve.router.JournalRecord;
 import io.splitserve.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,8 +15,8 @@ import net.openhft.chronicle.queue.ExcerptTailer;
  * journal order, cycling when the run wants more requests than were recorded. Arrival times come from the load
  * pattern, since the journal records what was asked, not when.
  *
- * <p>Journal entries are text lines {@code A <routerId> <clientId> <clientRequestId> <maxNew> <temperature> <topP>
- * <topK> <seed> <token,token,...>}; other lines are skipped.
+ * <p>Entries are read with the router's own {@link JournalRecord}; completions are skipped, and a line that is not an
+ * entry is an error naming it (a replay of a damaged journal would measure something else).
  */
 public final class JournalWorkload implements Workload {
     private final Path dir;
@@ -42,19 +43,17 @@ public final class JournalWorkload implements Workload {
         }
     }
 
-    /** The request of one journal line, or null for a line that is not an accepted request. */
+    /**
+     * The request of one journal line, or null for a completion or an accepted request that cannot be replayed (its
+     * prompt decodes to no text, or it asked for no tokens); a malformed line is an {@link IllegalArgumentException}.
+     */
     static RequestSpec parse(String line, Tokenizer tokenizer) {
-        final String[] f = line.split(" ");
-        if (f.length != 10 || !f[0].equals("A") || f[9].isEmpty()) {
+        if (!(JournalRecord.parse(line) instanceof JournalRecord.Accepted accepted)) {
             return null;
         }
-        final String[] ids = f[9].split(",");
-        final int[] tokens = new int[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            tokens[i] = Integer.parseInt(ids[i]);
-        }
+        final int[] tokens = accepted.promptTokens();
         final String text = tokenizer.decode(tokens, true);
-        final int maxNew = Integer.parseInt(f[4]);
+        final int maxNew = accepted.maxNewTokens();
         return text.isEmpty() || maxNew <= 0 ? null : new RequestSpec(text, tokens.length, maxNew);
     }
 

@@ -9,16 +9,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.demo.DemoModel;
+import io.splitserve.kernels.cuda.GpuTest;
 import io.splitserve.model.ModelConfig;
-import io.splitserve.kernels.cuda.CudaDevice;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,16 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
  * writes real figures for prefill on GPU 0 and decode on GPU 1 (on GPU 0 where there is only one); and where two GPUs
  * can peer, a peer copy arrives intact and is timed. Skips where no GPU is present.
  */
-@Tag("gpu")
+@GpuTest
 @Timeout(300)
 class KvStreamBenchmarkGpuTest {
     @TempDir
     Path tmp;
-
-    @BeforeAll
-    static void needsGpu() {
-        assumeTrue(CudaDevice.unavailableReason() == null, "no GPU: " + CudaDevice.unavailableReason());
-    }
 
     private static Path demo() throws Exception {
         return DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION).toAbsolutePath());

@@ -94,20 +94,6 @@ class WorkloadTest {
         assertTrue(e.getMessage().contains("chat, summarization"));
     }
 
-    @Test
-    void journalLinesBecomeRequests() {
-        final int[] tokens = tokenizer.encode(" once upon a time", true);
-        final StringBuilder ids = new StringBuilder();
-        for (int t : tokens) {
-            ids.append(ids.length() == 0 ? "" : ",").append(t);
-        }
-        final RequestSpec spec = JournalWorkload.parse("A 7 99 3 48 0.0 1.0 0 0 " + ids, tokenizer);
-        assertEquals(tokens.length, spec.promptTokens());
-        assertEquals(48, spec.outputTokens());
-        assertTrue(spec.prompt().contains("once upon a time"));
-        assertEquals(null, JournalWorkload.parse("C 7 completed", tokenizer));
-    }
-
     private static List<RequestSpec> take(Workload w, int n) {
         final List<RequestSpec> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
