@@ -66,6 +66,26 @@ final class Crc32c
         }
     }
 
+    /**
+     * The CRC32C of the first {@code count} ints of {@code values}, each as 4 little-endian bytes: what a GPU-path End
+     * carries over its layers' checksums.
+     */
+    static int ofInts(final int[] values, final int count)
+    {
+        final byte[] bytes = new byte[4 * count];
+        for (int i = 0; i < count; i++)
+        {
+            final int v = values[i];
+            bytes[4 * i] = (byte)v;
+            bytes[4 * i + 1] = (byte)(v >>> 8);
+            bytes[4 * i + 2] = (byte)(v >>> 16);
+            bytes[4 * i + 3] = (byte)(v >>> 24);
+        }
+        final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(bytes, 0, bytes.length);
+        return (int)crc.getValue();
+    }
+
     static int finish(final int state)
     {
         return ~state;

@@ -33,4 +33,10 @@ public interface KvPageStore
 
     /** Return the reservation's memory to the free pool; the reservation must not be used afterwards. */
     void release(KvReservation reservation);
+
+    /** The GPU path into this store, or null when its memory is not on a GPU (the default). */
+    default DeviceKvIntake deviceIntake()
+    {
+        return null;
+    }
 }

@@ -4,6 +4,8 @@ import io.aeron.ExclusivePublication;
 import io.aeron.Image;
 import io.aeron.Subscription;
 import io.splitserve.sbe.KvChunkDecoder;
+import io.splitserve.sbe.KvLayerReadyDecoder;
+import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvPart;
 import io.splitserve.sbe.KvTransferBeginDecoder;
 import io.splitserve.sbe.KvTransferEndDecoder;
@@ -14,6 +16,7 @@ import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Decode side of KV streaming, run as an agent. At Begin it checks the model fingerprint and geometry
@@ -24,6 +27,14 @@ import org.agrona.concurrent.Agent;
  * fails with FAILED_TIMEOUT, and one whose sender's stream goes away fails with FAILED_DISCONNECTED.
  *
  * A second Begin for a request id that is still open fails the open transfer with FAILED_INCOMPATIBLE.
+ *
+ * <p>GPU path (a Begin with {@code path} GPU): the store's {@link DeviceKvIntake} first maps the sender's exported
+ * memory or refuses at once (FAILED_GPU_PEER_ACCESS when this node's KV is not on a GPU or cannot reach the sender's,
+ * FAILED_GPU_HANDLE when the description is malformed or the memory cannot be opened), then reserves; each
+ * KvLayerReady queues that layer's copy and its checksum on this node's GPU; at End every layer must have been
+ * announced, End's checksum must match the announced ones, and every part must have landed with the announced
+ * CRC32C, or the transfer fails FAILED_CHECKSUM. Chunks for a GPU-path transfer, or announcements for a host-path one,
+ * fail it FAILED_INCOMPATIBLE.
  *
  * <p>Every transfer ends in exactly one verdict; pages are released on every failing path and owned by the listener
  * after admission. Every verdict is acked to the sender on a best-effort basis. Not thread-safe: one thread calls
@@ -42,6 +53,7 @@ public final class KvReceiver implements Agent, AutoCloseable
     private final KvTransferAdapter adapter;
     private final KvAckProxy ackProxy;
     private final Long2ObjectHashMap<InboundTransfer> transfers = new Long2ObjectHashMap<>();
+    private final UnsafeBuffer exportBytes = new UnsafeBuffer(new byte[1024]);
     private final ArrayList<InboundTransfer> failing = new ArrayList<>();
     private long nextCheckNs;
     private boolean closed;
@@ -124,16 +136,24 @@ public final class KvReceiver implements Agent, AutoCloseable
             return;
         }
         final int tokens = begin.tokens();
+        final boolean gpuPath = begin.pathRaw() == KvPath.GPU.value();
         final boolean compatible = begin.modelFingerprint() == ctx.modelFingerprint() &&
             begin.layers() == geometry.layers() &&
             begin.kvHeads() == geometry.kvHeads() &&
             begin.headDim() == geometry.headDim() &&
             begin.dtypeRaw() == geometry.dtype().value() &&
             tokens > 0 &&
-            begin.totalBytes() == geometry.totalBytes(tokens);
+            begin.totalBytes() == geometry.totalBytes(tokens) &&
+            (gpuPath || begin.pathRaw() == KvPath.HOST.value() || begin.pathRaw() == KvPath.NULL_VAL.value());
+        final long totalBytes = begin.totalBytes();
         if (!compatible)
         {
             reject(requestId, KvTransferStatus.FAILED_INCOMPATIBLE);
+            return;
+        }
+        if (gpuPath)
+        {
+            beginFromDevice(requestId, sessionId, tokens, totalBytes, begin);
             return;
         }
         final KvReservation reservation = store.reserve(tokens);
@@ -143,7 +163,68 @@ public final class KvReceiver implements Agent, AutoCloseable
             return;
         }
         transfers.put(requestId,
-            new InboundTransfer(requestId, sessionId, reservation, begin.totalBytes(), ctx.nanoClock().nanoTime()));
+            new InboundTransfer(requestId, sessionId, reservation, totalBytes, ctx.nanoClock().nanoTime()));
+    }
+
+    // GPU path: the export must be readable from this node's GPU before anything is reserved for it
+    private void beginFromDevice(
+        final long requestId, final int sessionId, final int tokens, final long totalBytes, final KvTransferBeginDecoder begin)
+    {
+        final DeviceKvIntake intake = store.deviceIntake();
+        final int length = begin.gpuExportLength();
+        exportBytes.checkLimit(length);
+        begin.getGpuExport(exportBytes, 0, length);
+        if (intake == null)
+        {
+            reject(requestId, KvTransferStatus.FAILED_GPU_PEER_ACCESS);
+            return;
+        }
+        final GpuKvExport export;
+        try
+        {
+            export = GpuKvExport.decode(exportBytes, 0, length);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            reject(requestId, KvTransferStatus.FAILED_GPU_HANDLE);
+            return;
+        }
+        final KvTransferStatus attached = intake.attach(export);
+        if (attached != KvTransferStatus.OK)
+        {
+            reject(requestId, attached);
+            return;
+        }
+        final KvReservation reservation = intake.reserve(tokens);
+        if (reservation == null)
+        {
+            reject(requestId, KvTransferStatus.REJECTED_NO_MEMORY);
+            return;
+        }
+        transfers.put(requestId, new InboundTransfer(
+            requestId, sessionId, reservation, totalBytes, ctx.nanoClock().nanoTime(), export, geometry.layers()));
+    }
+
+    void onLayerReady(final int sessionId, final KvLayerReadyDecoder ready)
+    {
+        final InboundTransfer transfer = transfers.get(ready.requestId());
+        if (transfer == null)
+        {
+            return;
+        }
+        final int layer = ready.layer();
+        if (transfer.sessionId != sessionId || transfer.export == null || layer < 0 || layer >= geometry.layers() ||
+            transfer.layerAnnounced[layer])
+        {
+            fail(transfer, KvTransferStatus.FAILED_INCOMPATIBLE);
+            return;
+        }
+        transfer.layerAnnounced[layer] = true;
+        transfer.layersAnnounced++;
+        transfer.announcedCrcs[2 * layer] = ready.crc32cK();
+        transfer.announcedCrcs[2 * layer + 1] = ready.crc32cV();
+        transfer.lastActivityNs = ctx.nanoClock().nanoTime();
+        store.deviceIntake().copyLayer(transfer.reservation, transfer.export, layer);
     }
 
     void onChunkStart(final ChunkCursor cursor, final int sessionId, final KvChunkDecoder chunk, final int payloadLength)
@@ -159,7 +240,7 @@ public final class KvReceiver implements Agent, AutoCloseable
         final short part = chunk.partRaw();
         final int tokenOffset = chunk.tokenOffset();
         final int tokenCount = chunk.tokenCount();
-        final boolean inBounds = transfer.sessionId == sessionId &&
+        final boolean inBounds = transfer.sessionId == sessionId && transfer.export == null &&
             layer >= 0 && layer < geometry.layers() &&
             (part == KvPart.K.value() || part == KvPart.V.value()) &&
             tokenOffset >= 0 && tokenCount > 0 && (long)tokenOffset + tokenCount <= transfer.tokens &&
@@ -203,7 +284,10 @@ public final class KvReceiver implements Agent, AutoCloseable
             fail(transfer, KvTransferStatus.FAILED_INCOMPATIBLE);
             return;
         }
-        if (transfer.bytesReceived != transfer.totalBytes || Crc32c.finish(transfer.crcState) != end.crc32c())
+        final boolean intact = transfer.export == null ?
+            transfer.bytesReceived == transfer.totalBytes && Crc32c.finish(transfer.crcState) == end.crc32c() :
+            landedAsAnnounced(transfer, end.crc32c());
+        if (!intact)
         {
             fail(transfer, KvTransferStatus.FAILED_CHECKSUM);
             return;
@@ -213,6 +297,26 @@ public final class KvReceiver implements Agent, AutoCloseable
         transfer.reservation = null;
         listener.onTransferAdmitted(transfer.requestId, reservation, end.firstToken());
         ackProxy.ack(transfer.requestId, KvTransferStatus.OK);
+    }
+
+    // GPU path: every layer announced, the announcements as End sums them up, and every part landed as announced
+    private boolean landedAsAnnounced(final InboundTransfer transfer, final int endCrc)
+    {
+        final int parts = 2 * geometry.layers();
+        if (transfer.layersAnnounced != geometry.layers() || Crc32c.ofInts(transfer.announcedCrcs, parts) != endCrc)
+        {
+            return false;
+        }
+        final int[] landed = new int[parts];
+        store.deviceIntake().landedChecksums(transfer.reservation, landed);
+        for (int i = 0; i < parts; i++)
+        {
+            if (landed[i] != transfer.announcedCrcs[i])
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private int failStalledTransfers(final long nowNs)

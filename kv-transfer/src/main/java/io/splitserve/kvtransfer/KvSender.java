@@ -15,7 +15,10 @@ import org.agrona.concurrent.Agent;
 /**
  * Prefill side of KV streaming: opens a transfer per request, streams each layer's K and V as soon as the caller
  * hands them over (chunks of at most {@link KvSenderContext#maxChunkBytes()}, in wire layout
- * {@code [tokens][kvHeads][headDim]}), and closes it with the CRC32C of every payload byte and the first token.
+ * {@code [tokens][kvHeads][headDim]}), and closes it with the CRC32C of every payload byte and the first token. On
+ * the GPU path (a transfer begun with a {@link GpuKvExport}) no bytes travel here: each layer is announced with the
+ * CRC32C of its K and V once it lies in the sender's exported device memory, the receiver copies it from there, and
+ * End carries the CRC32C of those announced checksums.
  *
  * <p>Each begun transfer holds a lease on the request's KV. The lease ends exactly once, reported to the
  * {@link KvLeaseListener}: at the receiver's ack, when no send or ack happened for the lease timeout, or when the
@@ -83,6 +86,17 @@ public final class KvSender implements Agent, AutoCloseable
      */
     public boolean begin(final long requestId, final KvGeometry geometry, final int tokens)
     {
+        return begin(requestId, geometry, tokens, null);
+    }
+
+    /**
+     * Open a transfer as {@link #begin(long, KvGeometry, int)} does; with a non-null {@code export} it takes the GPU
+     * path: the KV lies in the sender's exported device memory as {@code export} describes, each layer is announced
+     * with {@link #layerReady} (never {@link #sendPart}) once it is written there, and the receiver copies it out. The
+     * exported memory must stay as it is until the lease ends.
+     */
+    public boolean begin(final long requestId, final KvGeometry geometry, final int tokens, final GpuKvExport export)
+    {
         if (tokens <= 0)
         {
             throw new IllegalArgumentException("a KV transfer needs at least one token, got " + tokens);
@@ -99,8 +113,9 @@ public final class KvSender implements Agent, AutoCloseable
         }
         final OutboundTransfer transfer = pool.isEmpty() ? new OutboundTransfer() : pool.pollFirst();
         transfer.init(requestId, geometry, tokens, chunkTokens, ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs());
+        transfer.gpu = export != null;
         transfers.put(requestId, transfer);
-        final KvTransferStatus status = proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens);
+        final KvTransferStatus status = proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens, export);
         if (status != KvTransferStatus.OK)
         {
             endLease(transfer, status);
@@ -149,6 +164,10 @@ public final class KvSender implements Agent, AutoCloseable
         {
             throw new IllegalStateException("KV transfer " + requestId + " already ended");
         }
+        if (transfer.gpu)
+        {
+            throw new IllegalStateException("KV transfer " + requestId + " takes the GPU path: announce layers, send no bytes");
+        }
         if (!transfer.markSent(2 * layer + part.value()))
         {
             throw new IllegalStateException("layer " + layer + " " + part + " of KV transfer " + requestId + " already sent");
@@ -173,6 +192,48 @@ public final class KvSender implements Agent, AutoCloseable
     }
 
     /**
+     * GPU path: layer {@code layer}'s K and V are written in the exported memory (the copy has landed), with the
+     * CRC32C of each as computed on the sender's GPU; the receiver copies them out and compares. Acks that arrived
+     * meanwhile are read first.
+     *
+     * @return true when the announcement went out; false when the lease has ended (now or earlier).
+     * @throws IllegalArgumentException on a bad layer.
+     * @throws IllegalStateException when the transfer takes the host path, was ended, or the layer was announced.
+     */
+    public boolean layerReady(final long requestId, final int layer, final int crcK, final int crcV)
+    {
+        pollAcks();
+        final OutboundTransfer transfer = transfers.get(requestId);
+        if (transfer == null)
+        {
+            return false;
+        }
+        if (layer < 0 || layer >= transfer.geometry.layers())
+        {
+            throw new IllegalArgumentException("no layer " + layer + " in " + transfer.geometry);
+        }
+        if (!transfer.gpu || transfer.ended)
+        {
+            throw new IllegalStateException("KV transfer " + requestId + (transfer.ended ? " already ended" :
+                " takes the host path: send the layer's bytes"));
+        }
+        if (!transfer.markSent(2 * layer) || !transfer.markSent(2 * layer + 1))
+        {
+            throw new IllegalStateException("layer " + layer + " of KV transfer " + requestId + " already announced");
+        }
+        transfer.layerCrcs[2 * layer] = crcK;
+        transfer.layerCrcs[2 * layer + 1] = crcV;
+        final KvTransferStatus status = proxy.layerReady(requestId, layer, crcK, crcV);
+        if (status != KvTransferStatus.OK)
+        {
+            endLease(transfer, status);
+            return false;
+        }
+        transfer.leaseDeadlineNs = ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs();
+        return true;
+    }
+
+    /**
      * Close the transfer with the checksum of everything sent and the first sampled token; the lease then lasts
      * until the receiver's ack or the lease timeout. A transfer ended before all its parts were sent is answered
      * FAILED_CHECKSUM by the receiver.
@@ -191,7 +252,9 @@ public final class KvSender implements Agent, AutoCloseable
         {
             throw new IllegalStateException("KV transfer " + requestId + " already ended");
         }
-        final KvTransferStatus status = proxy.end(requestId, Crc32c.finish(transfer.crcState), firstToken);
+        final int crc = transfer.gpu ?
+            Crc32c.ofInts(transfer.layerCrcs, 2 * transfer.geometry.layers()) : Crc32c.finish(transfer.crcState);
+        final KvTransferStatus status = proxy.end(requestId, crc, firstToken);
         if (status != KvTransferStatus.OK)
         {
             endLease(transfer, status);

@@ -4,6 +4,7 @@ import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.aeron.protocol.DataHeaderFlyweight;
 import io.splitserve.sbe.KvChunkDecoder;
+import io.splitserve.sbe.KvLayerReadyDecoder;
 import io.splitserve.sbe.KvTransferBeginDecoder;
 import io.splitserve.sbe.KvTransferEndDecoder;
 import io.splitserve.sbe.MessageHeaderDecoder;
@@ -14,7 +15,7 @@ import org.agrona.collections.Int2ObjectHashMap;
  * Decodes the KV data stream for a {@link KvReceiver} fragment by fragment, without a FragmentAssembler: a chunk
  * larger than one frame arrives as consecutive fragments of its publication session, the first one carrying the
  * encoded header, so each fragment's payload bytes are handed to the receiver in place, per session cursor.
- * Begin and End are far smaller than a frame and always arrive whole. Messages of other schemas are ignored.
+ * Begin, KvLayerReady and End are far smaller than a frame and always arrive whole. Messages of other schemas are ignored.
  */
 final class KvTransferAdapter implements FragmentHandler
 {
@@ -23,6 +24,7 @@ final class KvTransferAdapter implements FragmentHandler
     private final KvTransferBeginDecoder beginDecoder = new KvTransferBeginDecoder();
     private final KvChunkDecoder chunkDecoder = new KvChunkDecoder();
     private final KvTransferEndDecoder endDecoder = new KvTransferEndDecoder();
+    private final KvLayerReadyDecoder layerReadyDecoder = new KvLayerReadyDecoder();
     private final Int2ObjectHashMap<ChunkCursor> cursorBySession = new Int2ObjectHashMap<>();
 
     KvTransferAdapter(final KvReceiver receiver)
@@ -71,6 +73,10 @@ final class KvTransferAdapter implements FragmentHandler
             case KvTransferBeginDecoder.TEMPLATE_ID:
                 beginDecoder.wrap(buffer, bodyOffset, blockLength, version);
                 receiver.onBegin(sessionId, beginDecoder);
+                break;
+            case KvLayerReadyDecoder.TEMPLATE_ID:
+                layerReadyDecoder.wrap(buffer, bodyOffset, blockLength, version);
+                receiver.onLayerReady(sessionId, layerReadyDecoder);
                 break;
             case KvTransferEndDecoder.TEMPLATE_ID:
                 endDecoder.wrap(buffer, bodyOffset, blockLength, version);

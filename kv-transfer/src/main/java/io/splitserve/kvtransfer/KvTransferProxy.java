@@ -7,6 +7,8 @@ import io.aeron.protocol.DataHeaderFlyweight;
 import io.aeron.protocol.HeaderFlyweight;
 import io.splitserve.sbe.KvChunkDecoder;
 import io.splitserve.sbe.KvChunkEncoder;
+import io.splitserve.sbe.KvLayerReadyEncoder;
+import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvPart;
 import io.splitserve.sbe.KvTransferBeginEncoder;
 import io.splitserve.sbe.KvTransferEndEncoder;
@@ -37,11 +39,13 @@ final class KvTransferProxy
     private final IdleStrategy idleStrategy;
     private final NanoClock nanoClock;
     private final long offerTimeoutNs;
-    private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(128));
+    private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(1024));
+    private final UnsafeBuffer exportBytes = new UnsafeBuffer(ByteBuffer.allocateDirect(1024));
     private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
     private final KvTransferBeginEncoder beginEncoder = new KvTransferBeginEncoder();
     private final KvChunkEncoder chunkEncoder = new KvChunkEncoder();
     private final KvTransferEndEncoder endEncoder = new KvTransferEndEncoder();
+    private final KvLayerReadyEncoder layerReadyEncoder = new KvLayerReadyEncoder();
     private final ReservedValueSupplier payloadChecksum = this::foldPayloadIntoCrc;
     private int crcState;
 
@@ -54,7 +58,9 @@ final class KvTransferProxy
         this.offerTimeoutNs = offerTimeoutNs;
     }
 
-    KvTransferStatus begin(final long requestId, final long modelFingerprint, final KvGeometry geometry, final int tokens)
+    /** Begin of a transfer; {@code export} is null on the host path and names the sender's device memory on the GPU path. */
+    KvTransferStatus begin(
+        final long requestId, final long modelFingerprint, final KvGeometry geometry, final int tokens, final GpuKvExport export)
     {
         beginEncoder.wrapAndApplyHeader(buffer, 0, headerEncoder)
             .requestId(requestId)
@@ -64,8 +70,25 @@ final class KvTransferProxy
             .kvHeads(geometry.kvHeads())
             .headDim(geometry.headDim())
             .dtype(geometry.dtype())
-            .totalBytes(geometry.totalBytes(tokens));
+            .totalBytes(geometry.totalBytes(tokens))
+            .path(export == null ? KvPath.HOST : KvPath.GPU);
+        if (export == null)
+        {
+            beginEncoder.putGpuExport(exportBytes, 0, 0);
+        }
+        else
+        {
+            beginEncoder.putGpuExport(exportBytes, 0, export.encode(exportBytes, 0));
+        }
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + beginEncoder.encodedLength(), null, 0, 0);
+    }
+
+    /** GPU path: layer {@code layer}'s K and V are in the exported memory, with their CRC32C. */
+    KvTransferStatus layerReady(final long requestId, final int layer, final int crcK, final int crcV)
+    {
+        layerReadyEncoder.wrapAndApplyHeader(buffer, 0, headerEncoder)
+            .requestId(requestId).layer(layer).crc32cK(crcK).crc32cV(crcV);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + layerReadyEncoder.encodedLength(), null, 0, 0);
     }
 
     /**

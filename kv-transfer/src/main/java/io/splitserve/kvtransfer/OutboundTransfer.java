@@ -15,6 +15,9 @@ final class OutboundTransfer
     int crcState;
     long leaseDeadlineNs;
     boolean ended;
+    /** GPU path: KvLayerReady messages instead of chunks; {@link #layerCrcs} holds what each reported. */
+    boolean gpu;
+    int[] layerCrcs = new int[0];
     /** One bit per layer part (2 * layer + part) already sent; a part is sent once. */
     long[] partsSent = new long[0];
 
@@ -28,6 +31,11 @@ final class OutboundTransfer
         this.crcState = Crc32c.INITIAL;
         this.leaseDeadlineNs = leaseDeadlineNs;
         this.ended = false;
+        this.gpu = false;
+        if (layerCrcs.length < 2 * geometry.layers())
+        {
+            layerCrcs = new int[2 * geometry.layers()];
+        }
         final int words = (2 * geometry.layers() + 63) / 64;
         if (partsSent.length < words)
         {
