@@ -1,11 +1,14 @@
 package io.splitserve.kernels.cuda;
 
+import static jcuda.driver.JCudaDriver.cuCtxEnablePeerAccess;
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuCtxSynchronize;
+import static jcuda.driver.JCudaDriver.cuDeviceCanAccessPeer;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetAttribute;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDeviceGetUuid;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuInit;
@@ -24,6 +27,8 @@ import jcuda.driver.CUdevice;
 import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
+import jcuda.driver.CUresult;
+import jcuda.driver.CUuuid;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -49,6 +54,7 @@ public final class CudaDevice implements AutoCloseable {
     private final String name;
     private final int multiprocessors;
     private final int computeCapability;
+    private final String uuid;
 
     private CudaDevice(int ordinal) {
         this.ordinal = ordinal;
@@ -67,6 +73,7 @@ public final class CudaDevice implements AutoCloseable {
         this.multiprocessors = attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
         this.computeCapability = 10 * attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
                 + attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        this.uuid = uuidOf(device);
         byte[] fatbin = readFatbin();
         if (fatbin == null) {
             throw new IllegalStateException("CUDA kernels were not built (nvcc was absent at build time)");
@@ -160,6 +167,76 @@ public final class CudaDevice implements AutoCloseable {
 
     public int multiprocessorCount() {
         return multiprocessors;
+    }
+
+    /**
+     * The GPU's UUID as 32 lower-case hex digits: the same physical GPU gives the same string in every process of
+     * the host, whatever CUDA_VISIBLE_DEVICES makes its ordinal there.
+     */
+    public String uuid() {
+        return uuid;
+    }
+
+    /** The ordinal, in this process, of the GPU with {@code uuid} (as {@link #uuid()} writes it), or -1 if not visible. */
+    public static int ordinalOfUuid(String uuid) {
+        JCudaDriver.setExceptionsEnabled(true);
+        cuInit(0);
+        int[] count = {0};
+        cuDeviceGetCount(count);
+        for (int ordinal = 0; ordinal < count[0]; ordinal++) {
+            CUdevice candidate = new CUdevice();
+            cuDeviceGet(candidate, ordinal);
+            if (uuidOf(candidate).equalsIgnoreCase(uuid)) {
+                return ordinal;
+            }
+        }
+        return -1;
+    }
+
+    private static String uuidOf(CUdevice device) {
+        CUuuid id = new CUuuid();
+        cuDeviceGetUuid(id, device);
+        StringBuilder hex = new StringBuilder(32);
+        for (byte b : id.bytes) {
+            hex.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+        }
+        return hex.toString();
+    }
+
+    /** Whether this GPU can map memory of GPU {@code otherOrdinal} (always for itself). */
+    public boolean canAccessPeer(int otherOrdinal) {
+        if (otherOrdinal == ordinal) {
+            return true;
+        }
+        int[] count = {0};
+        cuDeviceGetCount(count);
+        if (otherOrdinal < 0 || otherOrdinal >= count[0]) {
+            throw new IllegalArgumentException("no GPU " + otherOrdinal + " in this process (" + count[0] + " visible)");
+        }
+        CUdevice other = new CUdevice();
+        cuDeviceGet(other, otherOrdinal);
+        int[] can = {0};
+        cuDeviceCanAccessPeer(can, device, other);
+        return can[0] != 0;
+    }
+
+    /**
+     * Lets this device's context read and write {@code other}'s memory directly (copies and kernels on peer
+     * addresses). Idempotent: access already enabled, or {@code other} being this same GPU, is fine. A refusal
+     * (no peer path between the GPUs, for one) throws an {@link IllegalStateException} naming the CUresult.
+     * Leaves this device's context current.
+     */
+    public void enablePeerAccess(CudaDevice other) {
+        if (other.ordinal == ordinal) {
+            return;
+        }
+        cuCtxSetCurrent(context);
+        String result = DriverCall.result(() -> cuCtxEnablePeerAccess(other.context, 0));
+        if (!DriverCall.SUCCESS.equals(result)
+                && !CUresult.stringFor(CUresult.CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED).equals(result)) {
+            throw new IllegalStateException("enabling peer access from GPU " + ordinal + " to GPU " + other.ordinal
+                    + " failed: " + result);
+        }
     }
 
     /** Compute capability as major * 10 + minor (90 for Hopper). */

@@ -1,11 +1,13 @@
 package io.splitserve.kernels.cuda;
 
+import static jcuda.driver.JCudaDriver.cuMemcpyAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
+import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 
@@ -16,6 +18,9 @@ import jcuda.driver.CUstream_flags;
 public final class CudaStream implements AutoCloseable {
     private final CUstream stream = new CUstream();
     private final long handle;
+    // reused by the raw-address copies, so a copy allocates nothing
+    private final CUdeviceptr copyDestination = new CUdeviceptr();
+    private final CUdeviceptr copySource = new CUdeviceptr();
 
     public CudaStream() {
         cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
@@ -43,6 +48,25 @@ public final class CudaStream implements AutoCloseable {
         checkRange(dstOffset, bytes, dst.bytes());
         checkRange(srcOffset, bytes, src.size());
         cuMemcpyHtoDAsync(dst.pointer().withByteOffset(dstOffset), src.pointer(srcOffset), bytes, stream);
+    }
+
+    /**
+     * Queues a copy of {@code bytes} between raw device addresses. The addresses are unified, so either side may be
+     * memory of another GPU (with peer access enabled) or an IPC mapping ({@link PeerMemory#address()}).
+     */
+    public void copyDeviceToDevice(long dstAddress, long srcAddress, long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("device copy of a negative size: " + bytes + " bytes");
+        }
+        if (bytes == 0) {
+            return;
+        }
+        if (dstAddress == 0 || srcAddress == 0) {
+            throw new IllegalArgumentException("device copy with a null address (destination " + dstAddress
+                    + ", source " + srcAddress + ")");
+        }
+        cuMemcpyAsync(RawAddress.point(copyDestination, dstAddress), RawAddress.point(copySource, srcAddress), bytes,
+                stream);
     }
 
     private static void checkRange(long offset, long bytes, long size) {

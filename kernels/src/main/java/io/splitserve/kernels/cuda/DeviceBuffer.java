@@ -56,6 +56,10 @@ public final class DeviceBuffer implements AutoCloseable {
         return pointer;
     }
 
+    public void copyFrom(byte[] src) {
+        upload(Pointer.to(src), src.length);
+    }
+
     public void copyFrom(short[] src) {
         upload(Pointer.to(src), 2L * src.length);
     }
@@ -70,6 +74,10 @@ public final class DeviceBuffer implements AutoCloseable {
 
     public void copyFrom(long[] src) {
         upload(Pointer.to(src), 8L * src.length);
+    }
+
+    public void copyTo(byte[] dst) {
+        download(Pointer.to(dst), dst.length);
     }
 
     public void copyTo(short[] dst) {

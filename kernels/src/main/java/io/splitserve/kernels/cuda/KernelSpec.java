@@ -21,7 +21,9 @@ enum KernelSpec {
     PREFILL_HD128("prefill_attention_hd128", "pipipppppiiiiif"),
     SAMPLE_TOKENS("sample_tokens", "ppiipppppp"),
     GEMV_BF16("gemv_bf16", "ppppiii"),
-    GEMV_F32("gemv_f32", "ppppiii");
+    GEMV_F32("gemv_f32", "ppppiii"),
+    CRC32C_PARTIAL("crc32c_partial", "pppp"),
+    CRC32C_COMBINE("crc32c_combine", "ppp");
 
     final String function;
     final String signature;

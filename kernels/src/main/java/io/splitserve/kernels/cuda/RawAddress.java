@@ -6,7 +6,7 @@ import jcuda.NativePointerObject;
 import jcuda.Pointer;
 
 /**
- * Reads the raw native address behind a JCuda handle or pointer, so device memory, streams and handles can be
+ * Reads (and for reusable pointers sets) the raw native address behind a JCuda handle or pointer, so device memory, streams and handles can be
  * passed to kernels as plain 64-bit values and to the cuBLAS JNI bridge. JCuda keeps the address in the private
  * {@code nativePointer} field of {@link NativePointerObject}, plus {@code byteOffset} for a {@link Pointer};
  * this class is the only place that knows that.
@@ -28,6 +28,20 @@ final class RawAddress {
             return address;
         } catch (IllegalAccessException e) {
             throw new IllegalStateException("cannot read the native address of a JCuda object", e);
+        }
+    }
+
+    /**
+     * Points a reusable pointer object at {@code address}, so a call that takes a JCuda pointer can be given a raw
+     * address without allocating one per call.
+     */
+    static <P extends Pointer> P point(P pointer, long address) {
+        try {
+            NATIVE_POINTER.setLong(pointer, address);
+            BYTE_OFFSET.setLong(pointer, 0L);
+            return pointer;
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("cannot set the native address of a JCuda pointer", e);
         }
     }
 

@@ -15,6 +15,11 @@
  * counters) from device memory, so a step can be captured once per shape bucket with
  * {@link io.splitserve.kernels.cuda.CudaGraph} and replayed.
  *
+ * <p>Same-host KV moves: {@link io.splitserve.kernels.cuda.CudaIpc} maps another process's device buffer,
+ * {@link io.splitserve.kernels.cuda.CudaStream#copyDeviceToDevice} copies between any unified addresses,
+ * {@link io.splitserve.kernels.cuda.Crc32cKernel} checksums device ranges exactly as {@link java.util.zip.CRC32C},
+ * and {@link io.splitserve.kernels.cuda.HostIdentity} tells whether two processes share a machine.
+ *
  * <p>Sampling differs from the CPU sampler only where it may: draws come from a per-sequence counter-based hash
  * (seed, counter, token) through the Gumbel-max rule, so they are reproducible on the GPU but not token-identical
  * to the CPU generator, and a top-k cut keeps every token tied with the k-th.
