@@ -1,6 +1,10 @@
 package io.splitserve.engine;
 
 import io.splitserve.engine.forward.BatchStep;
+import io.splitserve.engine.forward.DeviceKvArena;
+import io.splitserve.engine.forward.DeviceLayerListener;
+import io.splitserve.engine.forward.PeerArena;
+import io.splitserve.engine.forward.PeerAttachment;
 import io.splitserve.engine.forward.ModelRunner;
 import io.splitserve.engine.forward.KvWireType;
 import io.splitserve.engine.forward.LayerKvListener;
@@ -258,6 +262,81 @@ public final class Engine implements AutoCloseable {
      */
     public int[] prefill(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore,
                          PrefillKvListener listener) {
+        return prefill(prompts, params, sampledBefore, listener, FirstTokenListener.NONE);
+    }
+
+    /**
+     * As {@link #prefill(List, List, int[], PrefillKvListener)}, handing the first tokens to {@code firstTokens} as
+     * soon as they are sampled, which may be before the last layers reached {@code listener}.
+     */
+    public int[] prefill(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore,
+                         PrefillKvListener listener, FirstTokenListener firstTokens) {
+        final BlockTable[] tables = borrowPages(prompts, params);
+        final int[] first = new int[prompts.size()];
+        try {
+            final int rowBytes = config.kvDim() * runner.kvWireType().elementBytes();
+            final int[] rowStarts = step.queryStarts();
+            runStep((layer, keys, keyOffset, values, valueOffset) -> {
+                for (int i = 0; i < tables.length; i++) {
+                    final int skip = rowStarts[i] * rowBytes;
+                    listener.onLayerKv(i, layer, keys, keyOffset + skip, values, valueOffset + skip,
+                            rowStarts[i + 1] - rowStarts[i]);
+                }
+            }, () -> sampleFirst(params, sampledBefore, first, firstTokens));
+        } finally {
+            returnPages(tables);
+        }
+        return first;
+    }
+
+    /**
+     * The device memory this engine exports prefill KV from ({@link #prefillToDevice}), or null when it has none (the
+     * CPU backend, or {@link EngineOptions#kvExportFraction} 0).
+     */
+    public DeviceKvArena deviceKvArena() {
+        return runner.deviceKvArena();
+    }
+
+    /** Bytes of the {@link #deviceKvArena()} a {@link #prefillToDevice} batch of {@code tokens} prompt tokens needs. */
+    public long deviceExportBytes(int tokens) {
+        return 2L * config.numLayers() * tokens * config.kvDim() * runner.kvWireType().elementBytes();
+    }
+
+    /**
+     * As {@link #prefill(List, List, int[], PrefillKvListener, FirstTokenListener)} with the KV copied into the
+     * {@link #deviceKvArena()} at {@code exportOffset} instead of host memory: layout {@code [layers][K, V][batchTokens]
+     * [kvHeads][headDim]}, prompt {@code i}'s rows starting at the sum of the earlier prompts' lengths, so its layer
+     * {@code l} K lies at {@code exportOffset + (2l * batchTokens + rowStart) * rowBytes}. Each layer is reported with the
+     * CRC32C of every prompt's K and V rows ({@code crcs[2i]}, {@code crcs[2i + 1]}) once it landed. The range must
+     * hold {@link #deviceExportBytes} of the batch and stay untouched until the importers are done with it.
+     */
+    public int[] prefillToDevice(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore,
+                                 long exportOffset, DeviceLayerListener listener, FirstTokenListener firstTokens) {
+        final BlockTable[] tables = borrowPages(prompts, params);
+        final int[] first = new int[prompts.size()];
+        try {
+            ensureLogits();
+            runner.forwardToDevice(step, logits, exportOffset, listener,
+                    () -> sampleFirst(params, sampledBefore, first, firstTokens));
+            logitsOnHost = true;
+        } finally {
+            returnPages(tables);
+        }
+        return first;
+    }
+
+    private void sampleFirst(List<SamplingParams> params, int[] sampledBefore, int[] first,
+                             FirstTokenListener firstTokens) {
+        final int vocab = config.vocabSize();
+        for (int i = 0; i < first.length; i++) {
+            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i),
+                    Sampler.randomAfter(params.get(i), sampledBefore[i]));
+        }
+        firstTokens.onFirstTokens(first);
+    }
+
+    /** Checks a prefill batch and lays it out in the step on pages borrowed from the pool (nothing taken on failure). */
+    private BlockTable[] borrowPages(List<int[]> prompts, List<SamplingParams> params) {
         if (prompts.isEmpty() || prompts.size() != params.size()) {
             throw new IllegalArgumentException("prefill needs one sampling setting per prompt, got " + prompts.size()
                     + " prompts and " + params.size() + " settings");
@@ -279,29 +358,19 @@ public final class Engine implements AutoCloseable {
                 blocks.ensureCapacity(tables[i], prompt.length);
                 step.addSequence(prompt, 0, prompt.length, 0, tables[i], blocks, BatchStep.Logits.LAST);
             }
-            final int rowBytes = config.kvDim() * runner.kvWireType().elementBytes();
-            final int[] rowStarts = step.queryStarts();
-            runStep((layer, keys, keyOffset, values, valueOffset) -> {
-                for (int i = 0; i < tables.length; i++) {
-                    final int skip = rowStarts[i] * rowBytes;
-                    listener.onLayerKv(i, layer, keys, keyOffset + skip, values, valueOffset + skip,
-                            rowStarts[i + 1] - rowStarts[i]);
-                }
-            });
-        } finally {
-            for (BlockTable table : tables) {
-                if (table != null) {
-                    blocks.release(table);
-                }
+        } catch (RuntimeException e) {
+            returnPages(tables);
+            throw e;
+        }
+        return tables;
+    }
+
+    private void returnPages(BlockTable[] tables) {
+        for (BlockTable table : tables) {
+            if (table != null) {
+                blocks.release(table);
             }
         }
-        final int vocab = config.vocabSize();
-        final int[] first = new int[prompts.size()];
-        for (int i = 0; i < first.length; i++) {
-            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i),
-                    Sampler.randomAfter(params.get(i), sampledBefore[i]));
-        }
-        return first;
     }
 
     /**
@@ -310,6 +379,42 @@ public final class Engine implements AutoCloseable {
      */
     public ImportedKv reserveImported(int tokens) {
         return importer.reserve(tokens);
+    }
+
+    /** Whether this engine can take KV straight from another engine's exported device memory (the CUDA backend). */
+    public boolean importsFromDevice() {
+        return runner.importsFromDevice();
+    }
+
+    /** The UUID of the GPU holding this engine's KV, or "" on the CPU backend. */
+    public String deviceUuid() {
+        return runner.deviceUuid();
+    }
+
+    /**
+     * Reserves pages for {@code tokens} tokens of KV that will be copied in from another engine's exported device memory
+     * ({@link #importLayerFromDevice}), or returns null (taking nothing) when they are not free.
+     */
+    public ImportedKv reserveImportedFromDevice(int tokens) {
+        return importer.reserveFromDevice(tokens);
+    }
+
+    /** Maps another engine's export arena so its KV can be imported, once per arena; says why not when it cannot. */
+    public PeerAttachment attachPeerArena(PeerArena peer) {
+        return runner.attachPeerArena(peer);
+    }
+
+    /**
+     * Queues the copy of layer {@code layer} of a device import from the mapped arena {@code arenaId} (its K at
+     * {@code keyOffset}, its V at {@code valueOffset}) into its pages, with the checksum of what landed; does not wait.
+     */
+    public void importLayerFromDevice(ImportedKv kv, int layer, long arenaId, long keyOffset, long valueOffset) {
+        importer.importLayerFromDevice(kv, layer, arenaId, keyOffset, valueOffset);
+    }
+
+    /** Waits for a device import's copies and writes the CRC32C of each layer part as it landed into {@code crcs}. */
+    public void importedChecksums(ImportedKv kv, int[] crcs) {
+        importer.checksums(kv, crcs);
     }
 
     /**
@@ -355,6 +460,23 @@ public final class Engine implements AutoCloseable {
     }
 
     private void runStep(LayerKvListener kvListener) {
+        runStep(kvListener, null);
+    }
+
+    /** Runs the step with logits to the host; {@code logitsReady}, when given, runs as soon as they are there. */
+    private void runStep(LayerKvListener kvListener, Runnable logitsReady) {
+        ensureLogits();
+        if (kvListener == null) {
+            runner.forward(step, logits);
+        } else if (logitsReady == null) {
+            runner.forward(step, logits, kvListener);
+        } else {
+            runner.forward(step, logits, kvListener, logitsReady);
+        }
+        logitsOnHost = true;
+    }
+
+    private void ensureLogits() {
         final long needed = (long) step.numLogitRows() * config.vocabSize();
         if (needed > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(step.numLogitRows() + " rows of logits over a vocabulary of "
@@ -363,12 +485,6 @@ public final class Engine implements AutoCloseable {
         if (logits.length < needed) {
             logits = new float[(int) needed];
         }
-        if (kvListener == null) {
-            runner.forward(step, logits);
-        } else {
-            runner.forward(step, logits, kvListener);
-        }
-        logitsOnHost = true;
     }
 
     /**

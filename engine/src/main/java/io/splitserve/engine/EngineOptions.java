@@ -16,6 +16,7 @@ public final class EngineOptions {
 
     private Backend backend = Backend.CPU;
     private double memFraction = DEFAULT_MEM_FRACTION;
+    private double kvExportFraction;
     private int gpu;
     private boolean cudaGraphs = true;
     private boolean deviceGreedy = true;
@@ -134,6 +135,24 @@ public final class EngineOptions {
 
     public double memFraction() {
         return memFraction;
+    }
+
+    /**
+     * The share of the KV memory ({@link #memFraction()} of the GPU's free memory) set aside as an exportable arena
+     * that prefill KV is copied into for decode engines on the same host to copy from (the GPU KV path); 0, the
+     * default, keeps none. Only the CUDA backend has one; a prefill engine needs few pages of its own, as its pages
+     * are only borrowed for the length of a prefill.
+     */
+    public EngineOptions kvExportFraction(double fraction) {
+        if (!(fraction >= 0 && fraction < 1)) {
+            throw new IllegalArgumentException("KV export fraction must be in [0, 1), got " + fraction);
+        }
+        this.kvExportFraction = fraction;
+        return this;
+    }
+
+    public double kvExportFraction() {
+        return kvExportFraction;
     }
 
     /** Whether the CUDA backend replays decode steps as captured graphs (true) or launches every kernel (false). */

@@ -26,9 +26,12 @@ public final class ImportedKv {
     final int[] slots;
     /** Layers whose pages hold the bytes now in {@link #buffer}; admission imports the others. */
     final boolean[] layerImported;
+    /** Copied from another engine's device memory: no host bytes, every layer imported before admission. */
+    final boolean fromDevice;
     boolean settled;
 
-    ImportedKv(int tokens, int rowBytes, int layers, KvImportBuffer buffer) {
+    ImportedKv(int tokens, int rowBytes, int layers, KvImportBuffer buffer, boolean fromDevice) {
+        this.fromDevice = fromDevice;
         this.tokens = tokens;
         this.rowBytes = rowBytes;
         this.layers = layers;
@@ -54,6 +57,9 @@ public final class ImportedKv {
      */
     public ByteBuffer bytes() {
         checkOpen();
+        if (fromDevice) {
+            throw new IllegalStateException("a device import has no host memory; its layers come from device memory");
+        }
         return buffer.bytes();
     }
 

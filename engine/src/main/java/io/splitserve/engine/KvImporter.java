@@ -5,7 +5,8 @@ import io.splitserve.engine.kv.BlockManager;
 
 /**
  * The bookkeeping of KV computed elsewhere and written into this engine's pages: reserving pages and host memory for
- * it, copying each complete layer into the pages, and settling it exactly once, either for admission (every layer
+ * it (or, for KV copied straight from another engine's device memory, only bookkeeping memory), copying each complete
+ * layer into the pages, and settling it exactly once, either for admission (every layer
  * copied, host memory returned, pages handed on) or by release (pages back to the pool). It knows the page pool and
  * the runner's copy, never the scheduling of sequences.
  */
@@ -26,25 +27,64 @@ final class KvImporter {
 
     /** Pages and host memory for {@code tokens} tokens of KV, or null (taking nothing) when the pages are not free. */
     ImportedKv reserve(int tokens) {
+        checkLength(tokens);
+        if (blocks.pagesFor(tokens) > blocks.freePages()) {
+            return null;
+        }
+        return withSlots(new ImportedKv(tokens, rowBytes, layers, runner.importBuffer(tokens), false));
+    }
+
+    private void checkLength(int tokens) {
         if (tokens <= 0 || tokens >= maxTokens) {
             throw new IllegalArgumentException("imported KV of " + tokens + " tokens: the model's context is "
                     + maxTokens + " tokens");
         }
-        if (blocks.pagesFor(tokens) > blocks.freePages()) {
-            return null;
-        }
-        final ImportedKv kv = new ImportedKv(tokens, rowBytes, layers, runner.importBuffer(tokens));
-        blocks.ensureCapacity(kv.table, tokens);
-        for (int t = 0; t < tokens; t++) {
+    }
+
+    private ImportedKv withSlots(ImportedKv kv) {
+        blocks.ensureCapacity(kv.table, kv.tokens());
+        for (int t = 0; t < kv.tokens(); t++) {
             kv.slots[t] = blocks.slot(kv.table, t);
         }
         return kv;
+    }
+
+    /** Pages and device-import bookkeeping for {@code tokens} tokens, or null when the pages are not free. */
+    ImportedKv reserveFromDevice(int tokens) {
+        checkLength(tokens);
+        if (blocks.pagesFor(tokens) > blocks.freePages()) {
+            return null;
+        }
+        return withSlots(new ImportedKv(tokens, rowBytes, layers, runner.deviceImportBuffer(tokens), true));
+    }
+
+    /** Queues one layer's copy from a mapped peer arena into the pages (see {@link Engine#importLayerFromDevice}). */
+    void importLayerFromDevice(ImportedKv kv, int layer, long arenaId, long keyOffset, long valueOffset) {
+        kv.checkOpen();
+        kv.checkLayer(layer);
+        if (!kv.fromDevice) {
+            throw new IllegalStateException("a host-memory import takes its layers from host memory");
+        }
+        runner.importLayerFromDevice(kv.buffer, layer, kv.slots, arenaId, keyOffset, valueOffset);
+        kv.layerImported[layer] = true;
+    }
+
+    /** Waits for a device import's copies and reads each part's checksum as it landed. */
+    void checksums(ImportedKv kv, int[] crcs) {
+        kv.checkOpen();
+        if (!kv.fromDevice) {
+            throw new IllegalStateException("only a device import has checksums computed on the device");
+        }
+        runner.importedChecksums(kv.buffer, crcs);
     }
 
     /** Starts copying one complete layer from the host memory into the pages (see {@link Engine#importLayer}). */
     void importLayer(ImportedKv kv, int layer) {
         kv.checkOpen();
         kv.checkLayer(layer);
+        if (kv.fromDevice) {
+            throw new IllegalStateException("a device import takes its layers from the exporter's device memory");
+        }
         runner.importLayer(kv.buffer, layer, kv.slots);
         kv.layerImported[layer] = true;
     }
@@ -57,6 +97,9 @@ final class KvImporter {
         kv.checkOpen();
         for (int layer = 0; layer < kv.layers(); layer++) {
             if (!kv.layerImported[layer]) {
+                if (kv.fromDevice) {
+                    throw new IllegalStateException("layer " + layer + " of a device import was never copied in");
+                }
                 importLayer(kv, layer);
             }
         }

@@ -6,12 +6,17 @@ import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.forward.DecoderModel;
+import io.splitserve.engine.forward.DeviceKvArena;
+import io.splitserve.engine.forward.DeviceLayerListener;
 import io.splitserve.engine.forward.KvImportBuffer;
 import io.splitserve.engine.forward.KvWireType;
 import io.splitserve.engine.forward.LayerKvListener;
 import io.splitserve.engine.forward.ModelRunner;
+import io.splitserve.engine.forward.PeerArena;
+import io.splitserve.engine.forward.PeerAttachment;
 import io.splitserve.engine.weights.WeightFiles;
 import io.splitserve.kernels.cuda.ActivationKernels;
+import io.splitserve.kernels.cuda.Crc32cKernel;
 import io.splitserve.kernels.cuda.Cublas;
 import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.kernels.cuda.CudaGraph;
@@ -69,6 +74,9 @@ public final class CudaModelRunner implements ModelRunner {
     private final CudaGraph[][] graphs;
     private final KvPool pool;
     private final KvImport kvImport;
+    private final Crc32cKernel crc;
+    private final KvExportArena exportArena;
+    private final PeerArenas peers;
     private KvExport kvExport;
     private Activations work;
     private DeviceBuffer greedyParams;
@@ -96,13 +104,21 @@ public final class CudaModelRunner implements ModelRunner {
         this.metadata = new StepMetadata(3 * tokens + 4 * maxBatch + 2 + maxBatch * 256);
         stream.synchronize();
 
-        final int pages = pageCount(config, options);
+        final long[] free = {0};
+        final long[] total = {0};
+        cuMemGetInfo(free, total);
+        final long kvBudget = (long) (options.memFraction() * free[0]);
+        final long exportBytes = (long) (options.kvExportFraction() * kvBudget);
+        this.crc = new Crc32cKernel(device);
+        this.exportArena = exportBytes > 0 ? new KvExportArena(device, exportBytes) : null;
+        this.peers = new PeerArenas(device);
+        final int pages = pageCount(config, options, kvBudget - exportBytes, free[0]);
         this.pool = new KvPool(config, pages, options.pageSize());
         final long poolTokens = (long) pages * options.pageSize();
         this.buckets = new DecodeBuckets(maxBatch, (int) Math.min(poolTokens, config.maxPositionEmbeddings()),
                 options.pageSize());
         this.graphs = new CudaGraph[buckets.batchCount()][buckets.contextCount()];
-        this.kvImport = new KvImport(pool, kvWrite, config.numLayers(), config.kvDim());
+        this.kvImport = new KvImport(pool, kvWrite, crc, peers, config.numLayers(), config.kvDim());
         this.ops = new CudaDecoderOps(config, device, stream, kvWrite, activationKernels, decodeAttention, metadata,
                 pool);
         ops.use(work);
@@ -132,8 +148,11 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
-    /** Pages fixed by the options, else the memory fraction of what is free now (after weights and buffers). */
-    private static int pageCount(ModelConfig config, EngineOptions options) {
+    /**
+     * Pages fixed by the options, else as many as {@code budget} bytes hold (the memory fraction of what was free after
+     * weights and buffers, less the export arena).
+     */
+    private static int pageCount(ModelConfig config, EngineOptions options, long budget, long freeBytes) {
         final int limit = KvPool.maxPages(options.pageSize());
         if (options.maxPages() > 0) {
             if (options.maxPages() > limit) {
@@ -142,12 +161,9 @@ public final class CudaModelRunner implements ModelRunner {
             }
             return options.maxPages();
         }
-        final long[] free = {0};
-        final long[] total = {0};
-        cuMemGetInfo(free, total);
-        final long pages = (long) (options.memFraction() * free[0]) / KvPool.bytesPerPage(config, options.pageSize());
+        final long pages = budget / KvPool.bytesPerPage(config, options.pageSize());
         if (pages < 1) {
-            throw new IllegalStateException("no GPU memory left for the KV cache: " + free[0] / MIB + " MiB free after"
+            throw new IllegalStateException("no GPU memory left for the KV cache: " + freeBytes / MIB + " MiB free after"
                     + " weights and buffers");
         }
         return (int) Math.min(limit, pages);
@@ -205,37 +221,123 @@ public final class CudaModelRunner implements ModelRunner {
 
     @Override
     public void forward(BatchStep step, float[] logits, LayerKvListener kvListener) {
-        final int rows = step.numLogitRows();
-        final long floats = (long) rows * config.vocabSize();
+        forward(step, logits, kvListener, () -> { });
+    }
+
+    @Override
+    public void forward(BatchStep step, float[] logits, LayerKvListener kvListener, Runnable logitsReady) {
+        checkLogits(step, logits);
+        if (kvListener == null) {
+            run(step, false);
+            copyLogits(step, logits);
+            logitsReady.run();
+            return;
+        }
+        if (step.numTokens() == 0) {
+            logitsReady.run();
+            return;
+        }
+        final KvExport export = launchExporting(step);
+        export.prepare(step);
+        launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), false, export);
+        export.afterCompute(stream);
+        export.deliver(kvListener, () -> {
+            copyLogits(step, logits);
+            logitsReady.run();
+        });
+        stream.synchronize();
+    }
+
+    @Override
+    public DeviceKvArena deviceKvArena() {
+        return exportArena;
+    }
+
+    @Override
+    public void forwardToDevice(BatchStep step, float[] logits, long exportOffset, DeviceLayerListener listener,
+                                Runnable logitsReady) {
+        if (exportArena == null) {
+            throw new UnsupportedOperationException("this runner was opened without a KV export arena");
+        }
+        checkLogits(step, logits);
+        if (step.numTokens() == 0) {
+            logitsReady.run();
+            return;
+        }
+        final KvExport export = launchExporting(step);
+        final long bytes = export.deviceBytes(step.numTokens());
+        if (exportOffset < 0 || exportOffset + bytes > exportArena.capacity()) {
+            throw new IllegalArgumentException("a step of " + step.numTokens() + " tokens exports " + bytes
+                    + " bytes, which do not fit the arena of " + exportArena.capacity() + " at " + exportOffset);
+        }
+        export.prepareDevice(step, exportArena, exportOffset);
+        launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), false, export);
+        export.afterCompute(stream);
+        export.deliverDevice(listener, () -> {
+            copyLogits(step, logits);
+            logitsReady.run();
+        });
+        stream.synchronize();
+    }
+
+    private void checkLogits(BatchStep step, float[] logits) {
+        final long floats = (long) step.numLogitRows() * config.vocabSize();
         if (logits.length < floats) {
             throw new IllegalArgumentException("logits buffer holds " + logits.length + " floats, the step needs "
                     + floats);
         }
-        if (kvListener == null) {
-            run(step, false);
-        } else {
-            runExporting(step, kvListener);
-        }
+    }
+
+    private void copyLogits(BatchStep step, float[] logits) {
+        final int rows = step.numLogitRows();
         if (rows > 0) {
-            cuMemcpyDtoH(Pointer.to(logits), work.logits.pointer(), 4L * floats);
+            cuMemcpyDtoH(Pointer.to(logits), work.logits.pointer(), 4L * rows * config.vocabSize());
         }
     }
 
-    /** A step on the eager path (never a graph, whose copies could not be waited on per layer), KV streamed out. */
-    private void runExporting(BatchStep step, LayerKvListener kvListener) {
-        if (step.numTokens() == 0) {
-            return;
-        }
+    /**
+     * Readies a step on the eager path (never a graph, whose copies could not be waited on per layer) whose KV is
+     * copied out layer by layer: buffers, the exporter, the metadata upload.
+     */
+    private KvExport launchExporting(BatchStep step) {
         ensureCapacity(step.numTokens(), Math.max(step.numLogitRows(), step.numSeqs()));
         if (kvExport == null) {
-            kvExport = new KvExport(config.numLayers(), config.kvDim() * 2);
+            kvExport = new KvExport(config.numLayers(), config.kvDim() * 2, crc);
         }
-        kvExport.prepare(step);
         metadata.packRagged(step);
         metadata.upload(stream);
-        launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), false, kvExport);
-        kvExport.deliver(kvListener);
-        stream.synchronize();
+        return kvExport;
+    }
+
+    @Override
+    public boolean importsFromDevice() {
+        return true;
+    }
+
+    @Override
+    public String deviceUuid() {
+        return device.uuid();
+    }
+
+    @Override
+    public PeerAttachment attachPeerArena(PeerArena peer) {
+        return peers.attach(peer);
+    }
+
+    @Override
+    public KvImportBuffer deviceImportBuffer(int tokens) {
+        return kvImport.deviceBuffer(tokens);
+    }
+
+    @Override
+    public void importLayerFromDevice(KvImportBuffer dst, int layer, int[] slots, long arenaId, long keyOffset,
+                                      long valueOffset) {
+        kvImport.importLayerFromDevice(dst, layer, slots, arenaId, keyOffset, valueOffset);
+    }
+
+    @Override
+    public void importedChecksums(KvImportBuffer dst, int[] crcs) {
+        kvImport.checksums(dst, crcs);
     }
 
     @Override
@@ -424,6 +526,11 @@ public final class CudaModelRunner implements ModelRunner {
             kvExport.close();
         }
         kvImport.close();
+        peers.close();
+        crc.close();
+        if (exportArena != null) {
+            exportArena.close();
+        }
         pool.close();
         work.close();
         greedyParams.close();

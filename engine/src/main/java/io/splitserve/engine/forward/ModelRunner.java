@@ -54,6 +54,72 @@ public interface ModelRunner extends AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #forward(BatchStep, float[], LayerKvListener)}, running {@code logitsReady} as soon as the step's logits
+     * are in {@code logits}, which may be before every layer reached {@code kvListener} (so a first token can be sampled
+     * while the KV still streams). The runner calls it exactly once, on the calling thread, before returning.
+     */
+    default void forward(BatchStep step, float[] logits, LayerKvListener kvListener, Runnable logitsReady) {
+        forward(step, logits, kvListener);
+        logitsReady.run();
+    }
+
+    /** The device memory this runner exports prefill KV from, or null when it has none (its KV is not on a GPU). */
+    default DeviceKvArena deviceKvArena() {
+        return null;
+    }
+
+    /**
+     * Runs the step and copies each layer's K and V rows of every token into the {@link #deviceKvArena()} at
+     * {@code exportOffset}, laid out {@code [layers][K, V][stepTokens][kvHeads][headDim]} (a sequence's rows in step
+     * order, from its first row), reporting each layer with its checksums to {@code listener} as soon as it landed;
+     * {@code logitsReady} runs as in {@link #forward(BatchStep, float[], LayerKvListener, Runnable)}. The range must
+     * hold {@code 2 * layers * stepTokens * rowBytes} bytes.
+     */
+    default void forwardToDevice(BatchStep step, float[] logits, long exportOffset, DeviceLayerListener listener,
+                                 Runnable logitsReady) {
+        throw new UnsupportedOperationException(description() + " exports no KV from device memory");
+    }
+
+    /** Whether this runner takes KV from another runner's exported device memory ({@link #importLayerFromDevice}). */
+    default boolean importsFromDevice() {
+        return false;
+    }
+
+    /** The UUID of the GPU holding this runner's KV, or "" when it is not on a GPU. */
+    default String deviceUuid() {
+        return "";
+    }
+
+    /** Maps another runner's exported arena for {@link #importLayerFromDevice}, once per arena; says why not. */
+    default PeerAttachment attachPeerArena(PeerArena peer) {
+        return new PeerAttachment(PeerAttachment.Access.UNREACHABLE, description() + " keeps no KV on a GPU");
+    }
+
+    /** Bookkeeping memory for a sequence of {@code tokens} tokens imported from device memory (no KV bytes in it). */
+    default KvImportBuffer deviceImportBuffer(int tokens) {
+        throw new UnsupportedOperationException(description() + " imports no KV from device memory");
+    }
+
+    /**
+     * Queues the copy of layer {@code layer} of an imported sequence from a mapped peer arena (its K at
+     * {@code keyOffset}, its V at {@code valueOffset}, each {@code [tokens][kvHeads][headDim]}) into the pages at
+     * {@code slots}, and the CRC32C of each part as it landed; does not wait. {@code dst} comes from
+     * {@link #deviceImportBuffer}.
+     */
+    default void importLayerFromDevice(KvImportBuffer dst, int layer, int[] slots, long arenaId, long keyOffset,
+                                       long valueOffset) {
+        throw new UnsupportedOperationException(description() + " imports no KV from device memory");
+    }
+
+    /**
+     * Waits for every copy queued into {@code dst} and writes the CRC32C of each layer part as it landed into
+     * {@code crcs} ({@code 2 * layer} K, {@code 2 * layer + 1} V; 0 for parts never copied).
+     */
+    default void importedChecksums(KvImportBuffer dst, int[] crcs) {
+        throw new UnsupportedOperationException(description() + " imports no KV from device memory");
+    }
+
     /** The element type of exported and imported KV rows. */
     KvWireType kvWireType();
 
