@@ -5,6 +5,7 @@ import io.splitserve.engine.forward.DeviceKvArena;
 import io.splitserve.engine.forward.DeviceLayerListener;
 import io.splitserve.engine.forward.PeerArena;
 import io.splitserve.engine.forward.PeerAttachment;
+import io.splitserve.kernels.cuda.HostIdentity;
 import io.splitserve.engine.forward.ModelRunner;
 import io.splitserve.engine.forward.KvWireType;
 import io.splitserve.engine.forward.LayerKvListener;
@@ -384,6 +385,14 @@ public final class Engine implements AutoCloseable {
     /** Whether this engine can take KV straight from another engine's exported device memory (the CUDA backend). */
     public boolean importsFromDevice() {
         return runner.importsFromDevice();
+    }
+
+    /**
+     * The identity of this machine's running boot: equal for every engine on it, so a node can tell a peer whose GPU
+     * memory it might map (the GPU KV path) from one on another host.
+     */
+    public static String hostId() {
+        return HostIdentity.current();
     }
 
     /** The UUID of the GPU holding this engine's KV, or "" on the CPU backend. */

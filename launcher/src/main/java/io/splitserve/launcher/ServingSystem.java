@@ -7,6 +7,7 @@ import io.splitserve.decode.DecodeNodeAgent;
 import io.splitserve.decode.DecodeNodeContext;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
+import io.splitserve.kvtransfer.KvPathMode;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.kvtransfer.KvSenderContext;
 import io.splitserve.prefill.PrefillNodeAgent;
@@ -51,6 +52,7 @@ public final class ServingSystem implements AutoCloseable {
         int[] decodeGpus = {0};
         double gpuMemFraction = EngineOptions.DEFAULT_MEM_FRACTION;
         boolean kvLayerImport = true;
+        KvPathMode kvPath = KvPathMode.AUTO;
         long heartbeatTimeoutNs = RouterContext.DEFAULT_HEARTBEAT_TIMEOUT_NS;
         Consumer<RouterContext> routerSettings = ctx -> { };
 
@@ -76,6 +78,8 @@ public final class ServingSystem implements AutoCloseable {
         public Options gpuMemFraction(double fraction) { this.gpuMemFraction = fraction; return this; }
         /** Decode nodes import each arriving KV layer at once (true) or a prompt's whole KV at admission. */
         public Options kvLayerImport(boolean layers) { this.kvLayerImport = layers; return this; }
+        /** How prefill nodes move KV to decode nodes (GPU to GPU where possible by default). */
+        public Options kvPath(KvPathMode mode) { this.kvPath = mode; return this; }
         public Options heartbeatTimeoutNs(long ns) { this.heartbeatTimeoutNs = ns; return this; }
         /** Further router settings (lengths, queue bound, journal). */
         public Options routerSettings(Consumer<RouterContext> settings) { this.routerSettings = settings; return this; }
@@ -105,7 +109,7 @@ public final class ServingSystem implements AutoCloseable {
             for (int i = 1; i <= prefillNodes; i++) {
                 final PrefillNodeAgent agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).nodeId(i)
                         .modelDir(o.modelDir).modelName(o.modelName).prefillTokenBudget(o.prefillTokenBudget)
-                        .engineOptions(engineOptions(o, placement.prefill(i - 1))));
+                        .kvPathMode(o.kvPath).engineOptions(engineOptions(o, placement.prefill(i - 1))));
                 nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
             }
             for (int i = 1; i <= o.decodeNodes; i++) {

@@ -2,8 +2,10 @@ package io.splitserve.prefill;
 
 import io.aeron.Aeron;
 import io.splitserve.engine.EngineOptions;
+import io.splitserve.kvtransfer.KvPathMode;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Configuration of a {@link PrefillNodeAgent}, as a context object with defaults: everything on {@code aeron:ipc}
@@ -20,6 +22,11 @@ public final class PrefillNodeContext {
     public static final int DEFAULT_KV_CHUNK_BYTES = 256 * 1024;
     public static final long DEFAULT_KV_LEASE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(5);
     public static final long DEFAULT_CONNECT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(5);
+    /**
+     * Share of a GPU prefill node's KV memory set aside to export KV from (the GPU KV path): its own pages are only
+     * borrowed for the length of a prefill, while exported KV waits there until every decode peer copied it.
+     */
+    public static final double DEFAULT_KV_EXPORT_FRACTION = 0.5;
 
     private Aeron aeron;
     private int nodeId = 1;
@@ -35,6 +42,9 @@ public final class PrefillNodeContext {
     private int kvChunkBytes = DEFAULT_KV_CHUNK_BYTES;
     private long kvLeaseTimeoutNs = DEFAULT_KV_LEASE_TIMEOUT_NS;
     private long connectTimeoutNs = DEFAULT_CONNECT_TIMEOUT_NS;
+    private KvPathMode kvPathMode = KvPathMode.AUTO;
+    private double kvExportFraction = DEFAULT_KV_EXPORT_FRACTION;
+    private Consumer<String> log = System.out::println;
 
     /** Checks the configuration; throws IllegalStateException naming the first missing or invalid setting. */
     PrefillNodeContext conclude() {
@@ -46,6 +56,9 @@ public final class PrefillNodeContext {
         }
         if (nodeId <= 0 || prefillTokenBudget <= 0 || heartbeatIntervalNs <= 0 || kvChunkBytes <= 0) {
             throw new IllegalStateException("prefill node id, token budget, heartbeat interval and chunk size must be positive");
+        }
+        if (kvPathMode == null || !(kvExportFraction > 0 && kvExportFraction < 1)) {
+            throw new IllegalStateException("prefill node needs a KV path mode and an export fraction in (0, 1)");
         }
         if (modelName == null) {
             modelName = modelDir.getFileName().toString();
@@ -98,6 +111,18 @@ public final class PrefillNodeContext {
 
     public long kvLeaseTimeoutNs() { return kvLeaseTimeoutNs; }
     public PrefillNodeContext kvLeaseTimeoutNs(long ns) { this.kvLeaseTimeoutNs = ns; return this; }
+
+    /** How KV travels to decode peers: GPU to GPU where it can ({@code auto}), always ({@code gpu}), or via the host. */
+    public KvPathMode kvPathMode() { return kvPathMode; }
+    public PrefillNodeContext kvPathMode(KvPathMode mode) { this.kvPathMode = mode; return this; }
+
+    /** Share of the engine's KV memory exported for the GPU path (CUDA only; unused with {@code --kv-path host}). */
+    public double kvExportFraction() { return kvExportFraction; }
+    public PrefillNodeContext kvExportFraction(double fraction) { this.kvExportFraction = fraction; return this; }
+
+    /** Where the node's one-line notices go (the KV path chosen per peer, export fallbacks). */
+    public Consumer<String> log() { return log; }
+    public PrefillNodeContext log(Consumer<String> log) { this.log = log; return this; }
 
     /** How long a request waits for its decode node's KV stream to connect before it fails FAILED_DISCONNECTED. */
     public long connectTimeoutNs() { return connectTimeoutNs; }
