@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
  * (router events on stream 100; this node's control stream {@code 20000 + nodeId}, KV stream {@code 30000 + nodeId},
  * KV ack stream {@code 40000 + nodeId}), a running batch of at most 64 sequences, heartbeats every 100 ms, KV
  * imported into the engine's pages layer by layer as it arrives, and KV that arrives without its DecodeAdmit released
- * after 5 s. With {@link #colocated(boolean)} the node also prefills (chunked, within the engine's prefill budget) and
+ * after 5 s, and no KV endpoint. With {@link #colocated(boolean)} the node also prefills (chunked, within the engine's prefill budget) and
  * needs no KV from elsewhere. Only the Aeron client and the model directory have no default.
  */
 public final class DecodeNodeContext {
@@ -22,6 +22,8 @@ public final class DecodeNodeContext {
     public static final int DEFAULT_MAX_BATCH_SIZE = 64;
     public static final long DEFAULT_HEARTBEAT_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(100);
     public static final long DEFAULT_ORPHAN_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(5);
+    /** The longest KV endpoint the router accepts in a NodeHello. */
+    public static final int MAX_KV_ENDPOINT_BYTES = 1024;
 
     private Aeron aeron;
     private int nodeId = 1;
@@ -42,6 +44,7 @@ public final class DecodeNodeContext {
     private int kvAckStreamId;
     private long heartbeatIntervalNs = DEFAULT_HEARTBEAT_INTERVAL_NS;
     private long orphanTimeoutNs = DEFAULT_ORPHAN_TIMEOUT_NS;
+    private byte[] kvEndpoint = new byte[0];
 
     /** Checks the configuration; throws IllegalStateException naming the first missing or invalid setting. */
     DecodeNodeContext conclude() {
@@ -53,6 +56,11 @@ public final class DecodeNodeContext {
         }
         if (nodeId <= 0 || maxBatchSize <= 0 || heartbeatIntervalNs <= 0 || orphanTimeoutNs <= 0) {
             throw new IllegalStateException("decode node id, max batch size and intervals must be positive");
+        }
+        if (kvEndpoint == null || kvEndpoint.length > MAX_KV_ENDPOINT_BYTES) {
+            throw new IllegalStateException("decode node KV endpoint must be at most " + MAX_KV_ENDPOINT_BYTES
+                    + " bytes (the router refuses a longer one), got "
+                    + (kvEndpoint == null ? "none" : kvEndpoint.length + " bytes"));
         }
         if (modelName == null) {
             modelName = modelDir.getFileName().toString();
@@ -127,6 +135,14 @@ public final class DecodeNodeContext {
 
     public long heartbeatIntervalNs() { return heartbeatIntervalNs; }
     public DecodeNodeContext heartbeatIntervalNs(long ns) { this.heartbeatIntervalNs = ns; return this; }
+
+    /**
+     * Where this node's KV memory lives (host and GPU), announced in its NodeHello; the router passes the bytes on
+     * unread in every PrefillRequest that sends KV here. Empty (the default) when unknown; at most
+     * {@link #MAX_KV_ENDPOINT_BYTES}.
+     */
+    public byte[] kvEndpoint() { return kvEndpoint; }
+    public DecodeNodeContext kvEndpoint(byte[] kvEndpoint) { this.kvEndpoint = kvEndpoint; return this; }
 
     /** How long verified KV waits for its DecodeAdmit (or a DecodeAdmit for its KV) before it is dropped. */
     public long orphanTimeoutNs() { return orphanTimeoutNs; }

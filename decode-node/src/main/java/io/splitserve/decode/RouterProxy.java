@@ -15,7 +15,8 @@ import org.agrona.CloseHelper;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Outbound events of a decode node to the router: NodeHello, Heartbeat, one TokenEvent per generated token (token
+ * Outbound events of a decode node to the router: NodeHello (with the context's KV endpoint, which the router passes
+ * on to prefill nodes), Heartbeat, one TokenEvent per generated token (token
  * id and index; the router detokenizes) and DecodeDone, SBE-encoded into one reused buffer. All go on one
  * publication, so the router sees a sequence's tokens in order and its DecodeDone after them. An event that cannot
  * be offered within 1 s is reported false; the router's heartbeat timeout then treats the node as failed.
@@ -53,7 +54,8 @@ final class RouterProxy implements AutoCloseable {
                 .modelName(ctx.modelName())
                 .controlChannel(ctx.controlChannel())
                 .kvChannel(ctx.kvChannel())
-                .kvAckChannel(ctx.kvAckSubscribeChannel());
+                .kvAckChannel(ctx.kvAckSubscribeChannel())
+                .putKvEndpoint(ctx.kvEndpoint(), 0, ctx.kvEndpoint().length);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
     }
 

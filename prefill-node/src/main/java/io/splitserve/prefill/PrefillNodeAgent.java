@@ -13,6 +13,7 @@ import io.splitserve.kvtransfer.KvSender;
 import io.splitserve.kvtransfer.KvSenderContext;
 import io.splitserve.sbe.KvDtype;
 import io.splitserve.sbe.KvPart;
+import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -23,19 +24,24 @@ import java.util.function.Predicate;
 import org.agrona.CloseHelper;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.EpochNanoClock;
+import org.agrona.concurrent.SystemEpochNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The prefill node as one Agrona agent: it takes PrefillRequests from its control stream, lets {@link PrefillBatcher}
  * form batches of waiting prompts (first come first served up to the token budget and the free pages), runs each batch's prefill on its own engine, streams every
  * prompt's KV layer by layer to the decode node the router named (rows {@code [tokens][kvHeads][headDim]} of the
- * engine's element type, F32 on the CPU backend and BF16 on CUDA, K then V) while later layers compute, and reports the first sampled token in PrefillDone.
+ * engine's element type, F32 on the CPU backend and BF16 on CUDA, K then V) while later layers compute, sends each
+ * prompt's first sampled token to the router in FirstToken before its transfer ends, and reports the transfer's
+ * outcome (with the first token again, for routers that predate FirstToken) in PrefillDone.
  *
- * <p>Guarantees: every accepted request gets a PrefillDone; a failed KV transfer (not connected, rejected, timed out,
- * checksum) is reported with its status, after the successful PrefillDone if the failure came later. A request this
- * engine can never compute (bad sampling parameters, no KV channel, a prompt the engine refuses) is answered
- * FAILED_INCOMPATIBLE at once; a batch whose prefill throws is reported with its cause ({@link PrefillFailure}:
- * REJECTED_NO_MEMORY only for a lack of pages, otherwise FAILED_PREFILL). A request
+ * <p>Guarantees: every accepted request gets a PrefillDone; a FirstToken, when sent, comes before it on the same
+ * stream (one that cannot be offered is not fatal: PrefillDone still carries the token); a failed KV transfer (not
+ * connected, rejected, timed out, checksum) is reported with its status, after the successful PrefillDone if the
+ * failure came later. A request this engine can never compute (bad sampling parameters, no KV channel, a prompt the
+ * engine refuses) is answered FAILED_INCOMPATIBLE at once; a batch whose prefill throws is reported with its cause
+ * ({@link PrefillFailure}: REJECTED_NO_MEMORY only for a lack of pages, otherwise FAILED_PREFILL). A request
  * whose decode node never connects fails after the connect timeout instead of waiting forever. Requests whose
  * decode node is not yet connected do not hold back those behind them. Single-threaded: the agent's thread owns the
  * engine and every KV sender.
@@ -60,6 +66,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     private final List<int[]> prompts = new ArrayList<>();
     private final List<SamplingParams> params = new ArrayList<>();
     private final UnsafeBuffer kvView = new UnsafeBuffer(0, 0);
+    private final EpochNanoClock epochClock = new SystemEpochNanoClock();
     private long lastBatchNanos;
     private long nextHeartbeatNs;
     private long nextHelloNs;
@@ -114,27 +121,31 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
 
     void onPrefillRequest(long requestId, int[] tokens, int maxNewTokens, float temperature, float topP, int topK,
                           long seed, int sampledTokens, String kvChannel, int kvStreamId, String kvAckChannel,
-                          int kvAckStreamId) {
+                          int kvAckStreamId, byte[] decodeKvEndpoint) {
         final SamplingParams sampling;
         try {
             sampling = new SamplingParams(temperature, topK, topP, 0, seed);
         } catch (IllegalArgumentException e) {
-            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0);
+            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0,
+                    KvPath.HOST);
             return;
         }
         if (kvChannel.isEmpty()) {
-            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0);
+            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0,
+                    KvPath.HOST);
             return;
         }
         try {
             engine.validatePrompt(tokens);
         } catch (IllegalArgumentException e) {
             // empty, too long for the model or the KV cache, or a token outside the vocabulary: never computable here
-            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0);
+            router.prefillDone(requestId, ctx.nodeId(), -1, tokens.length, 0, KvTransferStatus.FAILED_INCOMPATIBLE, 0,
+                    KvPath.HOST);
             return;
         }
         final KvSender sender = senderFor(kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
-        batcher.add(new PendingPrefill(requestId, tokens, sampling, sampledTokens, sender, System.nanoTime()));
+        batcher.add(new PendingPrefill(requestId, tokens, sampling, sampledTokens, sender, decodeKvEndpoint,
+                System.nanoTime()));
     }
 
     private KvSender senderFor(String channel, int streamId, String ackChannel, int ackStreamId) {
@@ -160,7 +171,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         batcher.nextBatch(now, engine.freePages(), kvConnected, batch, expired);
         for (PendingPrefill p : expired) {
             router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0,
-                    KvTransferStatus.FAILED_DISCONNECTED, 0);
+                    KvTransferStatus.FAILED_DISCONNECTED, 0, KvPath.HOST);
         }
         if (batch.isEmpty()) {
             return 0;
@@ -189,13 +200,26 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
         lastBatchNanos = System.nanoTime() - start;
         for (int i = 0; i < batch.size(); i++) {
+            onFirstToken(batch.get(i), first[i]);
+        }
+        for (int i = 0; i < batch.size(); i++) {
             final PendingPrefill p = batch.get(i);
             if (p.streaming && p.sender.end(p.requestId, first[i])) {
                 router.prefillDone(p.requestId, ctx.nodeId(), first[i], p.promptTokens.length, lastBatchNanos,
-                        KvTransferStatus.OK, geometry.totalBytes(p.promptTokens.length));
+                        KvTransferStatus.OK, geometry.totalBytes(p.promptTokens.length), KvPath.HOST);
             }
         }
         return batch.size();
+    }
+
+    /**
+     * A prompt's first token is sampled: the router gets it at once, while the prompt's KV may still be streaming. A
+     * prompt whose transfer already failed sends none (its failing PrefillDone is on the way or already sent).
+     */
+    private void onFirstToken(PendingPrefill p, int token) {
+        if (p.streaming) {
+            router.firstToken(p.requestId, ctx.nodeId(), token, p.promptTokens.length, epochClock.nanoTime());
+        }
     }
 
     /** Sends a prompt's layer straight from the engine's buffers (pinned staging on the GPU), already wire bytes. */
@@ -216,7 +240,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
 
     private void failIfStreaming(PendingPrefill p, KvTransferStatus status) {
         if (streaming.remove(p.requestId) != null) {
-            router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0);
+            router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0, KvPath.HOST);
         }
     }
 
@@ -229,7 +253,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
         p.streaming = false;
         if (status != KvTransferStatus.OK) {
-            router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0);
+            router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0, KvPath.HOST);
         }
     }
 

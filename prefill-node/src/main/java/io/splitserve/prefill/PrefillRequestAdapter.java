@@ -8,7 +8,8 @@ import org.agrona.DirectBuffer;
 
 /**
  * Inbound side of a prefill node's control stream: decodes PrefillRequests (messages of other types and other
- * schemas are ignored) and hands their fields to the agent. Fragments arrive reassembled.
+ * schemas are ignored) and hands their fields to the agent, the decode node's KV endpoint as the bytes the router
+ * sent. Fragments arrive reassembled.
  */
 final class PrefillRequestAdapter implements FragmentHandler {
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
@@ -50,7 +51,9 @@ final class PrefillRequestAdapter implements FragmentHandler {
                     | (tokenBytes[b + 3] & 0xff) << 24;
         }
         final String kvAckChannel = request.decodeKvAckChannel();
+        final byte[] decodeKvEndpoint = new byte[request.decodeKvEndpointLength()]; // empty from an older router
+        request.getDecodeKvEndpoint(decodeKvEndpoint, 0, decodeKvEndpoint.length);
         agent.onPrefillRequest(requestId, tokens, maxNewTokens, temperature, topP, topK, seed, sampledTokens,
-                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
+                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, decodeKvEndpoint);
     }
 }

@@ -2,7 +2,9 @@ package io.splitserve.prefill;
 
 import io.aeron.ExclusivePublication;
 import io.splitserve.sbe.BoundedOffer;
+import io.splitserve.sbe.FirstTokenEncoder;
 import io.splitserve.sbe.HeartbeatEncoder;
+import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
 import io.splitserve.sbe.MessageHeaderEncoder;
 import io.splitserve.sbe.NodeHelloEncoder;
@@ -14,9 +16,12 @@ import org.agrona.CloseHelper;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Outbound events of a prefill node to the router: NodeHello, Heartbeat and PrefillDone, SBE-encoded into one reused
- * buffer. An event that stays back-pressured or finds no router for 100 ms is dropped and reported false: the
- * router's heartbeat timeout and request timeouts cover a lost event, and the node never blocks its engine on it.
+ * Outbound events of a prefill node to the router: NodeHello (with an empty KV endpoint: nothing is sent to a prefill
+ * node's KV memory), Heartbeat, FirstToken and PrefillDone, SBE-encoded into one reused buffer. All go on one
+ * publication, so the router sees a request's FirstToken before its PrefillDone. An event that stays back-pressured
+ * or finds no router for 100 ms is dropped and reported false: the router's heartbeat timeout and request timeouts
+ * cover a lost event (a lost FirstToken only delays the first token to PrefillDone), and the node never blocks its
+ * engine on it.
  */
 final class RouterProxy implements AutoCloseable {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -27,6 +32,8 @@ final class RouterProxy implements AutoCloseable {
     private final NodeHelloEncoder hello = new NodeHelloEncoder();
     private final HeartbeatEncoder heartbeat = new HeartbeatEncoder();
     private final PrefillDoneEncoder prefillDone = new PrefillDoneEncoder();
+    private final FirstTokenEncoder firstToken = new FirstTokenEncoder();
+    private static final byte[] NO_KV_ENDPOINT = new byte[0];
 
     RouterProxy(ExclusivePublication publication) {
         this.publication = publication;
@@ -50,7 +57,8 @@ final class RouterProxy implements AutoCloseable {
                 .modelName(ctx.modelName())
                 .controlChannel(ctx.controlChannel())
                 .kvChannel("")
-                .kvAckChannel("");
+                .kvAckChannel("")
+                .putKvEndpoint(NO_KV_ENDPOINT, 0, 0);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
     }
 
@@ -65,8 +73,20 @@ final class RouterProxy implements AutoCloseable {
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
     }
 
+    /** A request's first token, sampled at {@code epochNanos}, while its KV may still be streaming. */
+    boolean firstToken(long requestId, int nodeId, int tokenId, int promptTokens, long epochNanos) {
+        firstToken.wrapAndApplyHeader(buffer, 0, header)
+                .requestId(requestId)
+                .nodeId(nodeId)
+                .tokenId(tokenId)
+                .promptTokens(promptTokens)
+                .timestampNanos(epochNanos);
+        return offer(MessageHeaderEncoder.ENCODED_LENGTH + firstToken.encodedLength());
+    }
+
+    /** The end of a request's prefill and KV transfer: the outcome and the path the bytes took (HOST when not OK). */
     boolean prefillDone(long requestId, int nodeId, int firstToken, int promptTokens, long prefillNanos,
-                        KvTransferStatus status, long kvBytes) {
+                        KvTransferStatus status, long kvBytes, KvPath kvPath) {
         prefillDone.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(requestId)
                 .nodeId(nodeId)
@@ -74,7 +94,8 @@ final class RouterProxy implements AutoCloseable {
                 .promptTokens(promptTokens)
                 .prefillNanos(prefillNanos)
                 .kvStatus(status)
-                .kvBytes(kvBytes);
+                .kvBytes(kvBytes)
+                .kvPath(kvPath);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + prefillDone.encodedLength());
     }
 

@@ -27,7 +27,7 @@ class PrefillBatcherTest {
     private final Predicate<PendingPrefill> connected = p -> !unconnected.contains(p.requestId);
 
     private static PendingPrefill request(long id, int tokens, long arrivedNs) {
-        return new PendingPrefill(id, new int[tokens], SamplingParams.greedy(), 0, null, arrivedNs);
+        return new PendingPrefill(id, new int[tokens], SamplingParams.greedy(), 0, null, new byte[0], arrivedNs);
     }
 
     private static List<Long> ids(List<PendingPrefill> prefills) {

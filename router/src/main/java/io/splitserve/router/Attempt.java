@@ -6,6 +6,10 @@ package io.splitserve.router;
  * node until its prefill ends, KV pages promised on the decode node until the attempt ends), and its base: the
  * number of tokens delivered before it began, which maps its attempt-local token indices onto the request's.
  *
+ * <p>A disaggregated attempt's prefill ends in two steps: its first token (the prefill's compute is done, so its
+ * prompt tokens stop counting against the prefill node) and its PrefillDone (the KV transfer's outcome; until then
+ * the attempt still depends on the prefill node, whose death mid-transfer ends the attempt).
+ *
  * <p>It also counts attempts against a limit. An attempt that ended for a reason that is not the request's fault
  * (preemption, a decode node with no memory) is given back, so waiting for room never exhausts the limit.
  * Guarantees: what {@link #begin} adds to its nodes, {@link #endPrefill} and {@link #end} take away exactly once.
@@ -21,6 +25,7 @@ final class Attempt {
     private long committedPages;
     private int pendingPromptTokens;
     private boolean prefilling;
+    private boolean prefillDonePending;
 
     Attempt(int limit) {
         if (limit <= 0) {
@@ -49,16 +54,26 @@ final class Attempt {
         this.pendingPromptTokens = promptTokens;
         prefill.pendingPromptTokens += promptTokens;
         this.prefilling = true;
+        this.prefillDonePending = true;
         count++;
     }
 
-    /** The prefill finished (or failed): its prompt tokens no longer wait on the prefill node. Idempotent. */
-    void endPrefill() {
+    /**
+     * The prefill node sampled the first token while the KV may still stream: its prompt tokens no longer wait on the
+     * prefill node, but the attempt depends on that node until {@link #endPrefill}. Idempotent.
+     */
+    void firstTokenSampled() {
         if (pendingPromptTokens > 0) {
             prefillNode.pendingPromptTokens -= pendingPromptTokens;
             pendingPromptTokens = 0;
         }
         prefilling = false;
+    }
+
+    /** The prefill and its KV transfer ended (PrefillDone, or a colocated node's first token). Idempotent. */
+    void endPrefill() {
+        firstTokenSampled();
+        prefillDonePending = false;
     }
 
     /**
@@ -92,14 +107,17 @@ final class Attempt {
         return id != 0;
     }
 
-    /** True from {@link #begin} until the prefill ends (its first token or its PrefillDone). */
+    /** True from {@link #begin} until the prefill's first token or its PrefillDone, whichever comes first. */
     boolean prefilling() {
         return id != 0 && prefilling;
     }
 
-    /** Whether this attempt depends on {@code node}: it decodes there, or still waits for its prefill there. */
+    /**
+     * Whether this attempt depends on {@code node}: it decodes there, or still waits there for its prefill or for the
+     * PrefillDone that ends its KV transfer.
+     */
     boolean dependsOn(NodeState node) {
-        return id != 0 && (decodeNode == node || (prefilling && prefillNode == node));
+        return id != 0 && (decodeNode == node || (prefillDonePending && prefillNode == node));
     }
 
     boolean colocated() {

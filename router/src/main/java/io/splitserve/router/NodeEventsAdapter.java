@@ -4,7 +4,9 @@ import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.splitserve.sbe.DecodeDoneDecoder;
 import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.FirstTokenDecoder;
 import io.splitserve.sbe.HeartbeatDecoder;
+import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.MessageHeaderDecoder;
 import io.splitserve.sbe.NodeHelloDecoder;
 import io.splitserve.sbe.PrefillDoneDecoder;
@@ -13,9 +15,11 @@ import org.agrona.DirectBuffer;
 
 /**
  * Inbound side of the router's node-events stream: NodeHello (with the session of the image it came on, so the
- * router knows whose image closes), Heartbeat, PrefillDone, TokenEvent and DecodeDone, decoded and handed to the
- * router agent. Enum values newer than this router's schema never throw: a KV status goes on as its raw value and a
- * finish reason as NULL_VAL, for the router to report as unknown. Messages of other schemas or types are ignored.
+ * router knows whose image closes, and the node's KV endpoint as opaque bytes), Heartbeat, FirstToken, PrefillDone,
+ * TokenEvent and DecodeDone, decoded and handed to the router agent. Enum values newer than this router's schema
+ * never throw: a KV status goes on as its raw value, a finish reason and a KV path as NULL_VAL, for the router to
+ * report as unknown; a PrefillDone from a node older than schema version 4 carries no path and is read as HOST, the
+ * only path those nodes had. Messages of other schemas or types are ignored.
  */
 final class NodeEventsAdapter implements FragmentHandler {
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
@@ -23,6 +27,7 @@ final class NodeEventsAdapter implements FragmentHandler {
     private final HeartbeatDecoder heartbeat = new HeartbeatDecoder();
     private final PrefillDoneDecoder prefillDone = new PrefillDoneDecoder();
     private final TokenEventDecoder token = new TokenEventDecoder();
+    private final FirstTokenDecoder firstToken = new FirstTokenDecoder();
     private final DecodeDoneDecoder decodeDone = new DecodeDoneDecoder();
     private final RouterAgent router;
 
@@ -45,10 +50,14 @@ final class NodeEventsAdapter implements FragmentHandler {
                 heartbeat.wrapAndApplyHeader(buffer, offset, header);
                 router.onHeartbeat(heartbeat.nodeId(), heartbeat.freeKvPages());
             }
+            case FirstTokenDecoder.TEMPLATE_ID -> {
+                firstToken.wrapAndApplyHeader(buffer, offset, header);
+                router.onFirstToken(firstToken.requestId(), firstToken.tokenId(), firstToken.timestampNanos());
+            }
             case PrefillDoneDecoder.TEMPLATE_ID -> {
                 prefillDone.wrapAndApplyHeader(buffer, offset, header);
                 router.onPrefillDone(prefillDone.requestId(), prefillDone.firstToken(), prefillDone.kvStatusRaw(),
-                        prefillDone.kvBytes());
+                        kvPath(prefillDone.kvPathRaw()), prefillDone.kvBytes());
             }
             case DecodeDoneDecoder.TEMPLATE_ID -> {
                 decodeDone.wrapAndApplyHeader(buffer, offset, header);
@@ -67,11 +76,25 @@ final class NodeEventsAdapter implements FragmentHandler {
                 final String controlChannel = hello.controlChannel();
                 final String kvChannel = hello.kvChannel();
                 final String kvAckChannel = hello.kvAckChannel();
-                router.onNodeHello(nodeId, h.sessionId(), role, totalPages, pageSize, modelName, controlChannel, controlStreamId,
-                        kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
+                final byte[] kvEndpoint = new byte[hello.kvEndpointLength()];
+                hello.getKvEndpoint(kvEndpoint, 0, kvEndpoint.length);
+                router.onNodeHello(nodeId, h.sessionId(), role, totalPages, pageSize, modelName, controlChannel,
+                        controlStreamId, kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, kvEndpoint);
             }
             default -> { }
         }
+    }
+
+    private static KvPath kvPath(short raw) {
+        if (raw == KvPath.NULL_VAL.value()) {
+            return KvPath.HOST; // absent: a node older than the GPU path
+        }
+        for (KvPath path : KvPath.values()) {
+            if (path.value() == raw) {
+                return path;
+            }
+        }
+        return KvPath.NULL_VAL;
     }
 
     private static FinishReason finishReason(short raw) {

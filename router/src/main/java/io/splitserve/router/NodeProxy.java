@@ -14,8 +14,9 @@ import org.agrona.ExpandableDirectByteBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The router's outbound stream to one node, the real {@link NodeCommands}: PrefillRequest, DecodeAdmit and
- * CancelRequest, SBE-encoded into a buffer that grows with the prompt. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
+ * The router's outbound stream to one node, the real {@link NodeCommands}: PrefillRequest (with the decode node's KV
+ * endpoint bytes copied unread from its NodeHello), DecodeAdmit and CancelRequest, SBE-encoded into a buffer that
+ * grows with the prompt. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
  * the router re-queues the request rather than waiting on a stuck node.
  */
 final class NodeProxy implements NodeCommands {
@@ -58,6 +59,7 @@ final class NodeProxy implements NodeCommands {
         fillInts(prompt, promptLength);
         prefill.putPromptTokens(intsView, 0, promptLength * Integer.BYTES);
         prefill.decodeKvAckChannel(decode.kvAckChannel);
+        prefill.putDecodeKvEndpoint(decode.kvEndpoint, 0, decode.kvEndpoint.length);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + prefill.encodedLength());
     }
 

@@ -11,14 +11,25 @@ import org.agrona.collections.Int2ObjectHashMap;
  * The node table and each node's health: a node joins (or rejoins) with NodeHello, stays alive while heartbeats
  * come within the heartbeat timeout, and dies when they stop or when the image of its events stream closes. Each
  * death is reported once to the {@link DeathListener}, with the node already marked dead, so the caller can move the
- * node's attempts; afterwards the node holds no prompt tokens or pages. A node serving another model is ignored.
- * Time is what the caller passes in. Router-thread only.
+ * node's attempts; afterwards the node holds no prompt tokens or pages. A NodeHello the router cannot use (another
+ * model, a page size below 1, a KV endpoint over {@link #MAX_KV_ENDPOINT_BYTES}) changes nothing and is reported to
+ * the {@link RefusalListener} with its reason (once, though the node repeats it). Time is what the caller passes in.
+ * Router-thread only.
  */
 final class NodeRegistry implements AutoCloseable {
     /** Opens the outbound command stream to a node's control channel. */
     @FunctionalInterface
     interface CommandsFactory {
         NodeCommands open(String channel, int streamId);
+    }
+
+    /** The longest KV endpoint a node may announce; the router copies it into every PrefillRequest for the node. */
+    static final int MAX_KV_ENDPOINT_BYTES = 1024;
+
+    /** Hears of a refused NodeHello with the reason in words, once until the node's hello changes or is accepted. */
+    @FunctionalInterface
+    interface RefusalListener {
+        void onHelloRefused(int nodeId, String reason);
     }
 
     /** Hears of each node that died, once per death, after it was marked dead. */
@@ -32,6 +43,8 @@ final class NodeRegistry implements AutoCloseable {
     private final CommandsFactory commandsFactory;
     private final Int2ObjectHashMap<NodeState> nodes = new Int2ObjectHashMap<>();
     private DeathListener deathListener = node -> { };
+    private RefusalListener refusalListener = (nodeId, reason) -> { };
+    private final Int2ObjectHashMap<String> lastRefusal = new Int2ObjectHashMap<>();
 
     NodeRegistry(String modelName, long heartbeatTimeoutNs, CommandsFactory commandsFactory) {
         this.modelName = modelName;
@@ -44,16 +57,32 @@ final class NodeRegistry implements AutoCloseable {
         return this;
     }
 
+    NodeRegistry refusalListener(RefusalListener listener) {
+        this.refusalListener = listener;
+        return this;
+    }
+
     /**
      * A node announced itself (first time, again after a restart, or again after being declared dead): it is alive
-     * from {@code nowNs}. Returns false, changing nothing, for a node of another model or an invalid page size.
+     * from {@code nowNs}, and {@code kvEndpoint} (kept as given, not copied) is what PrefillRequests naming it carry.
+     * Returns false, changing nothing and telling the refusal listener why, for a node of another model, an invalid
+     * page size or a KV endpoint longer than {@link #MAX_KV_ENDPOINT_BYTES}.
      */
     boolean onHello(int nodeId, int eventsSessionId, NodeRole role, int totalPages, int pageSize, String model,
                     String controlChannel, int controlStreamId, String kvChannel, int kvStreamId, String kvAckChannel,
-                    int kvAckStreamId, long nowNs) {
-        if (!modelName.equals(model) || pageSize <= 0) {
+                    int kvAckStreamId, byte[] kvEndpoint, long nowNs) {
+        final String refusal = !modelName.equals(model) ? "it serves model '" + model + "', not '" + modelName + "'"
+                : pageSize <= 0 ? "page size " + pageSize + " is not positive"
+                : kvEndpoint.length > MAX_KV_ENDPOINT_BYTES ? "its KV endpoint of " + kvEndpoint.length
+                        + " bytes exceeds " + MAX_KV_ENDPOINT_BYTES
+                : null;
+        if (refusal != null) {
+            if (!refusal.equals(lastRefusal.put(nodeId, refusal))) {
+                refusalListener.onHelloRefused(nodeId, refusal); // nodes repeat their hello: each reason once
+            }
             return false;
         }
+        lastRefusal.remove(nodeId);
         NodeState node = nodes.get(nodeId);
         if (node == null) {
             node = new NodeState(nodeId);
@@ -72,6 +101,7 @@ final class NodeRegistry implements AutoCloseable {
         node.kvStreamId = kvStreamId;
         node.kvAckChannel = kvAckChannel;
         node.kvAckStreamId = kvAckStreamId;
+        node.kvEndpoint = kvEndpoint;
         node.totalPages = totalPages;
         node.pageSize = pageSize;
         if (!node.alive) {

@@ -4,8 +4,9 @@ import io.splitserve.sbe.NodeRole;
 
 /**
  * The router's view of one node: what it announced in NodeHello (role, channels, pages, the session of its events
- * stream), what its last heartbeat said, and what the router itself has placed on it since (prompt tokens waiting
- * for its prefill, pages promised to sequences decoding on it). {@link NodeRegistry} keeps it alive or dead;
+ * stream, its KV endpoint: opaque bytes the router passes on in every PrefillRequest naming this node as the decode
+ * node and never reads), what its last heartbeat said, and what the router itself has placed on it since (prompt
+ * tokens waiting for its prefill, pages promised to sequences decoding on it). {@link NodeRegistry} keeps it alive or dead;
  * {@link Attempt} adds and removes what it places. Router-thread only.
  */
 final class NodeState {
@@ -17,6 +18,7 @@ final class NodeState {
     int kvStreamId;
     String kvAckChannel;
     int kvAckStreamId;
+    byte[] kvEndpoint = new byte[0];
     int eventsSessionId;
     int totalPages;
     int pageSize;

@@ -2,6 +2,7 @@ package io.splitserve.router;
 
 import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
 import io.splitserve.tokenizer.Tokenizer;
 import java.util.ArrayDeque;
@@ -17,7 +18,8 @@ import org.agrona.concurrent.NanoClock;
 
 /**
  * Every accepted request from acceptance to its end: it queues them, places each as an {@link Attempt} where the
- * {@link PlacementPolicy} says, follows the attempt through its node events (prefill done, tokens, decode done),
+ * {@link PlacementPolicy} says, follows the attempt through its node events (first token, prefill done, tokens,
+ * decode done),
  * moves the attempts of a node that died, and delivers tokens to the request's listener exactly once, in order,
  * detokenized with stop strings applied, until a stop token, a stop string, max tokens, a cancel or an error.
  *
@@ -203,11 +205,28 @@ final class RequestScheduler {
     // ---- node events -------------------------------------------------------------------------------------------
 
     /**
-     * A prefill node finished an attempt's prefill: the first token and the KV transfer's outcome, as the raw wire
-     * value of {@link KvTransferStatus} so that a status newer than this router is recognised as unknown rather
-     * than misread.
+     * A prefill node sampled an attempt's first token, before its KV transfer ended: the attempt's token 0 is
+     * delivered now (with any decode tokens that overtook it) and its prefill's compute is over. A first token of an
+     * attempt that is unknown, ended, or no longer prefilling (a duplicate, or one that came after its PrefillDone)
+     * is ignored; the PrefillDone that follows delivers nothing more.
      */
-    void onPrefillDone(long attemptId, int firstToken, short kvStatus, long kvBytes) {
+    void onFirstToken(long attemptId, int tokenId, long epochNanos) {
+        final RouterRequest r = byAttempt.get(attemptId);
+        if (r == null || !r.attempt.prefilling()) {
+            return;
+        }
+        r.attempt.firstTokenSampled();
+        onAttemptToken(r, 0, tokenId, epochNanos);
+    }
+
+    /**
+     * A prefill node ended an attempt's prefill and KV transfer: the first token and the transfer's outcome, as the
+     * raw wire value of {@link KvTransferStatus} so that a status newer than this router is recognised as unknown
+     * rather than misread, and the path its bytes took ({@link KvPath#NULL_VAL} for a path this router does not
+     * know). The first token is delivered here only when no FirstToken came before (a prefill node older than
+     * schema version 4); a failure after the first token went out retries with that token counted as delivered.
+     */
+    void onPrefillDone(long attemptId, int firstToken, short kvStatus, KvPath kvPath, long kvBytes) {
         final RouterRequest r = byAttempt.get(attemptId);
         if (r == null) {
             return;
@@ -215,15 +234,14 @@ final class RequestScheduler {
         final boolean wasPrefilling = r.attempt.prefilling();
         r.attempt.endPrefill();
         final KvTransferStatus status = knownStatus(kvStatus);
+        metrics.kvTransferEnded(kvPath, status == KvTransferStatus.OK);
         if (status == KvTransferStatus.OK) {
-            metrics.kvTransfersOk++;
             metrics.kvTransferBytes += kvBytes;
             if (wasPrefilling) {
                 onAttemptToken(r, 0, firstToken, epochClock.nanoTime());
             }
             return;
         }
-        metrics.kvTransfersFailed++;
         final NodeState decode = r.attempt.decodeNode();
         if (status == KvTransferStatus.REJECTED_NO_MEMORY) {
             decode.markFull();
@@ -289,7 +307,7 @@ final class RequestScheduler {
 
     /**
      * A node died: each attempt decoding on it moves to another decode node (or fails with NODE_FAILED when none is
-     * left), and each attempt whose prefill was still waiting on it is placed again.
+     * left), and each attempt whose prefill or KV transfer was still waiting on it is placed again.
      */
     void onNodeDied(NodeState node) {
         final boolean kvNodeLeft = nodes.anyKvNodeAlive();

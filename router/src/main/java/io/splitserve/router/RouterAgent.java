@@ -5,6 +5,7 @@ import io.aeron.Image;
 import io.aeron.Subscription;
 import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.NodeRole;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -57,7 +58,9 @@ public final class RouterAgent implements Agent {
         this.restarted = journal == null ? null : new RestartedRequests(journal, metrics);
         this.scheduler = new RequestScheduler(ctx, nodes, new JsqPlacement(ctx.kvOvercommit()), metrics, journal,
                 model.tokenizer(), journal == null ? 0 : journal.highestRouterId());
-        nodes.deathListener(scheduler::onNodeDied);
+        nodes.deathListener(scheduler::onNodeDied)
+                .refusalListener((nodeId, reason) -> System.err.println("router: NodeHello of node " + nodeId
+                        + " refused: " + reason));
         this.nodeEvents = ctx.aeron().addSubscription(ctx.nodeEventsChannel(), ctx.nodeEventsStreamId(),
                 image -> { }, this::onNodeEventsImageUnavailable);
         this.ingress = ctx.aeron().addSubscription(ctx.ingressChannel(), ctx.ingressStreamId());
@@ -168,17 +171,21 @@ public final class RouterAgent implements Agent {
 
     void onNodeHello(int nodeId, int eventsSessionId, NodeRole role, int totalPages, int pageSize, String modelName,
                      String controlChannel, int controlStreamId, String kvChannel, int kvStreamId,
-                     String kvAckChannel, int kvAckStreamId) {
+                     String kvAckChannel, int kvAckStreamId, byte[] kvEndpoint) {
         nodes.onHello(nodeId, eventsSessionId, role, totalPages, pageSize, modelName, controlChannel, controlStreamId,
-                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, clock.nanoTime());
+                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, kvEndpoint, clock.nanoTime());
     }
 
     void onHeartbeat(int nodeId, int freePages) {
         nodes.onHeartbeat(nodeId, freePages, clock.nanoTime());
     }
 
-    void onPrefillDone(long attemptId, int firstToken, short kvStatus, long kvBytes) {
-        scheduler.onPrefillDone(attemptId, firstToken, kvStatus, kvBytes);
+    void onFirstToken(long attemptId, int tokenId, long epochNanos) {
+        scheduler.onFirstToken(attemptId, tokenId, epochNanos);
+    }
+
+    void onPrefillDone(long attemptId, int firstToken, short kvStatus, KvPath kvPath, long kvBytes) {
+        scheduler.onPrefillDone(attemptId, firstToken, kvStatus, kvPath, kvBytes);
     }
 
     void onNodeToken(long attemptId, int index, int tokenId, long epochNanos) {

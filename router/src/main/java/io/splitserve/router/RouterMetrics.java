@@ -2,6 +2,7 @@ package io.splitserve.router;
 
 import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.KvPath;
 import java.util.Collection;
 import java.util.EnumMap;
 import java.util.Map;
@@ -10,11 +11,13 @@ import org.HdrHistogram.Histogram;
 /**
  * The router's counters and latency histograms (HdrHistogram, nanoseconds), rendered in the Prometheus text
  * format: requests by outcome, time to first token (from acceptance), time per output token, queue depth, live
- * nodes with their free KV pages and pending prompt tokens, KV transfer outcomes, and attempts retried by reason.
+ * nodes with their free KV pages and pending prompt tokens, KV transfer outcomes (in all and by the path the bytes
+ * took), and attempts retried by reason.
  * Router-thread only; other threads get a rendered copy.
  */
 final class RouterMetrics {
     private static final double[] QUANTILES = {0.5, 0.9, 0.99};
+    private static final String[] PATH_LABELS = {"host", "gpu", "unknown"};
 
     final Histogram timeToFirstToken = new Histogram(3_600_000_000_000L, 3);
     final Histogram timePerOutputToken = new Histogram(3_600_000_000_000L, 3);
@@ -24,6 +27,8 @@ final class RouterMetrics {
     long accepted;
     long kvTransfersOk;
     long kvTransfersFailed;
+    /** Transfers ended, by path (HOST, GPU, then a path this router does not know) and outcome (ok, failed). */
+    final long[][] kvTransfersByPath = new long[3][2];
     long kvTransferBytes;
     long egressDropped;
     long preemptions;
@@ -34,6 +39,24 @@ final class RouterMetrics {
 
     void rejected(ErrorCode code) {
         rejected.computeIfAbsent(code, c -> new long[1])[0]++;
+    }
+
+    /** A KV transfer ended (a PrefillDone): {@code path} is {@link KvPath#NULL_VAL} for a path not known here. */
+    void kvTransferEnded(KvPath path, boolean ok) {
+        if (ok) {
+            kvTransfersOk++;
+        } else {
+            kvTransfersFailed++;
+        }
+        kvTransfersByPath[pathIndex(path)][ok ? 0 : 1]++;
+    }
+
+    private static int pathIndex(KvPath path) {
+        return switch (path) {
+            case HOST -> 0;
+            case GPU -> 1;
+            case NULL_VAL -> 2;
+        };
     }
 
     void retried(RetryReason reason) {
@@ -73,6 +96,18 @@ final class RouterMetrics {
         }
         counter(out, "splitserve_kv_transfers_ok_total", "KV transfers that reached their decode node", kvTransfersOk);
         counter(out, "splitserve_kv_transfers_failed_total", "KV transfers that failed", kvTransfersFailed);
+        out.append("# HELP splitserve_kv_transfers_total KV transfers ended, by the path their bytes took and outcome\n")
+                .append("# TYPE splitserve_kv_transfers_total counter\n");
+        for (int path = 0; path < kvTransfersByPath.length; path++) {
+            for (int outcome = 0; outcome < 2; outcome++) {
+                final long n = kvTransfersByPath[path][outcome];
+                if (path < 2 || n > 0) { // a path this router does not know appears only once it happened
+                    out.append("splitserve_kv_transfers_total{path=\"").append(PATH_LABELS[path])
+                            .append("\",outcome=\"").append(outcome == 0 ? "ok" : "failed").append("\"} ").append(n)
+                            .append('\n');
+                }
+            }
+        }
         counter(out, "splitserve_kv_transfer_bytes_total", "KV bytes prefill nodes transferred to decode nodes (F32)",
                 kvTransferBytes);
         counter(out, "splitserve_preemptions_total", "Sequences a decode node preempted for lack of KV pages (re-queued)",

@@ -41,6 +41,23 @@ class AttemptTest {
     }
 
     @Test
+    void firstTokenReleasesThePromptTokensButTheAttemptDependsOnThePrefillNodeUntilPrefillDone() {
+        final NodeState prefill = node(1, NodeRole.PREFILL);
+        final NodeState decode = node(101, NodeRole.DECODE);
+        final Attempt attempt = new Attempt(3);
+        attempt.begin(7, prefill, decode, 10, 30, 0);
+        attempt.firstTokenSampled();
+        attempt.firstTokenSampled();
+        assertFalse(attempt.prefilling());
+        assertEquals(0, prefill.pendingPromptTokens, "released once");
+        assertTrue(attempt.dependsOn(prefill), "its KV may still be streaming from the prefill node");
+        attempt.endPrefill();
+        assertEquals(0, prefill.pendingPromptTokens);
+        assertFalse(attempt.dependsOn(prefill));
+        assertTrue(attempt.dependsOn(decode));
+    }
+
+    @Test
     void endBeforePrefillEndsReleasesBoth() {
         final NodeState prefill = node(1, NodeRole.PREFILL);
         final NodeState decode = node(101, NodeRole.DECODE);

@@ -1,5 +1,6 @@
 package io.splitserve.router;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -15,12 +16,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Node health stepped one event at a time with hand-set times (heartbeat timeout 100 ns): hello, heartbeats, death
- * by silence or by a closed image, each death reported once, and a node that comes back.
+ * by silence or by a closed image, each death reported once, a node that comes back, and the hellos refused.
  */
 class NodeRegistryTest {
     private static final long TIMEOUT_NS = 100;
 
     private final List<Integer> deaths = new ArrayList<>();
+    private final List<String> refusals = new ArrayList<>();
     private final List<RecordingNodeCommands> opened = new ArrayList<>();
     private final NodeRegistry registry = new NodeRegistry("demo", TIMEOUT_NS, (channel, streamId) -> {
         final RecordingNodeCommands commands = new RecordingNodeCommands();
@@ -29,17 +31,24 @@ class NodeRegistryTest {
     }).deathListener(node -> {
         assertFalse(node.alive, "a node is dead when its death is reported");
         deaths.add(node.nodeId);
-    });
+    }).refusalListener((nodeId, reason) -> refusals.add(nodeId + ": " + reason));
+
+    private boolean helloWithEndpoint(int nodeId, byte[] kvEndpoint, long nowNs) {
+        return registry.onHello(nodeId, 12, NodeRole.DECODE, 64, 4, "demo", "aeron:ipc", 10_000 + nodeId, "aeron:ipc",
+                30_000 + nodeId, "aeron:ipc", 40_000 + nodeId, kvEndpoint, nowNs);
+    }
 
     private boolean hello(int nodeId, int sessionId, NodeRole role, String model, long nowNs) {
         return registry.onHello(nodeId, sessionId, role, 64, 4, model, "aeron:ipc", 10_000 + nodeId, "aeron:ipc",
-                30_000 + nodeId, "aeron:ipc", 40_000 + nodeId, nowNs);
+                30_000 + nodeId, "aeron:ipc", 40_000 + nodeId, new byte[0], nowNs);
     }
 
     @Test
     void helloAddsANodeOfTheServedModelOnly() {
         assertFalse(hello(1, 11, NodeRole.PREFILL, "other-model", 0));
+        assertFalse(hello(1, 11, NodeRole.PREFILL, "other-model", 1));
         assertNull(registry.node(1));
+        assertEquals(List.of("1: it serves model 'other-model', not 'demo'"), refusals, "once, though repeated");
         assertTrue(hello(1, 11, NodeRole.PREFILL, "demo", 0));
         assertTrue(hello(101, 12, NodeRole.DECODE, "demo", 0));
         final NodeState decode = registry.node(101);
@@ -102,10 +111,28 @@ class NodeRegistryTest {
         hello(1, 11, NodeRole.PREFILL, "demo", 1);
         assertSame(first, registry.node(1).commands, "the same control stream is kept");
         registry.onHello(1, 11, NodeRole.PREFILL, 64, 4, "demo", "aeron:ipc", 77, "aeron:ipc", 30_001, "aeron:ipc",
-                40_001, 2);
+                40_001, new byte[0], 2);
         assertNotSame(first, registry.node(1).commands);
         assertTrue(opened.get(0).closed);
         registry.close();
         assertTrue(opened.get(1).closed);
+    }
+
+    @Test
+    void kvEndpointFromTheHelloIsKeptAsGivenAndAnOversizedOneIsRefused() {
+        final byte[] endpoint = new byte[NodeRegistry.MAX_KV_ENDPOINT_BYTES];
+        for (int i = 0; i < endpoint.length; i++) {
+            endpoint[i] = (byte) (i * 7);
+        }
+        assertTrue(helloWithEndpoint(101, endpoint, 0), "exactly the limit is allowed");
+        assertArrayEquals(endpoint, registry.node(101).kvEndpoint);
+        assertFalse(helloWithEndpoint(102, new byte[NodeRegistry.MAX_KV_ENDPOINT_BYTES + 1], 0));
+        assertNull(registry.node(102), "a refused hello adds no node");
+        assertFalse(helloWithEndpoint(101, new byte[NodeRegistry.MAX_KV_ENDPOINT_BYTES + 1], 1));
+        assertArrayEquals(endpoint, registry.node(101).kvEndpoint, "a refused hello changes nothing");
+        assertEquals(List.of("102: its KV endpoint of 1025 bytes exceeds 1024",
+                "101: its KV endpoint of 1025 bytes exceeds 1024"), refusals);
+        assertTrue(helloWithEndpoint(101, new byte[0], 2));
+        assertEquals(0, registry.node(101).kvEndpoint.length, "a node that no longer announces one has none");
     }
 }

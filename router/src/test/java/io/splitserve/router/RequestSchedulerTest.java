@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.FinishReason;
+import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
 import io.splitserve.sbe.NodeRole;
 import java.nio.file.Path;
@@ -23,8 +24,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A request's life in the router stepped one node event at a time, with a hand-stepped clock, recorded node
- * commands and a recording listener (no Aeron): placement, the first token overtaken by the second, failover of a
- * decode node's and a prefill node's attempts, NODE_FAILED, preemption, KV transfer failures and the attempt limit,
+ * commands and a recording listener (no Aeron): placement, the first token overtaken by the second, the first token
+ * ahead of its KV transfer's end (FirstToken) and what follows it, failover of a decode node's and a prefill node's
+ * attempts, NODE_FAILED, preemption, KV transfer failures and the attempt limit,
  * REJECTED_NO_MEMORY waiting for room, the queue timeout, unknown statuses, and cancel. Page size 4; prompt of
  * 5 tokens; node ids 1-2 prefill, 101-102 decode; heartbeat timeout 1000 ns, queue timeout 5000 ns.
  */
@@ -58,7 +60,7 @@ class RequestSchedulerTest {
 
     private void hello(int nodeId, NodeRole role, int pages) {
         registry.onHello(nodeId, 500 + nodeId, role, pages, 4, "demo", "aeron:ipc", 10_000 + nodeId, "aeron:ipc",
-                30_000 + nodeId, "aeron:ipc", 40_000 + nodeId, clock.nanoTime());
+                30_000 + nodeId, "aeron:ipc", 40_000 + nodeId, new byte[0], clock.nanoTime());
     }
 
     private RecordingNodeCommands node(int nodeId) {
@@ -79,7 +81,11 @@ class RequestSchedulerTest {
     }
 
     private void ok(long attemptId, int firstToken) {
-        scheduler.onPrefillDone(attemptId, firstToken, KvTransferStatus.OK.value(), 100);
+        scheduler.onPrefillDone(attemptId, firstToken, KvTransferStatus.OK.value(), KvPath.HOST, 100);
+    }
+
+    private long kvTransfers(KvPath path, boolean ok) {
+        return metrics.kvTransfersByPath[path == KvPath.HOST ? 0 : path == KvPath.GPU ? 1 : 2][ok ? 0 : 1];
     }
 
     private long retries(RetryReason reason) {
@@ -230,7 +236,7 @@ class RequestSchedulerTest {
         hello(101, NodeRole.DECODE, 100);
         final RecordingListener client = submit(10);
         final long first = placeOn(1);
-        scheduler.onPrefillDone(first, -1, KvTransferStatus.FAILED_CHECKSUM.value(), 0);
+        scheduler.onPrefillDone(first, -1, KvTransferStatus.FAILED_CHECKSUM.value(), KvPath.HOST, 0);
         assertEquals(first, node(101).last("cancel").attemptId());
         assertEquals(1, retries(RetryReason.KV_TRANSFER_FAILED));
         assertEquals(1, metrics.kvTransfersFailed);
@@ -238,7 +244,7 @@ class RequestSchedulerTest {
         assertEquals(0, registry.node(101).committedPages);
         final long second = placeOn(1);
         assertNull(client.errorCode);
-        scheduler.onPrefillDone(second, -1, KvTransferStatus.FAILED_TIMEOUT.value(), 0);
+        scheduler.onPrefillDone(second, -1, KvTransferStatus.FAILED_TIMEOUT.value(), KvPath.HOST, 0);
         assertEquals(ErrorCode.KV_TRANSFER_FAILED, client.errorCode);
         assertEquals("the KV transfer to decode node 101 failed (FAILED_TIMEOUT) (after 2 attempts)",
                 client.errorMessage);
@@ -254,13 +260,13 @@ class RequestSchedulerTest {
         hello(101, NodeRole.DECODE, 100);
         final RecordingListener client = submit(10);
         final long first = placeOn(1);
-        scheduler.onPrefillDone(first, -1, KvTransferStatus.FAILED_PREFILL.value(), 0);
+        scheduler.onPrefillDone(first, -1, KvTransferStatus.FAILED_PREFILL.value(), KvPath.HOST, 0);
         assertEquals(first, node(101).last("cancel").attemptId());
         assertEquals(1, retries(RetryReason.PREFILL_FAILED));
         assertEquals(0, retries(RetryReason.KV_TRANSFER_FAILED));
         assertEquals(0, retries(RetryReason.NO_MEMORY));
         assertNull(client.errorCode);
-        scheduler.onPrefillDone(placeOn(1), -1, KvTransferStatus.FAILED_PREFILL.value(), 0);
+        scheduler.onPrefillDone(placeOn(1), -1, KvTransferStatus.FAILED_PREFILL.value(), KvPath.HOST, 0);
         assertEquals(ErrorCode.INTERNAL, client.errorCode);
         assertEquals("the prefill failed on prefill node 1 (after 2 attempts)", client.errorMessage);
         assertEquals(0, scheduler.active());
@@ -284,7 +290,7 @@ class RequestSchedulerTest {
         hello(101, NodeRole.DECODE, 100);
         final RecordingListener client = submit(10);
         final long first = placeOn(1);
-        scheduler.onPrefillDone(first, -1, KvTransferStatus.REJECTED_NO_MEMORY.value(), 0);
+        scheduler.onPrefillDone(first, -1, KvTransferStatus.REJECTED_NO_MEMORY.value(), KvPath.HOST, 0);
         assertEquals(1, retries(RetryReason.NO_MEMORY));
         assertEquals(first, node(101).last("cancel").attemptId());
         assertEquals(0, scheduler.dispatch());
@@ -303,7 +309,7 @@ class RequestSchedulerTest {
         hello(101, NodeRole.DECODE, 100);
         final RecordingListener client = submit(10);
         final long attempt = placeOn(1);
-        scheduler.onPrefillDone(attempt, -1, (short) 99, 0);
+        scheduler.onPrefillDone(attempt, -1, (short) 99, KvPath.HOST, 0);
         assertEquals(ErrorCode.INTERNAL, client.errorCode);
         assertEquals("prefill node 1 reported status 99, which this router does not know, for the request's prefill;"
                 + " the request was not completed", client.errorMessage);
@@ -371,6 +377,166 @@ class RequestSchedulerTest {
         assertEquals(0, registry.node(101).committedPages);
         scheduler.onNodeToken(attempt, 1, 21, 0);
         assertEquals(2, client.tokens.size(), "nothing after the end");
+    }
+
+    @Test
+    void firstTokenIsDeliveredAtOnceAndTheLaterPrefillDoneDeliversNothingMore() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(3);
+        final long attempt = placeOn(1);
+        scheduler.onNodeToken(attempt, 1, 21, 0); // the decode node's token overtook the first token
+        assertTrue(client.tokens.isEmpty());
+        scheduler.onFirstToken(attempt, 20, 0);
+        assertEquals(List.of(20, 21), client.tokenIds(), "the first token and the one waiting behind it");
+        assertEquals(1, metrics.timeToFirstToken.getTotalCount(), "TTFT is recorded at the first token");
+        assertEquals(0, registry.node(1).pendingPromptTokens, "the prefill's compute is over");
+        scheduler.onFirstToken(attempt, 20, 0); // a duplicate
+        scheduler.onPrefillDone(attempt, 20, KvTransferStatus.OK.value(), KvPath.GPU, 100);
+        assertEquals(List.of(20, 21), client.tokenIds(), "no second first token");
+        assertEquals(1, kvTransfers(KvPath.GPU, true));
+        assertEquals(1, metrics.timeToFirstToken.getTotalCount());
+        scheduler.onNodeToken(attempt, 2, 22, 0);
+        assertEquals(List.of(20, 21, 22), client.tokenIds());
+        assertEquals(FinishReason.LENGTH, client.tokens.get(2).finish());
+    }
+
+    @Test
+    void prefillDoneOfAPrefillNodeThatSendsNoFirstTokenDeliversTheFirstTokenOnce() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long attempt = placeOn(1);
+        ok(attempt, 20);
+        ok(attempt, 20);
+        scheduler.onFirstToken(attempt, 20, 0); // after its PrefillDone: late
+        assertEquals(List.of(20), client.tokenIds());
+        assertEquals(1, metrics.timeToFirstToken.getTotalCount());
+        assertEquals(2, kvTransfers(KvPath.HOST, true));
+    }
+
+    @Test
+    void transferFailingAfterTheFirstTokenWentOutRePrefillsItAsPartOfThePrompt() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long first = placeOn(1);
+        scheduler.onFirstToken(first, 20, 0);
+        scheduler.onPrefillDone(first, -1, KvTransferStatus.FAILED_TIMEOUT.value(), KvPath.HOST, 0);
+        assertEquals(1, retries(RetryReason.KV_TRANSFER_FAILED));
+        assertEquals(1, kvTransfers(KvPath.HOST, false));
+        assertEquals(first, node(101).last("cancel").attemptId());
+
+        final long second = placeOn(1);
+        final RecordingNodeCommands.Sent prefill = node(1).last("prefill");
+        assertArrayEquals(new int[] {11, 12, 13, 14, 15, 20}, prefill.prompt());
+        assertEquals(1, prefill.sampledBefore());
+        assertEquals(9, prefill.maxNewTokens());
+        assertEquals(1, node(101).last("admit").sampledBefore());
+        scheduler.onFirstToken(first, 99, 0); // the failed attempt's, late: ignored
+        scheduler.onFirstToken(second, 21, 0); // the new attempt's token 0 is the request's token 1
+        ok(second, 21);
+        scheduler.onNodeToken(second, 1, 22, 0);
+        assertEquals(List.of(20, 21, 22), client.tokenIds());
+        assertEquals(1, metrics.timeToFirstToken.getTotalCount(), "the retry's first token is not the request's");
+        assertNull(client.errorCode);
+    }
+
+    @Test
+    void decodeNodeDyingAfterTheFirstTokenWentOutContinuesOnAnotherWithoutGapOrDuplicate() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        hello(102, NodeRole.DECODE, 80);
+        final RecordingListener client = submit(10);
+        final long first = placeOn(1);
+        assertEquals(first, node(101).last("admit").attemptId());
+        scheduler.onFirstToken(first, 20, 0);
+        assertEquals(1, registry.onEventsImageClosed(601)); // decode node 101, its KV still arriving
+        assertEquals(1, retries(RetryReason.DECODE_NODE_FAILED));
+
+        final long second = placeOn(1);
+        final RecordingNodeCommands.Sent prefill = node(1).last("prefill");
+        assertEquals(102, prefill.peerNodeId());
+        assertArrayEquals(new int[] {11, 12, 13, 14, 15, 20}, prefill.prompt());
+        assertEquals(1, prefill.sampledBefore());
+        scheduler.onPrefillDone(first, 20, KvTransferStatus.OK.value(), KvPath.HOST, 100); // the dead attempt's
+        scheduler.onNodeToken(second, 1, 22, 0); // overtakes the new attempt's first token
+        scheduler.onFirstToken(second, 21, 0);
+        assertEquals(List.of(20, 21, 22), client.tokenIds());
+        assertEquals(0, kvTransfers(KvPath.HOST, true), "an ended attempt's PrefillDone is not counted");
+    }
+
+    @Test
+    void prefillNodeDyingAfterTheFirstTokenButBeforeItsPrefillDoneRetriesWithTheTokenCounted() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(2, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        assertEquals(1, scheduler.dispatch());
+        final int used = node(1).sent.isEmpty() ? 2 : 1; // the queues tie
+        final int other = 3 - used;
+        final long first = node(used).last("prefill").attemptId();
+        scheduler.onFirstToken(first, 20, 0);
+        assertEquals(1, registry.onEventsImageClosed(500 + used)); // it dies while its KV transfer may be unfinished
+        assertEquals(1, retries(RetryReason.PREFILL_NODE_FAILED));
+        assertEquals(first, node(101).last("cancel").attemptId(), "the decode node drops the partial KV");
+        placeOn(other);
+        assertArrayEquals(new int[] {11, 12, 13, 14, 15, 20}, node(other).last("prefill").prompt());
+        assertEquals(1, node(other).last("prefill").sampledBefore());
+        assertEquals(List.of(20), client.tokenIds());
+    }
+
+    @Test
+    void firstTokenOfAnUnknownOrEndedAttemptIsIgnored() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long attempt = placeOn(1);
+        scheduler.onFirstToken(attempt + 1000, 20, 0);
+        assertTrue(client.tokens.isEmpty());
+        assertEquals(5, registry.node(1).pendingPromptTokens, "an unknown attempt's token ends no prefill");
+        scheduler.onPrefillDone(attempt, -1, KvTransferStatus.FAILED_CHECKSUM.value(), KvPath.HOST, 0);
+        scheduler.onFirstToken(attempt, 20, 0);
+        assertTrue(client.tokens.isEmpty(), "the attempt ended");
+        assertEquals(1, scheduler.queued());
+    }
+
+    @Test
+    void firstTokenAfterCancelSendsNothing() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        final RecordingListener client = submit(10);
+        final long attempt = placeOn(1);
+        scheduler.cancel(client);
+        assertEquals(1, client.tokens.size());
+        assertEquals(FinishReason.CANCELLED, client.tokens.get(0).finish());
+        scheduler.onFirstToken(attempt, 20, 0);
+        scheduler.onPrefillDone(attempt, 20, KvTransferStatus.OK.value(), KvPath.HOST, 100);
+        assertEquals(1, client.tokens.size(), "nothing after the end");
+    }
+
+    @Test
+    void kvTransfersAreRenderedByPathAndOutcome() {
+        hello(1, NodeRole.PREFILL, 0);
+        hello(101, NodeRole.DECODE, 100);
+        submit(10);
+        for (int i = 0; i < 12; i++) { // 12: a check that reads "1" must not pass on "12"
+            scheduler.onPrefillDone(placeOn(1), -1, KvTransferStatus.REJECTED_NO_MEMORY.value(), KvPath.GPU, 0);
+            registry.onHeartbeat(101, 100, clock.nanoTime());
+        }
+        scheduler.onPrefillDone(placeOn(1), 20, KvTransferStatus.OK.value(), KvPath.HOST, 100);
+        String text = metrics.render(scheduler.queued(), scheduler.active(), registry.nodes());
+        assertEquals(12, counter(text, "splitserve_kv_transfers_total{path=\"gpu\",outcome=\"failed\"}"));
+        assertEquals(0, counter(text, "splitserve_kv_transfers_total{path=\"gpu\",outcome=\"ok\"}"));
+        assertEquals(1, counter(text, "splitserve_kv_transfers_total{path=\"host\",outcome=\"ok\"}"));
+        assertEquals(0, counter(text, "splitserve_kv_transfers_total{path=\"host\",outcome=\"failed\"}"));
+        assertEquals(1, counter(text, "splitserve_kv_transfers_ok_total"));
+        assertEquals(12, counter(text, "splitserve_kv_transfers_failed_total"));
+        assertFalse(text.contains("path=\"unknown\""), "no path this router does not know was seen");
+        submit(10);
+        scheduler.onPrefillDone(placeOn(1), -1, KvTransferStatus.FAILED_CHECKSUM.value(), KvPath.NULL_VAL, 0);
+        text = metrics.render(scheduler.queued(), scheduler.active(), registry.nodes());
+        assertEquals(1, counter(text, "splitserve_kv_transfers_total{path=\"unknown\",outcome=\"failed\"}"));
     }
 
     @Test
