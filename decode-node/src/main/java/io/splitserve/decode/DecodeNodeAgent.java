@@ -8,6 +8,7 @@ import io.splitserve.engine.StepOutput;
 import io.splitserve.model.ModelFingerprint;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.model.SamplingParams;
+import io.splitserve.kvtransfer.KvEndpoint;
 import io.splitserve.kvtransfer.KvReceiveListener;
 import io.splitserve.kvtransfer.KvReceiver;
 import io.splitserve.kvtransfer.KvReceiverContext;
@@ -65,7 +66,12 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
                 .maxRunningSequences(ctx.maxBatchSize());
         this.engine = Engine.load(ctx.modelDir(), options);
         this.fingerprint = ModelFingerprint.of(ctx.modelDir());
-        this.store = new EngineKvPageStore(engine, ctx.kvLayerImport());
+        this.store = new EngineKvPageStore(engine, ctx.kvLayerImport(),
+                line -> System.err.println(roleName() + ": " + line));
+        if (engine.importsFromDevice() && ctx.kvEndpoint().length == 0) {
+            // where this node's KV lives, so prefill nodes on this host can offer the GPU path
+            ctx.kvEndpoint(new KvEndpoint(Engine.hostId(), engine.deviceUuid()).toBytes());
+        }
         this.receiver = ctx.colocated() ? null : new KvReceiver(new KvReceiverContext()
                 .aeron(ctx.aeron())
                 .channel(ctx.kvChannel())

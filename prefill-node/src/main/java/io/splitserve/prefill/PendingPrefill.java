@@ -1,5 +1,6 @@
 package io.splitserve.prefill;
 
+import io.splitserve.sbe.KvPath;
 import io.splitserve.model.SamplingParams;
 import io.splitserve.kvtransfer.KvSender;
 
@@ -16,6 +17,9 @@ final class PendingPrefill {
     final KvSender sender;
     final byte[] decodeKvEndpoint;
     final long arrivedNs;
+    /** The decode peer as the KV path choice knows it, and the path this attempt's KV takes. */
+    String peerKey = "";
+    KvPath kvPath = KvPath.HOST;
     boolean streaming;
 
     PendingPrefill(long requestId, int[] promptTokens, SamplingParams params, int sampledTokens, KvSender sender,

@@ -4,12 +4,19 @@ import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
 import io.splitserve.engine.Engine;
+import io.splitserve.engine.FirstTokenListener;
+import io.splitserve.engine.forward.DeviceKvArena;
+import io.splitserve.engine.forward.DeviceLayerListener;
 import io.splitserve.model.ModelFingerprint;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.model.SamplingParams;
+import io.splitserve.kvtransfer.GpuKvExport;
+import io.splitserve.kvtransfer.KvEndpoint;
 import io.splitserve.kvtransfer.KvGeometry;
 import io.splitserve.kvtransfer.KvLeaseListener;
 import io.splitserve.kvtransfer.KvSender;
+import io.splitserve.kvtransfer.KvPathMode;
+import io.splitserve.kvtransfer.KvPathSelector;
 import io.splitserve.kvtransfer.KvSenderContext;
 import io.splitserve.sbe.KvDtype;
 import io.splitserve.sbe.KvPart;
@@ -66,6 +73,13 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     private final List<int[]> prompts = new ArrayList<>();
     private final List<SamplingParams> params = new ArrayList<>();
     private final UnsafeBuffer kvView = new UnsafeBuffer(0, 0);
+    private final DeviceKvArena arena;
+    private final byte[] arenaHandle;
+    private final KvPathSelector paths;
+    private final Long2ObjectHashMap<ExportedBatch> exports = new Long2ObjectHashMap<>();
+    private final DeviceLayerListener announceLayer = this::announceLayer;
+    private final FirstTokenListener firstTokens = this::onFirstTokens;
+    private boolean arenaFullSaid;
     private final EpochNanoClock epochClock = new SystemEpochNanoClock();
     private long lastBatchNanos;
     private long nextHeartbeatNs;
@@ -74,7 +88,21 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     /** Loads the model and opens this node's streams; the agent starts working when its runner starts it. */
     public PrefillNodeAgent(PrefillNodeContext context) throws ModelLoadException {
         this.ctx = context.conclude();
+        if (ctx.kvPathMode() != KvPathMode.HOST) {
+            ctx.engineOptions().kvExportFraction(ctx.kvExportFraction()); // used by the CUDA backend only
+        }
         this.engine = Engine.load(ctx.modelDir(), ctx.engineOptions());
+        this.arena = engine.deviceKvArena();
+        this.arenaHandle = arena == null ? new byte[0] : arena.ipcHandle();
+        final KvEndpoint local = arena == null ? KvEndpoint.UNKNOWN : new KvEndpoint(arena.hostId(), arena.deviceUuid());
+        try {
+            this.paths = new KvPathSelector(ctx.kvPathMode(), local,
+                    uuid -> KvPathSelector.Reach.valueOf(arena.reach(uuid).name()),
+                    line -> ctx.log().accept("prefill-node-" + ctx.nodeId() + ": " + line));
+        } catch (IllegalArgumentException e) {
+            engine.close();
+            throw e;
+        }
         this.fingerprint = ModelFingerprint.of(ctx.modelDir());
         this.geometry = new KvGeometry(engine.config().numLayers(), engine.config().numKvHeads(),
                 engine.config().headDim(), KvDtype.valueOf(engine.kvWireType().name()));
@@ -143,13 +171,16 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
                     KvPath.HOST);
             return;
         }
-        final KvSender sender = senderFor(kvChannel, kvStreamId, kvAckChannel, kvAckStreamId);
-        batcher.add(new PendingPrefill(requestId, tokens, sampling, sampledTokens, sender, decodeKvEndpoint,
-                System.nanoTime()));
+        final String peerKey = kvChannel + '#' + kvStreamId + '|' + kvAckChannel + '#' + kvAckStreamId;
+        final PendingPrefill pending = new PendingPrefill(requestId, tokens, sampling, sampledTokens,
+                senderFor(peerKey, kvChannel, kvStreamId, kvAckChannel, kvAckStreamId), decodeKvEndpoint,
+                System.nanoTime());
+        pending.peerKey = peerKey;
+        pending.kvPath = paths.choose(peerKey, KvEndpoint.fromBytes(decodeKvEndpoint));
+        batcher.add(pending);
     }
 
-    private KvSender senderFor(String channel, int streamId, String ackChannel, int ackStreamId) {
-        final String key = channel + '#' + streamId + '|' + ackChannel + '#' + ackStreamId;
+    private KvSender senderFor(String key, String channel, int streamId, String ackChannel, int ackStreamId) {
         KvSender sender = senders.get(key);
         if (sender == null) {
             sender = new KvSender(new KvSenderContext()
@@ -180,17 +211,37 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         prompts.clear();
         params.clear();
         final int[] sampledBefore = new int[batch.size()];
+        int batchTokens = 0;
+        for (PendingPrefill p : batch) {
+            batchTokens += p.promptTokens.length;
+        }
+        final ExportedBatch export = exportRange(batchTokens);
+        int rowStart = 0;
         for (int i = 0; i < batch.size(); i++) {
             final PendingPrefill p = batch.get(i);
             streaming.put(p.requestId, p);
-            p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length);
+            if (export != null) {
+                p.kvPath = KvPath.GPU;
+                exports.put(p.requestId, export); // before begin, whose failure ends the lease (and releases) at once
+                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, new GpuKvExport(
+                        arena.hostId(), arena.deviceUuid(), arena.processId(), arena.arenaId(), arenaHandle,
+                        export.offset() + (long) rowStart * geometry.rowBytes(),
+                        (long) batchTokens * geometry.rowBytes()));
+            } else {
+                p.kvPath = KvPath.HOST;
+                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length);
+            }
+            rowStart += p.promptTokens.length;
             prompts.add(p.promptTokens);
             params.add(p.params);
             sampledBefore[i] = p.sampledTokens;
         }
         final int[] first;
         try {
-            first = engine.prefill(prompts, params, sampledBefore, this::sendLayer);
+            first = export != null
+                    ? engine.prefillToDevice(prompts, params, sampledBefore, export.offset(), announceLayer,
+                            firstTokens)
+                    : engine.prefill(prompts, params, sampledBefore, this::sendLayer, firstTokens);
         } catch (RuntimeException e) {
             final KvTransferStatus status = PrefillFailure.statusOf(e);
             for (PendingPrefill p : batch) {
@@ -200,16 +251,58 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
         lastBatchNanos = System.nanoTime() - start;
         for (int i = 0; i < batch.size(); i++) {
-            onFirstToken(batch.get(i), first[i]);
-        }
-        for (int i = 0; i < batch.size(); i++) {
             final PendingPrefill p = batch.get(i);
             if (p.streaming && p.sender.end(p.requestId, first[i])) {
                 router.prefillDone(p.requestId, ctx.nodeId(), first[i], p.promptTokens.length, lastBatchNanos,
-                        KvTransferStatus.OK, geometry.totalBytes(p.promptTokens.length), KvPath.HOST);
+                        KvTransferStatus.OK, geometry.totalBytes(p.promptTokens.length), p.kvPath);
             }
         }
         return batch.size();
+    }
+
+    /**
+     * The arena range a batch's KV is exported into when every prompt of it takes the GPU path, or null for the host
+     * path: a batch with any host-path prompt goes the host way whole, and so does one the arena has no room for now
+     * (said once per run of such batches).
+     */
+    private ExportedBatch exportRange(int batchTokens) {
+        if (arena == null) {
+            return null;
+        }
+        for (PendingPrefill p : batch) {
+            if (p.kvPath != KvPath.GPU) {
+                return null;
+            }
+        }
+        final long offset = arena.allocate(engine.deviceExportBytes(batchTokens));
+        if (offset < 0) {
+            if (!arenaFullSaid) {
+                arenaFullSaid = true;
+                ctx.log().accept(roleName() + ": the KV export arena (" + arena.capacity() / (1 << 20)
+                        + " MiB) has no room for a batch of " + batchTokens + " tokens now; such batches take the host"
+                        + " path until room returns");
+            }
+            return null;
+        }
+        arenaFullSaid = false;
+        return new ExportedBatch(arena, offset, batch.size());
+    }
+
+    /** GPU path: a layer of the batch lies in the export arena; each prompt's decode node hears of it with its checksums. */
+    private void announceLayer(int layer, int[] crcs) {
+        for (int i = 0; i < batch.size(); i++) {
+            final PendingPrefill p = batch.get(i);
+            if (p.streaming) {
+                p.sender.layerReady(p.requestId, layer, crcs[2 * i], crcs[2 * i + 1]);
+            }
+        }
+    }
+
+    /** The batch's first tokens are sampled (maybe before its last layer was handed over): the router gets each now. */
+    private void onFirstTokens(int[] tokens) {
+        for (int i = 0; i < batch.size(); i++) {
+            onFirstToken(batch.get(i), tokens[i]);
+        }
     }
 
     /**
@@ -240,20 +333,28 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
 
     private void failIfStreaming(PendingPrefill p, KvTransferStatus status) {
         if (streaming.remove(p.requestId) != null) {
-            router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0, KvPath.HOST);
+            router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0, p.kvPath);
         }
     }
 
-    /** The KV sender's lease on a request ended: OK needs nothing more; any failure is reported to the router. */
+    /**
+     * The KV sender's lease on a request ended: its hold on an export range ends with it; OK needs nothing more; any
+     * failure is reported to the router, and a peer's refusal of the GPU path may move that peer to the host path.
+     */
     @Override
     public void onLeaseEnded(long requestId, KvTransferStatus status) {
+        final ExportedBatch export = exports.remove(requestId);
+        if (export != null) {
+            export.release();
+        }
         final PendingPrefill p = streaming.remove(requestId);
         if (p == null) {
             return;
         }
         p.streaming = false;
         if (status != KvTransferStatus.OK) {
-            router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0, KvPath.HOST);
+            paths.onTransferFailed(p.peerKey, status);
+            router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0, p.kvPath);
         }
     }
 

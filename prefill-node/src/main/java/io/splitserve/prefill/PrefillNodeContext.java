@@ -44,7 +44,7 @@ public final class PrefillNodeContext {
     private long connectTimeoutNs = DEFAULT_CONNECT_TIMEOUT_NS;
     private KvPathMode kvPathMode = KvPathMode.AUTO;
     private double kvExportFraction = DEFAULT_KV_EXPORT_FRACTION;
-    private Consumer<String> log = System.out::println;
+    private Consumer<String> log = System.err::println;
 
     /** Checks the configuration; throws IllegalStateException naming the first missing or invalid setting. */
     PrefillNodeContext conclude() {
