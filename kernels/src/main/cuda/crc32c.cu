@@ -46,13 +46,18 @@ __device__ __forceinline__ uint32_t mul_mod_p(uint32_t a, uint32_t b) {
     return product;
 }
 
-// x^(8 * bytes) mod P: the operator that shifts a crc0 past `bytes` more bytes
+// x^(8 * bytes) mod P: the operator that shifts a crc0 past `bytes` more bytes. The factors x^(2^k) of the set
+// bits go into two independent products (even and odd bit positions), multiplied side by side in one branch so
+// the GPU overlaps them: the dependent chain is one multiply per nonzero pair of bits.
 __device__ __forceinline__ uint32_t x_pow_8n(unsigned long long bytes) {
-    uint32_t power = ONE;
-    for (int k = 3; bytes != 0; bytes >>= 1, k++) {
-        if (bytes & 1ull) power = mul_mod_p(X_POW_2K[k & 31], power);
+    uint32_t even = ONE, odd = ONE;
+    for (int k = 3; bytes != 0; bytes >>= 2, k += 2) {
+        if (bytes & 3ull) {
+            even = mul_mod_p((bytes & 1ull) ? X_POW_2K[k & 31] : ONE, even);
+            odd = mul_mod_p((bytes & 2ull) ? X_POW_2K[(k + 1) & 31] : ONE, odd);
+        }
     }
-    return power;
+    return even == ONE ? odd : odd == ONE ? even : mul_mod_p(even, odd);
 }
 
 // Fills the slicing-by-8 tables (needs blockDim.x == 256): table[0] is the byte-at-a-time table, table[k][i] the
@@ -145,12 +150,16 @@ extern "C" __global__ void __launch_bounds__(256)
                    unsigned int *__restrict__ out) {
     __shared__ uint32_t scratch[256];
     __shared__ uint32_t level_shift[8];
+    __shared__ uint32_t preset_term;
     const int range = blockIdx.x, segments = blockDim.x;
     const long long length = lengths[range];
+    // the preset's contribution 0xFFFFFFFF * x^(8 length) does not depend on the data: the last thread (never one
+    // of the threads computing level shifts, since 2^k - 1 >= k; in a warp of its own beyond 32 segments, so the
+    // two run side by side) computes it while the others fold
+    if (threadIdx.x == segments - 1) {
+        preset_term = crc32c::mul_mod_p(crc32c::x_pow_8n(static_cast<unsigned long long>(length)), 0xFFFFFFFFu);
+    }
     const uint32_t crc = crc32c::fold_pieces(partials[static_cast<long long>(range) * segments + threadIdx.x],
                                              static_cast<unsigned long long>(length / segments), scratch, level_shift);
-    if (threadIdx.x == 0) {
-        out[range] = crc ^ crc32c::mul_mod_p(crc32c::x_pow_8n(static_cast<unsigned long long>(length)), 0xFFFFFFFFu) ^
-                     0xFFFFFFFFu;
-    }
+    if (threadIdx.x == 0) out[range] = crc ^ preset_term ^ 0xFFFFFFFFu;
 }

@@ -15,7 +15,7 @@ class Crc32cKernelGpuTest {
 
     @Test
     void eachLengthAtUnalignedOffsetsEqualsJavasCrc32c() throws Exception {
-        long[] lengths = {0, 1, 3, 7, 63, 4095, 4096, 4097, MIB + 7, 4 * MIB};
+        long[] lengths = {0, 1, 3, 7, 63, 4095, 4096, 4097, MIB + 7, 4 * MIB - 1, 4 * MIB};
         Random rnd = new Random(11);
         byte[] data = new byte[9 * MIB];
         rnd.nextBytes(data);
