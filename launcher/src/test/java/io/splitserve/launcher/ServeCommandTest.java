@@ -63,6 +63,13 @@ class ServeCommandTest {
         final Run kvImport = run("serve", "--kv-import", "lazily", "--demo-request", "hi");
         assertEquals(1, kvImport.status());
         assertEquals("error: --kv-import must be layers or whole, got 'lazily'", kvImport.err().strip());
+        final Run kvPath = run("serve", "--kv-path", "nvlink", "--demo-request", "hi");
+        assertEquals(1, kvPath.status());
+        assertEquals("error: --kv-path must be auto, gpu or host, not 'nvlink'", kvPath.err().strip());
+        final Run gpuPathOnCpu = run("serve", "--kv-path", "gpu", "--backend", "cpu", "--demo-request", "hi");
+        assertEquals(1, gpuPathOnCpu.status());
+        assertEquals("error: --kv-path gpu needs KV on a GPU (the CUDA backend); this node has none",
+                gpuPathOnCpu.err().strip());
         final Run nodes = run("serve", "--decode-nodes", "0", "--demo-request", "hi");
         assertEquals(1, nodes.status());
         assertTrue(nodes.err().strip().startsWith("error: --prefill-nodes, --decode-nodes"), nodes.err());
