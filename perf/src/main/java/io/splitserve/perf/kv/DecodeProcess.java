@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The benchmark's handle on its {@link KvPathDecodeProcess}: started as a child JVM with this JVM's executable, class
@@ -32,7 +33,7 @@ final class DecodeProcess implements AutoCloseable {
 
     private DecodeProcess(Process process, PrintStream err) {
         this.process = process;
-        pump("kv-path-decode-out", process.getInputStream(), line -> lines.add(line), true);
+        pump("kv-path-decode-out", process.getInputStream(), lines::add, true);
         pump("kv-path-decode-err", process.getErrorStream(), line -> err.println("decode process: " + line), false);
     }
 
@@ -58,11 +59,7 @@ final class DecodeProcess implements AutoCloseable {
         }
     }
 
-    private interface LineSink {
-        void accept(String line);
-    }
-
-    private void pump(String name, InputStream stream, LineSink sink, boolean markEnd) {
+    private void pump(String name, InputStream stream, Consumer<String> sink, boolean markEnd) {
         final Thread thread = new Thread(() -> {
             try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
                 String line;

@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * own: one CSV row per length and path whose figures are real measurements (the exact KV byte count, a ready time
  * after the first token though the two clocks are read in two processes, rate = bytes / transfer time), the decode
  * process's greedy tokens all equal to the prefill engine's own, the decode process's report lines read back as they
- * were written, and one-line errors for bad command lines.
+ * were written, a decode process that stops reported with its reason, and one-line errors for bad command lines.
  */
 @Timeout(60)
 class KvPathBenchmarkTest {
@@ -90,6 +91,17 @@ class KvPathBenchmarkTest {
         assertThrows(IllegalArgumentException.class, () -> DecodeReport.parse("kvpath admitted 7 x 1"));
         assertThrows(IllegalArgumentException.class, () -> DecodeReport.parse("kvpath copy 12"));
         assertThrows(IllegalArgumentException.class, () -> DecodeReport.parse("kvpath warp 1"));
+    }
+
+    @Test
+    void aDecodeProcessThatStopsIsReportedWithItsReason() {
+        try (DecodeProcess process = DecodeProcess.start(List.of(tmp.toString(), tmp.toString(), "cpu", "x", "8", "1"),
+                print(new ByteArrayOutputStream()))) {
+            final IllegalStateException stopped = assertThrows(IllegalStateException.class,
+                    () -> process.await(TimeUnit.SECONDS.toNanos(50)));
+            assertEquals("the decode process stopped: NumberFormatException: For input string: \"x\"",
+                    stopped.getMessage());
+        }
     }
 
     @Test
