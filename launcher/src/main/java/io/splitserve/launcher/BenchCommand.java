@@ -4,6 +4,7 @@ import io.splitserve.engine.Backend;
 import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.perf.engine.EngineThroughput;
 import io.splitserve.perf.kernels.KernelBenchmark;
+import io.splitserve.perf.kv.KvPathBenchmark;
 import io.splitserve.perf.kv.KvStreamBenchmark;
 import io.splitserve.perf.kv.KvTransferBenchmark;
 import io.splitserve.perf.runner.RunnerBenchmark;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Unmatched;
  * runnable jar, or every module jar on a class path) and never from a module's test classes. The kinds: {@code load}
  * (the load generator), {@code router} (throughput and the router's latency per token, through the load generator),
  * and thin typed fronts for the benchmarks in {@code perf}: {@code kernels}, {@code runner}, {@code runner-check},
- * {@code runner-profile}, {@code engine}, {@code kv-stream}, {@code kv-transfer}. Bad arguments end with a one-line
+ * {@code runner-profile}, {@code engine}, {@code kv-stream}, {@code kv-path}, {@code kv-transfer}. Bad arguments end with a one-line
  * error: exit status 2 for a malformed command line, 1 for one that cannot run here (e.g. a GPU kind without a GPU).
  */
 @Command(
@@ -36,7 +37,7 @@ import picocli.CommandLine.Unmatched;
     commandListHeading = "%nKinds:%n",
     subcommands = {LoadCommand.class, RouterLatencyCommand.class, BenchCommand.Kernels.class, BenchCommand.Runner.class,
         BenchCommand.RunnerCheckKind.class, BenchCommand.RunnerProfileKind.class, BenchCommand.EngineKind.class,
-        BenchCommand.KvStream.class, BenchCommand.KvTransfer.class})
+        BenchCommand.KvStream.class, BenchCommand.KvPathKind.class, BenchCommand.KvTransfer.class})
 final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -218,6 +219,21 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() {
             return KvStreamBenchmark.run(args.toArray(String[]::new), System.out, System.err);
+        }
+    }
+
+    @Command(name = "kv-path", mixinStandardHelpOptions = true,
+        description = {"The KV path from a prefill engine to a decode engine in a process of its own, per prompt length"
+            + " and path (GPU: device to device through CUDA IPC; host: over Aeron IPC): first token, ready, exposed,"
+            + " transfer beside a device copy, and a greedy check.",
+            KvPathBenchmark.USAGE})
+    static final class KvPathKind implements Callable<Integer> {
+        @Unmatched
+        List<String> args = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            return KvPathBenchmark.run(args.toArray(String[]::new), System.out, System.err);
         }
     }
 

@@ -26,7 +26,7 @@ import picocli.CommandLine;
 @Timeout(120)
 class BenchCommandTest {
     private static final List<String> KINDS = List.of("load", "router", "kernels", "runner", "runner-check",
-            "runner-profile", "engine", "kv-stream", "kv-transfer");
+            "runner-profile", "engine", "kv-stream", "kv-path", "kv-transfer");
 
     /** Exit status and what the command printed, standard streams included (some benchmarks print there). */
     private record Outcome(int status, String out, String err) {
@@ -80,6 +80,8 @@ class BenchCommandTest {
         assertUsage("--rounds must be positive, got 0", "bench", "engine", model, "--rounds", "0");
         assertUsage("bench kv-stream: MODEL_DIR and OUT.csv are required", "bench", "kv-stream", model);
         assertUsage("bench kv-stream: --reps must be positive, got 0", "bench", "kv-stream", model, csv, "--reps", "0");
+        assertUsage("bench kv-path: the GPU path needs --backend cuda; on the CPU measure --paths host", "bench",
+                "kv-path", model, csv, "--backend", "cpu", "--paths", "gpu,host");
         assertUsage("bench kv-transfer: --transport is all, ipc or udp, got 'tcp'", "bench", "kv-transfer",
                 "--transport", "tcp");
         assertUsage("--clients, --seconds, --prompt-tokens, --max-tokens, --prefill-nodes and --decode-nodes must be"
