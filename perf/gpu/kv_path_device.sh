@@ -51,7 +51,7 @@ phase_models() {
 
 phase_junit() {
   local names; names=$(IFS='|'; echo "$*")
-  timeout 300 bash "$d/junit.sh" --include-tag gpu --include-classname ".*\\.($names)" > "$R/junit.log" 2>&1
+  timeout "${JUNIT_TIMEOUT:-300}" bash "$d/junit.sh" --include-tag gpu --include-classname ".*\\.($names)" > "$R/junit.log" 2>&1
   log "junit rc=$?"
   grep -E "tests (found|successful|failed|skipped|aborted)|containers failed" "$R/junit.log"
   grep -B2 -A15 "✘" "$R/junit.log" | head -60
