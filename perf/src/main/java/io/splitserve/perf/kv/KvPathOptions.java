@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The KV path benchmark's command line as a context object with defaults: the CUDA backend, prefill on GPU 0 and
@@ -26,7 +27,7 @@ final class KvPathOptions {
         HOST;
 
         String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
