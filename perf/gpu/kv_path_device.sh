@@ -7,7 +7,8 @@
 #                         own): log kvpath-MODEL.log, rows kvpath-MODEL.csv
 #   ttft [MODEL] [LENGTHS]  unloaded TTFT by prompt length: disaggregated as separate processes on ONE GPU (driver,
 #                         router, prefill, decode joined over /dev/shm) against `serve --colocated`; one user,
-#                         12 requests of L prompt and 8 output tokens per length; table ttft-MODEL.md
+#                         12 requests of L prompt and 8 output tokens per length, after $WARMUP (20) unrecorded
+#                         ones of each length; table ttft-MODEL.md
 # MODEL is a name under $MODELS (default /tmp/models) or a model directory. LENGTHS: comma-separated, default
 # 128,600,2048,8192. Environment: BACKEND (cuda; cpu for a dry run, which measures the host path only), PATHS
 # (gpu,host on cuda), REPS (5), GPU (0), MEM_FRACTION (0.35), HEAP (32g). Each phase is bounded by timeout; logs
@@ -25,6 +26,7 @@ BACKEND=${BACKEND:-cuda}
 if [[ $BACKEND == cuda ]]; then PATHS=${PATHS:-gpu,host}; else PATHS=${PATHS:-host}; fi
 LENGTHS=${LENGTHS:-128,600,2048,8192}
 REPS=${REPS:-5}
+WARMUP=${WARMUP:-20}
 GPU=${GPU:-0}
 MEM_FRACTION=${MEM_FRACTION:-0.35}
 HEAP=${HEAP:-32g}
@@ -60,7 +62,7 @@ phase_junit() {
 phase_kvpath() {
   local name; name=$(basename "$1"); local model; model=$(model_dir "$1"); local lengths=${2:-$LENGTHS}
   timeout 240 $main bench kv-path "$model" "$R/kvpath-$name.csv" --backend "$BACKEND" --gpu "$GPU" --paths "$PATHS" \
-    --lengths "$lengths" --reps "$REPS" > "$R/kvpath-$name.log" 2>&1
+    --lengths "$lengths" --reps "$REPS" --warmup "${KV_WARMUP:-1}" > "$R/kvpath-$name.log" 2>&1
   log "kvpath $name rc=$?"; grep -vE "^\s+at " "$R/kvpath-$name.log" | tail -24
 }
 
@@ -86,6 +88,14 @@ await_health() {
 ttft_loads() {
   local setup=$1 table=$2 dir=$3 model=$4 lengths=$5 l report p
   : > "$table"
+  # warm-up, not recorded: both setups serve the same ${WARMUP} requests of every length first, so neither is measured
+  # on code paths the JIT has not compiled yet
+  for l in ${lengths//,/ }; do
+    timeout 150 $main bench load --model "$model" --aeron-dir "$dir" --users 1 --requests "$WARMUP" --workload fixed \
+      --prompt-tokens "$l" --output-tokens 8 --seed 3 --drain-timeout 60 --out "$R/ttft/warmup-$setup-$l" \
+      --label "warm-up $setup $l" > "$R/ttft/warmup-$setup-$l.log" 2>&1
+  done
+  log "warm-up $setup: $WARMUP requests per length"
   for l in ${lengths//,/ }; do
     timeout 150 $main bench load --model "$model" --aeron-dir "$dir" --users 1 --requests 12 --workload fixed \
       --prompt-tokens "$l" --output-tokens 8 --seed 7 --drain-timeout 60 --out "$R/ttft/$setup-$l" \
@@ -134,7 +144,7 @@ phase_ttft() {
   fi
   stop_all; rm -rf "$dir"
   {
-    echo "Unloaded TTFT (ms; 1 user, 12 requests, 8 output tokens; $BACKEND, $name), disaggregated on one GPU vs colocated"
+    echo "Unloaded TTFT (ms; 1 user, 12 requests after $WARMUP warm-up ones per length, 8 output tokens; $BACKEND, $name), disaggregated on one GPU vs colocated"
     echo
     echo "| prompt tokens | disagg P50 | disagg P99 | colocated P50 | colocated P99 | disagg/colocated P50 (goal <= 1.1) |"
     echo "|---:|---:|---:|---:|---:|---:|"

@@ -30,6 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A CUDA decode engine's page store refuses the GPU path with the status the sender needs: memory exported by a
  * process that has since died is FAILED_GPU_HANDLE (its CUDA IPC handle no longer opens), an export of another host is
  * FAILED_GPU_PEER_ACCESS, and a refusal is remembered for that arena; an export of a live process on this host opens.
+ * (A handle this process already holds open stays open after its exporter dies: CUDA keeps the memory for the
+ * mapping, so a dead exporter shows only to a process that had not mapped it.)
  * Each attach reserves nothing.
  */
 @GpuTest
@@ -48,20 +50,25 @@ class GpuPathRefusalGpuTest {
             assertNotNull(intake, "a CUDA engine takes the GPU path");
             final int free = engine.freePages();
 
+            // a handle this process never opened, of an exporter that died before the offer came
+            final Process dying = exporter();
+            final Map<String, String> gone = readLines(dying);
+            final byte[] goneHandle = HexFormat.of().parseHex(gone.get("HANDLE"));
+            dying.destroyForcibly();
+            assertTrue(dying.waitFor(30, TimeUnit.SECONDS));
+            final GpuKvExport dead = new GpuKvExport(gone.get("HOST"), gone.get("GPU"), dying.pid(), 12, goneHandle, 0,
+                    4096);
+            assertEquals(KvTransferStatus.FAILED_GPU_HANDLE, intake.attach(dead), "the handle of a dead process");
+            assertEquals(KvTransferStatus.FAILED_GPU_HANDLE, intake.attach(dead), "remembered");
+
             final Process child = exporter();
             final Map<String, String> lines = readLines(child);
             final byte[] handle = HexFormat.of().parseHex(lines.get("HANDLE"));
             final GpuKvExport live = new GpuKvExport(lines.get("HOST"), lines.get("GPU"), child.pid(), 11, handle, 0,
                     4096);
             assertEquals(KvTransferStatus.OK, intake.attach(live), "a live exporter on this host opens");
-
-            final GpuKvExport sameHandleNewArena = new GpuKvExport(lines.get("HOST"), lines.get("GPU"), child.pid(),
-                    12, handle, 0, 4096);
             child.destroyForcibly();
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
-            assertEquals(KvTransferStatus.FAILED_GPU_HANDLE, intake.attach(sameHandleNewArena),
-                    "the handle of a dead process");
-            assertEquals(KvTransferStatus.FAILED_GPU_HANDLE, intake.attach(sameHandleNewArena), "remembered");
 
             final GpuKvExport elsewhere = new GpuKvExport("boot:another-machine", lines.get("GPU"), 1, 13, handle, 0,
                     4096);

@@ -27,7 +27,8 @@ import java.nio.ByteOrder;
  * has more tokens than the staging holds.
  */
 final class KvExport implements AutoCloseable {
-    private final CudaStream copyStream = new CudaStream();
+    // high priority: the copies and checksums of each layer run as soon as its KV is written, not after the step's end
+    private final CudaStream copyStream = CudaStream.highPriority();
     private final CudaEvent[] written;
     private final CudaEvent[] copied;
     private final CudaEvent computeDone = new CudaEvent();

@@ -1,9 +1,11 @@
 package io.splitserve.kernels.cuda;
 
+import static jcuda.driver.JCudaDriver.cuCtxGetStreamPriorityRange;
 import static jcuda.driver.JCudaDriver.cuMemcpyAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
+import static jcuda.driver.JCudaDriver.cuStreamCreateWithPriority;
 import static jcuda.driver.JCudaDriver.cuStreamDestroy;
 import static jcuda.driver.JCudaDriver.cuStreamSynchronize;
 
@@ -25,6 +27,23 @@ public final class CudaStream implements AutoCloseable {
     public CudaStream() {
         cuStreamCreate(stream, CUstream_flags.CU_STREAM_NON_BLOCKING);
         this.handle = RawAddress.of(stream);
+    }
+
+    private CudaStream(int priority) {
+        cuStreamCreateWithPriority(stream, CUstream_flags.CU_STREAM_NON_BLOCKING, priority);
+        this.handle = RawAddress.of(stream);
+    }
+
+    /**
+     * A non-blocking stream of the context's greatest priority: its kernels are scheduled ahead of those of ordinary
+     * streams as SMs free up, so small side work (copying each layer's KV out and checksumming it) keeps pace with
+     * a long computation instead of waiting for its end.
+     */
+    public static CudaStream highPriority() {
+        final int[] least = {0};
+        final int[] greatest = {0};
+        cuCtxGetStreamPriorityRange(least, greatest);
+        return new CudaStream(greatest[0]);
     }
 
     public CUstream stream() {

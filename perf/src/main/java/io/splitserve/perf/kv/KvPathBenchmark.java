@@ -33,7 +33,7 @@ import jcuda.CudaException;
  *   <li>greedy_equal of greedy_steps: how many greedy tokens the decode process decoded like the prefill engine
  *       serving the prompt alone, the least over every run of that length and path.</li>
  * </ul>
- * Each figure is the median of {@code --reps} repetitions after one unmeasured run of each kind, paths alternating
+ * Each figure is the median of {@code --reps} repetitions after {@code --warmup} (1) unmeasured runs of each kind, paths alternating
  * within a repetition so drift touches them alike. Writes {@link #CSV_HEADER} rows to OUT.csv and a Markdown table to
  * standard output. Usage in {@link KvPathOptions#USAGE}.
  */
@@ -174,9 +174,12 @@ public final class KvPathBenchmark {
         try {
             for (int p = 0; p < paths.size(); p++) {
                 stored[p] = rig.store(paths.get(p), prompt);
-                greedyEqual[p] = Math.min(greedyEqual[p], commonPrefix(reference,
-                        rig.streamed(paths.get(p), prompt).tokens()));
-                greedyEqual[p] = Math.min(greedyEqual[p], commonPrefix(reference, rig.transfer(stored[p]).tokens()));
+                for (int w = 0; w < options.warmup(); w++) {
+                    greedyEqual[p] = Math.min(greedyEqual[p], commonPrefix(reference,
+                            rig.streamed(paths.get(p), prompt).tokens()));
+                    greedyEqual[p] = Math.min(greedyEqual[p], commonPrefix(reference,
+                            rig.transfer(stored[p]).tokens()));
+                }
             }
             for (int r = 0; r < reps; r++) {
                 for (int p = 0; p < paths.size(); p++) {

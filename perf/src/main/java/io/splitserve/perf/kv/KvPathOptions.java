@@ -17,7 +17,7 @@ import java.util.Locale;
 final class KvPathOptions {
     static final String USAGE = "usage: splitserve bench kv-path MODEL_DIR OUT.csv [--backend cuda|cpu] [--gpu 0]"
             + " [--decode-gpu N (default: --gpu)] [--paths gpu,host] [--lengths 128,600,2048,8192] [--reps 5]"
-            + " [--check-steps 8]";
+            + " [--check-steps 8] [--warmup 1]";
 
     /** How the KV of one transfer travels from the prefill engine to the decode process. */
     enum KvPath {
@@ -39,6 +39,7 @@ final class KvPathOptions {
     private List<KvPath> paths = List.of(KvPath.GPU, KvPath.HOST);
     private int[] lengths = {128, 600, 2048, 8192};
     private int reps = 5;
+    private int warmup = 1;
     private int checkSteps = 8;
 
     /** @throws IllegalArgumentException naming the first bad or missing argument. */
@@ -69,6 +70,7 @@ final class KvPathOptions {
                 case "--paths" -> options.paths = paths(value);
                 case "--lengths" -> options.lengths = lengths(value);
                 case "--reps" -> options.reps = positive(arg, value);
+                case "--warmup" -> options.warmup = positive(arg, value);
                 case "--check-steps" -> options.checkSteps = positive(arg, value);
                 default -> throw new IllegalArgumentException("unknown option " + arg);
             }
@@ -180,6 +182,11 @@ final class KvPathOptions {
     /** Measured repetitions per length, path and quantity; the reported figure is their median. */
     int reps() {
         return reps;
+    }
+
+    /** Unmeasured runs of each path per length before the measured ones (at least 1: it also checks tokens). */
+    int warmup() {
+        return warmup;
     }
 
     /** Greedy tokens compared with the prefill engine's own continuation, the first (sampled at prefill) included. */
