@@ -171,6 +171,9 @@ final class KvExport implements AutoCloseable {
     void deliver(LayerKvListener listener, Runnable whenComputed) {
         for (int l = 0; l < written.length; l++) {
             awaitCopy(l, whenComputed);
+            // sending a layer may take longer than computing one: look for the end of compute before each hand-over
+            // too, or the first token would wait for every send
+            reportComputeIfDone(whenComputed);
             listener.onLayerKv(l, staging.bytes(), (int) offset(l, false), staging.bytes(), (int) offset(l, true));
         }
         reportCompute(whenComputed);
@@ -193,11 +196,15 @@ final class KvExport implements AutoCloseable {
     // waits for layer's copy while watching for the end of compute, so the first token never waits for a layer
     private void awaitCopy(int layer, Runnable whenComputed) {
         while (!copied[layer].query()) {
-            if (!computeReported && computeDone.query()) {
-                computeReported = true;
-                whenComputed.run();
-            }
+            reportComputeIfDone(whenComputed);
             Thread.onSpinWait();
+        }
+    }
+
+    private void reportComputeIfDone(Runnable whenComputed) {
+        if (!computeReported && computeDone.query()) {
+            computeReported = true;
+            whenComputed.run();
         }
     }
 
