@@ -172,6 +172,12 @@ public final class EngineKvPageStore implements KvPageStore {
         public void landedChecksums(KvReservation reservation, int[] crcs) {
             engine.importedChecksums(held(reservation).kv, crcs);
         }
+
+        @Override
+        public void detach(long arenaId) {
+            refused.remove(arenaId);
+            engine.detachPeerArena(arenaId);
+        }
     }
 
     /** Takes an admitted reservation's pages out of the store; the caller admits or releases them in the engine. */

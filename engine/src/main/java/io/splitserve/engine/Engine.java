@@ -413,6 +413,11 @@ public final class Engine implements AutoCloseable {
         return runner.attachPeerArena(peer);
     }
 
+    /** Unmaps a peer's export arena once no import reads from it (after its exporter went away). */
+    public void detachPeerArena(long arenaId) {
+        runner.detachPeerArena(arenaId);
+    }
+
     /**
      * Queues the copy of layer {@code layer} of a device import from the mapped arena {@code arenaId} (its K at
      * {@code keyOffset}, its V at {@code valueOffset}) into its pages, with the checksum of what landed; does not wait.

@@ -8,8 +8,9 @@ import io.splitserve.sbe.KvTransferStatus;
  * {@link KvPageStore} offers it when its memory is on a GPU ({@link KvPageStore#deviceIntake()}).
  *
  * <p>The receiver calls it on its own thread: {@link #reserve} at Begin, {@link #attach} at Begin (before any copy),
- * {@link #copyLayer} at each KvLayerReady and {@link #landedChecksums} at End; a reservation made here is released
- * or taken through the {@link KvPageStore} like any other.
+ * {@link #copyLayer} at each KvLayerReady, {@link #landedChecksums} at End, and {@link #detach} once the stream of
+ * the sender that exported an arena has closed; a reservation made here is released or taken through the
+ * {@link KvPageStore} like any other.
  */
 public interface DeviceKvIntake
 {
@@ -38,4 +39,11 @@ public interface DeviceKvIntake
      * {@code crcs} ({@code crcs[2 * layer]} K, {@code crcs[2 * layer + 1]} V); parts never copied read as 0.
      */
     void landedChecksums(KvReservation reservation, int[] crcs);
+
+    /**
+     * The sender that exported arena {@code arenaId} is gone (its stream closed, every transfer from it already
+     * failed): unmap the arena, so that memory of a process that died is not held for good. An arena attached again
+     * later is mapped anew.
+     */
+    void detach(long arenaId);
 }

@@ -14,7 +14,9 @@ import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -34,7 +36,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * KvLayerReady queues that layer's copy and its checksum on this node's GPU; at End every layer must have been
  * announced, End's checksum must match the announced ones, and every part must have landed with the announced
  * CRC32C, or the transfer fails FAILED_CHECKSUM. Chunks for a GPU-path transfer, or announcements for a host-path one,
- * fail it FAILED_INCOMPATIBLE.
+ * fail it FAILED_INCOMPATIBLE. Once a sender's stream is gone (its transfers failed FAILED_DISCONNECTED), every arena
+ * it exported from is detached from the store, so a dead prefill process's GPU memory is not held.
  *
  * <p>Every transfer ends in exactly one verdict; pages are released on every failing path and owned by the listener
  * after admission. Every verdict is acked to the sender on a best-effort basis. Not thread-safe: one thread calls
@@ -54,6 +57,8 @@ public final class KvReceiver implements Agent, AutoCloseable
     private final KvAckProxy ackProxy;
     private final Long2ObjectHashMap<InboundTransfer> transfers = new Long2ObjectHashMap<>();
     private final UnsafeBuffer exportBytes = new UnsafeBuffer(new byte[1024]);
+    /** GPU path: the arena each sender session exported from, unmapped once that session's image is gone. */
+    private final Int2ObjectHashMap<LongHashSet> arenasBySession = new Int2ObjectHashMap<>();
     private final ArrayList<InboundTransfer> failing = new ArrayList<>();
     private long nextCheckNs;
     private boolean closed;
@@ -203,6 +208,13 @@ public final class KvReceiver implements Agent, AutoCloseable
         }
         transfers.put(requestId, new InboundTransfer(
             requestId, sessionId, reservation, totalBytes, ctx.nanoClock().nanoTime(), export, geometry.layers()));
+        LongHashSet arenas = arenasBySession.get(sessionId);
+        if (arenas == null)
+        {
+            arenas = new LongHashSet();
+            arenasBySession.put(sessionId, arenas);
+        }
+        arenas.add(export.arenaId());
     }
 
     void onLayerReady(final int sessionId, final KvLayerReadyDecoder ready)
@@ -323,7 +335,7 @@ public final class KvReceiver implements Agent, AutoCloseable
     {
         if (transfers.isEmpty())
         {
-            return 0;
+            return detachGoneArenas();
         }
         for (final InboundTransfer transfer : transfers.values())
         {
@@ -345,7 +357,34 @@ public final class KvReceiver implements Agent, AutoCloseable
         }
         final int orphaned = failing.size();
         failAll(KvTransferStatus.FAILED_DISCONNECTED);
-        return stalled + orphaned;
+        return stalled + orphaned + detachGoneArenas();
+    }
+
+    // after the failures above, no transfer of a closed session is left to read from its arenas
+    private int detachGoneArenas()
+    {
+        if (arenasBySession.isEmpty())
+        {
+            return 0;
+        }
+        int detached = 0;
+        final Int2ObjectHashMap<LongHashSet>.EntryIterator sessions = arenasBySession.entrySet().iterator();
+        while (sessions.hasNext())
+        {
+            sessions.next();
+            final Image image = subscription.imageBySessionId(sessions.getIntKey());
+            if (image == null || image.isClosed())
+            {
+                final LongHashSet.LongIterator arenas = sessions.getValue().iterator();
+                while (arenas.hasNext())
+                {
+                    store.deviceIntake().detach(arenas.nextValue());
+                    detached++;
+                }
+                sessions.remove();
+            }
+        }
+        return detached;
     }
 
     // transfers are collected first and failed after, so the map is never changed while it is iterated

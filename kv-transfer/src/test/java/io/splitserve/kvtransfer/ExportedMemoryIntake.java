@@ -17,6 +17,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 final class ExportedMemoryIntake implements DeviceKvIntake
 {
     final Map<Long, UnsafeBuffer> arenas = new ConcurrentHashMap<>();
+    /** Arenas detached, in order (the receiver's thread adds, the test reads). */
+    final java.util.List<Long> detached = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<KvReservation, int[]> landed = new ConcurrentHashMap<>();
     private final HostKvPageStore store;
     private final String hostId;
@@ -69,6 +71,12 @@ final class ExportedMemoryIntake implements DeviceKvIntake
         {
             System.arraycopy(known, 0, crcs, 0, known.length);
         }
+    }
+
+    @Override
+    public void detach(final long arenaId)
+    {
+        detached.add(arenaId);
     }
 
     /** A store whose GPU path is this intake. */

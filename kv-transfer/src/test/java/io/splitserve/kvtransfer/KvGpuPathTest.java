@@ -26,7 +26,8 @@ import org.junit.jupiter.api.TestInstance;
  * the export; memory changed after its checksum was taken fails FAILED_CHECKSUM; a layer never announced fails
  * FAILED_CHECKSUM; an export that cannot be opened fails FAILED_GPU_HANDLE; one from another host, or offered to a
  * store with no GPU, fails FAILED_GPU_PEER_ACCESS; every failure leaves all pages free and ends the sender's lease
- * with the same status; mixing the paths within a transfer is refused by the sender.
+ * with the same status; mixing the paths within a transfer is refused by the sender; once a sender's stream is gone,
+ * the arena it exported from is detached, once.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class KvGpuPathTest
@@ -160,6 +161,28 @@ class KvGpuPathTest
             expected.capacity())) {{ putBytes(0, expected, 0, expected.capacity()); }});
         pages.release(admitted);
         assertEquals(pages.pageCount(), pages.freePages());
+    }
+
+    @Test
+    void aSenderWhoseStreamIsGoneHasItsArenaDetachedOnce()
+    {
+        connect(gpuStore(HOST));
+        final GpuKvExport export = export(HOST, ARENA);
+        assertTrue(sender.begin(9, SMALL, TOKENS, export));
+        for (int layer = 0; layer < SMALL.layers(); layer++)
+        {
+            announce(9, export, layer);
+        }
+        assertTrue(sender.end(9, 4));
+        awaitOutcome(9);
+        assertEquals(KvTransferStatus.OK, leases.ended.get(9L));
+        pages.release(receipts.admitted.get(9L));
+        assertTrue(intake.detached.isEmpty(), "still connected: the mapping stays");
+        CloseHelper.closeAll(sender, senderAeron); // the prefill process is gone
+        sender = null;
+        senderAeron = null;
+        KvTestData.await(() -> !intake.detached.isEmpty(), 10_000, "the arena to be detached", Thread::yield);
+        assertEquals(java.util.List.of(ARENA), intake.detached);
     }
 
     @Test

@@ -325,6 +325,12 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     @Override
+    public void detachPeerArena(long arenaId) {
+        kvImport.drain();
+        peers.detach(arenaId);
+    }
+
+    @Override
     public KvImportBuffer deviceImportBuffer(int tokens) {
         return kvImport.deviceBuffer(tokens);
     }

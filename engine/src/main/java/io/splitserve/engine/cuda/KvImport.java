@@ -193,6 +193,11 @@ final class KvImport implements AutoCloseable {
         buffer.landed.record(importStream);
     }
 
+    /** Waits for every import queued so far (before memory they read from is unmapped). */
+    void drain() {
+        importStream.synchronize();
+    }
+
     private void ensureStaging(long bytes) {
         if (staging != null && staging.bytes() >= bytes) {
             return;

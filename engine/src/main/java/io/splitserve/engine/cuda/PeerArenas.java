@@ -16,7 +16,7 @@ import java.util.Map;
  * the same host, and a GPU this one may reach (the same device, or peer access). In another process the arena is
  * opened through its CUDA IPC handle; in this process (where CUDA refuses to open its own handles) it is found by id
  * and reached through unified addressing, with peer access enabled when it lives on another GPU. A mapping lasts until
- * the runner closes. Owned by the runner's thread.
+ * it is detached (its exporter's stream is gone) or the runner closes. Owned by the runner's thread.
  */
 final class PeerArenas implements AutoCloseable {
     private final CudaDevice device;
@@ -70,6 +70,15 @@ final class PeerArenas implements AutoCloseable {
         }
         baseAddress.put(peer.arenaId(), arena.address(0));
         return PeerAttachment.MAPPED;
+    }
+
+    /** Forgets a mapped arena, closing its CUDA IPC mapping when it has one; the caller has drained every import. */
+    void detach(long arenaId) {
+        baseAddress.remove(arenaId);
+        final PeerMemory memory = opened.remove(arenaId);
+        if (memory != null) {
+            memory.close();
+        }
     }
 
     /** The device address of byte {@code offset} of a mapped arena. */

@@ -96,6 +96,13 @@ public interface ModelRunner extends AutoCloseable {
         return new PeerAttachment(PeerAttachment.Access.UNREACHABLE, description() + " keeps no KV on a GPU");
     }
 
+    /**
+     * Unmaps a peer arena mapped by {@link #attachPeerArena}, once no import reads from it any more (the runner waits
+     * for its imports first); unknown ids are ignored.
+     */
+    default void detachPeerArena(long arenaId) {
+    }
+
     /** Bookkeeping memory for a sequence of {@code tokens} tokens imported from device memory (no KV bytes in it). */
     default KvImportBuffer deviceImportBuffer(int tokens) {
         throw new UnsupportedOperationException(description() + " imports no KV from device memory");
