@@ -22,6 +22,7 @@ import io.splitserve.perf.load.RunSettings;
 import io.splitserve.perf.load.ScheduleFile;
 import io.splitserve.perf.load.ScheduledRequest;
 import io.splitserve.perf.load.Slo;
+import io.splitserve.perf.load.SharedPrefixWorkload;
 import io.splitserve.perf.load.SyntheticWorkload;
 import io.splitserve.perf.load.Workload;
 import io.splitserve.perf.load.WorkloadMix;
@@ -123,7 +124,8 @@ final class LoadCommand implements Callable<Integer> {
     long heartbeatTimeoutMs;
 
     @Option(names = "--workload", paramLabel = "NAME", defaultValue = "fixed",
-        description = "fixed, chat, summarization, code, mixed, or journal:DIR to replay a router journal (default: ${DEFAULT-VALUE}).")
+        description = "fixed, chat, summarization, code, mixed; multi-turn, system-prompt or few-shot (requests sharing"
+            + " long prefixes, for the prefix cache); or journal:DIR to replay a router journal (default: ${DEFAULT-VALUE}).")
     String workload;
 
     @Option(names = "--prompt-tokens", paramLabel = "N", defaultValue = "600", description = "Prompt length of the fixed workload (default: ${DEFAULT-VALUE}).")
@@ -300,8 +302,11 @@ final class LoadCommand implements Callable<Integer> {
             final Path journal = Path.of(workload.substring("journal:".length()));
             return () -> new JournalWorkload(journal, tokenizer);
         }
-        final WorkloadMix mix = WorkloadMix.named(workload, promptTokens, outputTokens).scaled(lengthScale);
         final PromptFactory prompts = new PromptFactory(tokenizer);
+        if (SharedPrefixWorkload.isNamed(workload)) {
+            return () -> new SharedPrefixWorkload(workload, prompts, lengthScale, seed);
+        }
+        final WorkloadMix mix = WorkloadMix.named(workload, promptTokens, outputTokens).scaled(lengthScale);
         return () -> new SyntheticWorkload(mix, prompts, seed);
     }
 

@@ -11,6 +11,7 @@ import io.splitserve.perf.load.PromptFactory;
 import io.splitserve.perf.load.RequestSpec;
 import io.splitserve.perf.load.RunSettings;
 import io.splitserve.perf.load.ScheduledRequest;
+import io.splitserve.perf.load.SharedPrefixWorkload;
 import io.splitserve.perf.load.SyntheticWorkload;
 import io.splitserve.perf.load.WorkloadMix;
 import io.splitserve.tokenizer.Tokenizer;
@@ -140,6 +141,26 @@ class LoadCommandTest {
         assertEquals(2, cli.execute("bench", "load", "--model", demo, "--rate", "1"));
         assertTrue(err.toString().contains("load needs a target"), err.toString());
         assertTrue(Files.notExists(out.resolve("s.jsonl")));
+    }
+
+    /** `--workload multi-turn` reaches the shared-prefix workload: the schedule holds its requests, in order. */
+    @Test
+    void sharedPrefixWorkloadsAreNamedOnTheCommandLine(@TempDir Path out) throws Exception {
+        final Path demo = TestSystems.demoModel();
+        final Path file = out.resolve("turns.jsonl");
+        final StringWriter stdout = new StringWriter();
+        final CommandLine cli = new CommandLine(new Main());
+        cli.setOut(new PrintWriter(stdout));
+        assertEquals(0, cli.execute("bench", "load", "--model", demo.toString(), "--rate", "20", "--duration", "3",
+                "--workload", "multi-turn", "--length-scale", "0.1", "--seed", "4", "--write-schedule",
+                file.toString()), stdout.toString());
+        final Tokenizer tokenizer = Tokenizer.load(demo.resolve("tokenizer.json"));
+        final SharedPrefixWorkload expected = new SharedPrefixWorkload("multi-turn", new PromptFactory(tokenizer), 0.1,
+                4);
+        final ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(file)) {
+            assertEquals(expected.next().prompt(), json.readTree(line).get("prompt").asText());
+        }
     }
 
     @Test

@@ -69,6 +69,23 @@ public final class PromptFactory {
         return text.toString();
     }
 
+    /**
+     * {@code count} whole-word tokens of text drawn from {@code random}, with no special tokens: a piece to join with
+     * others (each word is a pre-tokenizer piece of its own, so joined pieces encode to the sum of their words).
+     */
+    public String words(int count, SplittableRandom random) {
+        final StringBuilder text = new StringBuilder(count * 6);
+        for (int i = 0; i < count; i++) {
+            text.append(words[random.nextInt(words.length)]);
+        }
+        return text.toString();
+    }
+
+    /** The tokens {@code prompt} encodes to, special tokens included (as the router counts them). */
+    public int tokens(String prompt) {
+        return tokenizer.encode(prompt, true).length;
+    }
+
     /** Whole-word tokens available to prompts. */
     public int vocabularyWords() {
         return words.length;

@@ -53,7 +53,7 @@ public record WorkloadMix(String name, List<LengthClass> classes) {
                     new LengthClass("chat", 0.7, CHAT.prompt(), CHAT.output()),
                     new LengthClass("summarization", 0.3, SUMMARIZATION.prompt(), SUMMARIZATION.output())));
             default -> throw new IllegalArgumentException("unknown workload '" + name + "'; expected one of "
-                    + String.join(", ", NAMES) + " or journal:DIR");
+                    + String.join(", ", NAMES) + ", " + String.join(", ", SharedPrefixWorkload.NAMES) + " or journal:DIR");
         };
     }
 
