@@ -46,7 +46,7 @@ class KvStreamBenchmarkGpuTest {
     @Test
     void streamedCudaKvDecodesLikeTheCudaEngineAlone() throws Exception {
         final EngineOptions cuda = new EngineOptions().backend(Backend.CUDA).maxPages(512);
-        final int[] prompt = KvStreamBenchmark.prompt(ModelConfig.load(demo()).vocabSize(), 300);
+        final int[] prompt = GreedyCheck.prompt(ModelConfig.load(demo()).vocabSize(), 300);
         try (KvStreamRig rig = new KvStreamRig(demo(), cuda, new EngineOptions().backend(Backend.CUDA).maxPages(512))) {
             final int[] alone = rig.colocatedGreedy(prompt, KvStreamBenchmark.CHECK_STEPS);
             assertArrayEquals(alone, rig.streamedGreedy(prompt, KvStreamBenchmark.CHECK_STEPS),

@@ -78,7 +78,7 @@ class KvStreamBenchmarkTest {
 
     @Test
     void streamedKvDecodesLikeOneEngineAndEveryPageComesBack() throws Exception {
-        final int[] prompt = KvStreamBenchmark.prompt(ModelConfig.load(demo()).vocabSize(), 23);
+        final int[] prompt = GreedyCheck.prompt(ModelConfig.load(demo()).vocabSize(), 23);
         final int steps = KvStreamBenchmark.CHECK_STEPS;
         final int[] alone = new int[steps];
         try (Engine one = Engine.load(demo(), new EngineOptions())) {
