@@ -1,7 +1,9 @@
 package io.splitserve.perf.kv;
 
+import io.splitserve.engine.Engine;
 import io.splitserve.engine.StepOutput;
 import io.splitserve.model.ModelConfig;
+import io.splitserve.model.SamplingParams;
 import java.util.List;
 
 /**
@@ -30,6 +32,23 @@ final class GreedyCheck {
                         + " checked decode steps exceed the model's context of " + config.maxPositionEmbeddings()
                         + " tokens");
             }
+        }
+    }
+
+    /**
+     * The first {@code steps} greedy tokens of {@code prompt} when {@code engine} alone serves it; the engine is left
+     * as it was found.
+     */
+    static int[] alone(Engine engine, int[] prompt, int steps) {
+        final long sequence = engine.addSequence(prompt, SamplingParams.greedy());
+        try {
+            final int[] tokens = new int[steps];
+            for (int n = 0; n < steps; n++) {
+                tokens[n] = onlyToken(engine.step(), sequence);
+            }
+            return tokens;
+        } finally {
+            engine.release(sequence);
         }
     }
 

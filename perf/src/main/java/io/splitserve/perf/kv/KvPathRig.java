@@ -218,16 +218,7 @@ final class KvPathRig implements AutoCloseable {
 
     /** The first {@code steps} greedy tokens of {@code prompt} when the prefill engine alone serves it. */
     int[] reference(int[] prompt, int steps) {
-        final long sequence = prefill.addSequence(prompt, SamplingParams.greedy());
-        try {
-            final int[] tokens = new int[steps];
-            for (int n = 0; n < steps; n++) {
-                tokens[n] = GreedyCheck.onlyToken(prefill.step(), sequence);
-            }
-            return tokens;
-        } finally {
-            prefill.release(sequence);
-        }
+        return GreedyCheck.alone(prefill, prompt, steps);
     }
 
     /**

@@ -260,18 +260,7 @@ final class KvStreamRig implements AutoCloseable {
 
     /** The first {@code steps} greedy tokens of {@code prompt} when the prefill engine alone serves it. */
     int[] colocatedGreedy(int[] prompt, int steps) {
-        return onPrefillThread(() -> {
-            final long sequence = prefill.addSequence(prompt, SamplingParams.greedy());
-            try {
-                final int[] tokens = new int[steps];
-                for (int n = 0; n < steps; n++) {
-                    tokens[n] = GreedyCheck.onlyToken(prefill.step(), sequence);
-                }
-                return tokens;
-            } finally {
-                prefill.release(sequence);
-            }
-        });
+        return onPrefillThread(() -> GreedyCheck.alone(prefill, prompt, steps));
     }
 
     private Transfer transfer(long requestId, Callable<Long> send) {

@@ -1,5 +1,6 @@
 package io.splitserve.perf.kv;
 
+import static io.splitserve.perf.kv.KvBenchmarkRuns.demo;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,7 +9,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
-import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.kernels.cuda.GpuTest;
 import io.splitserve.model.ModelConfig;
 import java.io.ByteArrayOutputStream;
@@ -32,10 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
 class KvStreamBenchmarkGpuTest {
     @TempDir
     Path tmp;
-
-    private static Path demo() throws Exception {
-        return DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION).toAbsolutePath());
-    }
 
     private static int gpus() {
         final int[] count = {0};
