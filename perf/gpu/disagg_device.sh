@@ -12,13 +12,12 @@
 # Model: $MODEL (default /tmp/models/qwen2.5-1.5b). Everything lands under /tmp/res; at the end $OUT gets run.log
 # and results.tgz (reports, requests.csv files, logs).
 # usage: bash perf/gpu/disagg_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
+# facts, models and junit, and the phase loop, are perf/gpu/phases.sh's.
 set -uo pipefail
-OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"
 here=$(cd "$(dirname "$0")" && pwd)
 d=$(cd "$1" && pwd); shift
-export JAVA_OPTS="--add-opens=java.base/java.util.zip=ALL-UNNAMED -Dchronicle.analytics.disable=true -Dchronicle.announcer.disable=true"
-source "$d/env.sh"
-export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+source "$here/phases.sh"
+MODELS=/tmp/models
 MODEL=${MODEL:-/tmp/models/qwen2.5-1.5b}
 BACKEND=${BACKEND:-cuda}
 RATES=${RATES:-4,10,20,35,50}
@@ -26,31 +25,9 @@ DURATION=${DURATION:-15}
 SLO_TTFT_MS=${SLO_TTFT_MS:-500}
 SLO_TPOT_MS=${SLO_TPOT_MS:-20}
 KV_IMPORT=${KV_IMPORT:-layers}
-R=/tmp/res; mkdir -p "$R" /tmp/models
+mkdir -p "$MODELS"
 HEAP=${HEAP:-64g}
 main="$JAVA $JAVA_OPTS -Xmx$HEAP -cp $CP io.splitserve.launcher.Main"
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [[ -n $s && $s != Z* ]]; }
-log() { echo "[$(date -u +%H:%M:%S)] $*"; }
-
-phase_facts() {
-  date -u; nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.max.sm --format=csv
-  nvidia-smi topo -m; nproc; free -g | head -2
-}
-
-phase_models() {
-  mkdir -p /tmp/hf-tokenizers
-  for f in "$d"/hf-tokenizers/*.tgz; do tar xzf "$f" -C /tmp/hf-tokenizers; done
-  (cd "$here" && timeout 300 python3 serving_models.py /tmp/models /tmp/hf-tokenizers "$@")
-  log "models rc=$?"
-}
-
-phase_junit() {
-  local names; names=$(IFS='|'; echo "$*")
-  timeout 300 bash "$d/junit.sh" --include-tag gpu --include-classname ".*\\.($names)" > "$R/junit.log" 2>&1
-  log "junit rc=$?"
-  grep -E "tests (found|successful|failed|skipped|aborted)|containers failed" "$R/junit.log"
-  grep -B2 -A15 "✘" "$R/junit.log" | head -60
-}
 
 load() { timeout "$1" $main bench load --model "$MODEL" --slo-ttft-ms "$SLO_TTFT_MS" --slo-tpot-ms "$SLO_TPOT_MS" "${@:2}"; }
 
@@ -108,15 +85,4 @@ phase_hf() {
   done
 }
 
-{
-  while (($#)); do
-    p=$1; shift; a=()
-    while (($#)) && [[ $1 != , ]]; do a+=("$1"); shift; done
-    (($#)) && shift
-    log "== $p ${a[*]}"
-    "phase_$p" "${a[@]}"
-  done
-  log "== done"
-} 2>&1 | tee "$OUT/run.log"
-tar czf "$OUT/results.tgz" -C /tmp res 2>/dev/null
-ls -la "$OUT"
+run_phases "$@"

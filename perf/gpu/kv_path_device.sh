@@ -14,13 +14,11 @@
 # (gpu,host on cuda), REPS (5), GPU (0), MEM_FRACTION (0.35), HEAP (32g). Each phase is bounded by timeout; logs
 # land under /tmp/res, and at the end $OUT gets run.log and results.tgz.
 # usage: bash perf/gpu/kv_path_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
+# facts, models and junit, and the phase loop, are perf/gpu/phases.sh's.
 set -uo pipefail
-OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"
 here=$(cd "$(dirname "$0")" && pwd)
 d=$(cd "$1" && pwd); shift
-export JAVA_OPTS="--add-opens=java.base/java.util.zip=ALL-UNNAMED -Dchronicle.analytics.disable=true -Dchronicle.announcer.disable=true"
-source "$d/env.sh"
-export PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+source "$here/phases.sh"
 MODELS=${MODELS:-/tmp/models}
 BACKEND=${BACKEND:-cuda}
 if [[ $BACKEND == cuda ]]; then PATHS=${PATHS:-gpu,host}; else PATHS=${PATHS:-host}; fi
@@ -30,34 +28,12 @@ WARMUP=${WARMUP:-20}
 GPU=${GPU:-0}
 MEM_FRACTION=${MEM_FRACTION:-0.35}
 HEAP=${HEAP:-32g}
-R=/tmp/res; mkdir -p "$R" "$MODELS"
+mkdir -p "$MODELS"
 main="$JAVA $JAVA_OPTS -Xmx$HEAP -cp $CP io.splitserve.launcher.Main"
 pids=()
-alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null); [[ -n $s && $s != Z* ]]; }
-log() { echo "[$(date -u +%H:%M:%S)] $*"; }
 model_dir() { if [[ -d $1 ]]; then (cd "$1" && pwd); else echo "$MODELS/$1"; fi; }
 # the GPU options of a role (none on the CPU backend)
 gpu_args() { [[ $BACKEND == cuda ]] && echo "--gpu $GPU --mem-fraction $MEM_FRACTION"; }
-
-phase_facts() {
-  date -u; nvidia-smi --query-gpu=index,name,driver_version,memory.total,clocks.max.sm --format=csv
-  nvidia-smi topo -m; nproc; free -g | head -2
-}
-
-phase_models() {
-  mkdir -p /tmp/hf-tokenizers
-  for f in "$d"/hf-tokenizers/*.tgz; do [[ -f $f ]] && tar xzf "$f" -C /tmp/hf-tokenizers; done
-  (cd "$here" && timeout 300 python3 serving_models.py "$MODELS" /tmp/hf-tokenizers "$@")
-  log "models rc=$?"
-}
-
-phase_junit() {
-  local names; names=$(IFS='|'; echo "$*")
-  timeout "${JUNIT_TIMEOUT:-300}" bash "$d/junit.sh" --include-tag gpu --include-classname ".*\\.($names)" > "$R/junit.log" 2>&1
-  log "junit rc=$?"
-  grep -E "tests (found|successful|failed|skipped|aborted)|containers failed" "$R/junit.log"
-  grep -B2 -A15 "✘" "$R/junit.log" | head -60
-}
 
 phase_kvpath() {
   local name; name=$(basename "$1"); local model; model=$(model_dir "$1"); local lengths=${2:-$LENGTHS}
@@ -154,16 +130,5 @@ phase_ttft() {
   cat "$R/ttft-$name.md"
 }
 
-{
-  trap stop_all EXIT
-  while (($#)); do
-    p=$1; shift; a=()
-    while (($#)) && [[ $1 != , ]]; do a+=("$1"); shift; done
-    (($#)) && shift
-    log "== $p ${a[*]}"
-    "phase_$p" "${a[@]}"
-  done
-  log "== done"
-} 2>&1 | tee "$OUT/run.log"
-tar czf "$OUT/results.tgz" -C /tmp res 2>/dev/null
-ls -la "$OUT"
+on_exit=stop_all
+run_phases "$@"

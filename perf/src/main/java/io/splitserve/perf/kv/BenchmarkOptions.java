@@ -43,10 +43,10 @@ final class BenchmarkOptions
                     options.report = Path.of(value);
                     break;
                 case "--latency-transfers":
-                    options.latencyTransfers = positive(arg, value);
+                    options.latencyTransfers = OptionValues.positiveWholeNumber(arg, value);
                     break;
                 case "--big-repeats":
-                    options.bigRepeats = positive(arg, value);
+                    options.bigRepeats = OptionValues.positiveWholeNumber(arg, value);
                     break;
                 case "--transport":
                     if (!value.equals("all") && !value.equals("ipc") && !value.equals("udp"))
@@ -60,22 +60,5 @@ final class BenchmarkOptions
             }
         }
         return options;
-    }
-
-    private static int positive(final String option, final String value)
-    {
-        try
-        {
-            final int n = Integer.parseInt(value);
-            if (n > 0)
-            {
-                return n;
-            }
-        }
-        catch (final NumberFormatException ignored)
-        {
-            // reported below with the option's name
-        }
-        throw new IllegalArgumentException(option + " needs a positive whole number, got '" + value + "'");
     }
 }

@@ -3,7 +3,7 @@ package io.splitserve.perf.kv;
 import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DeviceBuffer;
-import java.util.Arrays;
+import java.util.function.LongConsumer;
 
 /**
  * The ceiling a device-to-device KV path is compared with: copies of a given size from one buffer to another on one
@@ -14,12 +14,11 @@ import java.util.Arrays;
  * <p>Owned by the thread that opens it (the GPU's primary context is current there); closing frees everything.
  */
 final class DeviceCopyMeter implements AutoCloseable {
-    private static final int CHECK_INTS = 1 << 18;
-
     private final CudaDevice device;
     private final DeviceBuffer from;
     private final DeviceBuffer to;
     private final CudaStream stream;
+    private final LongConsumer copy = this::copy;
 
     private DeviceCopyMeter(CudaDevice device, DeviceBuffer from, DeviceBuffer to, CudaStream stream) {
         this.device = device;
@@ -61,35 +60,17 @@ final class DeviceCopyMeter implements AutoCloseable {
     }
 
     private void check(long maxBytes) {
-        final int[] pattern = new int[(int) Math.min(CHECK_INTS, maxBytes / Integer.BYTES)];
-        for (int i = 0; i < pattern.length; i++) {
-            pattern[i] = (int) (i * 2654435761L) ^ 0x5bd1e995;
-        }
+        final int[] pattern = CopyTiming.checkPattern(maxBytes);
         from.copyFrom(pattern);
         copy(4L * pattern.length);
         final int[] arrived = new int[pattern.length];
         to.copyTo(arrived);
-        if (!Arrays.equals(pattern, arrived)) {
-            throw new IllegalStateException("a device copy of " + 4L * pattern.length + " bytes arrived altered");
-        }
+        CopyTiming.requireIntact("device", pattern, arrived);
     }
 
     /** Median rate, in GB/s (10^9 bytes per second), of {@code reps} copies of {@code bytes}, after one unmeasured. */
     double medianGbps(long bytes, int reps) {
-        if (bytes <= 0 || bytes > from.bytes() || reps <= 0) {
-            throw new IllegalArgumentException("device copies of " + bytes + " bytes x " + reps
-                    + " outside buffers of " + from.bytes() + " bytes");
-        }
-        copy(bytes);
-        final long[] nanos = new long[reps];
-        for (int i = 0; i < reps; i++) {
-            final long start = System.nanoTime();
-            copy(bytes);
-            nanos[i] = System.nanoTime() - start;
-        }
-        Arrays.sort(nanos);
-        final double median = reps % 2 == 1 ? nanos[reps / 2] : (nanos[reps / 2 - 1] + nanos[reps / 2]) / 2.0;
-        return bytes / median;
+        return CopyTiming.medianGbps("device", from.bytes(), copy, bytes, reps);
     }
 
     private void copy(long bytes) {

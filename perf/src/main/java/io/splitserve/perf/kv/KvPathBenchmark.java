@@ -5,17 +5,12 @@ import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.perf.kv.KvPathOptions.KvPath;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import jcuda.CudaException;
 
 /**
  * What the KV path from a prefill engine to a decode engine in another process costs, per prompt length and per
@@ -42,6 +37,7 @@ public final class KvPathBenchmark {
     public static final String USAGE = KvPathOptions.USAGE;
     static final String CSV_HEADER = "length,path,kv_bytes,first_token_ms,ready_ms,exposed_ms,exposed_pct,"
             + "transfer_ms,transfer_gbps,copy_gbps,transfer_of_copy_pct,greedy_equal,greedy_steps";
+    private static final String COMMAND = "bench kv-path";
     private static final double NANOS_PER_MS = 1e6;
 
     /** One prompt length and path's medians; {@code copyGbps} is NaN where no copy was measured (CPU). */
@@ -91,31 +87,20 @@ public final class KvPathBenchmark {
 
     /** Runs the benchmark; returns the process exit status (0 done, 1 cannot run or failed, 2 bad command line). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        final KvPathOptions options;
-        try {
-            options = KvPathOptions.parse(args);
-        } catch (IllegalArgumentException e) {
-            err.println("bench kv-path: " + e.getMessage());
-            err.println(KvPathOptions.USAGE);
+        final KvPathOptions options = BenchmarkCommand.parse(COMMAND, KvPathOptions.USAGE, KvPathOptions::parse, args,
+                err);
+        if (options == null) {
             return 2;
         }
         if (options.backend() == Backend.CUDA) {
             final String reason = CudaDevice.unavailableReason();
             if (reason != null) {
-                err.println("bench kv-path: the CUDA backend cannot run here: " + reason);
+                err.println(COMMAND + ": the CUDA backend cannot run here: " + reason);
                 return 1;
             }
         }
-        try {
-            final List<Row> rows = measure(options, out, err);
-            writeCsv(options.csv(), rows);
-            out.println("wrote " + options.csv());
-            return 0;
-        } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException | CudaException
-                 | ModelLoadException | IOException e) {
-            err.println("bench kv-path: " + e.getMessage());
-            return 1;
-        }
+        return BenchmarkCommand.measureToCsv(COMMAND, options.csv(), CSV_HEADER,
+                () -> measure(options, out, err).stream().map(Row::csv).toList(), out, err);
     }
 
     private static List<Row> measure(KvPathOptions options, PrintStream out, PrintStream err)
@@ -123,16 +108,9 @@ public final class KvPathBenchmark {
         final int[] lengths = options.lengths();
         final int steps = options.checkSteps();
         final ModelConfig config = ModelConfig.load(options.modelDir());
-        for (int length : lengths) {
-            if (length + steps >= config.maxPositionEmbeddings()) {
-                throw new IllegalArgumentException("a prompt of " + length + " tokens and " + steps
-                        + " checked decode steps exceed the model's context of " + config.maxPositionEmbeddings()
-                        + " tokens");
-            }
-        }
+        GreedyCheck.requireContext(config, lengths, steps);
         out.println("KV path benchmark, " + Instant.now());
-        out.println("machine: " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", "
-                + Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version"));
+        BenchmarkCommand.printMachine(out);
         final List<Row> rows = new ArrayList<>();
         try (KvPathRig rig = new KvPathRig(options, Arrays.stream(lengths).max().orElseThrow(), err)) {
             out.println("model: " + options.modelDir() + " (" + rig.geometry() + ")");
@@ -142,14 +120,13 @@ public final class KvPathBenchmark {
                     + " IPC in chunks of " + KvPathRig.CHUNK_BYTES / 1024 + " KiB; medians of " + options.reps()
                     + " runs");
             for (int length : lengths) {
-                final List<Row> measured = measureLength(rig, options, KvStreamBenchmark.prompt(config.vocabSize(),
-                        length));
+                final List<Row> measured = measureLength(rig, options, GreedyCheck.prompt(config.vocabSize(), length));
                 for (Row row : measured) {
                     out.println(String.format(Locale.ROOT, "length %d, %s path: ready %.3f ms, first token %.3f ms;"
                                     + " greedy check %d/%d", length, row.path().label(), row.readyMs(),
                             row.firstTokenMs(), row.greedyEqual(), steps));
                     if (row.greedyEqual() != steps) {
-                        err.println("bench kv-path: warning: at " + length + " tokens over the " + row.path().label()
+                        err.println(COMMAND + ": warning: at " + length + " tokens over the " + row.path().label()
                                 + " path the decode process decoded only " + row.greedyEqual() + " of " + steps
                                 + " greedy tokens like the prefill engine alone");
                     }
@@ -175,9 +152,9 @@ public final class KvPathBenchmark {
             for (int p = 0; p < paths.size(); p++) {
                 stored[p] = rig.store(paths.get(p), prompt);
                 for (int w = 0; w < options.warmup(); w++) {
-                    greedyEqual[p] = Math.min(greedyEqual[p], commonPrefix(reference,
+                    greedyEqual[p] = Math.min(greedyEqual[p], GreedyCheck.commonPrefix(reference,
                             rig.streamed(paths.get(p), prompt).tokens()));
-                    greedyEqual[p] = Math.min(greedyEqual[p], commonPrefix(reference,
+                    greedyEqual[p] = Math.min(greedyEqual[p], GreedyCheck.commonPrefix(reference,
                             rig.transfer(stored[p]).tokens()));
                 }
             }
@@ -188,8 +165,8 @@ public final class KvPathBenchmark {
                     ready[p][r] = streamed.readyNs();
                     final KvPathRig.Timing moved = rig.transfer(stored[p]);
                     transfer[p][r] = moved.readyNs();
-                    greedyEqual[p] = Math.min(greedyEqual[p], Math.min(commonPrefix(reference, streamed.tokens()),
-                            commonPrefix(reference, moved.tokens())));
+                    greedyEqual[p] = Math.min(greedyEqual[p], Math.min(GreedyCheck.commonPrefix(reference, streamed.tokens()),
+                            GreedyCheck.commonPrefix(reference, moved.tokens())));
                 }
             }
         } finally {
@@ -202,8 +179,8 @@ public final class KvPathBenchmark {
         final List<Row> rows = new ArrayList<>();
         final long kvBytes = rig.geometry().totalBytes(prompt.length);
         for (int p = 0; p < paths.size(); p++) {
-            rows.add(new Row(prompt.length, paths.get(p), kvBytes, medianMs(firstToken[p]), medianMs(ready[p]),
-                    medianMs(transfer[p]), rig.copyGbps(kvBytes), greedyEqual[p], reference.length));
+            rows.add(new Row(prompt.length, paths.get(p), kvBytes, Medians.millis(firstToken[p]), Medians.millis(ready[p]),
+                    Medians.millis(transfer[p]), rig.copyGbps(kvBytes), greedyEqual[p], reference.length));
         }
         return rows;
     }
@@ -217,33 +194,5 @@ public final class KvPathBenchmark {
             out.println(row.markdown());
         }
         out.println();
-    }
-
-    private static void writeCsv(Path csv, List<Row> rows) throws IOException {
-        final StringBuilder text = new StringBuilder(CSV_HEADER).append('\n');
-        for (Row row : rows) {
-            text.append(row.csv()).append('\n');
-        }
-        final Path parent = csv.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(csv, text);
-    }
-
-    private static int commonPrefix(int[] a, int[] b) {
-        int n = 0;
-        while (n < a.length && n < b.length && a[n] == b[n]) {
-            n++;
-        }
-        return n;
-    }
-
-    private static double medianMs(long[] nanos) {
-        final long[] sorted = nanos.clone();
-        Arrays.sort(sorted);
-        final int n = sorted.length;
-        final double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
-        return median / NANOS_PER_MS;
     }
 }

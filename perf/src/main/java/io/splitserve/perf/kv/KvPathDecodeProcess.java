@@ -6,15 +6,10 @@ import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.ImportedKv;
-import io.splitserve.engine.StepOutput;
-import io.splitserve.kvtransfer.KvReceiveListener;
 import io.splitserve.kvtransfer.KvReceiver;
-import io.splitserve.kvtransfer.KvReceiverContext;
-import io.splitserve.kvtransfer.KvReservation;
 import io.splitserve.model.ModelFingerprint;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.model.SamplingParams;
-import io.splitserve.sbe.KvTransferStatus;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -41,26 +36,20 @@ import org.agrona.concurrent.IdleStrategy;
 public final class KvPathDecodeProcess {
     /** Each engine's share of its GPU's free memory for KV pages, so both fit when they share one GPU. */
     static final double MEM_FRACTION = 0.35;
-    // a CPU prefill of a long prompt may take seconds per layer: the timeout guards against loss, not slowness
-    private static final long TRANSFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(60);
 
     private final PrintStream out;
     private final Engine engine;
-    private final EngineKvPageStore store;
+    private final AdmittedKv admitted;
     private final int checkSteps;
     private volatile boolean inputEnded;
-
-    // written by the receiver's listener, read by the loop, both on the main thread
-    private long admittedRequestId = -1;
-    private KvReservation admittedReservation;
-    private int admittedFirstToken;
 
     private KvPathDecodeProcess(PrintStream out, Engine engine, int checkSteps) {
         this.out = out;
         this.engine = engine;
         this.checkSteps = checkSteps;
-        this.store = new EngineKvPageStore(engine, true,
-                line -> System.err.println("kv-path decode process: " + line));
+        this.admitted = new AdmittedKv(new EngineKvPageStore(engine, true,
+                line -> System.err.println("kv-path decode process: " + line)),
+                (requestId, status) -> out.println(new DecodeReport.Failed(requestId, status.name()).line()));
     }
 
     public static void main(String[] args) {
@@ -107,21 +96,7 @@ public final class KvPathDecodeProcess {
     }
 
     private void serve(Aeron aeron, long fingerprint) {
-        final KvReceiver receiver = new KvReceiver(new KvReceiverContext().aeron(aeron).modelFingerprint(fingerprint)
-                .pageStore(store).transferTimeoutNs(TRANSFER_TIMEOUT_NS)
-                .receiveListener(new KvReceiveListener() {
-                    @Override
-                    public void onTransferAdmitted(long requestId, KvReservation reservation, int firstToken) {
-                        admittedRequestId = requestId;
-                        admittedReservation = reservation;
-                        admittedFirstToken = firstToken;
-                    }
-
-                    @Override
-                    public void onTransferFailed(long requestId, KvTransferStatus status) {
-                        out.println(new DecodeReport.Failed(requestId, status.name()).line());
-                    }
-                }));
+        final KvReceiver receiver = admitted.receiver(aeron, fingerprint);
         try {
             watchInput();
             out.println(new DecodeReport.Ready(engine.backend()).line());
@@ -129,7 +104,7 @@ public final class KvPathDecodeProcess {
                     TimeUnit.MICROSECONDS.toNanos(50));
             while (!inputEnded) {
                 final int work = receiver.doWork();
-                if (admittedReservation != null) {
+                if (admitted.waiting()) {
                     admitAndDecode();
                 }
                 idle.idle(work);
@@ -141,28 +116,20 @@ public final class KvPathDecodeProcess {
 
     /** Admits the verified transfer, notes when, decodes the check's tokens and gives the pages back. */
     private void admitAndDecode() {
-        final ImportedKv kv = store.take(admittedReservation);
-        admittedReservation = null;
-        final long sequence = engine.admitImported(kv, admittedFirstToken, SamplingParams.greedy(), 1);
+        final int firstToken = admitted.firstToken();
+        final ImportedKv kv = admitted.take();
+        final long sequence = engine.admitImported(kv, firstToken, SamplingParams.greedy(), 1);
         final long admittedNs = System.nanoTime();
         final int[] tokens = new int[checkSteps];
-        tokens[0] = admittedFirstToken;
+        tokens[0] = firstToken;
         try {
             for (int n = 1; n < checkSteps; n++) {
-                tokens[n] = onlyToken(engine.step(), sequence);
+                tokens[n] = GreedyCheck.onlyToken(engine.step(), sequence);
             }
         } finally {
             engine.release(sequence);
         }
-        out.println(new DecodeReport.Admitted(admittedRequestId, admittedNs, tokens).line());
-    }
-
-    private static int onlyToken(List<StepOutput> outputs, long sequence) {
-        if (outputs.size() != 1 || outputs.get(0).sequenceId() != sequence) {
-            throw new IllegalStateException("expected one token of sequence " + sequence + ", the step gave "
-                    + outputs.size());
-        }
-        return outputs.get(0).token();
+        out.println(new DecodeReport.Admitted(admitted.requestId(), admittedNs, tokens).line());
     }
 
     /** The benchmark ends this process by closing its standard input (so does the benchmark's death). */

@@ -1,10 +1,8 @@
 package io.splitserve.perf.kv;
 
 import io.splitserve.engine.Backend;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -45,54 +43,25 @@ final class KvPathOptions {
     /** @throws IllegalArgumentException naming the first bad or missing argument. */
     static KvPathOptions parse(String[] args) {
         final KvPathOptions options = new KvPathOptions();
-        int positional = 0;
-        for (int i = 0; i < args.length; i++) {
-            final String arg = args[i];
-            if (!arg.startsWith("--")) {
-                if (positional == 0) {
-                    options.modelDir = Path.of(arg);
-                } else if (positional == 1) {
-                    options.csv = Path.of(arg);
-                } else {
-                    throw new IllegalArgumentException("unexpected argument '" + arg + "'");
-                }
-                positional++;
-                continue;
-            }
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException(arg + " needs a value");
-            }
-            final String value = args[++i];
+        final OptionValues.ModelAndCsv files = OptionValues.modelAndCsv(args, (arg, value) -> {
             switch (arg) {
-                case "--backend" -> options.backend = backend(value);
-                case "--gpu" -> options.gpu = nonNegative(arg, value);
-                case "--decode-gpu" -> options.decodeGpu = nonNegative(arg, value);
+                case "--backend" -> options.backend = OptionValues.backend(value);
+                case "--gpu" -> options.gpu = OptionValues.nonNegative(arg, value);
+                case "--decode-gpu" -> options.decodeGpu = OptionValues.nonNegative(arg, value);
                 case "--paths" -> options.paths = paths(value);
-                case "--lengths" -> options.lengths = lengths(value);
-                case "--reps" -> options.reps = positive(arg, value);
-                case "--warmup" -> options.warmup = positive(arg, value);
-                case "--check-steps" -> options.checkSteps = positive(arg, value);
+                case "--lengths" -> options.lengths = OptionValues.lengths(arg, value);
+                case "--reps" -> options.reps = OptionValues.positive(arg, value);
+                case "--warmup" -> options.warmup = OptionValues.positive(arg, value);
+                case "--check-steps" -> options.checkSteps = OptionValues.positive(arg, value);
                 default -> throw new IllegalArgumentException("unknown option " + arg);
             }
-        }
-        if (positional < 2) {
-            throw new IllegalArgumentException("MODEL_DIR and OUT.csv are required");
-        }
-        if (!Files.isDirectory(options.modelDir)) {
-            throw new IllegalArgumentException("model directory not found: " + options.modelDir);
-        }
+        });
+        options.modelDir = files.modelDir();
+        options.csv = files.csv();
         if (options.backend == Backend.CPU && options.paths.contains(KvPath.GPU)) {
             throw new IllegalArgumentException("the GPU path needs --backend cuda; on the CPU measure --paths host");
         }
         return options;
-    }
-
-    private static Backend backend(String value) {
-        final Backend backend = Backend.parse(value);
-        if (backend == Backend.AUTO) {
-            throw new IllegalArgumentException("--backend must be cpu or cuda: a benchmark names what it measures");
-        }
-        return backend;
     }
 
     private static List<KvPath> paths(String value) {
@@ -109,42 +78,6 @@ final class KvPathOptions {
             paths.add(path);
         }
         return List.copyOf(paths);
-    }
-
-    private static int[] lengths(String value) {
-        final String[] parts = value.split(",");
-        final int[] lengths = new int[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            lengths[i] = positive("--lengths", parts[i].trim());
-        }
-        if (Arrays.stream(lengths).distinct().count() != lengths.length) {
-            throw new IllegalArgumentException("--lengths lists a length twice: " + value);
-        }
-        return lengths;
-    }
-
-    private static int positive(String option, String value) {
-        final int n = integer(option, value);
-        if (n <= 0) {
-            throw new IllegalArgumentException(option + " must be positive, got " + value);
-        }
-        return n;
-    }
-
-    private static int nonNegative(String option, String value) {
-        final int n = integer(option, value);
-        if (n < 0) {
-            throw new IllegalArgumentException(option + " must be 0 or more, got " + value);
-        }
-        return n;
-    }
-
-    private static int integer(String option, String value) {
-        try {
-            return Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " takes whole numbers, got '" + value + "'");
-        }
     }
 
     Path modelDir() {

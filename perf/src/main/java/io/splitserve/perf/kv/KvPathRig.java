@@ -2,13 +2,11 @@ package io.splitserve.perf.kv;
 
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
-import io.aeron.driver.ThreadingMode;
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.FirstTokenListener;
 import io.splitserve.engine.PrefillKvListener;
-import io.splitserve.engine.StepOutput;
 import io.splitserve.engine.forward.DeviceKvArena;
 import io.splitserve.engine.forward.DeviceLayerListener;
 import io.splitserve.kvtransfer.GpuKvExport;
@@ -119,14 +117,7 @@ final class KvPathRig implements AutoCloseable {
         KvSender kvSender = null;
         DecodeProcess process = null;
         try {
-            launched = MediaDriver.launchEmbedded(new MediaDriver.Context()
-                    .aeronDirectoryName(dir.toString())
-                    .threadingMode(ThreadingMode.SHARED)
-                    .dirDeleteOnStart(true)
-                    .dirDeleteOnShutdown(true)
-                    .ipcTermBufferLength(16 * 1024 * 1024)
-                    .ipcMtuLength(KvSenderContext.RECOMMENDED_IPC_MTU_LENGTH)
-                    .publicationTermBufferLength(16 * 1024 * 1024));
+            launched = EmbeddedDriver.launch(dir.toString(), KvSenderContext.RECOMMENDED_IPC_MTU_LENGTH);
             client = Aeron.connect(new Aeron.Context().aeronDirectoryName(launched.aeronDirectoryName()));
             final EngineOptions engineOptions = new EngineOptions().backend(options.backend())
                     .prefillTokenBudget(Math.max(longest, EngineOptions.DEFAULT_PREFILL_TOKEN_BUDGET));
@@ -227,21 +218,7 @@ final class KvPathRig implements AutoCloseable {
 
     /** The first {@code steps} greedy tokens of {@code prompt} when the prefill engine alone serves it. */
     int[] reference(int[] prompt, int steps) {
-        final long sequence = prefill.addSequence(prompt, SamplingParams.greedy());
-        try {
-            final int[] tokens = new int[steps];
-            for (int n = 0; n < steps; n++) {
-                final List<StepOutput> outputs = prefill.step();
-                if (outputs.size() != 1 || outputs.get(0).sequenceId() != sequence) {
-                    throw new IllegalStateException("expected one token of sequence " + sequence + ", the step gave "
-                            + outputs.size());
-                }
-                tokens[n] = outputs.get(0).token();
-            }
-            return tokens;
-        } finally {
-            prefill.release(sequence);
-        }
+        return GreedyCheck.alone(prefill, prompt, steps);
     }
 
     /**

@@ -5,18 +5,13 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.kvtransfer.KvGeometry;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import jcuda.CudaException;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -45,6 +40,7 @@ public final class KvStreamBenchmark {
     static final int CHECK_STEPS = 8;
     /** Each engine's share of its GPU's free memory for KV pages, so both fit even when they share one GPU. */
     private static final double MEM_FRACTION = 0.4;
+    private static final String COMMAND = "bench kv-stream";
     private static final double NANOS_PER_MS = 1e6;
 
     /** One prompt length's medians; {@code peerGbps} is NaN where no peer copy was measured. */
@@ -85,24 +81,13 @@ public final class KvStreamBenchmark {
 
     /** Runs the benchmark; returns the process exit status (0 done, 1 failed, 2 bad command line). */
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        final KvStreamOptions options;
-        try {
-            options = KvStreamOptions.parse(args);
-        } catch (IllegalArgumentException e) {
-            err.println("bench kv-stream: " + e.getMessage());
-            err.println(KvStreamOptions.USAGE);
+        final KvStreamOptions options = BenchmarkCommand.parse(COMMAND, KvStreamOptions.USAGE, KvStreamOptions::parse,
+                args, err);
+        if (options == null) {
             return 2;
         }
-        try {
-            final List<Row> rows = measure(options, out, err);
-            writeCsv(options.csv(), rows);
-            out.println("wrote " + options.csv());
-            return 0;
-        } catch (IllegalArgumentException | IllegalStateException | UncheckedIOException | CudaException
-                 | ModelLoadException | IOException e) {
-            err.println("bench kv-stream: " + e.getMessage());
-            return 1;
-        }
+        return BenchmarkCommand.measureToCsv(COMMAND, options.csv(), CSV_HEADER,
+                () -> measure(options, out, err).stream().map(Row::csv).toList(), out, err);
     }
 
     private static List<Row> measure(KvStreamOptions options, PrintStream out, PrintStream err)
@@ -110,16 +95,9 @@ public final class KvStreamBenchmark {
         final int[] lengths = options.lengths();
         final int longest = Arrays.stream(lengths).max().orElseThrow();
         final ModelConfig config = ModelConfig.load(options.modelDir());
-        for (int length : lengths) {
-            if (length + CHECK_STEPS >= config.maxPositionEmbeddings()) {
-                throw new IllegalArgumentException("a prompt of " + length + " tokens and " + CHECK_STEPS
-                        + " checked decode steps exceed the model's context of " + config.maxPositionEmbeddings()
-                        + " tokens");
-            }
-        }
+        GreedyCheck.requireContext(config, lengths, CHECK_STEPS);
         out.println("KV streaming benchmark, " + Instant.now());
-        out.println("machine: " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", "
-                + Runtime.getRuntime().availableProcessors() + " cores, Java " + System.getProperty("java.version"));
+        BenchmarkCommand.printMachine(out);
         final EngineOptions prefillOptions = engineOptions(options, options.prefillGpu())
                 .prefillTokenBudget(Math.max(longest, EngineOptions.DEFAULT_PREFILL_TOKEN_BUDGET));
         final EngineOptions decodeOptions = engineOptions(options, options.decodeGpu());
@@ -141,11 +119,11 @@ public final class KvStreamBenchmark {
             }
             final UnsafeBuffer captured = new UnsafeBuffer(ByteBuffer.allocateDirect((int) captureBytes));
             for (int length : lengths) {
-                final Row row = measureLength(rig, prompt(config.vocabSize(), length), captured, options.reps());
+                final Row row = measureLength(rig, GreedyCheck.prompt(config.vocabSize(), length), captured, options.reps());
                 out.println(String.format(Locale.ROOT, "length %d: ready %.3f ms over compute %.3f ms; greedy check"
                         + " %d/%d", length, row.readyMs(), row.computeMs(), row.greedyEqual(), CHECK_STEPS));
                 if (row.greedyEqual() != CHECK_STEPS) {
-                    err.println("bench kv-stream: warning: at " + length + " tokens the streamed KV decoded only "
+                    err.println(COMMAND + ": warning: at " + length + " tokens the streamed KV decoded only "
                             + row.greedyEqual() + " of " + CHECK_STEPS + " greedy tokens like the prefill engine alone");
                 }
                 rows.add(row);
@@ -160,7 +138,7 @@ public final class KvStreamBenchmark {
 
     private static Row measureLength(KvStreamRig rig, int[] prompt, UnsafeBuffer captured, int reps) {
         final int length = prompt.length;
-        final int greedyEqual = commonPrefix(rig.colocatedGreedy(prompt, CHECK_STEPS),
+        final int greedyEqual = GreedyCheck.commonPrefix(rig.colocatedGreedy(prompt, CHECK_STEPS),
                 rig.streamedGreedy(prompt, CHECK_STEPS));
         final int firstToken = rig.capture(prompt, captured);
         rig.compute(prompt);
@@ -177,8 +155,8 @@ public final class KvStreamBenchmark {
             transfer[r] = stored.readyNs();
             imports[r] = stored.importNs();
         }
-        return new Row(length, rig.geometry().totalBytes(length), medianMs(compute), medianMs(ready),
-                medianMs(transfer), medianMs(imports), Double.NaN, greedyEqual);
+        return new Row(length, rig.geometry().totalBytes(length), Medians.millis(compute), Medians.millis(ready),
+                Medians.millis(transfer), Medians.millis(imports), Double.NaN, greedyEqual);
     }
 
     /** Peer copies run after the engines are gone, so they share the GPUs with nothing. */
@@ -208,45 +186,8 @@ public final class KvStreamBenchmark {
         out.println();
     }
 
-    private static void writeCsv(Path csv, List<Row> rows) throws IOException {
-        final StringBuilder text = new StringBuilder(CSV_HEADER).append('\n');
-        for (Row row : rows) {
-            text.append(row.csv()).append('\n');
-        }
-        final Path parent = csv.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(csv, text);
-    }
-
     private static EngineOptions engineOptions(KvStreamOptions options, int gpu) {
         final EngineOptions engine = new EngineOptions().backend(options.backend());
         return options.backend() == Backend.CUDA ? engine.gpu(gpu).memFraction(MEM_FRACTION) : engine;
-    }
-
-    /** A deterministic prompt of ids spread over the vocabulary (skipping the first three, often special). */
-    static int[] prompt(int vocab, int length) {
-        final int[] tokens = new int[length];
-        for (int i = 0; i < length; i++) {
-            tokens[i] = 3 + (int) ((i * 2654435761L) % (vocab - 3));
-        }
-        return tokens;
-    }
-
-    private static int commonPrefix(int[] a, int[] b) {
-        int n = 0;
-        while (n < a.length && n < b.length && a[n] == b[n]) {
-            n++;
-        }
-        return n;
-    }
-
-    private static double medianMs(long[] nanos) {
-        final long[] sorted = nanos.clone();
-        Arrays.sort(sorted);
-        final int n = sorted.length;
-        final double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
-        return median / NANOS_PER_MS;
     }
 }

@@ -2,9 +2,7 @@ package io.splitserve.perf.kv;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.kvtransfer.KvSenderContext;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * The KV streaming benchmark's command line as a context object with defaults: the CPU backend, prefill on GPU 0 and
@@ -28,41 +26,20 @@ final class KvStreamOptions {
     /** @throws IllegalArgumentException naming the first bad or missing argument. */
     static KvStreamOptions parse(String[] args) {
         final KvStreamOptions options = new KvStreamOptions();
-        int positional = 0;
-        for (int i = 0; i < args.length; i++) {
-            final String arg = args[i];
-            if (!arg.startsWith("--")) {
-                if (positional == 0) {
-                    options.modelDir = Path.of(arg);
-                } else if (positional == 1) {
-                    options.csv = Path.of(arg);
-                } else {
-                    throw new IllegalArgumentException("unexpected argument '" + arg + "'");
-                }
-                positional++;
-                continue;
-            }
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException(arg + " needs a value");
-            }
-            final String value = args[++i];
+        final OptionValues.ModelAndCsv files = OptionValues.modelAndCsv(args, (arg, value) -> {
             switch (arg) {
-                case "--backend" -> options.backend = backend(value);
-                case "--prefill-gpu" -> options.prefillGpu = nonNegative(arg, value);
-                case "--decode-gpu" -> options.decodeGpu = nonNegative(arg, value);
-                case "--lengths" -> options.lengths = lengths(value);
-                case "--reps" -> options.reps = positive(arg, value);
+                case "--backend" -> options.backend = OptionValues.backend(value);
+                case "--prefill-gpu" -> options.prefillGpu = OptionValues.nonNegative(arg, value);
+                case "--decode-gpu" -> options.decodeGpu = OptionValues.nonNegative(arg, value);
+                case "--lengths" -> options.lengths = OptionValues.lengths(arg, value);
+                case "--reps" -> options.reps = OptionValues.positive(arg, value);
                 case "--import" -> options.layerImport = importMode(value);
-                case "--ipc-mtu" -> options.ipcMtu = positive(arg, value);
+                case "--ipc-mtu" -> options.ipcMtu = OptionValues.positive(arg, value);
                 default -> throw new IllegalArgumentException("unknown option " + arg);
             }
-        }
-        if (positional < 2) {
-            throw new IllegalArgumentException("MODEL_DIR and OUT.csv are required");
-        }
-        if (!Files.isDirectory(options.modelDir)) {
-            throw new IllegalArgumentException("model directory not found: " + options.modelDir);
-        }
+        });
+        options.modelDir = files.modelDir();
+        options.csv = files.csv();
         return options;
     }
 
@@ -72,50 +49,6 @@ final class KvStreamOptions {
             case "whole" -> false;
             default -> throw new IllegalArgumentException("--import must be layers or whole, got '" + value + "'");
         };
-    }
-
-    private static Backend backend(String value) {
-        final Backend backend = Backend.parse(value);
-        if (backend == Backend.AUTO) {
-            throw new IllegalArgumentException("--backend must be cpu or cuda: a benchmark names what it measures");
-        }
-        return backend;
-    }
-
-    private static int[] lengths(String value) {
-        final String[] parts = value.split(",");
-        final int[] lengths = new int[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            lengths[i] = positive("--lengths", parts[i].trim());
-        }
-        if (Arrays.stream(lengths).distinct().count() != lengths.length) {
-            throw new IllegalArgumentException("--lengths lists a length twice: " + value);
-        }
-        return lengths;
-    }
-
-    private static int positive(String option, String value) {
-        final int n = integer(option, value);
-        if (n <= 0) {
-            throw new IllegalArgumentException(option + " must be positive, got " + value);
-        }
-        return n;
-    }
-
-    private static int nonNegative(String option, String value) {
-        final int n = integer(option, value);
-        if (n < 0) {
-            throw new IllegalArgumentException(option + " must be 0 or more, got " + value);
-        }
-        return n;
-    }
-
-    private static int integer(String option, String value) {
-        try {
-            return Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(option + " takes whole numbers, got '" + value + "'");
-        }
     }
 
     Path modelDir() {
@@ -143,7 +76,6 @@ final class KvStreamOptions {
         return lengths.clone();
     }
 
-    /** Measured repetitions per length and quantity; the reported figure is their median. */
     /** Whether the decode side imports each layer as it arrives (true) or the whole prompt at admission. */
     boolean layerImport() {
         return layerImport;
@@ -154,6 +86,7 @@ final class KvStreamOptions {
         return ipcMtu;
     }
 
+    /** Measured repetitions per length and quantity; the reported figure is their median. */
     int reps() {
         return reps;
     }

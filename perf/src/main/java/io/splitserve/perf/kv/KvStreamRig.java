@@ -2,21 +2,16 @@ package io.splitserve.perf.kv;
 
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
-import io.aeron.driver.ThreadingMode;
 import io.splitserve.decode.EngineKvPageStore;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.ImportedKv;
 import io.splitserve.engine.PrefillKvListener;
-import io.splitserve.engine.StepOutput;
 import io.splitserve.model.ModelFingerprint;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.model.SamplingParams;
 import io.splitserve.kvtransfer.KvGeometry;
-import io.splitserve.kvtransfer.KvReceiveListener;
 import io.splitserve.kvtransfer.KvReceiver;
-import io.splitserve.kvtransfer.KvReceiverContext;
-import io.splitserve.kvtransfer.KvReservation;
 import io.splitserve.kvtransfer.KvSender;
 import io.splitserve.kvtransfer.KvSenderContext;
 import io.splitserve.sbe.KvDtype;
@@ -52,8 +47,7 @@ final class KvStreamRig implements AutoCloseable {
     /** The prefill node's default chunk size. */
     static final int CHUNK_BYTES = 256 * 1024;
     private static final long WAIT_NS = TimeUnit.SECONDS.toNanos(120);
-    // a CPU prefill of a long prompt may take seconds per layer: the timeouts guard against loss, not slowness
-    private static final long TRANSFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(60);
+    // a CPU prefill of a long prompt may take seconds per layer: the timeout guards against loss, not slowness
     private static final long LEASE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(90);
     private static final List<SamplingParams> GREEDY = List.of(SamplingParams.greedy());
 
@@ -75,7 +69,7 @@ final class KvStreamRig implements AutoCloseable {
     private final Engine prefill;
     private final Engine decode;
     private final KvGeometry geometry;
-    private final EngineKvPageStore store;
+    private final AdmittedKv admissions;
     private final KvSender sender;
     private final KvReceiver receiver;
     private final ExecutorService prefillThread;
@@ -94,9 +88,6 @@ final class KvStreamRig implements AutoCloseable {
 
     // owned by the decode thread
     private final IdleStrategy decodeIdle = idle();
-    private long admittedRequestId;
-    private KvReservation admittedReservation;
-    private int admittedFirstToken;
     private long failedRequestId;
     private KvTransferStatus failedStatus;
 
@@ -122,35 +113,16 @@ final class KvStreamRig implements AutoCloseable {
         ExecutorService prefillExecutor = null;
         ExecutorService decodeExecutor = null;
         try {
-            launched = MediaDriver.launchEmbedded(new MediaDriver.Context()
-                    .aeronDirectoryName(dir)
-                    .threadingMode(ThreadingMode.SHARED)
-                    .dirDeleteOnStart(true)
-                    .dirDeleteOnShutdown(true)
-                    .ipcTermBufferLength(16 * 1024 * 1024)
-                    .ipcMtuLength(ipcMtu)
-                    .publicationTermBufferLength(16 * 1024 * 1024));
+            launched = EmbeddedDriver.launch(dir, ipcMtu);
             client = Aeron.connect(new Aeron.Context().aeronDirectoryName(launched.aeronDirectoryName()));
             prefillEngine = Engine.load(modelDir, prefillOptions);
             decodeEngine = Engine.load(modelDir, decodeOptions);
             final long fingerprint = ModelFingerprint.of(modelDir);
-            final EngineKvPageStore kvPageStore = kvStore(decodeEngine, layerImport);
-            kvReceiver = new KvReceiver(new KvReceiverContext().aeron(client).modelFingerprint(fingerprint)
-                    .pageStore(kvPageStore).transferTimeoutNs(TRANSFER_TIMEOUT_NS)
-                    .receiveListener(new KvReceiveListener() {
-                        @Override
-                        public void onTransferAdmitted(long requestId, KvReservation reservation, int firstToken) {
-                            admittedRequestId = requestId;
-                            admittedReservation = reservation;
-                            admittedFirstToken = firstToken;
-                        }
-
-                        @Override
-                        public void onTransferFailed(long requestId, KvTransferStatus status) {
-                            failedRequestId = requestId;
-                            failedStatus = status;
-                        }
-                    }));
+            final AdmittedKv admissions = new AdmittedKv(kvStore(decodeEngine, layerImport), (requestId, status) -> {
+                failedRequestId = requestId;
+                failedStatus = status;
+            });
+            kvReceiver = admissions.receiver(client, fingerprint);
             kvSender = new KvSender(new KvSenderContext().aeron(client).modelFingerprint(fingerprint)
                     .maxChunkBytes(CHUNK_BYTES).leaseTimeoutNs(LEASE_TIMEOUT_NS)
                     .leaseListener((requestId, status) -> {
@@ -165,7 +137,7 @@ final class KvStreamRig implements AutoCloseable {
             this.decode = decodeEngine;
             this.geometry = new KvGeometry(prefillEngine.config().numLayers(), prefillEngine.config().numKvHeads(),
                     prefillEngine.config().headDim(), KvDtype.valueOf(prefillEngine.kvWireType().name()));
-            this.store = kvPageStore;
+            this.admissions = admissions;
             this.sender = kvSender;
             this.receiver = kvReceiver;
             this.prefillThread = prefillExecutor;
@@ -268,13 +240,14 @@ final class KvStreamRig implements AutoCloseable {
         final long requestId = nextRequestId++;
         abandoned = false;
         final Future<int[]> decoded = decodeThread.submit(() -> {
-            final ImportedKv kv = awaitImport(requestId);
+            final int firstToken = awaitAdmission(requestId);
+            final ImportedKv kv = admissions.take();
             final int[] tokens = new int[steps];
-            tokens[0] = admittedFirstToken;
-            final long sequence = decode.admitImported(kv, admittedFirstToken, SamplingParams.greedy(), 1);
+            tokens[0] = firstToken;
+            final long sequence = decode.admitImported(kv, firstToken, SamplingParams.greedy(), 1);
             try {
                 for (int n = 1; n < steps; n++) {
-                    tokens[n] = onlyToken(decode.step(), sequence);
+                    tokens[n] = GreedyCheck.onlyToken(decode.step(), sequence);
                 }
             } finally {
                 decode.release(sequence);
@@ -287,26 +260,16 @@ final class KvStreamRig implements AutoCloseable {
 
     /** The first {@code steps} greedy tokens of {@code prompt} when the prefill engine alone serves it. */
     int[] colocatedGreedy(int[] prompt, int steps) {
-        return onPrefillThread(() -> {
-            final long sequence = prefill.addSequence(prompt, SamplingParams.greedy());
-            try {
-                final int[] tokens = new int[steps];
-                for (int n = 0; n < steps; n++) {
-                    tokens[n] = onlyToken(prefill.step(), sequence);
-                }
-                return tokens;
-            } finally {
-                prefill.release(sequence);
-            }
-        });
+        return onPrefillThread(() -> GreedyCheck.alone(prefill, prompt, steps));
     }
 
     private Transfer transfer(long requestId, Callable<Long> send) {
         abandoned = false;
         final Future<long[]> admitted = decodeThread.submit(() -> {
-            final ImportedKv kv = awaitImport(requestId);
+            final int firstToken = awaitAdmission(requestId);
+            final ImportedKv kv = admissions.take();
             final long admitStart = System.nanoTime();
-            final long sequence = decode.admitImported(kv, admittedFirstToken, SamplingParams.greedy(), 1);
+            final long sequence = decode.admitImported(kv, firstToken, SamplingParams.greedy(), 1);
             final long admitEnd = System.nanoTime();
             decode.release(sequence);
             return new long[] {admitStart, admitEnd};
@@ -394,10 +357,10 @@ final class KvStreamRig implements AutoCloseable {
         }
     }
 
-    // decode thread: the node's duty cycle reduced to its KV part
-    private ImportedKv awaitImport(long requestId) {
+    // decode thread: the node's duty cycle reduced to its KV part; returns the admitted transfer's first token
+    private int awaitAdmission(long requestId) {
         final long deadline = System.nanoTime() + WAIT_NS;
-        while (admittedRequestId != requestId) {
+        while (admissions.requestId() != requestId) {
             if (failedRequestId == requestId) {
                 throw new IllegalStateException("the decode side refused KV transfer " + requestId + ": "
                         + failedStatus);
@@ -408,17 +371,7 @@ final class KvStreamRig implements AutoCloseable {
             decodeIdle.idle(receiver.doWork());
         }
         decodeIdle.reset();
-        final ImportedKv kv = store.take(admittedReservation);
-        admittedReservation = null;
-        return kv;
-    }
-
-    private static int onlyToken(List<StepOutput> outputs, long sequence) {
-        if (outputs.size() != 1 || outputs.get(0).sequenceId() != sequence) {
-            throw new IllegalStateException("expected one token of sequence " + sequence + ", the step gave "
-                    + outputs.size());
-        }
-        return outputs.get(0).token();
+        return admissions.firstToken();
     }
 
     private <T> T onPrefillThread(Callable<T> work) {

@@ -14,7 +14,7 @@ import static jcuda.driver.JCudaDriver.cuMemcpyPeerAsync;
 import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DeviceBuffer;
-import java.util.Arrays;
+import java.util.function.LongConsumer;
 import jcuda.CudaException;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -32,7 +32,6 @@ import jcuda.driver.JCudaDriver;
  * enabled and frees everything.
  */
 final class PeerCopyMeter implements AutoCloseable {
-    private static final int CHECK_INTS = 1 << 18;
     private static final String ALREADY_ENABLED =
             CUresult.stringFor(CUresult.CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED);
 
@@ -47,6 +46,7 @@ final class PeerCopyMeter implements AutoCloseable {
     private DeviceBuffer from;
     private DeviceBuffer to;
     private CudaStream stream;
+    private final LongConsumer copy = this::copy;
 
     /**
      * Why GPU {@code src} cannot copy to GPU {@code dst} as a peer, in one line, or null when it can.
@@ -137,38 +137,20 @@ final class PeerCopyMeter implements AutoCloseable {
     }
 
     private void check(long maxBytes) {
-        final int[] pattern = new int[(int) Math.min(CHECK_INTS, maxBytes / Integer.BYTES)];
-        for (int i = 0; i < pattern.length; i++) {
-            pattern[i] = (int) (i * 2654435761L) ^ 0x5bd1e995;
-        }
+        final int[] pattern = CopyTiming.checkPattern(maxBytes);
         cuCtxSetCurrent(srcContext);
         from.copyFrom(pattern);
         cuCtxSetCurrent(dstContext);
         copy(4L * pattern.length);
         final int[] arrived = new int[pattern.length];
         to.copyTo(arrived);
-        if (!Arrays.equals(pattern, arrived)) {
-            throw new IllegalStateException("a peer copy of " + 4L * pattern.length + " bytes arrived altered");
-        }
+        CopyTiming.requireIntact("peer", pattern, arrived);
     }
 
     /** Median rate, in GB/s (10^9 bytes per second), of {@code reps} copies of {@code bytes}, after one unmeasured. */
     double medianGbps(long bytes, int reps) {
-        if (bytes <= 0 || bytes > from.bytes() || reps <= 0) {
-            throw new IllegalArgumentException("peer copies of " + bytes + " bytes x " + reps + " outside buffers of "
-                    + from.bytes() + " bytes");
-        }
         cuCtxSetCurrent(dstContext);
-        copy(bytes);
-        final long[] nanos = new long[reps];
-        for (int i = 0; i < reps; i++) {
-            final long start = System.nanoTime();
-            copy(bytes);
-            nanos[i] = System.nanoTime() - start;
-        }
-        Arrays.sort(nanos);
-        final double median = reps % 2 == 1 ? nanos[reps / 2] : (nanos[reps / 2 - 1] + nanos[reps / 2]) / 2.0;
-        return bytes / median;
+        return CopyTiming.medianGbps("peer", from.bytes(), copy, bytes, reps);
     }
 
     /** Copies on the decode GPU's stream; its context is current. */

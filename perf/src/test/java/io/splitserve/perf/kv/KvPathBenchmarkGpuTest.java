@@ -3,7 +3,6 @@ package io.splitserve.perf.kv;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.kernels.cuda.GpuTest;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -31,7 +30,7 @@ class KvPathBenchmarkGpuTest {
 
     @Test
     void bothPathsDecodeLikeThePrefillEngineAloneAndAreTimedBesideADeviceCopy() throws Exception {
-        final Path demo = DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION).toAbsolutePath());
+        final Path demo = KvBenchmarkRuns.demo();
         final Path csv = tmp.resolve("kv-path.csv");
         final ByteArrayOutputStream err = new ByteArrayOutputStream();
         final int status = KvPathBenchmark.run(new String[] {demo.toString(), csv.toString(), "--lengths", "64,300",

@@ -1,16 +1,16 @@
 package io.splitserve.perf.kv;
 
+import static io.splitserve.perf.kv.KvBenchmarkRuns.demo;
+import static io.splitserve.perf.kv.KvBenchmarkRuns.print;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.model.ModelConfig;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,10 +33,6 @@ class KvPathBenchmarkTest {
 
     @TempDir
     Path tmp;
-
-    private static Path demo() throws Exception {
-        return DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION).toAbsolutePath());
-    }
 
     @Test
     void hostPathWritesOneRowPerLengthWithEveryGreedyTokenEqual() throws Exception {
@@ -131,14 +127,6 @@ class KvPathBenchmarkTest {
     }
 
     private static void assertError(int status, String firstLine, String... args) {
-        final ByteArrayOutputStream err = new ByteArrayOutputStream();
-        assertEquals(status, KvPathBenchmark.run(args, print(new ByteArrayOutputStream()), print(err)));
-        final String text = err.toString(StandardCharsets.UTF_8);
-        assertEquals(firstLine, text.lines().findFirst().orElse(""), text);
-        assertTrue(text.lines().noneMatch(line -> line.startsWith("\tat ")), "no stack trace: " + text);
-    }
-
-    private static PrintStream print(ByteArrayOutputStream bytes) {
-        return new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        KvBenchmarkRuns.assertError(KvPathBenchmark::run, status, firstLine, args);
     }
 }

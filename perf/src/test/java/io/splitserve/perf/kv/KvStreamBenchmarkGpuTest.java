@@ -1,5 +1,6 @@
 package io.splitserve.perf.kv;
 
+import static io.splitserve.perf.kv.KvBenchmarkRuns.demo;
 import static jcuda.driver.JCudaDriver.cuDeviceGetCount;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,7 +9,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.splitserve.engine.Backend;
 import io.splitserve.engine.EngineOptions;
-import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.kernels.cuda.GpuTest;
 import io.splitserve.model.ModelConfig;
 import java.io.ByteArrayOutputStream;
@@ -33,10 +33,6 @@ class KvStreamBenchmarkGpuTest {
     @TempDir
     Path tmp;
 
-    private static Path demo() throws Exception {
-        return DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION).toAbsolutePath());
-    }
-
     private static int gpus() {
         final int[] count = {0};
         cuDeviceGetCount(count);
@@ -46,7 +42,7 @@ class KvStreamBenchmarkGpuTest {
     @Test
     void streamedCudaKvDecodesLikeTheCudaEngineAlone() throws Exception {
         final EngineOptions cuda = new EngineOptions().backend(Backend.CUDA).maxPages(512);
-        final int[] prompt = KvStreamBenchmark.prompt(ModelConfig.load(demo()).vocabSize(), 300);
+        final int[] prompt = GreedyCheck.prompt(ModelConfig.load(demo()).vocabSize(), 300);
         try (KvStreamRig rig = new KvStreamRig(demo(), cuda, new EngineOptions().backend(Backend.CUDA).maxPages(512))) {
             final int[] alone = rig.colocatedGreedy(prompt, KvStreamBenchmark.CHECK_STEPS);
             assertArrayEquals(alone, rig.streamedGreedy(prompt, KvStreamBenchmark.CHECK_STEPS),

@@ -1,5 +1,7 @@
 package io.splitserve.perf.kv;
 
+import static io.splitserve.perf.kv.KvBenchmarkRuns.demo;
+import static io.splitserve.perf.kv.KvBenchmarkRuns.print;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,11 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.splitserve.engine.Engine;
 import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.StepOutput;
-import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.SamplingParams;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -34,10 +34,6 @@ class KvStreamBenchmarkTest {
 
     @TempDir
     Path tmp;
-
-    private static Path demo() throws Exception {
-        return DemoModel.ensure(Path.of("target", "test-models", DemoModel.VERSION).toAbsolutePath());
-    }
 
     @Test
     void writesOneRowOfPositiveMediansPerLength() throws Exception {
@@ -78,7 +74,7 @@ class KvStreamBenchmarkTest {
 
     @Test
     void streamedKvDecodesLikeOneEngineAndEveryPageComesBack() throws Exception {
-        final int[] prompt = KvStreamBenchmark.prompt(ModelConfig.load(demo()).vocabSize(), 23);
+        final int[] prompt = GreedyCheck.prompt(ModelConfig.load(demo()).vocabSize(), 23);
         final int steps = KvStreamBenchmark.CHECK_STEPS;
         final int[] alone = new int[steps];
         try (Engine one = Engine.load(demo(), new EngineOptions())) {
@@ -120,14 +116,6 @@ class KvStreamBenchmarkTest {
     }
 
     private static void assertError(int status, String firstLine, String... args) {
-        final ByteArrayOutputStream err = new ByteArrayOutputStream();
-        assertEquals(status, KvStreamBenchmark.run(args, print(new ByteArrayOutputStream()), print(err)));
-        final String text = err.toString(StandardCharsets.UTF_8);
-        assertEquals(firstLine, text.lines().findFirst().orElse(""), text);
-        assertTrue(text.lines().noneMatch(line -> line.startsWith("\tat ")), "no stack trace: " + text);
-    }
-
-    private static PrintStream print(ByteArrayOutputStream bytes) {
-        return new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        KvBenchmarkRuns.assertError(KvStreamBenchmark::run, status, firstLine, args);
     }
 }
