@@ -6,7 +6,10 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Option;
 
-/** The router's options (limits, HTTP, Aeron client channels, journal), shared by serve and router (a mixin). */
+/**
+ * The router's options (limits, HTTP, Aeron client channels, journal, prefix caching and KV-aware placement), shared by
+ * serve and router (a mixin).
+ */
 final class RouterOptions {
     @Option(names = "--max-input-length", paramLabel = "N", defaultValue = "4096",
         description = "Longest prompt accepted, in tokens (default: ${DEFAULT-VALUE}).")
@@ -44,6 +47,22 @@ final class RouterOptions {
             + " (default: ${DEFAULT-VALUE}).")
     double kvOvercommit;
 
+    @Option(names = "--enable-prefix-caching", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "Nodes cache prompt prefixes and the router places each request by the prefix a node likely"
+            + " holds weighed against its load; --no-enable-prefix-caching places by load alone (default: on).")
+    boolean prefixCaching;
+
+    @Option(names = "--kv-aware-balance", paramLabel = "F", defaultValue = "1.0",
+        description = "With prefix caching, tokens of load one cached prompt token is worth when the router picks a"
+            + " node (score = cached prefix tokens - F * load tokens): 0 follows the cache, larger values follow load"
+            + " (default: ${DEFAULT-VALUE}).")
+    double kvAwareBalance;
+
+    @Option(names = "--kv-aware-imbalance-factor", paramLabel = "F", defaultValue = "4.0",
+        description = "With prefix caching, a request goes by load alone when the node holding its prefix carries more"
+            + " than F times the load of the least loaded node plus the prompt (default: ${DEFAULT-VALUE}).")
+    double kvAwareImbalanceFactor;
+
     @Option(names = "--journal", paramLabel = "DIR",
         description = "Chronicle Queue directory journaling every accepted and completed request (default: none).")
     Path journal;
@@ -68,7 +87,12 @@ final class RouterOptions {
         if (!(kvOvercommit >= 1)) {
             throw new IllegalArgumentException("--kv-overcommit must be at least 1, got " + kvOvercommit);
         }
-        ctx.kvOvercommit(kvOvercommit).maxInputLength(maxInputLength).maxOutputLength(maxOutputLength).maxQueuedRequests(maxQueuedRequests)
+        if (!(kvAwareBalance >= 0) || !(kvAwareImbalanceFactor >= 1)) {
+            throw new IllegalArgumentException("--kv-aware-balance must be 0 or more and --kv-aware-imbalance-factor at"
+                    + " least 1, got " + kvAwareBalance + " and " + kvAwareImbalanceFactor);
+        }
+        ctx.prefixCaching(prefixCaching).kvAwareBalance(kvAwareBalance).kvAwareImbalanceFactor(kvAwareImbalanceFactor)
+                .kvOvercommit(kvOvercommit).maxInputLength(maxInputLength).maxOutputLength(maxOutputLength).maxQueuedRequests(maxQueuedRequests)
                 .heartbeatTimeoutNs(TimeUnit.MILLISECONDS.toNanos(heartbeatTimeoutMs)).journalDir(journal)
                 .ingressChannel(ingressChannel).ingressStreamId(ingressStreamId)
                 .egressChannel(egressChannel).egressStreamId(egressStreamId);

@@ -112,6 +112,7 @@ final class ServeCommand implements Callable<Integer> {
                 .decodeGpu(decodeGpu != null ? decodeGpu : new int[] {modelOptions.gpu})
                 .kvLayerImport(kvImport.equals("layers"))
                 .kvPath(KvPathMode.parse(kvPath))
+                .prefixCaching(routerOptions.prefixCaching)
                 .routerSettings(routerOptions::apply);
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         if (demoRequest != null) {

@@ -54,6 +54,7 @@ public final class ServingSystem implements AutoCloseable {
         boolean kvLayerImport = true;
         KvPathMode kvPath = KvPathMode.AUTO;
         long heartbeatTimeoutNs = RouterContext.DEFAULT_HEARTBEAT_TIMEOUT_NS;
+        boolean prefixCaching = true;
         Consumer<RouterContext> routerSettings = ctx -> { };
 
         public Options modelDir(Path dir) { this.modelDir = dir; return this; }
@@ -81,6 +82,8 @@ public final class ServingSystem implements AutoCloseable {
         /** How prefill nodes move KV to decode nodes (GPU to GPU where possible by default). */
         public Options kvPath(KvPathMode mode) { this.kvPath = mode; return this; }
         public Options heartbeatTimeoutNs(long ns) { this.heartbeatTimeoutNs = ns; return this; }
+        /** Whether nodes cache prompt prefixes, and so whether the router places by them (on by default). */
+        public Options prefixCaching(boolean enabled) { this.prefixCaching = enabled; return this; }
         /** Further router settings (lengths, queue bound, journal). */
         public Options routerSettings(Consumer<RouterContext> settings) { this.routerSettings = settings; return this; }
     }
@@ -100,7 +103,8 @@ public final class ServingSystem implements AutoCloseable {
         try {
             aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
             final RouterContext routerCtx = new RouterContext().aeron(aeron)
-                    .model(ServedModel.load(o.modelDir, o.modelName)).heartbeatTimeoutNs(o.heartbeatTimeoutNs);
+                    .model(ServedModel.load(o.modelDir, o.modelName)).heartbeatTimeoutNs(o.heartbeatTimeoutNs)
+                    .prefixCaching(o.prefixCaching);
             o.routerSettings.accept(routerCtx);
             router = new RouterAgent(routerCtx);
             runners.add(start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router)));
@@ -128,7 +132,10 @@ public final class ServingSystem implements AutoCloseable {
         }
     }
 
-    /** A node's engine settings on its GPU, its KV memory share following its place among that GPU's nodes. */
+    /**
+     * A node's engine settings on its GPU, its KV memory share following its place among that GPU's nodes. The one
+     * place where {@code o.prefixCaching} is to reach the nodes' engines; engines have no prefix cache to switch yet.
+     */
     private static EngineOptions engineOptions(Options o, GpuPlacement.Slot slot) {
         return new EngineOptions().backend(o.backend).gpu(slot.gpu()).pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)
                 .memFraction(ModelOptions.gpuShare(o.gpuMemFraction, slot.position(), slot.sharing()));

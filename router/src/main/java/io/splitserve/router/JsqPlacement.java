@@ -6,7 +6,9 @@ import java.util.Collection;
  * The router's placement: a decode node with the most unpromised KV pages among the usable decode nodes that can
  * hold prompt + max new tokens (within {@code totalPages * overcommit}) and whose last heartbeat reported room for
  * the prompt now; then the usable prefill node with the fewest pending prompt tokens (join-shortest-queue). Without
- * such a pair, one colocated node chosen like a decode node. Ties go to the node met first.
+ * such a pair, one colocated node chosen like a decode node. Ties go to the node met first. It remembers nothing of
+ * earlier placements: the policy when nodes cache no prompt prefixes, and the load rule {@link PrefixAwarePlacement}
+ * falls back to.
  */
 final class JsqPlacement implements PlacementPolicy {
     private final double kvOvercommit;
@@ -20,7 +22,8 @@ final class JsqPlacement implements PlacementPolicy {
     }
 
     @Override
-    public Placement place(Collection<NodeState> nodes, int promptTokens, int totalTokens) {
+    public Placement place(Collection<NodeState> nodes, int[] prompt, int totalTokens) {
+        final int promptTokens = prompt.length;
         final NodeState decode = mostRoom(nodes, false, promptTokens, totalTokens);
         final NodeState prefill = decode == null ? null : shortestQueue(nodes);
         if (prefill != null) {
@@ -30,25 +33,25 @@ final class JsqPlacement implements PlacementPolicy {
         if (colocated != null) {
             return decision.set(Placement.Outcome.PLACE, colocated, colocated, 0);
         }
-        long largest = -1;
-        boolean fits = false;
-        for (NodeState node : nodes) {
-            if (node.alive && node.holdsKv()) {
-                largest = Math.max(largest, node.totalPages);
-                fits |= node.pagesFor(totalTokens) <= node.totalPages;
-            }
-        }
-        final Placement.Outcome outcome = largest < 0 ? Placement.Outcome.NO_KV_NODE
-                : fits ? Placement.Outcome.WAIT : Placement.Outcome.NEVER_FITS;
-        return decision.set(outcome, null, null, largest);
+        return decision.unplaced(nodes, totalTokens);
     }
 
-    private NodeState mostRoom(Collection<NodeState> nodes, boolean colocated, int promptTokens, int totalTokens) {
+    @Override
+    public void onPlaced(NodeState prefill, NodeState decode, int[] prompt) {
+        // remembers nothing
+    }
+
+    @Override
+    public void onNodeDied(NodeState node) {
+        // remembers nothing
+    }
+
+    /** The usable decode (or colocated) node with the most unpromised pages that has room for the request now. */
+    NodeState mostRoom(Collection<NodeState> nodes, boolean colocated, int promptTokens, int totalTokens) {
         NodeState best = null;
         for (NodeState node : nodes) {
             if ((colocated ? node.colocated() : node.decodes()) && node.usable()
-                    && node.pagesFor(totalTokens) <= node.availablePages(kvOvercommit)
-                    && node.pagesFor(promptTokens + 1) <= node.reportedFreePages
+                    && node.hasRoomFor(promptTokens, totalTokens, kvOvercommit)
                     && (best == null || node.availablePages(kvOvercommit) > best.availablePages(kvOvercommit))) {
                 best = node;
             }
@@ -56,7 +59,8 @@ final class JsqPlacement implements PlacementPolicy {
         return best;
     }
 
-    private static NodeState shortestQueue(Collection<NodeState> nodes) {
+    /** The usable prefill node with the fewest pending prompt tokens. */
+    static NodeState shortestQueue(Collection<NodeState> nodes) {
         NodeState best = null;
         for (NodeState node : nodes) {
             if (node.prefills() && node.usable()

@@ -63,6 +63,15 @@ final class NodeState {
         return (long) (totalPages * overcommit) - committedPages;
     }
 
+    /**
+     * Whether a new sequence of {@code promptTokens} that may grow to {@code totalTokens} may be placed here: the
+     * tokens fit the pages not yet promised (out of {@code totalPages * overcommit}) and the last heartbeat reported
+     * room for the prompt and its first token now.
+     */
+    boolean hasRoomFor(int promptTokens, int totalTokens, double overcommit) {
+        return pagesFor(totalTokens) <= availablePages(overcommit) && pagesFor(promptTokens + 1) <= reportedFreePages;
+    }
+
     long pagesFor(int tokens) {
         return (tokens + pageSize - 1) / pageSize;
     }

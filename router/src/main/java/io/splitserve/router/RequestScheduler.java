@@ -145,9 +145,10 @@ final class RequestScheduler {
 
     /** Starts the request's next attempt, or fails it; false when it must wait (it stays first in the queue). */
     private boolean place(RouterRequest r) {
-        final int promptTokens = r.request.promptTokens().length + r.delivered.size();
+        final int[] prompt = r.attemptPrompt();
+        final int promptTokens = prompt.length;
         final int remaining = r.remainingTokens();
-        final Placement decision = placement.place(nodes.nodes(), promptTokens, promptTokens + remaining);
+        final Placement decision = placement.place(nodes.nodes(), prompt, promptTokens + remaining);
         switch (decision.outcome) {
             case WAIT:
                 return false;
@@ -164,20 +165,23 @@ final class RequestScheduler {
                         + decision.largestKvNodePages + " pages)");
                 return true;
             default:
-                return begin(r, decision.prefill, decision.decode, remaining);
+                return begin(r, decision, prompt, remaining);
         }
     }
 
-    private boolean begin(RouterRequest r, NodeState prefill, NodeState decode, int remaining) {
+    private boolean begin(RouterRequest r, Placement decision, int[] prompt, int remaining) {
+        final NodeState prefill = decision.prefill;
+        final NodeState decode = decision.decode;
         final long attemptId = ++lastAttemptId;
         final int base = r.delivered.size();
-        final int[] prompt = r.attemptPrompt();
         if (!decode.commands.admit(attemptId, prefill.nodeId, prompt.length, remaining, r.request, base)
                 || !prefill.commands.prefill(attemptId, decode, prompt, remaining, r.request, base)) {
             decode.commands.cancel(attemptId);
             return false;
         }
         r.attempt.begin(attemptId, prefill, decode, prompt.length, prompt.length + remaining, base);
+        metrics.placed(decision.byPrefix, decision.prefillPrefixTokens);
+        placement.onPlaced(prefill, decode, prompt);
         r.phase = RouterRequest.Phase.RUNNING;
         r.early.clear();
         byAttempt.put(attemptId, r);
@@ -306,10 +310,12 @@ final class RequestScheduler {
     }
 
     /**
-     * A node died: each attempt decoding on it moves to another decode node (or fails with NODE_FAILED when none is
-     * left), and each attempt whose prefill or KV transfer was still waiting on it is placed again.
+     * A node died: the placement policy forgets what the node held, each attempt decoding on it moves to another
+     * decode node (or fails with NODE_FAILED when none is left), and each attempt whose prefill or KV transfer was
+     * still waiting on it is placed again.
      */
     void onNodeDied(NodeState node) {
+        placement.onNodeDied(node);
         final boolean kvNodeLeft = nodes.anyKvNodeAlive();
         for (RouterRequest r : new ArrayList<>(active.values())) {
             if (r.phase != RouterRequest.Phase.RUNNING || !r.attempt.dependsOn(node)) {

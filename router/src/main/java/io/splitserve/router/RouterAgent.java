@@ -21,7 +21,7 @@ import org.agrona.concurrent.NanoClock;
  * commands handed over by other threads (the HTTP shim, Aeron's image handler), checks node health every 20 ms and
  * expires queued requests, then places queued requests. Its on* handlers only route: node health to the
  * {@link NodeRegistry}, requests and their attempts to the {@link RequestScheduler} (which places through
- * {@link JsqPlacement}), a reconnecting client's unfinished requests of an earlier run to {@link RestartedRequests};
+ * {@link PrefixAwarePlacement}, or {@link JsqPlacement} when nodes cache no prefixes), a reconnecting client's unfinished requests of an earlier run to {@link RestartedRequests};
  * outbound messages leave through {@link NodeProxy} and {@link ClientEgressProxy}.
  *
  * <p>Single-threaded; other threads only talk to it through {@link #submit}, {@link #cancel}, {@link #metricsText}
@@ -56,7 +56,7 @@ public final class RouterAgent implements Agent {
                 (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId)));
         this.journal = ctx.journalDir() == null ? null : new RequestJournal(ctx.journalDir());
         this.restarted = journal == null ? null : new RestartedRequests(journal, metrics);
-        this.scheduler = new RequestScheduler(ctx, nodes, new JsqPlacement(ctx.kvOvercommit()), metrics, journal,
+        this.scheduler = new RequestScheduler(ctx, nodes, placement(ctx), metrics, journal,
                 model.tokenizer(), journal == null ? 0 : journal.highestRouterId());
         nodes.deathListener(scheduler::onNodeDied)
                 .refusalListener((nodeId, reason) -> System.err.println("router: NodeHello of node " + nodeId
@@ -68,6 +68,13 @@ public final class RouterAgent implements Agent {
                 ctx.egressStreamId()));
         this.nodeAssembler = new FragmentAssembler(new NodeEventsAdapter(this));
         this.ingressAssembler = new FragmentAssembler(new ClientIngressAdapter(this));
+    }
+
+    private static PlacementPolicy placement(RouterContext ctx) {
+        return ctx.prefixCaching()
+                ? new PrefixAwarePlacement(ctx.kvOvercommit(), ctx.kvAwareBalance(), ctx.kvAwareImbalanceFactor(),
+                        ctx.prefixIndexTokens())
+                : new JsqPlacement(ctx.kvOvercommit());
     }
 
     @Override

@@ -12,8 +12,9 @@ import org.agrona.concurrent.SystemNanoClock;
  * Configuration of a {@link RouterAgent}, as a context object with defaults: node events on {@code aeron:ipc}
  * stream 100, client ingress on stream 101 and egress on stream 102; prompts of at most 4096 tokens and outputs of at
  * most 1024; at most 256 requests queued for a node (more are refused at once as OVERLOADED); a node that sends no
- * heartbeat for 10 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; no journal unless a
- * directory is given; time from the system clocks. Only the Aeron client and the served model have no default.
+ * heartbeat for 10 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; nodes cache prompt
+ * prefixes, so placement is KV-aware ({@link PrefixAwarePlacement}: balance 1, imbalance factor 4, 262144 prompt
+ * tokens remembered per node); no journal unless a directory is given; time from the system clocks. Only the Aeron client and the served model have no default.
  */
 public final class RouterContext {
     public static final String DEFAULT_CHANNEL = "aeron:ipc";
@@ -30,6 +31,9 @@ public final class RouterContext {
     public static final long DEFAULT_HEARTBEAT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
     public static final long DEFAULT_QUEUE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
     public static final int DEFAULT_MAX_ATTEMPTS = 4;
+    public static final double DEFAULT_KV_AWARE_BALANCE = 1.0;
+    public static final double DEFAULT_KV_AWARE_IMBALANCE_FACTOR = 4.0;
+    public static final long DEFAULT_PREFIX_INDEX_TOKENS = 262_144;
 
     private Aeron aeron;
     private ServedModel model;
@@ -47,6 +51,10 @@ public final class RouterContext {
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
     private Path journalDir;
     private double kvOvercommit = 1.0;
+    private boolean prefixCaching = true;
+    private double kvAwareBalance = DEFAULT_KV_AWARE_BALANCE;
+    private double kvAwareImbalanceFactor = DEFAULT_KV_AWARE_IMBALANCE_FACTOR;
+    private long prefixIndexTokens = DEFAULT_PREFIX_INDEX_TOKENS;
     private NanoClock nanoClock = SystemNanoClock.INSTANCE;
     private EpochNanoClock epochNanoClock = new SystemEpochNanoClock();
 
@@ -63,6 +71,11 @@ public final class RouterContext {
                 || epochNanoClock == null) {
             throw new IllegalStateException("router lengths, queue bound, timeouts and attempts must be positive and the"
                     + " KV overcommit at least 1, and the clocks set");
+        }
+        if (!(kvAwareBalance >= 0) || !(kvAwareImbalanceFactor >= 1) || prefixIndexTokens < 0) {
+            throw new IllegalStateException("the KV-aware balance must be 0 or more (got " + kvAwareBalance
+                    + "), its imbalance factor at least 1 (got " + kvAwareImbalanceFactor + ") and the prefix index"
+                    + " budget 0 or more (got " + prefixIndexTokens + ")");
         }
         return this;
     }
@@ -120,6 +133,31 @@ public final class RouterContext {
      */
     public double kvOvercommit() { return kvOvercommit; }
     public RouterContext kvOvercommit(double factor) { this.kvOvercommit = factor; return this; }
+
+    /**
+     * Whether nodes cache prompt prefixes: then the router places by the prefix each node likely holds weighed against
+     * its load ({@link PrefixAwarePlacement}); without, by load alone ({@link JsqPlacement}).
+     */
+    public boolean prefixCaching() { return prefixCaching; }
+    public RouterContext prefixCaching(boolean enabled) { this.prefixCaching = enabled; return this; }
+
+    /**
+     * Tokens of load one matched prefix token is worth in KV-aware placement (score = matched - balance * load): 0
+     * follows the cache alone (up to the imbalance factor), larger values follow load more.
+     */
+    public double kvAwareBalance() { return kvAwareBalance; }
+    public RouterContext kvAwareBalance(double balance) { this.kvAwareBalance = balance; return this; }
+
+    /**
+     * KV-aware placement sends a request by load alone when the node holding its prefix carries more than this many
+     * times the load of the least loaded candidate plus the prompt.
+     */
+    public double kvAwareImbalanceFactor() { return kvAwareImbalanceFactor; }
+    public RouterContext kvAwareImbalanceFactor(double factor) { this.kvAwareImbalanceFactor = factor; return this; }
+
+    /** Prompt tokens KV-aware placement remembers per node (also at most the node's KV pool), least recent forgotten. */
+    public long prefixIndexTokens() { return prefixIndexTokens; }
+    public RouterContext prefixIndexTokens(long tokens) { this.prefixIndexTokens = tokens; return this; }
 
     /**
      * The clock of every interval the router measures or enforces (heartbeat and queue timeouts, time to first

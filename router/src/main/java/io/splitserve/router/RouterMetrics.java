@@ -12,7 +12,8 @@ import org.HdrHistogram.Histogram;
  * The router's counters and latency histograms (HdrHistogram, nanoseconds), rendered in the Prometheus text
  * format: requests by outcome, time to first token (from acceptance), time per output token, queue depth, live
  * nodes with their free KV pages and pending prompt tokens, KV transfer outcomes (in all and by the path the bytes
- * took), and attempts retried by reason.
+ * took), attempts retried by reason, and placements by what decided them with the prompt prefix tokens their prefill
+ * nodes likely held.
  * Router-thread only; other threads get a rendered copy.
  */
 final class RouterMetrics {
@@ -32,6 +33,9 @@ final class RouterMetrics {
     long kvTransferBytes;
     long egressDropped;
     long preemptions;
+    long placementsByPrefix;
+    long placementsByLoad;
+    long placementPrefixTokens;
 
     void finished(FinishReason reason) {
         finished.computeIfAbsent(reason, r -> new long[1])[0]++;
@@ -57,6 +61,16 @@ final class RouterMetrics {
             case GPU -> 1;
             case NULL_VAL -> 2;
         };
+    }
+
+    /** An attempt began: chosen for a cached prefix or by load, its prefill node likely holding that many tokens. */
+    void placed(boolean byPrefix, int prefillPrefixTokens) {
+        if (byPrefix) {
+            placementsByPrefix++;
+        } else {
+            placementsByLoad++;
+        }
+        placementPrefixTokens += prefillPrefixTokens;
     }
 
     void retried(RetryReason reason) {
@@ -119,6 +133,13 @@ final class RouterMetrics {
             out.append("splitserve_attempt_retries_total{reason=\"").append(reason.label()).append("\"} ")
                     .append(retries[reason.ordinal()]).append('\n');
         }
+        out.append("# HELP splitserve_placements_total Attempts placed, by what chose their nodes: a cached prompt prefix"
+                        + " or load alone\n")
+                .append("# TYPE splitserve_placements_total counter\n")
+                .append("splitserve_placements_total{policy=\"prefix\"} ").append(placementsByPrefix).append('\n')
+                .append("splitserve_placements_total{policy=\"load\"} ").append(placementsByLoad).append('\n');
+        counter(out, "splitserve_placement_prefix_tokens_total", "Leading prompt tokens the chosen prefill node (or"
+                + " colocated node) likely held in its prefix cache, over all attempts placed", placementPrefixTokens);
         counter(out, "splitserve_egress_dropped_total", "Client events dropped because the client did not keep up",
                 egressDropped);
         summary(out, "splitserve_time_to_first_token_seconds", "Time from acceptance to the first token",

@@ -46,9 +46,15 @@ final class RouterRequest {
         this.queuedSinceNs = nowNs;
     }
 
-    /** The prompt of the next attempt: the original prompt followed by every token delivered so far. */
+    /**
+     * The prompt of the next attempt: the original prompt followed by every token delivered so far (the original
+     * array itself while nothing was delivered; callers never change it).
+     */
     int[] attemptPrompt() {
         final int[] prompt = request.promptTokens();
+        if (delivered.isEmpty()) {
+            return prompt;
+        }
         final int[] out = Arrays.copyOf(prompt, prompt.length + delivered.size());
         for (int i = 0; i < delivered.size(); i++) {
             out[prompt.length + i] = delivered.getInt(i);

@@ -30,6 +30,10 @@ class JsqPlacementTest {
         return node;
     }
 
+    private static int[] prompt(int tokens) {
+        return new int[tokens];
+    }
+
     @Test
     void prefillNodeWithTheFewestPendingPromptTokensGetsTheRequest() {
         final NodeState busy = node(1, NodeRole.PREFILL, 0);
@@ -37,12 +41,12 @@ class JsqPlacementTest {
         final NodeState decode = node(101, NodeRole.DECODE, 100);
         busy.pendingPromptTokens = 50;
         idle.pendingPromptTokens = 10;
-        Placement p = policy.place(table, 8, 16);
+        Placement p = policy.place(table, prompt(8), 16);
         assertEquals(Placement.Outcome.PLACE, p.outcome);
         assertSame(idle, p.prefill);
         assertSame(decode, p.decode);
         idle.pendingPromptTokens = 60; // now the other queue is shorter
-        assertSame(busy, policy.place(table, 8, 16).prefill);
+        assertSame(busy, policy.place(table, prompt(8), 16).prefill);
     }
 
     @Test
@@ -50,11 +54,11 @@ class JsqPlacementTest {
         node(1, NodeRole.PREFILL, 0);
         final NodeState small = node(101, NodeRole.DECODE, 40);
         final NodeState large = node(102, NodeRole.DECODE, 100);
-        assertSame(large, policy.place(table, 8, 16).decode);
+        assertSame(large, policy.place(table, prompt(8), 16).decode);
         large.committedPages = 70; // 30 left, against 40
-        assertSame(small, policy.place(table, 8, 16).decode);
+        assertSame(small, policy.place(table, prompt(8), 16).decode);
         small.reportedFreePages = 2; // its heartbeat has no room for 8 prompt tokens + 1 (3 pages) now
-        assertSame(large, policy.place(table, 8, 16).decode);
+        assertSame(large, policy.place(table, prompt(8), 16).decode);
     }
 
     @Test
@@ -66,7 +70,7 @@ class JsqPlacementTest {
         decode.alive = false;
         ((RecordingNodeCommands) prefill.commands).connected = false;
         otherPrefill.pendingPromptTokens = 1_000;
-        final Placement p = policy.place(table, 8, 16);
+        final Placement p = policy.place(table, prompt(8), 16);
         assertSame(otherPrefill, p.prefill);
         assertSame(otherDecode, p.decode);
     }
@@ -76,10 +80,10 @@ class JsqPlacementTest {
         node(1, NodeRole.PREFILL, 0);
         final NodeState decode = node(101, NodeRole.DECODE, 10);
         decode.committedPages = 8; // 2 of 10 pages unpromised; 16 tokens need 4
-        final Placement p = policy.place(table, 8, 16);
+        final Placement p = policy.place(table, prompt(8), 16);
         assertEquals(Placement.Outcome.WAIT, p.outcome);
         decode.committedPages = 6;
-        assertEquals(Placement.Outcome.PLACE, policy.place(table, 8, 16).outcome);
+        assertEquals(Placement.Outcome.PLACE, policy.place(table, prompt(8), 16).outcome);
     }
 
     @Test
@@ -87,8 +91,8 @@ class JsqPlacementTest {
         node(1, NodeRole.PREFILL, 0);
         final NodeState decode = node(101, NodeRole.DECODE, 10);
         decode.committedPages = 8;
-        assertEquals(Placement.Outcome.WAIT, policy.place(table, 8, 16).outcome);
-        assertEquals(Placement.Outcome.PLACE, new JsqPlacement(2.0).place(table, 8, 16).outcome); // 20 - 8 = 12 left
+        assertEquals(Placement.Outcome.WAIT, policy.place(table, prompt(8), 16).outcome);
+        assertEquals(Placement.Outcome.PLACE, new JsqPlacement(2.0).place(table, prompt(8), 16).outcome); // 20 - 8 = 12 left
         assertThrows(IllegalArgumentException.class, () -> new JsqPlacement(0.5));
     }
 
@@ -97,30 +101,30 @@ class JsqPlacementTest {
         node(1, NodeRole.PREFILL, 0);
         node(101, NodeRole.DECODE, 10);
         node(102, NodeRole.DECODE, 12);
-        final Placement p = policy.place(table, 8, 49); // 13 pages
+        final Placement p = policy.place(table, prompt(8), 49); // 13 pages
         assertEquals(Placement.Outcome.NEVER_FITS, p.outcome);
         assertEquals(12, p.largestKvNodePages);
-        assertEquals(Placement.Outcome.PLACE, policy.place(table, 8, 48).outcome);
+        assertEquals(Placement.Outcome.PLACE, policy.place(table, prompt(8), 48).outcome);
     }
 
     @Test
     void withoutALiveDecodeNodeThereIsNoKvNode() {
         node(1, NodeRole.PREFILL, 0);
-        assertEquals(Placement.Outcome.NO_KV_NODE, policy.place(table, 8, 16).outcome);
+        assertEquals(Placement.Outcome.NO_KV_NODE, policy.place(table, prompt(8), 16).outcome);
         node(101, NodeRole.DECODE, 100).alive = false;
-        assertEquals(Placement.Outcome.NO_KV_NODE, policy.place(table, 8, 16).outcome);
+        assertEquals(Placement.Outcome.NO_KV_NODE, policy.place(table, prompt(8), 16).outcome);
     }
 
     @Test
     void colocatedNodeTakesTheRequestWhenNoPrefillDecodePairCan() {
         final NodeState colocated = node(201, NodeRole.PREFILL_AND_DECODE, 50);
-        Placement p = policy.place(table, 8, 16);
+        Placement p = policy.place(table, prompt(8), 16);
         assertSame(colocated, p.prefill);
         assertSame(colocated, p.decode);
         final NodeState decode = node(101, NodeRole.DECODE, 100);
-        assertSame(colocated, policy.place(table, 8, 16).decode, "a decode node without a prefill node is no pair");
+        assertSame(colocated, policy.place(table, prompt(8), 16).decode, "a decode node without a prefill node is no pair");
         final NodeState prefill = node(1, NodeRole.PREFILL, 0);
-        p = policy.place(table, 8, 16);
+        p = policy.place(table, prompt(8), 16);
         assertSame(prefill, p.prefill);
         assertSame(decode, p.decode);
     }

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * commands and a recording listener (no Aeron): placement, the first token overtaken by the second, the first token
  * ahead of its KV transfer's end (FirstToken) and what follows it, failover of a decode node's and a prefill node's
  * attempts, NODE_FAILED, preemption, KV transfer failures and the attempt limit,
- * REJECTED_NO_MEMORY waiting for room, the queue timeout, unknown statuses, and cancel. Page size 4; prompt of
+ * REJECTED_NO_MEMORY waiting for room, the queue timeout, unknown statuses, cancel, and KV-aware placement's memory
+ * of where prompts went. Page size 4; prompt of
  * 5 tokens; node ids 1-2 prefill, 101-102 decode; heartbeat timeout 1000 ns, queue timeout 5000 ns.
  */
 class RequestSchedulerTest {
@@ -341,6 +342,41 @@ class RequestSchedulerTest {
                 client.errorMessage);
         assertEquals(0, scheduler.queued());
         assertEquals(0, scheduler.active());
+    }
+
+    @Test
+    void repeatedPromptFollowsItsPrefixAndTheMetricsSaySoAndADeadNodesPrefixesAreForgotten() {
+        final PrefixAwarePlacement placement = new PrefixAwarePlacement(1.0, 0.25, 4.0, 1_000);
+        scheduler = new RequestScheduler(new RouterContext().nanoClock(clock).epochNanoClock(() -> 0L), registry,
+                placement, metrics, null, model.tokenizer(), 0);
+        registry.deathListener(scheduler::onNodeDied);
+        hello(1, NodeRole.PREFILL, 100);
+        hello(2, NodeRole.PREFILL, 100);
+        hello(101, NodeRole.DECODE, 100);
+        hello(102, NodeRole.DECODE, 100);
+        submit(3);
+        assertEquals(1, scheduler.dispatch());
+        final int prefill = node(1).sent.isEmpty() ? 2 : 1;
+        final int decode = node(101).sent.isEmpty() ? 102 : 101;
+        submit(3); // the same 5-token prompt: its first page is cached where the first went, which is busier now
+        assertEquals(1, scheduler.dispatch());
+        assertEquals(2, node(prefill).sent.size(), "prefill node " + prefill + " got both");
+        assertEquals(2, node(decode).sent.size(), "decode node " + decode + " got both admits");
+        assertEquals(1, metrics.placementsByLoad);
+        assertEquals(1, metrics.placementsByPrefix);
+        assertEquals(4, metrics.placementPrefixTokens, "one whole page of 4 tokens");
+        final String text = metrics.render(0, 2, registry.nodes());
+        assertTrue(text.contains("splitserve_placements_total{policy=\"prefix\"} 1\n"), text);
+        assertTrue(text.contains("splitserve_placements_total{policy=\"load\"} 1\n"), text);
+        assertTrue(text.contains("\nsplitserve_placement_prefix_tokens_total 4\n"), text);
+
+        assertEquals(4, placement.indexedTokens(registry.node(prefill)));
+        clock.advance(HEARTBEAT_TIMEOUT_NS + 1);
+        for (int other : new int[] {3 - prefill, 101, 102}) {
+            registry.onHeartbeat(other, 100, clock.nanoTime());
+        }
+        assertEquals(1, registry.checkHeartbeats(clock.nanoTime()));
+        assertEquals(0, placement.indexedTokens(registry.node(prefill)), "the dead node's cache is gone");
     }
 
     @Test
