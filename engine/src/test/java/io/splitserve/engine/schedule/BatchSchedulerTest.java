@@ -9,6 +9,7 @@ import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.engine.kv.OutOfPagesException;
 import io.splitserve.model.SamplingParams;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -20,8 +21,13 @@ import org.junit.jupiter.api.Test;
 class BatchSchedulerTest {
     private static final SamplingParams GREEDY = SamplingParams.greedy();
 
-    private static long add(BatchScheduler scheduler, int tokens) {
-        return scheduler.addWaiting(new int[tokens], GREEDY, new SplittableRandom(0));
+    private int promptsAdded;
+
+    /** A prompt of {@code tokens} ids that shares no prefix with any other of the test (the prefix cache stays out). */
+    private long add(BatchScheduler scheduler, int tokens) {
+        final int[] prompt = new int[tokens];
+        Arrays.fill(prompt, ++promptsAdded);
+        return scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
     }
 
     /** Hands back a token for every sampling entry of the plan, as the engine does after running it. */
