@@ -1,15 +1,14 @@
 package io.splitserve.engine;
 
+import static io.splitserve.engine.ServedWorkload.concat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.splitserve.engine.ServedWorkload.Outcome;
+import io.splitserve.engine.ServedWorkload.Request;
 import io.splitserve.engine.kv.PrefixCacheStats;
-import io.splitserve.model.SamplingParams;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,14 +20,6 @@ import org.junit.jupiter.api.Test;
 class PrefixCachingEngineTest {
     private static final int PAGE = 4;
 
-    /** A request arriving at step {@code arrival} that wants {@code tokens} greedy tokens. */
-    private record Request(int arrival, int[] prompt, int tokens) {
-    }
-
-    /** What one engine produced for a list of requests, and its cache counters at the end. */
-    private record Outcome(int[][] tokens, PrefixCacheStats stats, int preemptions) {
-    }
-
     private static int[] span(int from, int length) {
         final int[] out = new int[length];
         for (int i = 0; i < length; i++) {
@@ -37,64 +28,8 @@ class PrefixCachingEngineTest {
         return out;
     }
 
-    private static int[] concat(int[]... parts) {
-        int length = 0;
-        for (int[] part : parts) {
-            length += part.length;
-        }
-        final int[] out = new int[length];
-        int at = 0;
-        for (int[] part : parts) {
-            System.arraycopy(part, 0, out, at, part.length);
-            at += part.length;
-        }
-        return out;
-    }
-
-    /**
-     * Serves the requests as the nodes do: each arrives at its step, finished ones are released, and a preempted one
-     * is added again with its prompt and the tokens it produced so far (greedy, so it continues the same way).
-     */
     private static Outcome serve(String model, EngineOptions options, List<Request> requests) throws Exception {
-        try (Engine engine = Engine.load(GoldenFixture.resource("/fixtures/" + model), options.pageSize(PAGE))) {
-            final List<List<Integer>> produced = new ArrayList<>();
-            final Map<Long, Integer> requestOf = new HashMap<>();
-            for (int r = 0; r < requests.size(); r++) {
-                produced.add(new ArrayList<>());
-            }
-            int finished = 0;
-            int preemptions = 0;
-            for (int step = 0; finished < requests.size(); step++) {
-                assertTrue(step < 10_000, "the workload ends");
-                for (int r = 0; r < requests.size(); r++) {
-                    if (requests.get(r).arrival() == step) {
-                        requestOf.put(engine.addSequence(requests.get(r).prompt(), SamplingParams.greedy()), r);
-                    }
-                }
-                for (StepOutput out : engine.step()) {
-                    final int r = requestOf.get(out.sequenceId());
-                    produced.get(r).add(out.token());
-                    if (produced.get(r).size() == requests.get(r).tokens()) {
-                        engine.release(out.sequenceId());
-                        finished++;
-                    }
-                }
-                for (long id : engine.takePreempted()) {
-                    final int r = requestOf.remove(id);
-                    preemptions++;
-                    final int[] sofar = produced.get(r).stream().mapToInt(Integer::intValue).toArray();
-                    requestOf.put(engine.addSequence(concat(requests.get(r).prompt(), sofar),
-                            SamplingParams.greedy()), r);
-                }
-            }
-            assertEquals(0, engine.sequenceCount());
-            assertEquals(engine.totalPages(), engine.freePages(), "every page is free or idle in the cache");
-            final int[][] tokens = new int[requests.size()][];
-            for (int r = 0; r < tokens.length; r++) {
-                tokens[r] = produced.get(r).stream().mapToInt(Integer::intValue).toArray();
-            }
-            return new Outcome(tokens, engine.prefixCacheStats(), preemptions);
-        }
+        return ServedWorkload.serve(GoldenFixture.resource("/fixtures/" + model), options.pageSize(PAGE), requests);
     }
 
     /** Serves the requests with the cache and without it, asserts equal tokens and returns the cached run. */
