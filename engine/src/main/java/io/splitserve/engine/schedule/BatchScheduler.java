@@ -113,8 +113,8 @@ public final class BatchScheduler {
         int prefillTokens = 0;
         while (!waiting.isEmpty() && running.size() + (plan.sampled() - plan.decodes()) < maxRunningSequences) {
             final Sequence sequence = waiting.peek();
-            final boolean firstAdmission = sequence.table.pageCount() == 0;
-            if (firstAdmission && prefixCaching && sequence.tokensKnown) {
+            final boolean firstAdmission = sequence.table.pageCount() == 0; // a waiting prompt knows its token ids
+            if (firstAdmission && prefixCaching) {
                 blocks.lookup(sequence.tokens, sequence.length, (sequence.length - 1) / blocks.pageSize(), match);
             } else {
                 match.clear();
@@ -135,7 +135,7 @@ public final class BatchScheduler {
                 break;
             }
             if (firstAdmission) {
-                if (prefixCaching && sequence.tokensKnown) {
+                if (prefixCaching) {
                     blocks.share(match, sequence.table, sequence.length);
                 }
                 sequence.computed = start;
