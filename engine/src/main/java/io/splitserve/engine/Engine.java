@@ -12,6 +12,7 @@ import io.splitserve.engine.forward.LayerKvListener;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.engine.kv.OutOfPagesException;
+import io.splitserve.engine.kv.PrefixCacheStats;
 import io.splitserve.engine.schedule.BatchScheduler;
 import io.splitserve.engine.schedule.Sequence;
 import io.splitserve.engine.schedule.StepPlan;
@@ -37,6 +38,11 @@ import java.util.Set;
  * sequences and their pages, {@link KvImporter} keeps the books of KV imported from elsewhere, and the
  * {@link ModelRunner} computes; the engine checks input against the model, packs each plan into a {@link BatchStep},
  * runs it and samples.
+ *
+ * <p>With {@link EngineOptions#prefixCaching} on (the default), a prompt added by {@link #addSequence} shares the cached
+ * pages of a prefix computed before and prefills only the rest (see {@link BatchScheduler}); the output is the same as
+ * without the cache. Sequences admitted from imported KV ({@link #admitImported}) and the pages {@link #prefill}
+ * borrows are not cached.
  *
  * <p>Not thread-safe: one thread drives an engine. A sequence's output does not depend on what it is batched with.
  */
@@ -130,8 +136,14 @@ public final class Engine implements AutoCloseable {
         return blocks.pageCount();
     }
 
+    /** Pages a request can take now: the free ones and the idle cached ones it may evict. */
     public int freePages() {
         return blocks.freePages();
+    }
+
+    /** The prefix cache's counters: prompt tokens looked up and found cached, pages cached now, evictions. */
+    public PrefixCacheStats prefixCacheStats() {
+        return blocks.prefixCacheStats();
     }
 
     /** Queues a prompt; it is prefilled by a later {@link #step()}. Returns the sequence id. */

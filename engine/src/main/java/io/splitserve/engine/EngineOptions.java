@@ -5,7 +5,7 @@ package io.splitserve.engine;
  * KV cache of 256 MiB on the CPU or 0.85 of the GPU memory left free after weights and activations on CUDA (the page
  * count follows from the model's size unless {@link #maxPages(int)} fixes it), a prefill budget of 2048 prompt tokens
  * per step, at most 256 sequences running at once, CUDA-graph decode steps; whole prompts per step (no chunking) and
- * running out of pages is an error (no preemption) unless those are switched on.
+ * running out of pages is an error (no preemption) unless those are switched on; prefix caching on.
  */
 public final class EngineOptions {
     public static final int DEFAULT_PAGE_SIZE = 16;
@@ -28,6 +28,7 @@ public final class EngineOptions {
     private int maxRunningSequences = DEFAULT_MAX_RUNNING_SEQUENCES;
     private boolean chunkedPrefill;
     private boolean preemption;
+    private boolean prefixCaching = true;
 
     /** Tokens per KV page; 1 gives token-level allocation. */
     public EngineOptions pageSize(int pageSize) {
@@ -202,5 +203,19 @@ public final class EngineOptions {
 
     public boolean preemption() {
         return preemption;
+    }
+
+    /**
+     * Whether prompts added with {@link Engine#addSequence} share the cached KV pages of a prefix computed before
+     * (true, the default) instead of computing it again; off, every prompt is computed whole and nothing is cached.
+     * KV imported from elsewhere and {@link Engine#prefill}'s borrowed pages are never cached either way.
+     */
+    public EngineOptions prefixCaching(boolean prefixCaching) {
+        this.prefixCaching = prefixCaching;
+        return this;
+    }
+
+    public boolean prefixCaching() {
+        return prefixCaching;
     }
 }

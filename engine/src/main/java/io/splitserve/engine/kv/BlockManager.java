@@ -2,20 +2,44 @@ package io.splitserve.engine.kv;
 
 /**
  * Hands out KV pages to sequences: grows a sequence's {@link BlockTable} to cover a token count, maps token
- * positions to slots ({@code page * pageSize + offset}) and returns every page on release. Allocation is all or
- * nothing: when the pool cannot cover a request, no page is taken. It knows nothing about models; any page size
- * from 1 (token-level allocation) up is allowed.
+ * positions to slots ({@code page * pageSize + offset}) and drops a table's pages on release. It knows nothing about
+ * models; any page size from 1 (token-level allocation) up is allowed.
+ *
+ * <p>Every page has a reference count: the number of tables that hold it. Full pages whose token ids are known can
+ * be offered to a {@link PrefixCache} ({@link #register}); a later prompt with the same prefix finds them
+ * ({@link #lookup}) and shares them ({@link #share}), each sharer adding one reference. Only full pages are shared,
+ * and a full page is never written again, so a shared page needs no copy. A cached page whose count drops to 0 is
+ * not freed but stays cached and idle; taking a page takes one from the free list first, and only then evicts the
+ * least recently released idle cached page (dropping it from the cache). A referenced page is never evicted.
+ *
+ * <p>Accounting is exact at every moment: {@link #emptyPages()} + {@link #idleCachedPages()} +
+ * {@link #pagesInUse()} = {@link #pageCount()}. {@link #freePages()}, which admission decisions use, counts idle
+ * cached pages as free since taking a page may evict them. Allocation is all or nothing: when the pool cannot cover a
+ * request, no page is taken. Not thread-safe.
  */
 public final class BlockManager {
     private final PagePool pool;
+    private final PrefixCache cache;
     private final int pageSize;
+    private final int[] referenceCounts;
+    private int pagesInUse;
+    private long lookedUpTokens;
+    private long hitTokens;
+    private long evictions;
 
     public BlockManager(int pageCount, int pageSize) {
+        this(pageCount, pageSize, PrefixCache.CHAIN_HASH);
+    }
+
+    /** With the page keys of {@code keyFunction}: tests force hash collisions with it. */
+    BlockManager(int pageCount, int pageSize, PrefixCache.KeyFunction keyFunction) {
         if (pageSize <= 0) {
             throw new IllegalArgumentException("page size must be positive, got " + pageSize);
         }
         this.pool = new PagePool(pageCount);
+        this.cache = new PrefixCache(pageCount, pageSize, keyFunction);
         this.pageSize = pageSize;
+        this.referenceCounts = new int[pageCount];
     }
 
     public int pageSize() {
@@ -26,8 +50,44 @@ public final class BlockManager {
         return pool.pageCount();
     }
 
+    /** Pages a request can take now: those on the free list plus the idle cached ones it may evict. */
     public int freePages() {
+        return pool.freeCount() + cache.idleCount();
+    }
+
+    /** Pages on the free list: neither referenced nor cached. */
+    public int emptyPages() {
         return pool.freeCount();
+    }
+
+    /** Cached pages no table references: kept for later hits, evicted when the free list runs dry. */
+    public int idleCachedPages() {
+        return cache.idleCount();
+    }
+
+    /** Pages held by at least one table. */
+    public int pagesInUse() {
+        return pagesInUse;
+    }
+
+    /** Tables holding {@code page} now. */
+    public int referenceCount(int page) {
+        return referenceCounts[checkedPage(page)];
+    }
+
+    /** Whether {@code page} is on the free list. */
+    public boolean isEmpty(int page) {
+        return pool.isFree(checkedPage(page));
+    }
+
+    /** Whether {@code page} is registered in the prefix cache (referenced or idle). */
+    public boolean isCached(int page) {
+        return cache.isRegistered(checkedPage(page));
+    }
+
+    /** Prompt tokens looked up, tokens found cached, pages cached now and evictions, all since construction. */
+    public PrefixCacheStats prefixCacheStats() {
+        return new PrefixCacheStats(lookedUpTokens, hitTokens, cache.registeredCount(), evictions);
     }
 
     /** Pages needed to hold {@code tokens} tokens. */
@@ -40,15 +100,36 @@ public final class BlockManager {
         return Math.max(0, pagesFor(tokens) - table.pageCount());
     }
 
-    /** Grows {@code table} to hold {@code tokens} tokens, or throws {@link OutOfPagesException} taking nothing. */
+    /**
+     * Grows {@code table} to hold {@code tokens} tokens with pages of its own (free ones first, then evicted idle
+     * cached ones), or throws {@link OutOfPagesException} taking nothing.
+     */
     public void ensureCapacity(BlockTable table, int tokens) {
         final int missing = missingPages(table, tokens);
-        if (missing > pool.freeCount()) {
-            throw new OutOfPagesException(missing, pool.freeCount(), pool.pageCount());
+        if (missing > freePages()) {
+            throw new OutOfPagesException(missing, freePages(), pool.pageCount());
         }
         for (int i = 0; i < missing; i++) {
-            table.append(pool.allocate());
+            table.append(take());
         }
+    }
+
+    private int take() {
+        int page;
+        if (pool.freeCount() > 0) {
+            page = pool.allocate();
+        } else {
+            page = cache.oldestIdle();
+            if (page < 0) {
+                throw new OutOfPagesException(1, 0, pool.pageCount());
+            }
+            cache.removeIdle(page);
+            cache.unregister(page); // an idle cached page never left the pool's hands: it is simply reused
+            evictions++;
+        }
+        referenceCounts[page] = 1;
+        pagesInUse++;
+        return page;
     }
 
     /** The slot of token {@code position}; the table must already cover it. */
@@ -56,10 +137,101 @@ public final class BlockManager {
         return table.page(position / pageSize) * pageSize + position % pageSize;
     }
 
-    /** Returns every page of {@code table} to the pool; the table is empty afterwards. */
+    /**
+     * Finds the longest run of cached full pages that begins {@code tokens[0, length)}, at most {@code maxPages}
+     * long, into {@code match}; takes nothing (see {@link #share}).
+     */
+    public void lookup(int[] tokens, int length, int maxPages, PrefixMatch match) {
+        match.clear();
+        final int pages = Math.min(maxPages, length / pageSize);
+        long key = PrefixCache.ROOT_KEY;
+        int parent = -1;
+        long parentRegistration = 0;
+        for (int i = 0; i < pages; i++) {
+            key = cache.key(key, tokens, i * pageSize);
+            final int page = cache.find(key);
+            if (page < 0 || !cache.matches(page, tokens, i * pageSize, parent, parentRegistration)) {
+                break;
+            }
+            parent = page;
+            parentRegistration = cache.registration(page);
+            match.add(page, key, parentRegistration, referenceCounts[page] == 0);
+        }
+    }
+
+    /**
+     * Puts the pages of the last {@link #lookup} into empty {@code table}, one more reference each, and counts a
+     * lookup of {@code promptTokens} prompt tokens. Nothing may change the cache between the lookup and this call.
+     */
+    public void share(PrefixMatch match, BlockTable table, int promptTokens) {
+        if (table.pageCount() != 0) {
+            throw new IllegalStateException("cached pages start a table; this one holds " + table.pageCount());
+        }
+        table.resetChain();
+        for (int i = 0; i < match.pageCount; i++) {
+            final int page = match.pages[i];
+            if (referenceCounts[page] == 0) {
+                cache.removeIdle(page);
+                pagesInUse++;
+            }
+            referenceCounts[page]++;
+            table.append(page);
+            table.continueChain(match.keys[i], page, match.registrations[i]);
+        }
+        lookedUpTokens += promptTokens;
+        hitTokens += (long) match.pageCount * pageSize;
+    }
+
+    /**
+     * Offers {@code table}'s full pages among the first {@code computed} tokens of {@code tokens} (their K/V written)
+     * to the prefix cache, from where the last call stopped. A page whose content is cached already under another page
+     * stays the table's own; the chain continues from the cached twin, whose K/V is the same. A page whose key is held
+     * by different content (a hash collision) ends the table's offers: its later pages could never be matched.
+     */
+    public void register(BlockTable table, int[] tokens, int computed) {
+        final int full = Math.min(computed / pageSize, table.pageCount());
+        while (!table.chainBroken && table.offeredPages < full) {
+            final int from = table.offeredPages * pageSize;
+            final int page = table.page(table.offeredPages);
+            final long key = cache.key(table.chainKey, tokens, from);
+            final int cached = cache.find(key);
+            if (cached < 0) {
+                cache.register(page, key, tokens, from, table.chainPage, table.chainRegistration);
+                table.continueChain(key, page, cache.registration(page));
+            } else if (cached >= 0 && cache.matches(cached, tokens, from, table.chainPage, table.chainRegistration)) {
+                table.continueChain(key, cached, cache.registration(cached));
+            } else {
+                table.chainBroken = true;
+            }
+        }
+    }
+
+    /** Drops one reference to every page of {@code table}; the table is empty afterwards. */
     public void release(BlockTable table) {
         while (table.pageCount() > 0) {
-            pool.free(table.removeLast());
+            drop(table.removeLast());
         }
+        table.resetChain();
+    }
+
+    private void drop(int page) {
+        if (referenceCounts[page] <= 0) {
+            throw new IllegalStateException("page " + page + " is released but no table holds it");
+        }
+        if (--referenceCounts[page] == 0) {
+            pagesInUse--;
+            if (cache.isRegistered(page)) {
+                cache.makeIdle(page);
+            } else {
+                pool.free(page);
+            }
+        }
+    }
+
+    private int checkedPage(int page) {
+        if (page < 0 || page >= pool.pageCount()) {
+            throw new IllegalArgumentException("page " + page + " is outside a pool of " + pool.pageCount());
+        }
+        return page;
     }
 }

@@ -43,6 +43,11 @@ public final class PagePool {
         return page;
     }
 
+    /** Whether {@code page} is on the free list. */
+    public boolean isFree(int page) {
+        return !inUse[page];
+    }
+
     public void free(int page) {
         if (page < 0 || page >= pageCount || !inUse[page]) {
             throw new IllegalArgumentException("page " + page + " is not allocated from this pool");

@@ -4,6 +4,7 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.engine.kv.OutOfPagesException;
+import io.splitserve.engine.kv.PrefixMatch;
 import io.splitserve.model.SamplingParams;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -24,6 +25,14 @@ import java.util.SplittableRandom;
  * ones are freed (their ids reported once by {@link #takePreempted()}) until the rest fit; with it off that step
  * throws {@link OutOfPagesException}, as does a prompt that cannot get its pages in a step that holds nothing else.
  *
+ * <p>With prefix caching on, a prompt admitted for the first time shares the longest run of cached full pages that
+ * begins it, capped so that its last token is still computed (it must yield logits), and its prefill starts after
+ * them. After each step the sequences of the step offer their pages that became full (prompt chunks and decode tokens
+ * alike) to the cache; release and preemption drop their references, leaving cached pages idle for later hits. Only
+ * full pages are shared and a full page is never written again, so no page is ever copied on write: a prompt's partial
+ * last page is its own. Sequences added by {@link #addRunning} (KV computed elsewhere, token ids unknown) neither
+ * share nor offer pages.
+ *
  * <p>It never touches tensors, logits or the model: the engine packs the {@link StepPlan}, runs it and hands the
  * sampled tokens back through {@link #completeStep(int[])}. Not thread-safe: the engine's thread drives it.
  */
@@ -33,6 +42,8 @@ public final class BatchScheduler {
     private final int maxRunningSequences;
     private final boolean chunkedPrefill;
     private final boolean preemption;
+    private final boolean prefixCaching;
+    private final PrefixMatch match = new PrefixMatch();
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
     private final Map<Long, Sequence> sequences = new HashMap<>();
@@ -51,6 +62,7 @@ public final class BatchScheduler {
         this.maxRunningSequences = options.maxRunningSequences();
         this.chunkedPrefill = options.chunkedPrefill();
         this.preemption = options.preemption();
+        this.prefixCaching = options.prefixCaching();
     }
 
     /** Queues a prompt behind those already waiting; the caller has checked it against the model. Returns its id. */
@@ -101,18 +113,32 @@ public final class BatchScheduler {
         int prefillTokens = 0;
         while (!waiting.isEmpty() && running.size() + (plan.sampled() - plan.decodes()) < maxRunningSequences) {
             final Sequence sequence = waiting.peek();
-            final int remaining = sequence.length - sequence.computed;
+            final boolean firstAdmission = sequence.table.pageCount() == 0; // a waiting prompt knows its token ids
+            if (firstAdmission && prefixCaching) {
+                blocks.lookup(sequence.tokens, sequence.length, (sequence.length - 1) / blocks.pageSize(), match);
+            } else {
+                match.clear();
+            }
+            final int start = firstAdmission ? match.pageCount() * blocks.pageSize() : sequence.computed;
+            final int remaining = sequence.length - start;
             final int chunk = chunkedPrefill ? Math.min(remaining, prefillTokenBudget - prefillTokens) : remaining;
             if (chunk <= 0 || (prefillTokens > 0 && prefillTokens + chunk > prefillTokenBudget)) {
                 break;
             }
-            final int start = sequence.computed;
             final int upTo = start + chunk;
-            if (blocks.missingPages(sequence.table, upTo) > blocks.freePages()) {
+            final int needed = blocks.pagesFor(upTo) - sequence.table.pageCount() - match.pageCount();
+            final int available = blocks.freePages() - match.idlePages(); // sharing idle pages takes them too
+            if (needed > available) {
                 if (plan.isEmpty()) {
-                    blocks.ensureCapacity(sequence.table, upTo); // throws, naming what is missing
+                    throw new OutOfPagesException(needed, available, blocks.pageCount());
                 }
                 break;
+            }
+            if (firstAdmission) {
+                if (prefixCaching) {
+                    blocks.share(match, sequence.table, sequence.length);
+                }
+                sequence.computed = start;
             }
             blocks.ensureCapacity(sequence.table, upTo);
             final boolean last = upTo == sequence.length;
@@ -131,7 +157,7 @@ public final class BatchScheduler {
     /**
      * The step of the last {@link #schedule()} ran: {@code tokens[k]} is the token sampled for its {@code k}-th
      * sampling entry. Each such sequence has its token appended, and prompts that finished their prefill run from now
-     * on.
+     * on. With prefix caching on, every sequence of the step then offers its newly full pages to the cache.
      */
     public void completeStep(int[] tokens) {
         if (!stepPending) {
@@ -149,6 +175,14 @@ public final class BatchScheduler {
                 sequence.appendSampled(tokens[row++]);
                 if (i >= plan.decodes()) {
                     running.add(sequence);
+                }
+            }
+        }
+        if (prefixCaching) {
+            for (int i = 0; i < plan.size(); i++) {
+                final Sequence sequence = plan.sequence(i);
+                if (sequence.tokensKnown) {
+                    blocks.register(sequence.table, sequence.tokens, sequence.computed);
                 }
             }
         }

@@ -9,13 +9,15 @@ import java.util.SplittableRandom;
  * One request inside the engine: its tokens so far (prompt, then sampled ones), how many of them already have K/V
  * in the cache, its pages and its own random generator. Invariant: {@code computed < length} while it waits for a
  * step, and a running sequence has exactly one uncomputed token, the last one sampled. Only {@link BatchScheduler}
- * changes it; everyone else reads.
+ * changes it; everyone else reads. A sequence whose token ids are all known (one added as a prompt) may share and
+ * offer pages through the prefix cache; one whose KV was computed elsewhere knows only its last token and never does.
  */
 public final class Sequence {
     private final long id;
     private final SamplingParams params;
     private final SplittableRandom random;
     final BlockTable table = new BlockTable();
+    final boolean tokensKnown;
     int[] tokens;
     int length;
     int computed;
@@ -26,6 +28,7 @@ public final class Sequence {
         this.random = random;
         this.tokens = Arrays.copyOf(prompt, Math.max(16, prompt.length * 2));
         this.length = prompt.length;
+        this.tokensKnown = true;
     }
 
     /**
@@ -41,6 +44,7 @@ public final class Sequence {
         this.tokens[computed] = lastToken;
         this.length = computed + 1;
         this.computed = computed;
+        this.tokensKnown = false;
     }
 
     public long id() {

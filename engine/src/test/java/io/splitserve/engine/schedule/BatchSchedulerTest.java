@@ -8,7 +8,9 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.engine.kv.OutOfPagesException;
+import io.splitserve.engine.kv.PrefixCacheStats;
 import io.splitserve.model.SamplingParams;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -20,8 +22,13 @@ import org.junit.jupiter.api.Test;
 class BatchSchedulerTest {
     private static final SamplingParams GREEDY = SamplingParams.greedy();
 
-    private static long add(BatchScheduler scheduler, int tokens) {
-        return scheduler.addWaiting(new int[tokens], GREEDY, new SplittableRandom(0));
+    private int promptsAdded;
+
+    /** A prompt of {@code tokens} ids that shares no prefix with any other of the test (the prefix cache stays out). */
+    private long add(BatchScheduler scheduler, int tokens) {
+        final int[] prompt = new int[tokens];
+        Arrays.fill(prompt, ++promptsAdded);
+        return scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
     }
 
     /** Hands back a token for every sampling entry of the plan, as the engine does after running it. */
@@ -264,6 +271,50 @@ class BatchSchedulerTest {
         assertThrows(OutOfPagesException.class, scheduler::schedule);
         assertTrue(scheduler.takePreempted().isEmpty());
         assertEquals(2, scheduler.runningCount());
+    }
+
+    @Test
+    void aPromptSharesTheCachedPagesOfItsPrefixAndPrefillsOnlyTheRestButAlwaysItsLastToken() {
+        final BlockManager blocks = new BlockManager(16, 4);
+        final BatchScheduler scheduler = new BatchScheduler(blocks, new EngineOptions());
+        final int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+        final long a = scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        complete(scheduler, scheduler.schedule()); // a's pages [1..4] and [5..8] are full and cached now
+        assertEquals(2, blocks.prefixCacheStats().cachedPages());
+
+        // the same prompt: two pages shared, tokens [8, 10) prefilled on a page of its own
+        final long b = scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        StepPlan plan = scheduler.schedule();
+        assertEntry(plan, 1, b, 8, 2, true);
+        assertEquals(plan.sequence(0).table().page(1), plan.sequence(1).table().page(1));
+        complete(scheduler, plan);
+
+        // a prompt of exactly the two cached pages shares only one: its last token must be computed for logits
+        // (looked up: a 10, b 10, c 8 tokens; hit: b 8, c 4)
+        final long c = scheduler.addWaiting(Arrays.copyOf(prompt, 8), GREEDY, new SplittableRandom(0));
+        plan = scheduler.schedule();
+        assertEntry(plan, 2, c, 4, 4, true);
+        assertEquals(new PrefixCacheStats(28, 12, 2, 0), blocks.prefixCacheStats());
+        complete(scheduler, plan);
+
+        // every holder released: the cached pages stay, idle, and count as free
+        scheduler.releaseAll();
+        assertEquals(16, blocks.freePages());
+        assertEquals(0, blocks.pagesInUse());
+        assertTrue(blocks.idleCachedPages() >= 2);
+    }
+
+    @Test
+    void withPrefixCachingOffNothingIsSharedOrCached() {
+        final BlockManager blocks = new BlockManager(16, 4);
+        final BatchScheduler scheduler = new BatchScheduler(blocks, new EngineOptions().prefixCaching(false));
+        final int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+        scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        complete(scheduler, scheduler.schedule());
+        final long b = scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        final StepPlan plan = scheduler.schedule();
+        assertEntry(plan, 1, b, 0, 10, true);
+        assertEquals(new PrefixCacheStats(0, 0, 0, 0), blocks.prefixCacheStats());
     }
 
     @Test
