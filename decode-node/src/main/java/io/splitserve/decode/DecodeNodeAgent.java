@@ -113,7 +113,8 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
         }
         if (now - nextHeartbeatNs >= 0) {
             nextHeartbeatNs = now + ctx.heartbeatIntervalNs();
-            router.heartbeat(ctx.nodeId(), epochClock.nanoTime(), engine.freePages(), 0, running.size(), lastStepNanos);
+            router.heartbeat(ctx.nodeId(), epochClock.nanoTime(), engine.freePages(), 0, running.size(), lastStepNanos,
+                    engine.prefixCacheStats());
             dropOrphans(now);
             work++;
         }

@@ -1,6 +1,7 @@
 package io.splitserve.decode;
 
 import io.aeron.ExclusivePublication;
+import io.splitserve.engine.kv.PrefixCacheStats;
 import io.splitserve.sbe.BoundedOffer;
 import io.splitserve.sbe.DecodeDoneEncoder;
 import io.splitserve.sbe.FinishReason;
@@ -59,14 +60,19 @@ final class RouterProxy implements AutoCloseable {
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
     }
 
-    boolean heartbeat(int nodeId, long nowNanos, int freePages, long queuedTokens, int running, long stepNanos) {
+    boolean heartbeat(int nodeId, long nowNanos, int freePages, long queuedTokens, int running, long stepNanos,
+                      PrefixCacheStats prefixCache) {
         heartbeat.wrapAndApplyHeader(buffer, 0, header)
                 .nodeId(nodeId)
                 .timestampNanos(nowNanos)
                 .freeKvPages(freePages)
                 .queuedTokens(queuedTokens)
                 .runningSequences(running)
-                .stepNanosP50(stepNanos);
+                .stepNanosP50(stepNanos)
+                .cachedPages(prefixCache.cachedPages())
+                .prefixLookupTokens(prefixCache.lookedUpTokens())
+                .prefixHitTokens(prefixCache.hitTokens())
+                .prefixEvictions(prefixCache.evictions());
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
     }
 

@@ -133,12 +133,13 @@ public final class ServingSystem implements AutoCloseable {
     }
 
     /**
-     * A node's engine settings on its GPU, its KV memory share following its place among that GPU's nodes. The one
-     * place where {@code o.prefixCaching} is to reach the nodes' engines; engines have no prefix cache to switch yet.
+     * A node's engine settings on its GPU, its KV memory share following its place among that GPU's nodes, and the
+     * prefix-caching switch the router shares.
      */
     private static EngineOptions engineOptions(Options o, GpuPlacement.Slot slot) {
         return new EngineOptions().backend(o.backend).gpu(slot.gpu()).pageSize(o.pageSize).kvCacheBytes(o.kvCacheBytes)
-                .memFraction(ModelOptions.gpuShare(o.gpuMemFraction, slot.position(), slot.sharing()));
+                .memFraction(ModelOptions.gpuShare(o.gpuMemFraction, slot.position(), slot.sharing()))
+                .prefixCaching(o.prefixCaching);
     }
 
     public static ServingSystem start(Options options) throws ModelLoadException, TokenizerException {

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The prefix caching switch through a whole system in one JVM (1 prefill + 1 decode node): with it on, the same prompt
  * sent twice is placed the second time for the prefix its nodes hold, and /metrics says so; with it off, every
- * placement goes by load.
+ * placement goes by load. A colocated node's cache hits reach /metrics through its heartbeats.
  */
 @Timeout(120)
 class PrefixPlacementServingTest {
@@ -27,6 +27,42 @@ class PrefixPlacementServingTest {
             client.generate(GenerateOptions.greedy(PROMPT, 2));
             return Metrics.parse(system.router().metricsText().get());
         }
+    }
+
+    /**
+     * A colocated node's prefix cache through the whole system: the repeated prompt's cached pages are found again and
+     * the node's heartbeats put the hits in /metrics; the answers are the same with the cache on and off.
+     */
+    @Test
+    void aColocatedNodesCacheHitsReachMetricsAndChangeNoToken() throws Exception {
+        final int[][] answers = new int[2][];
+        for (int run = 0; run < 2; run++) {
+            final boolean caching = run == 0;
+            try (ServingSystem system = ServingSystem.start(TestSystems.options("prefix-colocated").colocated(true)
+                    .prefixCaching(caching));
+                 SplitServeClient client = SplitServeClient.connect(new ClientContext(), system.aeron())) {
+                final int[] first = client.generate(GenerateOptions.greedy(PROMPT, 6)).tokenIds();
+                answers[run] = client.generate(GenerateOptions.greedy(PROMPT, 6)).tokenIds();
+                assertEquals(java.util.Arrays.toString(first), java.util.Arrays.toString(answers[run]),
+                        "the same prompt twice");
+                if (caching) {
+                    Await.until("the node's heartbeat to report its cache hits", () -> hitTokens(system) > 0);
+                    final Metrics metrics = Metrics.parse(system.router().metricsText().get());
+                    assertTrue(metrics.count("splitserve_prefix_cache_lookup_tokens_total", "node", "101", "role",
+                            "prefill_and_decode") >= metrics.count("splitserve_prefix_cache_hit_tokens_total", "node",
+                            "101", "role", "prefill_and_decode"));
+                    assertTrue(metrics.count("splitserve_prefix_cache_pages", "node", "101", "role",
+                            "prefill_and_decode") > 0);
+                }
+            }
+        }
+        assertEquals(java.util.Arrays.toString(answers[0]), java.util.Arrays.toString(answers[1]),
+                "the cache changes no token");
+    }
+
+    private static long hitTokens(ServingSystem system) throws Exception {
+        return Metrics.parse(system.router().metricsText().get()).count("splitserve_prefix_cache_hit_tokens_total",
+                "node", "101", "role", "prefill_and_decode");
     }
 
     @Test

@@ -138,7 +138,8 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         if (now - nextHeartbeatNs >= 0) {
             nextHeartbeatNs = now + ctx.heartbeatIntervalNs();
             router.heartbeat(ctx.nodeId(), System.currentTimeMillis() * 1_000_000L, engine.freePages(),
-                    batcher.queuedTokens(), batcher.queued(), lastBatchNanos);
+                    batcher.queuedTokens(), batcher.queued(), lastBatchNanos,
+                    engine.prefixCacheStats());
             work++;
         }
         if (!batcher.isEmpty()) {

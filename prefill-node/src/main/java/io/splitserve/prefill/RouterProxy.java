@@ -1,6 +1,7 @@
 package io.splitserve.prefill;
 
 import io.aeron.ExclusivePublication;
+import io.splitserve.engine.kv.PrefixCacheStats;
 import io.splitserve.sbe.BoundedOffer;
 import io.splitserve.sbe.FirstTokenEncoder;
 import io.splitserve.sbe.HeartbeatEncoder;
@@ -62,14 +63,19 @@ final class RouterProxy implements AutoCloseable {
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
     }
 
-    boolean heartbeat(int nodeId, long nowNanos, int freePages, long queuedTokens, int queued, long stepNanosP50) {
+    boolean heartbeat(int nodeId, long nowNanos, int freePages, long queuedTokens, int queued, long stepNanosP50,
+                      PrefixCacheStats prefixCache) {
         heartbeat.wrapAndApplyHeader(buffer, 0, header)
                 .nodeId(nodeId)
                 .timestampNanos(nowNanos)
                 .freeKvPages(freePages)
                 .queuedTokens(queuedTokens)
                 .runningSequences(queued)
-                .stepNanosP50(stepNanosP50);
+                .stepNanosP50(stepNanosP50)
+                .cachedPages(prefixCache.cachedPages())
+                .prefixLookupTokens(prefixCache.lookedUpTokens())
+                .prefixHitTokens(prefixCache.hitTokens())
+                .prefixEvictions(prefixCache.evictions());
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
     }
 

@@ -48,7 +48,15 @@ final class NodeEventsAdapter implements FragmentHandler {
             }
             case HeartbeatDecoder.TEMPLATE_ID -> {
                 heartbeat.wrapAndApplyHeader(buffer, offset, header);
-                router.onHeartbeat(heartbeat.nodeId(), heartbeat.freeKvPages());
+                final int cachedPages = heartbeat.cachedPages();
+                final long lookups = heartbeat.prefixLookupTokens();
+                final long hits = heartbeat.prefixHitTokens();
+                final long evictions = heartbeat.prefixEvictions();
+                router.onHeartbeat(heartbeat.nodeId(), heartbeat.freeKvPages(), // null values: a node before version 4
+                        cachedPages == HeartbeatDecoder.cachedPagesNullValue() ? 0 : cachedPages,
+                        lookups == HeartbeatDecoder.prefixLookupTokensNullValue() ? 0 : lookups,
+                        hits == HeartbeatDecoder.prefixHitTokensNullValue() ? 0 : hits,
+                        evictions == HeartbeatDecoder.prefixEvictionsNullValue() ? 0 : evictions);
             }
             case FirstTokenDecoder.TEMPLATE_ID -> {
                 firstToken.wrapAndApplyHeader(buffer, offset, header);

@@ -120,6 +120,17 @@ final class NodeRegistry implements AutoCloseable {
         }
     }
 
+    /** What a node's heartbeat said of its prefix cache: pages it holds, tokens looked up and found, evictions. */
+    void onPrefixCacheReport(int nodeId, int cachedPages, long lookupTokens, long hitTokens, long evictions) {
+        final NodeState node = nodes.get(nodeId);
+        if (node != null) {
+            node.cachedPages = cachedPages;
+            node.prefixLookupTokens = lookupTokens;
+            node.prefixHitTokens = hitTokens;
+            node.prefixEvictions = evictions;
+        }
+    }
+
     /**
      * The image of a node's events stream closed (its publication or its process went away): the live node whose
      * hello came on that session dies. An image of an earlier session of a node that has since said hello again

@@ -23,6 +23,11 @@ final class NodeState {
     int totalPages;
     int pageSize;
     int reportedFreePages;
+    /** The node's prefix cache as its last heartbeat reported it (cumulative counters; 0 from an older node). */
+    int cachedPages;
+    long prefixLookupTokens;
+    long prefixHitTokens;
+    long prefixEvictions;
     long lastHeardNs;
     boolean alive;
     long pendingPromptTokens;

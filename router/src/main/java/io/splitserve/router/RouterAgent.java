@@ -183,8 +183,10 @@ public final class RouterAgent implements Agent {
                 kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, kvEndpoint, clock.nanoTime());
     }
 
-    void onHeartbeat(int nodeId, int freePages) {
+    void onHeartbeat(int nodeId, int freePages, int cachedPages, long prefixLookupTokens, long prefixHitTokens,
+                     long prefixEvictions) {
         nodes.onHeartbeat(nodeId, freePages, clock.nanoTime());
+        nodes.onPrefixCacheReport(nodeId, cachedPages, prefixLookupTokens, prefixHitTokens, prefixEvictions);
     }
 
     void onFirstToken(long attemptId, int tokenId, long epochNanos) {

@@ -77,6 +77,20 @@ final class RouterMetrics {
         retries[reason.ordinal()]++;
     }
 
+    /** One series per live node, labelled by node and role, of a value its heartbeats report. */
+    private static void nodeSeries(StringBuilder out, Collection<NodeState> nodes, String name, String type,
+                                   String help, java.util.function.ToLongFunction<NodeState> value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n')
+                .append("# TYPE ").append(name).append(' ').append(type).append('\n');
+        for (NodeState node : nodes) {
+            if (node.alive) {
+                out.append(name).append("{node=\"").append(node.nodeId).append("\",role=\"")
+                        .append(node.role.name().toLowerCase()).append("\"} ").append(value.applyAsLong(node))
+                        .append('\n');
+            }
+        }
+    }
+
     String render(int queued, int active, Collection<NodeState> nodes) {
         final StringBuilder out = new StringBuilder(2048);
         counter(out, "splitserve_requests_accepted_total", "Requests accepted by the router", accepted);
@@ -108,6 +122,14 @@ final class RouterMetrics {
                         .append('\n');
             }
         }
+        nodeSeries(out, nodes, "splitserve_prefix_cache_pages", "gauge",
+                "KV pages each live node's prefix cache holds (in use or idle)", n -> n.cachedPages);
+        nodeSeries(out, nodes, "splitserve_prefix_cache_lookup_tokens_total", "counter",
+                "Prompt tokens each live node looked up in its prefix cache", n -> n.prefixLookupTokens);
+        nodeSeries(out, nodes, "splitserve_prefix_cache_hit_tokens_total", "counter",
+                "Prompt tokens each live node found in its prefix cache (not computed again)", n -> n.prefixHitTokens);
+        nodeSeries(out, nodes, "splitserve_prefix_cache_evictions_total", "counter",
+                "Cached pages each live node evicted", n -> n.prefixEvictions);
         counter(out, "splitserve_kv_transfers_ok_total", "KV transfers that reached their decode node", kvTransfersOk);
         counter(out, "splitserve_kv_transfers_failed_total", "KV transfers that failed", kvTransfersFailed);
         out.append("# HELP splitserve_kv_transfers_total KV transfers ended, by the path their bytes took and outcome\n")
