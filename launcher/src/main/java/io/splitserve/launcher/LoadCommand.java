@@ -14,6 +14,7 @@ import io.splitserve.perf.load.LatencySummary;
 import io.splitserve.perf.load.LoadPattern;
 import io.splitserve.perf.load.LoadTarget;
 import io.splitserve.perf.load.OpenLoop;
+import io.splitserve.perf.load.PrefixCacheCounters;
 import io.splitserve.perf.load.PromptFactory;
 import io.splitserve.perf.load.RateSweep;
 import io.splitserve.perf.load.ReportHeader;
@@ -31,7 +32,9 @@ import io.splitserve.router.HttpShimContext;
 import io.splitserve.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
@@ -108,6 +111,11 @@ final class LoadCommand implements Callable<Integer> {
 
     @Option(names = "--colocated", description = "With --embedded: one colocated node (chunked prefill) instead of separate prefill and decode nodes.")
     boolean colocated;
+
+    @Option(names = "--enable-prefix-caching", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "With --embedded: nodes cache prompt prefixes and the router places by them (default: on);"
+            + " --no-enable-prefix-caching turns both off, for a side-by-side run.")
+    boolean prefixCaching;
 
     @Option(names = "--prefill-nodes", paramLabel = "N", defaultValue = "1", description = "With --embedded: prefill nodes (default: ${DEFAULT-VALUE}).")
     int prefillNodes;
@@ -216,7 +224,7 @@ final class LoadCommand implements Callable<Integer> {
             final LoadTarget loadTarget;
             if (target.embedded) {
                 system = ServingSystem.start(new ServingSystem.Options().modelDir(modelDir).colocated(colocated)
-                        .prefillNodes(prefillNodes).decodeNodes(decodeNodes)
+                        .prefillNodes(prefillNodes).decodeNodes(decodeNodes).prefixCaching(prefixCaching)
                         .heartbeatTimeoutNs(TimeUnit.MILLISECONDS.toNanos(heartbeatTimeoutMs)));
                 if (viaHttp) {
                     shim = new HttpShim(system.router(), new HttpShimContext().port(0));
@@ -246,9 +254,22 @@ final class LoadCommand implements Callable<Integer> {
                 } else {
                     final LoadPattern loadPattern = pattern.rate != null ? new OpenLoop(pattern.rate, seed)
                             : new ClosedLoop(pattern.users);
+                    final ServingSystem served = system;
+                    final PrefixCacheCounters before = served == null ? null
+                            : PrefixCacheCounters.parse(served.router().metricsText().get());
                     final RunResult r = Bench.runAndReport(loadTarget, first, loadPattern, settings, outDir,
                             ReportHeader.of(command, loadTarget, loadPattern, first));
                     summary(stdout, r);
+                    if (served != null) {
+                        // the counters of an embedded system's nodes; a remote one's are in its own /metrics
+                        final PrefixCacheCounters cache = PrefixCacheCounters.parse(
+                                served.router().metricsText().get()).since(before);
+                        Files.writeString(outDir.resolve(Bench.REPORT), "\n" + cache.markdown(),
+                                StandardOpenOption.APPEND);
+                        stdout.printf(Locale.ROOT, "prefix cache: %d of %d prompt tokens found cached (%.1f%%),"
+                                + " %d evictions%n", cache.hitTokens(), cache.lookupTokens(), 100 * cache.hitRate(),
+                                cache.evictions());
+                    }
                     stdout.println("report: " + outDir.resolve(Bench.REPORT));
                 }
             }

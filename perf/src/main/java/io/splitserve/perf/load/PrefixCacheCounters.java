@@ -1,0 +1,75 @@
+package io.splitserve.perf.load;
+
+import java.util.Locale;
+
+/**
+ * The servers' prefix-cache counters as the router's {@code /metrics} text gives them, summed over its nodes, so a
+ * load report can say what the cache did during a run: a snapshot before and one after, subtracted. Counters a
+ * server does not publish read as 0 (a router without a prefix cache reports nothing to subtract).
+ */
+public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evictions, long cachedPages) {
+    static final String LOOKUPS = "splitserve_prefix_cache_lookup_tokens_total";
+    static final String HITS = "splitserve_prefix_cache_hit_tokens_total";
+    static final String EVICTIONS = "splitserve_prefix_cache_evictions_total";
+    static final String PAGES = "splitserve_prefix_cache_pages";
+
+    /**
+     * Sums each series over its label sets in Prometheus text exposition format.
+     *
+     * @throws IllegalArgumentException when a sample line of these series has no number where its value belongs.
+     */
+    public static PrefixCacheCounters parse(String metricsText) {
+        long lookups = 0;
+        long hits = 0;
+        long evictions = 0;
+        long pages = 0;
+        for (String line : metricsText.split("\n")) {
+            if (line.isEmpty() || line.charAt(0) == '#') {
+                continue;
+            }
+            final int labels = line.indexOf('{');
+            final int space = line.lastIndexOf(' ');
+            final String name = line.substring(0, labels >= 0 ? labels : Math.max(space, 0));
+            final long value;
+            switch (name) {
+                case LOOKUPS, HITS, EVICTIONS, PAGES -> value = value(line, space);
+                default -> {
+                    continue;
+                }
+            }
+            switch (name) {
+                case LOOKUPS -> lookups += value;
+                case HITS -> hits += value;
+                case EVICTIONS -> evictions += value;
+                default -> pages += value;
+            }
+        }
+        return new PrefixCacheCounters(lookups, hits, evictions, pages);
+    }
+
+    private static long value(String line, int space) {
+        try {
+            return (long) Double.parseDouble(line.substring(space + 1).trim());
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+            throw new IllegalArgumentException("not a metrics sample: " + line);
+        }
+    }
+
+    /** What happened between {@code before} and this snapshot (cached pages: as now). */
+    public PrefixCacheCounters since(PrefixCacheCounters before) {
+        return new PrefixCacheCounters(lookupTokens - before.lookupTokens, hitTokens - before.hitTokens,
+                evictions - before.evictions, cachedPages);
+    }
+
+    /** Found over looked up, or 0 when nothing was looked up. */
+    public double hitRate() {
+        return lookupTokens == 0 ? 0 : (double) hitTokens / lookupTokens;
+    }
+
+    /** A report section. */
+    public String markdown() {
+        return String.format(Locale.ROOT, "## Prefix cache (server side, during the run)%n%n| prompt tokens looked up |"
+                + " found cached | hit rate | evictions | pages cached at the end |%n|---:|---:|---:|---:|---:|%n"
+                + "| %d | %d | %.1f%% | %d | %d |%n", lookupTokens, hitTokens, 100 * hitRate(), evictions, cachedPages);
+    }
+}
