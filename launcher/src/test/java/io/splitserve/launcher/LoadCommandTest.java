@@ -71,6 +71,26 @@ class LoadCommandTest {
         assertTrue(stdout.toString().contains("report: "), stdout.toString());
     }
 
+    /** An embedded run's report says what the prefix cache did: a shared system prompt is found cached after the first. */
+    @Test
+    void theReportOfAnEmbeddedRunCountsPrefixCacheHits(@TempDir Path out) throws Exception {
+        final StringWriter stdout = new StringWriter();
+        final CommandLine cli = new CommandLine(new Main());
+        cli.setOut(new PrintWriter(stdout));
+        assertEquals(0, cli.execute("bench", "load", "--embedded", "--colocated", "--model",
+                TestSystems.demoModel().toString(), "--users", "1", "--requests", "4", "--duration", "30",
+                "--workload", "system-prompt", "--length-scale", "0.1", "--out", out.toString()), stdout.toString());
+        final String report = Files.readString(out.resolve("report.md"));
+        final String row = report.lines().dropWhile(l -> !l.startsWith("## Prefix cache")).skip(4).findFirst()
+                .orElseThrow(() -> new AssertionError(report));
+        final String[] cells = row.split("\\|");
+        final long lookedUp = Long.parseLong(cells[1].trim());
+        final long found = Long.parseLong(cells[2].trim());
+        // four prompts of 102 shared + 6 own tokens; the three after the first find the shared whole pages
+        assertTrue(found >= 3 * 96 && found < lookedUp, row);
+        assertTrue(stdout.toString().contains("prefix cache: " + found + " of " + lookedUp), stdout.toString());
+    }
+
     @Test
     void closedLoopThroughTheEmbeddedHttpShimAfterAWarmUpCompletesEveryRequest(@TempDir Path out) throws Exception {
         final StringWriter stdout = new StringWriter();
