@@ -269,6 +269,10 @@ final class LoadCommand implements Callable<Integer> {
                         stdout.printf(Locale.ROOT, "prefix cache: %d of %d prompt tokens found cached (%.1f%%),"
                                 + " %d evictions%n", cache.hitTokens(), cache.lookupTokens(), 100 * cache.hitRate(),
                                 cache.evictions());
+                        if (cache.kvTransfers() > 0) {
+                            stdout.printf(Locale.ROOT, "KV transfers: %d, %d bytes per transfer%n", cache.kvTransfers(),
+                                    cache.kvBytes() / cache.kvTransfers());
+                        }
                     }
                     stdout.println("report: " + outDir.resolve(Bench.REPORT));
                 }

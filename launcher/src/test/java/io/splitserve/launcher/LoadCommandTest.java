@@ -89,6 +89,7 @@ class LoadCommandTest {
         // four prompts of 102 shared + 6 own tokens; the three after the first find the shared whole pages
         assertTrue(found >= 3 * 96 && found < lookedUp, row);
         assertTrue(stdout.toString().contains("prefix cache: " + found + " of " + lookedUp), stdout.toString());
+        assertTrue(!report.contains("## KV transfers"), "a colocated node moves no KV between nodes: " + report);
     }
 
     @Test

@@ -144,7 +144,7 @@ final class RouterMetrics {
                 }
             }
         }
-        counter(out, "splitserve_kv_transfer_bytes_total", "KV bytes prefill nodes transferred to decode nodes (F32)",
+        counter(out, "splitserve_kv_transfer_bytes_total", "KV bytes prefill nodes transferred to decode nodes (either path)",
                 kvTransferBytes);
         counter(out, "splitserve_preemptions_total", "Sequences a decode node preempted for lack of KV pages (re-queued)",
                 preemptions);

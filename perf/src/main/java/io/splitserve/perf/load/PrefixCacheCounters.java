@@ -3,15 +3,19 @@ package io.splitserve.perf.load;
 import java.util.Locale;
 
 /**
- * The servers' prefix-cache counters as the router's {@code /metrics} text gives them, summed over its nodes, so a
- * load report can say what the cache did during a run: a snapshot before and one after, subtracted. Counters a
- * server does not publish read as 0 (a router without a prefix cache reports nothing to subtract).
+ * The servers' prefix-cache counters as the router's {@code /metrics} text gives them, summed over its nodes, and the
+ * KV transfers between its nodes, so a load report can say what the cache did during a run and how many KV bytes
+ * crossed from prefill to decode nodes per transfer: a snapshot before and one after, subtracted. Counters a server
+ * does not publish read as 0 (a router without a prefix cache reports nothing to subtract).
  */
-public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evictions, long cachedPages) {
+public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evictions, long cachedPages,
+                                  long kvTransfers, long kvBytes) {
     static final String LOOKUPS = "splitserve_prefix_cache_lookup_tokens_total";
     static final String HITS = "splitserve_prefix_cache_hit_tokens_total";
     static final String EVICTIONS = "splitserve_prefix_cache_evictions_total";
     static final String PAGES = "splitserve_prefix_cache_pages";
+    static final String TRANSFERS = "splitserve_kv_transfers_ok_total";
+    static final String KV_BYTES = "splitserve_kv_transfer_bytes_total";
 
     /**
      * Sums each series over its label sets in Prometheus text exposition format.
@@ -23,6 +27,8 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
         long hits = 0;
         long evictions = 0;
         long pages = 0;
+        long transfers = 0;
+        long kvBytes = 0;
         for (String line : metricsText.split("\n")) {
             if (line.isEmpty() || line.charAt(0) == '#') {
                 continue;
@@ -32,7 +38,7 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
             final String name = line.substring(0, labels >= 0 ? labels : Math.max(space, 0));
             final long value;
             switch (name) {
-                case LOOKUPS, HITS, EVICTIONS, PAGES -> value = value(line, space);
+                case LOOKUPS, HITS, EVICTIONS, PAGES, TRANSFERS, KV_BYTES -> value = value(line, space);
                 default -> {
                     continue;
                 }
@@ -41,10 +47,12 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
                 case LOOKUPS -> lookups += value;
                 case HITS -> hits += value;
                 case EVICTIONS -> evictions += value;
+                case TRANSFERS -> transfers += value;
+                case KV_BYTES -> kvBytes += value;
                 default -> pages += value;
             }
         }
-        return new PrefixCacheCounters(lookups, hits, evictions, pages);
+        return new PrefixCacheCounters(lookups, hits, evictions, pages, transfers, kvBytes);
     }
 
     private static long value(String line, int space) {
@@ -58,7 +66,7 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
     /** What happened between {@code before} and this snapshot (cached pages: as now). */
     public PrefixCacheCounters since(PrefixCacheCounters before) {
         return new PrefixCacheCounters(lookupTokens - before.lookupTokens, hitTokens - before.hitTokens,
-                evictions - before.evictions, cachedPages);
+                evictions - before.evictions, cachedPages, kvTransfers - before.kvTransfers, kvBytes - before.kvBytes);
     }
 
     /** Found over looked up, or 0 when nothing was looked up. */
@@ -66,10 +74,17 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
         return lookupTokens == 0 ? 0 : (double) hitTokens / lookupTokens;
     }
 
-    /** A report section. */
+    /** A report section: the cache's work and, when KV crossed between nodes, the bytes per transfer. */
     public String markdown() {
-        return String.format(Locale.ROOT, "## Prefix cache (server side, during the run)%n%n| prompt tokens looked up |"
-                + " found cached | hit rate | evictions | pages cached at the end |%n|---:|---:|---:|---:|---:|%n"
-                + "| %d | %d | %.1f%% | %d | %d |%n", lookupTokens, hitTokens, 100 * hitRate(), evictions, cachedPages);
+        final String cache = String.format(Locale.ROOT, "## Prefix cache (server side, during the run)%n%n| prompt"
+                + " tokens looked up | found cached | hit rate | evictions | pages cached at the end |%n"
+                + "|---:|---:|---:|---:|---:|%n| %d | %d | %.1f%% | %d | %d |%n", lookupTokens, hitTokens,
+                100 * hitRate(), evictions, cachedPages);
+        if (kvTransfers == 0) {
+            return cache;
+        }
+        return cache + String.format(Locale.ROOT, "%n## KV transfers (server side, during the run)%n%n| transfers |"
+                + " KV bytes | KV bytes per transfer |%n|---:|---:|---:|%n| %d | %d | %d |%n", kvTransfers, kvBytes,
+                kvBytes / kvTransfers);
     }
 }
