@@ -10,7 +10,9 @@ import java.util.function.Predicate;
  * first come first served while their tokens fit the token budget and their pages fit the free pages; the first prompt
  * of a batch is taken whatever its size, so none waits forever (the engine refuses, at intake, one that can never
  * fit). A prompt whose decode node is not connected yet is passed over without holding back those behind it, and
- * once it has waited longer than the connect timeout it leaves the queue as expired.
+ * once it has waited longer than the connect timeout it leaves the queue as expired. A batch's prompts all take the
+ * KV path of its first (a batch is exported one way), so a prompt bound the other way is passed over the same way and
+ * heads a later batch.
  *
  * <p>It decides only: running the batch, streaming KV and reporting belong to {@link PrefillNodeAgent}. Not
  * thread-safe: the agent's thread owns it.
@@ -75,6 +77,9 @@ final class PrefillBatcher {
                     expired.add(p);
                 }
                 continue;
+            }
+            if (!batch.isEmpty() && p.kvPath != batch.get(0).kvPath) {
+                continue; // one batch's KV goes one way: it waits for a batch of its own path, holding back no one
             }
             final int length = p.promptTokens.length;
             final int needPages = (length + pageSize - 1) / pageSize;

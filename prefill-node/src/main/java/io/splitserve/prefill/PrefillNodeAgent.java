@@ -262,9 +262,9 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     }
 
     /**
-     * The arena range a batch's KV is exported into when every prompt of it takes the GPU path, or null for the host
-     * path: a batch with any host-path prompt goes the host way whole, and so does one the arena has no room for now
-     * (said once per run of such batches).
+     * The arena range a batch's KV is exported into when its prompts take the GPU path (the batcher keeps a batch to
+     * one path), or null for the host path: a batch the arena has no room for now goes the host way too (said once
+     * per run of such batches).
      */
     private ExportedBatch exportRange(int batchTokens) {
         if (arena == null) {

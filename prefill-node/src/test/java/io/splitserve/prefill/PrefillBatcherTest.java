@@ -38,6 +38,26 @@ class PrefillBatcherTest {
         return ids;
     }
 
+    /** A batch keeps to one KV path: a prompt bound the other way waits for the next batch, which it heads. */
+    @Test
+    void aBatchTakesOnlyPromptsOfItsFirstPromptsKvPath() {
+        final PrefillBatcher batcher = new PrefillBatcher(1000, 16, TIMEOUT_NS);
+        final PendingPrefill gpuA = request(1, 10, 0);
+        final PendingPrefill hostB = request(2, 10, 0);
+        final PendingPrefill gpuC = request(3, 10, 0);
+        gpuA.kvPath = io.splitserve.sbe.KvPath.GPU;
+        hostB.kvPath = io.splitserve.sbe.KvPath.HOST;
+        gpuC.kvPath = io.splitserve.sbe.KvPath.GPU;
+        batcher.add(gpuA);
+        batcher.add(hostB);
+        batcher.add(gpuC);
+        batcher.nextBatch(0, 100, connected, batch, expired);
+        assertEquals(List.of(1L, 3L), ids(batch));
+        batcher.nextBatch(0, 100, connected, batch, expired);
+        assertEquals(List.of(2L), ids(batch));
+        assertTrue(batcher.isEmpty());
+    }
+
     @Test
     void promptsJoinInArrivalOrderUntilTheTokenBudgetIsFull() {
         final PrefillBatcher batcher = new PrefillBatcher(10, 4, TIMEOUT_NS);
