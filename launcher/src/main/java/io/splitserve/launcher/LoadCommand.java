@@ -32,6 +32,10 @@ import io.splitserve.router.HttpShimContext;
 import io.splitserve.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -255,15 +259,16 @@ final class LoadCommand implements Callable<Integer> {
                     final LoadPattern loadPattern = pattern.rate != null ? new OpenLoop(pattern.rate, seed)
                             : new ClosedLoop(pattern.users);
                     final ServingSystem served = system;
-                    final PrefixCacheCounters before = served == null ? null
-                            : PrefixCacheCounters.parse(served.router().metricsText().get());
+                    final Callable<String> metrics = served != null ? () -> served.router().metricsText().get()
+                            : target.http != null ? () -> httpMetrics(target.http) : null;
+                    final PrefixCacheCounters before = metricsOrNull(metrics);
                     final RunResult r = Bench.runAndReport(loadTarget, first, loadPattern, settings, outDir,
                             ReportHeader.of(command, loadTarget, loadPattern, first));
                     summary(stdout, r);
-                    if (served != null) {
-                        // the counters of an embedded system's nodes; a remote one's are in its own /metrics
-                        final PrefixCacheCounters cache = PrefixCacheCounters.parse(
-                                served.router().metricsText().get()).since(before);
+                    final PrefixCacheCounters after = metricsOrNull(metrics);
+                    if (before != null && after != null) {
+                        // the servers' counters: an embedded system's router, or a remote one's /metrics
+                        final PrefixCacheCounters cache = after.since(before);
                         Files.writeString(outDir.resolve(Bench.REPORT), "\n" + cache.markdown(),
                                 StandardOpenOption.APPEND);
                         stdout.printf(Locale.ROOT, "prefix cache: %d of %d prompt tokens found cached (%.1f%%),"
@@ -282,6 +287,30 @@ final class LoadCommand implements Callable<Integer> {
         }
         stdout.flush();
         return 0;
+    }
+
+    /** The servers' counters from {@code metrics}, or null when there is no source or it cannot be read now. */
+    private static PrefixCacheCounters metricsOrNull(Callable<String> metrics) {
+        if (metrics == null) {
+            return null;
+        }
+        try {
+            return PrefixCacheCounters.parse(metrics.call());
+        } catch (Exception e) {
+            return null; // a server without /metrics (or one gone): the report goes without the section
+        }
+    }
+
+    /** The router's metrics text at {@code baseUrl}/metrics. */
+    private static String httpMetrics(String baseUrl) throws IOException, InterruptedException {
+        final String base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+        final HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(base + "/metrics")).timeout(java.time.Duration.ofSeconds(10)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new IOException("GET " + base + "/metrics answered " + response.statusCode());
+        }
+        return response.body();
     }
 
     /** Writes the plan the open loop would send, instead of sending it. */

@@ -14,6 +14,8 @@ import io.splitserve.perf.load.ScheduledRequest;
 import io.splitserve.perf.load.SharedPrefixWorkload;
 import io.splitserve.perf.load.SyntheticWorkload;
 import io.splitserve.perf.load.WorkloadMix;
+import io.splitserve.router.HttpShim;
+import io.splitserve.router.HttpShimContext;
 import io.splitserve.tokenizer.Tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -90,6 +92,25 @@ class LoadCommandTest {
         assertTrue(found >= 3 * 96 && found < lookedUp, row);
         assertTrue(stdout.toString().contains("prefix cache: " + found + " of " + lookedUp), stdout.toString());
         assertTrue(!report.contains("## KV transfers"), "a colocated node moves no KV between nodes: " + report);
+    }
+
+    /** Against a running server's HTTP front door, the report's prefix-cache section comes from its /metrics. */
+    @Test
+    void aRemoteServersMetricsGiveTheReportsPrefixCacheSection(@TempDir Path out) throws Exception {
+        try (ServingSystem system = ServingSystem.start(TestSystems.options("load-remote-metrics").colocated(true));
+             HttpShim shim = new HttpShim(system.router(), new HttpShimContext().port(0))) {
+            final StringWriter stdout = new StringWriter();
+            final CommandLine cli = new CommandLine(new Main());
+            cli.setOut(new PrintWriter(stdout));
+            assertEquals(0, cli.execute("bench", "load", "--http", "http://127.0.0.1:" + shim.port(), "--model",
+                    TestSystems.demoModel().toString(), "--users", "1", "--requests", "3", "--duration", "30",
+                    "--workload", "system-prompt", "--length-scale", "0.1", "--out", out.toString()),
+                    stdout.toString());
+            final String report = Files.readString(out.resolve("report.md"));
+            assertTrue(report.contains("## Prefix cache (server side, during the run)"), report);
+            assertTrue(stdout.toString().matches("(?s).*prefix cache: [1-9][0-9]* of [1-9][0-9]* prompt tokens.*"),
+                    stdout.toString());
+        }
     }
 
     @Test
