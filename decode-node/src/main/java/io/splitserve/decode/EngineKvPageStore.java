@@ -89,7 +89,13 @@ public final class EngineKvPageStore implements KvPageStore {
 
     @Override
     public KvReservation reserve(int tokens) {
-        final ImportedKv kv = engine.reserveImported(tokens);
+        return reserve(tokens, null);
+    }
+
+    /** With the token ids the sender gave, the engine caches the sequence's pages once it is admitted. */
+    @Override
+    public KvReservation reserve(int tokens, int[] tokenIds) {
+        final ImportedKv kv = engine.reserveImported(tokens, tokenIds);
         if (kv == null) {
             return null;
         }
@@ -138,7 +144,12 @@ public final class EngineKvPageStore implements KvPageStore {
 
         @Override
         public KvReservation reserve(int tokens) {
-            final ImportedKv kv = engine.reserveImportedFromDevice(tokens);
+            return reserve(tokens, null);
+        }
+
+        @Override
+        public KvReservation reserve(int tokens, int[] tokenIds) {
+            final ImportedKv kv = engine.reserveImportedFromDevice(tokens, tokenIds);
             return kv == null ? null : new Inbound(tokens, kv, null, true);
         }
 

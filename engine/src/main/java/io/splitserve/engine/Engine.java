@@ -391,7 +391,15 @@ public final class Engine implements AutoCloseable {
      * nothing) when they are not free.
      */
     public ImportedKv reserveImported(int tokens) {
-        return importer.reserve(tokens);
+        return importer.reserve(tokens, null);
+    }
+
+    /**
+     * As {@link #reserveImported(int)}, for KV of the tokens {@code tokenIds} (as many as {@code tokens}): once admitted,
+     * its full pages join the prefix cache (when it is on), as a prompt prefilled here would.
+     */
+    public ImportedKv reserveImported(int tokens, int[] tokenIds) {
+        return importer.reserve(tokens, tokenIds);
     }
 
     /** Whether this engine can take KV straight from another engine's exported device memory (the CUDA backend). */
@@ -417,7 +425,12 @@ public final class Engine implements AutoCloseable {
      * ({@link #importLayerFromDevice}), or returns null (taking nothing) when they are not free.
      */
     public ImportedKv reserveImportedFromDevice(int tokens) {
-        return importer.reserveFromDevice(tokens);
+        return importer.reserveFromDevice(tokens, null);
+    }
+
+    /** As {@link #reserveImportedFromDevice(int)}, for KV of the tokens {@code tokenIds} (cached once admitted). */
+    public ImportedKv reserveImportedFromDevice(int tokens, int[] tokenIds) {
+        return importer.reserveFromDevice(tokens, tokenIds);
     }
 
     /** Maps another engine's export arena so its KV can be imported, once per arena; says why not when it cannot. */
@@ -476,7 +489,7 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("sampling parameters are required");
         }
         importer.settleForAdmission(kv);
-        return scheduler.addRunning(kv.table, kv.tokens(), firstToken, params,
+        return scheduler.addRunning(kv.table, kv.tokenIds, kv.tokens(), firstToken, params,
                 Sampler.randomAfter(params, sampledTokens));
     }
 

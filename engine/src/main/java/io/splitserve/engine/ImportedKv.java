@@ -28,10 +28,13 @@ public final class ImportedKv {
     final boolean[] layerImported;
     /** Copied from another engine's device memory: no host bytes, every layer imported before admission. */
     final boolean fromDevice;
+    /** The ids of the tokens whose KV this is, when the sender gave them (then admission may cache the pages). */
+    final int[] tokenIds;
     boolean settled;
 
-    ImportedKv(int tokens, int rowBytes, int layers, KvImportBuffer buffer, boolean fromDevice) {
+    ImportedKv(int tokens, int rowBytes, int layers, KvImportBuffer buffer, boolean fromDevice, int[] tokenIds) {
         this.fromDevice = fromDevice;
+        this.tokenIds = tokenIds;
         this.tokens = tokens;
         this.rowBytes = rowBytes;
         this.layers = layers;

@@ -26,12 +26,13 @@ final class KvImporter {
     }
 
     /** Pages and host memory for {@code tokens} tokens of KV, or null (taking nothing) when the pages are not free. */
-    ImportedKv reserve(int tokens) {
+    ImportedKv reserve(int tokens, int[] tokenIds) {
         checkLength(tokens);
+        checkIds(tokens, tokenIds);
         if (blocks.pagesFor(tokens) > blocks.freePages()) {
             return null;
         }
-        return withSlots(new ImportedKv(tokens, rowBytes, layers, runner.importBuffer(tokens), false));
+        return withSlots(new ImportedKv(tokens, rowBytes, layers, runner.importBuffer(tokens), false, tokenIds));
     }
 
     private void checkLength(int tokens) {
@@ -50,12 +51,19 @@ final class KvImporter {
     }
 
     /** Pages and device-import bookkeeping for {@code tokens} tokens, or null when the pages are not free. */
-    ImportedKv reserveFromDevice(int tokens) {
+    ImportedKv reserveFromDevice(int tokens, int[] tokenIds) {
         checkLength(tokens);
+        checkIds(tokens, tokenIds);
         if (blocks.pagesFor(tokens) > blocks.freePages()) {
             return null;
         }
-        return withSlots(new ImportedKv(tokens, rowBytes, layers, runner.deviceImportBuffer(tokens), true));
+        return withSlots(new ImportedKv(tokens, rowBytes, layers, runner.deviceImportBuffer(tokens), true, tokenIds));
+    }
+
+    private static void checkIds(int tokens, int[] tokenIds) {
+        if (tokenIds != null && tokenIds.length != tokens) {
+            throw new IllegalArgumentException(tokenIds.length + " token ids for " + tokens + " tokens of imported KV");
+        }
     }
 
     /** Queues one layer's copy from a mapped peer arena into the pages (see {@link Engine#importLayerFromDevice}). */

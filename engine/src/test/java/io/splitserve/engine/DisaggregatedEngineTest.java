@@ -108,6 +108,46 @@ class DisaggregatedEngineTest {
         return out;
     }
 
+    /**
+     * Imported KV whose token ids came with it joins the decode engine's prefix cache at admission: the same prompt
+     * added there afterwards finds its whole pages cached and decodes the same tokens; without the ids nothing is
+     * cached.
+     */
+    @Test
+    void importedKvWithItsTokenIdsIsCachedAtAdmission() throws Exception {
+        for (boolean withIds : new boolean[] {true, false}) {
+            try (Engine prefill = llama(new EngineOptions().pageSize(16));
+                 Engine decode = llama(new EngineOptions().pageSize(3))) {
+                final ImportedKv kv = withIds ? decode.reserveImported(PROMPT.length, PROMPT)
+                        : decode.reserveImported(PROMPT.length);
+                final int first = streamInto(prefill, decode, kv, PROMPT, SamplingParams.greedy(),
+                        Import.EACH_LAYER_AS_IT_ARRIVES);
+                final long imported = decode.admitImported(kv, first, SamplingParams.greedy(), 1);
+                final int[] importedTokens = new int[6];
+                importedTokens[0] = first;
+                for (int n = 1; n < importedTokens.length; n++) {
+                    importedTokens[n] = decode.step().get(0).token();
+                }
+                decode.release(imported);
+                final long hitsBefore = decode.prefixCacheStats().hitTokens();
+                final long again = decode.addSequence(PROMPT, SamplingParams.greedy());
+                final int[] again6 = new int[6];
+                for (int n = 0; n < again6.length; n++) {
+                    final List<StepOutput> step = decode.step();
+                    assertEquals(again, step.get(0).sequenceId());
+                    again6[n] = step.get(0).token();
+                }
+                final long hits = decode.prefixCacheStats().hitTokens() - hitsBefore;
+                if (withIds) {
+                    assertEquals((PROMPT.length - 1) / 3 * 3, hits, "every whole page before the last token");
+                } else {
+                    assertEquals(0, hits, "KV without its token ids is not cached");
+                }
+                assertArrayEquals(importedTokens, again6, "the cached KV decodes as the imported one did");
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Import.class)
     void greedyPrefillThenImportedDecodeEqualsOneEngine(Import how) throws Exception {

@@ -21,6 +21,12 @@ public interface DeviceKvIntake
      */
     KvReservation reserve(int tokens);
 
+    /** As {@link #reserve(int)}, for tokens whose ids the sender gave, so the store may cache the KV once admitted. */
+    default KvReservation reserve(int tokens, int[] tokenIds)
+    {
+        return reserve(tokens);
+    }
+
     /**
      * Makes the export readable from this node's GPU, checking that it may be: OK; FAILED_GPU_PEER_ACCESS when the
      * exporter is on another host or its GPU cannot be reached from this one; FAILED_GPU_HANDLE when its memory

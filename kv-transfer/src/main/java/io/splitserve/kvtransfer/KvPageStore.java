@@ -31,6 +31,15 @@ public interface KvPageStore
      */
     void write(KvReservation reservation, int layer, KvPart part, long byteOffset, DirectBuffer src, int srcIndex, int length);
 
+    /**
+     * Reserve room for {@code tokens} tokens whose ids the sender gave ({@code tokenIds}, as many as {@code tokens}), so
+     * the store may cache the KV once admitted; a store that keeps no cache ignores the ids (the default).
+     */
+    default KvReservation reserve(int tokens, int[] tokenIds)
+    {
+        return reserve(tokens);
+    }
+
     /** Return the reservation's memory to the free pool; the reservation must not be used afterwards. */
     void release(KvReservation reservation);
 

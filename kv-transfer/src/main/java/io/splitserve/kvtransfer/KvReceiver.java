@@ -23,8 +23,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * Decode side of KV streaming, run as an agent. At Begin it checks the model fingerprint and geometry
  * (FAILED_INCOMPATIBLE) and reserves pages for the whole sequence or refuses at once (REJECTED_NO_MEMORY, nothing
- * reserved). Chunks are scattered straight from the log buffer into the reserved pages while a CRC32C runs over
- * them in arrival order. At End the sequence is handed to the {@link KvReceiveListener} only if every byte arrived
+ * reserved), handing the store the token ids when the sender gave them (as many as the tokens, or FAILED_INCOMPATIBLE).
+ * Chunks are scattered straight from the log buffer into the reserved pages while a CRC32C runs over them in arrival
+ * order. At End the sequence is handed to the {@link KvReceiveListener} only if every byte arrived
  * and the checksum matches (FAILED_CHECKSUM otherwise). A transfer that hears nothing for the transfer timeout
  * fails with FAILED_TIMEOUT, and one whose sender's stream goes away fails with FAILED_DISCONNECTED.
  *
@@ -156,12 +157,35 @@ public final class KvReceiver implements Agent, AutoCloseable
             reject(requestId, KvTransferStatus.FAILED_INCOMPATIBLE);
             return;
         }
-        if (gpuPath)
+        // the var data, in schema order: the GPU export (empty on the host path), then the token ids (may be empty)
+        final int exportLength = begin.gpuExportLength();
+        if (exportLength > exportBytes.capacity())
         {
-            beginFromDevice(requestId, sessionId, tokens, totalBytes, begin);
+            begin.skipGpuExport();
+            reject(requestId, gpuPath ? KvTransferStatus.FAILED_GPU_HANDLE : KvTransferStatus.FAILED_INCOMPATIBLE);
             return;
         }
-        final KvReservation reservation = store.reserve(tokens);
+        begin.getGpuExport(exportBytes, 0, exportLength);
+        final int idBytes = begin.tokenIdsLength();
+        int[] tokenIds = null;
+        if (idBytes != 0)
+        {
+            if (idBytes != 4L * tokens)
+            {
+                reject(requestId, KvTransferStatus.FAILED_INCOMPATIBLE);
+                return;
+            }
+            final byte[] ids = new byte[idBytes];
+            begin.getTokenIds(ids, 0, idBytes);
+            tokenIds = new int[tokens];
+            java.nio.ByteBuffer.wrap(ids).order(java.nio.ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(tokenIds);
+        }
+        if (gpuPath)
+        {
+            beginFromDevice(requestId, sessionId, tokens, totalBytes, exportLength, tokenIds);
+            return;
+        }
+        final KvReservation reservation = store.reserve(tokens, tokenIds);
         if (reservation == null)
         {
             reject(requestId, KvTransferStatus.REJECTED_NO_MEMORY);
@@ -173,12 +197,14 @@ public final class KvReceiver implements Agent, AutoCloseable
 
     // GPU path: the export must be readable from this node's GPU before anything is reserved for it
     private void beginFromDevice(
-        final long requestId, final int sessionId, final int tokens, final long totalBytes, final KvTransferBeginDecoder begin)
+        final long requestId,
+        final int sessionId,
+        final int tokens,
+        final long totalBytes,
+        final int length,
+        final int[] tokenIds)
     {
         final DeviceKvIntake intake = store.deviceIntake();
-        final int length = begin.gpuExportLength();
-        exportBytes.checkLimit(length);
-        begin.getGpuExport(exportBytes, 0, length);
         if (intake == null)
         {
             reject(requestId, KvTransferStatus.FAILED_GPU_PEER_ACCESS);
@@ -200,7 +226,7 @@ public final class KvReceiver implements Agent, AutoCloseable
             reject(requestId, attached);
             return;
         }
-        final KvReservation reservation = intake.reserve(tokens);
+        final KvReservation reservation = intake.reserve(tokens, tokenIds);
         if (reservation == null)
         {
             reject(requestId, KvTransferStatus.REJECTED_NO_MEMORY);

@@ -97,6 +97,22 @@ public final class KvSender implements Agent, AutoCloseable
      */
     public boolean begin(final long requestId, final KvGeometry geometry, final int tokens, final GpuKvExport export)
     {
+        return begin(requestId, geometry, tokens, export, null);
+    }
+
+    /**
+     * As {@link #begin(long, KvGeometry, int, GpuKvExport)}, sending the ids of the {@code tokens} tokens whose KV this
+     * is when {@code tokenIds} is not null, so the receiver can cache it.
+     *
+     * @throws IllegalArgumentException when {@code tokenIds} does not hold exactly {@code tokens} ids.
+     */
+    public boolean begin(
+        final long requestId, final KvGeometry geometry, final int tokens, final GpuKvExport export, final int[] tokenIds)
+    {
+        if (tokenIds != null && tokenIds.length != tokens)
+        {
+            throw new IllegalArgumentException(tokenIds.length + " token ids for a transfer of " + tokens + " tokens");
+        }
         if (tokens <= 0)
         {
             throw new IllegalArgumentException("a KV transfer needs at least one token, got " + tokens);
@@ -115,7 +131,7 @@ public final class KvSender implements Agent, AutoCloseable
         transfer.init(requestId, geometry, tokens, chunkTokens, ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs());
         transfer.gpu = export != null;
         transfers.put(requestId, transfer);
-        final KvTransferStatus status = proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens, export);
+        final KvTransferStatus status = proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens, export, tokenIds);
         if (status != KvTransferStatus.OK)
         {
             endLease(transfer, status);

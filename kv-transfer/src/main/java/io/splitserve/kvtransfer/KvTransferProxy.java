@@ -41,6 +41,7 @@ final class KvTransferProxy
     private final long offerTimeoutNs;
     private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(1024));
     private final UnsafeBuffer exportBytes = new UnsafeBuffer(ByteBuffer.allocateDirect(1024));
+    private final UnsafeBuffer idScratch = new UnsafeBuffer(ByteBuffer.allocateDirect(1024));
     private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
     private final KvTransferBeginEncoder beginEncoder = new KvTransferBeginEncoder();
     private final KvChunkEncoder chunkEncoder = new KvChunkEncoder();
@@ -58,10 +59,26 @@ final class KvTransferProxy
         this.offerTimeoutNs = offerTimeoutNs;
     }
 
-    /** Begin of a transfer; {@code export} is null on the host path and names the sender's device memory on the GPU path. */
+    /**
+     * Begin of a transfer; {@code export} is null on the host path and names the sender's device memory on the GPU
+     * path; {@code tokenIds}, when not null, are the ids of the tokens whose KV this is.
+     */
     KvTransferStatus begin(
-        final long requestId, final long modelFingerprint, final KvGeometry geometry, final int tokens, final GpuKvExport export)
+        final long requestId,
+        final long modelFingerprint,
+        final KvGeometry geometry,
+        final int tokens,
+        final GpuKvExport export,
+        final int[] tokenIds)
     {
+        final int idBytes = tokenIds == null ? 0 : 4 * tokenIds.length;
+        if (idBytes + 1024 > buffer.capacity())
+        {
+            // a prompt longer than any before: both buffers grow once to hold its ids
+            final int capacity = Integer.highestOneBit(idBytes + 1024) * 2;
+            buffer.wrap(ByteBuffer.allocateDirect(capacity));
+            idScratch.wrap(ByteBuffer.allocateDirect(capacity));
+        }
         beginEncoder.wrapAndApplyHeader(buffer, 0, headerEncoder)
             .requestId(requestId)
             .modelFingerprint(modelFingerprint)
@@ -80,6 +97,11 @@ final class KvTransferProxy
         {
             beginEncoder.putGpuExport(exportBytes, 0, export.encode(exportBytes, 0));
         }
+        for (int i = 0; i < idBytes / 4; i++)
+        {
+            idScratch.putInt(4 * i, tokenIds[i], ByteOrder.LITTLE_ENDIAN);
+        }
+        beginEncoder.putTokenIds(idScratch, 0, idBytes);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + beginEncoder.encodedLength(), null, 0, 0);
     }
 

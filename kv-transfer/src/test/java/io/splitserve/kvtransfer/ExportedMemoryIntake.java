@@ -29,9 +29,22 @@ final class ExportedMemoryIntake implements DeviceKvIntake
         this.hostId = hostId;
     }
 
+    /** The token ids each reservation was made with, by its token count (the receiver's thread adds). */
+    final Map<Integer, int[]> tokenIds = new ConcurrentHashMap<>();
+
     @Override
     public KvReservation reserve(final int tokens)
     {
+        return store.reserve(tokens);
+    }
+
+    @Override
+    public KvReservation reserve(final int tokens, final int[] ids)
+    {
+        if (ids != null)
+        {
+            tokenIds.put(tokens, ids);
+        }
         return store.reserve(tokens);
     }
 
@@ -92,6 +105,15 @@ final class ExportedMemoryIntake implements DeviceKvIntake
 
             public KvReservation reserve(final int tokens)
             {
+                return store.reserve(tokens);
+            }
+
+            public KvReservation reserve(final int tokens, final int[] ids)
+            {
+                if (ids != null)
+                {
+                    intake.tokenIds.put(-tokens, ids); // host path: by minus the token count
+                }
                 return store.reserve(tokens);
             }
 

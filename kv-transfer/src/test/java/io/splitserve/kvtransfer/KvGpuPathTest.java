@@ -1,6 +1,7 @@
 package io.splitserve.kvtransfer;
 
 import static io.splitserve.kvtransfer.KvTestData.SMALL;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -161,6 +162,44 @@ class KvGpuPathTest
             expected.capacity())) {{ putBytes(0, expected, 0, expected.capacity()); }});
         pages.release(admitted);
         assertEquals(pages.pageCount(), pages.freePages());
+    }
+
+    /** The prompt's token ids travel with Begin to the store on either path, so a decode node can cache the KV. */
+    @Test
+    void tokenIdsReachTheStoreOnBothPaths()
+    {
+        connect(gpuStore(HOST));
+        final int[] ids = new int[TOKENS];
+        for (int i = 0; i < TOKENS; i++)
+        {
+            ids[i] = 1000 + 7 * i;
+        }
+        final GpuKvExport export = export(HOST, ARENA);
+        assertTrue(sender.begin(10, SMALL, TOKENS, export, ids));
+        for (int layer = 0; layer < SMALL.layers(); layer++)
+        {
+            announce(10, export, layer);
+        }
+        assertTrue(sender.end(10, 1));
+        awaitOutcome(10);
+        assertEquals(KvTransferStatus.OK, leases.ended.get(10L));
+        assertArrayEquals(ids, intake.tokenIds.get(TOKENS), "GPU path");
+
+        final int hostTokens = 5;
+        final UnsafeBuffer source = KvTestData.random(SMALL.totalBytes(hostTokens), 4);
+        assertTrue(sender.begin(11, SMALL, hostTokens, null, java.util.Arrays.copyOf(ids, hostTokens)));
+        for (int layer = 0; layer < SMALL.layers(); layer++)
+        {
+            assertTrue(sender.sendLayer(11, layer, source, KvTestData.partIndex(SMALL, hostTokens, layer, KvPart.K),
+                source, KvTestData.partIndex(SMALL, hostTokens, layer, KvPart.V)));
+        }
+        assertTrue(sender.end(11, 1));
+        awaitOutcome(11);
+        assertEquals(KvTransferStatus.OK, leases.ended.get(11L));
+        assertArrayEquals(java.util.Arrays.copyOf(ids, hostTokens), intake.tokenIds.get(-hostTokens), "host path");
+        assertThrows(IllegalArgumentException.class, () -> sender.begin(12, SMALL, TOKENS, null, new int[3]));
+        pages.release(receipts.admitted.get(10L));
+        pages.release(receipts.admitted.get(11L));
     }
 
     @Test

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The prefix caching switch through a whole system in one JVM (1 prefill + 1 decode node): with it on, the same prompt
  * sent twice is placed the second time for the prefix its nodes hold, and /metrics says so; with it off, every
- * placement goes by load. A colocated node's cache hits reach /metrics through its heartbeats.
+ * placement goes by load. A colocated node's cache hits reach /metrics through its heartbeats, and a decode node
+ * caches the KV it received.
  */
 @Timeout(120)
 class PrefixPlacementServingTest {
@@ -58,6 +59,29 @@ class PrefixPlacementServingTest {
         }
         assertEquals(java.util.Arrays.toString(answers[0]), java.util.Arrays.toString(answers[1]),
                 "the cache changes no token");
+    }
+
+    /**
+     * A decode node caches the KV it receives (the prefill node sends the prompt's token ids with it): once the request
+     * is done its pages stay cached, and its heartbeats say so; with caching off it keeps none.
+     */
+    @Test
+    void aDecodeNodeCachesTheKvItReceived() throws Exception {
+        for (boolean caching : new boolean[] {true, false}) {
+            try (ServingSystem system = ServingSystem.start(TestSystems.options("prefix-decode")
+                    .prefixCaching(caching));
+                 SplitServeClient client = SplitServeClient.connect(new ClientContext(), system.aeron())) {
+                client.generate(GenerateOptions.greedy(PROMPT, 2));
+                if (caching) {
+                    Await.until("the decode node to report the pages it cached", () -> Metrics.parse(
+                            system.router().metricsText().get()).count("splitserve_prefix_cache_pages", "node", "101",
+                            "role", "decode") > 0);
+                } else {
+                    assertEquals(0, Metrics.parse(system.router().metricsText().get()).count(
+                            "splitserve_prefix_cache_pages", "node", "101", "role", "decode"));
+                }
+            }
+        }
     }
 
     private static long hitTokens(ServingSystem system) throws Exception {

@@ -227,10 +227,10 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
                 p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, new GpuKvExport(
                         arena.hostId(), arena.deviceUuid(), arena.processId(), arena.arenaId(), arenaHandle,
                         export.offset() + (long) rowStart * geometry.rowBytes(),
-                        (long) batchTokens * geometry.rowBytes()));
+                        (long) batchTokens * geometry.rowBytes()), p.promptTokens);
             } else {
                 p.kvPath = KvPath.HOST;
-                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length);
+                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, null, p.promptTokens);
             }
             rowStart += p.promptTokens.length;
             prompts.add(p.promptTokens);

@@ -30,8 +30,8 @@ import java.util.SplittableRandom;
  * them. After each step the sequences of the step offer their pages that became full (prompt chunks and decode tokens
  * alike) to the cache; release and preemption drop their references, leaving cached pages idle for later hits. Only
  * full pages are shared and a full page is never written again, so no page is ever copied on write: a prompt's partial
- * last page is its own. Sequences added by {@link #addRunning} (KV computed elsewhere, token ids unknown) neither
- * share nor offer pages.
+ * last page is its own. Sequences added by {@link #addRunning} (KV computed elsewhere) offer their pages when their
+ * token ids are given, and neither share nor offer pages when they are not.
  *
  * <p>It never touches tensors, logits or the model: the engine packs the {@link StepPlan}, runs it and hands the
  * sampled tokens back through {@link #completeStep(int[])}. Not thread-safe: the engine's thread drives it.
@@ -82,11 +82,28 @@ public final class BatchScheduler {
      */
     public long addRunning(BlockTable pages, int computed, int lastToken, SamplingParams params,
                            SplittableRandom random) {
+        return addRunning(pages, null, computed, lastToken, params, random);
+    }
+
+    /**
+     * As {@link #addRunning(BlockTable, int, int, SamplingParams, SplittableRandom)}, knowing the ids of the computed
+     * tokens when {@code computedTokens} is not null ({@code computed} of them): with prefix caching on, the sequence's
+     * full pages are offered to the cache at once, and later ones as they fill, like a prompt prefilled here.
+     */
+    public long addRunning(BlockTable pages, int[] computedTokens, int computed, int lastToken, SamplingParams params,
+                           SplittableRandom random) {
         if (blocks.pagesFor(computed) > pages.pageCount()) {
             throw new IllegalArgumentException(pages.pageCount() + " pages cannot hold " + computed + " tokens of KV");
         }
-        final Sequence sequence = new Sequence(nextSequenceId++, computed, lastToken, params, random);
+        if (computedTokens != null && computedTokens.length < computed) {
+            throw new IllegalArgumentException(computedTokens.length + " token ids for " + computed + " tokens of KV");
+        }
+        final Sequence sequence = new Sequence(nextSequenceId++, prefixCaching ? computedTokens : null, computed,
+                lastToken, params, random);
         pages.moveTo(sequence.table);
+        if (sequence.tokensKnown) {
+            blocks.register(sequence.table, sequence.tokens, computed);
+        }
         running.add(sequence);
         sequences.put(sequence.id(), sequence);
         return sequence.id();

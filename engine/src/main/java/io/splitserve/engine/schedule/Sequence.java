@@ -37,14 +37,26 @@ public final class Sequence {
      * not kept.
      */
     Sequence(long id, int computed, int lastToken, SamplingParams params, SplittableRandom random) {
+        this(id, null, computed, lastToken, params, random);
+    }
+
+    /**
+     * As {@link #Sequence(long, int, int, SamplingParams, SplittableRandom)}, with the ids of the computed tokens when
+     * {@code computedTokens} is not null (then they are kept, and the sequence's pages may be cached).
+     */
+    Sequence(long id, int[] computedTokens, int computed, int lastToken, SamplingParams params,
+             SplittableRandom random) {
         this.id = id;
         this.params = params;
         this.random = random;
         this.tokens = new int[Math.max(16, (computed + 1) * 2)];
+        if (computedTokens != null) {
+            System.arraycopy(computedTokens, 0, tokens, 0, computed);
+        }
         this.tokens[computed] = lastToken;
         this.length = computed + 1;
         this.computed = computed;
-        this.tokensKnown = false;
+        this.tokensKnown = computedTokens != null;
     }
 
     public long id() {
