@@ -9,13 +9,17 @@ import io.splitserve.sbe.KvTransferBeginDecoder;
 import io.splitserve.sbe.KvTransferEndDecoder;
 import io.splitserve.sbe.MessageHeaderDecoder;
 import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.collections.Int2IntHashMap;
 import org.agrona.collections.Int2ObjectHashMap;
 
 /**
  * Decodes the KV data stream for a {@link KvReceiver} fragment by fragment, without a FragmentAssembler: a chunk
  * larger than one frame arrives as consecutive fragments of its publication session, the first one carrying the
  * encoded header, so each fragment's payload bytes are handed to the receiver in place, per session cursor.
- * Begin, KvLayerReady and End are far smaller than a frame and always arrive whole. Messages of other schemas are ignored.
+ * KvLayerReady and End always fit one frame; a Begin may not (it carries the prompt's token ids), so any other
+ * message that arrives in fragments is assembled per session (one buffer, reused) and handed over whole. Messages of
+ * other schemas are ignored.
  */
 final class KvTransferAdapter implements FragmentHandler
 {
@@ -26,6 +30,9 @@ final class KvTransferAdapter implements FragmentHandler
     private final KvTransferEndDecoder endDecoder = new KvTransferEndDecoder();
     private final KvLayerReadyDecoder layerReadyDecoder = new KvLayerReadyDecoder();
     private final Int2ObjectHashMap<ChunkCursor> cursorBySession = new Int2ObjectHashMap<>();
+    private final Int2ObjectHashMap<ExpandableArrayBuffer> assemblyBySession = new Int2ObjectHashMap<>();
+    private final Int2IntHashMap assemblingLength = new Int2IntHashMap(0);
+    private ExpandableArrayBuffer spareAssembly;
 
     KvTransferAdapter(final KvReceiver receiver)
     {
@@ -36,8 +43,25 @@ final class KvTransferAdapter implements FragmentHandler
     public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
         final int sessionId = header.sessionId();
-        if ((header.flags() & DataHeaderFlyweight.BEGIN_FLAG) == 0)
+        final byte flags = header.flags();
+        final boolean first = (flags & DataHeaderFlyweight.BEGIN_FLAG) != 0;
+        final boolean last = (flags & DataHeaderFlyweight.END_FLAG) != 0;
+        if (!first)
         {
+            final ExpandableArrayBuffer assembling = assemblyBySession.get(sessionId);
+            if (assembling != null)
+            {
+                final int at = assemblingLength.get(sessionId);
+                assembling.putBytes(at, buffer, offset, length);
+                assemblingLength.put(sessionId, at + length);
+                if (last)
+                {
+                    assemblyBySession.remove(sessionId);
+                    onMessage(assembling, 0, at + length, sessionId);
+                    spareAssembly = assembling;
+                }
+                return;
+            }
             final ChunkCursor cursor = cursorBySession.get(sessionId);
             if (cursor != null && cursor.remaining > 0)
             {
@@ -45,7 +69,29 @@ final class KvTransferAdapter implements FragmentHandler
             }
             return;
         }
+        if (!last && !isChunk(buffer, offset))
+        {
+            // a control message larger than one frame (a Begin carrying a long prompt's token ids): assembled whole
+            final ExpandableArrayBuffer assembling = spareAssembly != null ? spareAssembly : new ExpandableArrayBuffer();
+            spareAssembly = null;
+            assembling.putBytes(0, buffer, offset, length);
+            assemblyBySession.put(sessionId, assembling);
+            assemblingLength.put(sessionId, length);
+            return;
+        }
+        onMessage(buffer, offset, length, sessionId);
+    }
 
+    private boolean isChunk(final DirectBuffer buffer, final int offset)
+    {
+        headerDecoder.wrap(buffer, offset);
+        return headerDecoder.schemaId() == MessageHeaderDecoder.SCHEMA_ID &&
+            headerDecoder.templateId() == KvChunkDecoder.TEMPLATE_ID;
+    }
+
+    // a whole message, or the first fragment of a chunk (whose payload continues in the session's next fragments)
+    private void onMessage(final DirectBuffer buffer, final int offset, final int length, final int sessionId)
+    {
         headerDecoder.wrap(buffer, offset);
         if (headerDecoder.schemaId() != MessageHeaderDecoder.SCHEMA_ID)
         {

@@ -81,14 +81,19 @@ class KvGpuPathTest
 
     private void connect(final KvPageStore store)
     {
+        connect(store, "aeron:ipc");
+    }
+
+    private void connect(final KvPageStore store, final String channel)
+    {
         final int streamId = nextStreamId += 2;
         senderAeron = driver.connect();
         receiverAeron = driver.connect();
         sender = new KvSender(new KvSenderContext().aeron(senderAeron).modelFingerprint(FINGERPRINT)
-            .channel("aeron:ipc").streamId(streamId).ackStreamId(streamId + 1).maxChunkBytes(4096)
+            .channel(channel).streamId(streamId).ackStreamId(streamId + 1).maxChunkBytes(2048)
             .leaseTimeoutNs(TimeUnit.SECONDS.toNanos(5)).leaseListener(leases));
         receiver = new ReceiverThread(new KvReceiver(new KvReceiverContext().aeron(receiverAeron)
-            .modelFingerprint(FINGERPRINT).pageStore(store).receiveListener(receipts).channel("aeron:ipc")
+            .modelFingerprint(FINGERPRINT).pageStore(store).receiveListener(receipts).channel(channel)
             .streamId(streamId).ackStreamId(streamId + 1).transferTimeoutNs(TimeUnit.SECONDS.toNanos(5))));
         KvTestData.awaitConnected(sender, receiver.receiver());
     }
@@ -96,7 +101,12 @@ class KvGpuPathTest
     /** Pages, an intake over them and an exported arena holding a random KV at {@link #OFFSET}. */
     private KvPageStore gpuStore(final String hostId)
     {
-        pages = HostKvPageStore.allocate(SMALL, 64, 16);
+        return gpuStore(hostId, 64);
+    }
+
+    private KvPageStore gpuStore(final String hostId, final int pageCount)
+    {
+        pages = HostKvPageStore.allocate(SMALL, pageCount, 16);
         intake = new ExportedMemoryIntake(pages, hostId);
         arena = KvTestData.random(OFFSET + 2L * SMALL.layers() * STRIDE, 23);
         intake.arenas.put(ARENA, arena);
@@ -200,6 +210,35 @@ class KvGpuPathTest
         assertThrows(IllegalArgumentException.class, () -> sender.begin(12, SMALL, TOKENS, null, new int[3]));
         pages.release(receipts.admitted.get(10L));
         pages.release(receipts.admitted.get(11L));
+    }
+
+    /**
+     * A Begin larger than one frame (a long prompt's token ids over a 4 KiB MTU) is assembled whole: its ids arrive
+     * intact and the transfer's chunks after it are still scattered as they come.
+     */
+    @Test
+    void aBeginLargerThanAFrameIsAssembledWhole()
+    {
+        connect(gpuStore(HOST, 160), "aeron:ipc?mtu=4096");
+        final int tokens = 2000; // 8000 bytes of ids: the Begin spans two frames
+        final int[] ids = new int[tokens];
+        for (int i = 0; i < tokens; i++)
+        {
+            ids[i] = 31 * i + 5;
+        }
+        final UnsafeBuffer source = KvTestData.random(SMALL.totalBytes(tokens), 6);
+        assertTrue(sender.begin(13, SMALL, tokens, null, ids));
+        for (int layer = 0; layer < SMALL.layers(); layer++)
+        {
+            assertTrue(sender.sendLayer(13, layer, source, KvTestData.partIndex(SMALL, tokens, layer, KvPart.K),
+                source, KvTestData.partIndex(SMALL, tokens, layer, KvPart.V)));
+        }
+        assertTrue(sender.end(13, 2));
+        awaitOutcome(13);
+        assertEquals(KvTransferStatus.OK, leases.ended.get(13L));
+        assertArrayEquals(ids, intake.tokenIds.get(-tokens));
+        KvTestData.assertStored(pages, receipts.admitted.get(13L), SMALL, tokens, source);
+        pages.release(receipts.admitted.get(13L));
     }
 
     @Test
