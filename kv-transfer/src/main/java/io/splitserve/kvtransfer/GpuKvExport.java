@@ -103,12 +103,6 @@ public final class GpuKvExport
         return offset + (2L * layer + (value ? 1 : 0)) * partStride;
     }
 
-    /** True when the receiver runs in the process that exported this memory (CUDA IPC cannot open it there). */
-    public boolean sameProcess(final String localHostId, final long localProcessId)
-    {
-        return hostId.equals(localHostId) && processId == localProcessId;
-    }
-
     /** Encoded length in bytes. */
     public int encodedLength()
     {

@@ -30,7 +30,8 @@ class GpuKvExportTest
         assertEquals(export, back);
         assertArrayEquals(handle, back.handle());
         assertEquals((1L << 33) + 3 * 4096, back.partOffset(1, true));
-        assertTrue(back.sameProcess("8f0c-boot", 1234));
+        assertEquals("8f0c-boot", back.hostId());
+        assertEquals(1234, back.processId());
     }
 
     @Test

@@ -1,6 +1,5 @@
 package io.splitserve.launcher;
 
-import io.splitserve.kvtransfer.KvPathMode;
 import io.splitserve.prefill.PrefillNodeAgent;
 import io.splitserve.prefill.PrefillNodeContext;
 import java.nio.file.Path;
@@ -42,11 +41,8 @@ final class PrefillCommand implements Callable<Integer> {
         description = "Prompt tokens prefilled in one batch (default: ${DEFAULT-VALUE}).")
     int prefillTokenBudget;
 
-    @Option(names = "--kv-path", paramLabel = "auto|gpu|host", defaultValue = "auto",
-        description = "How prefill nodes move KV to decode nodes: auto (GPU to GPU when both are on this host and the"
-            + " GPUs can reach each other, else through the host), gpu (always offer GPU to GPU; a peer that cannot"
-            + " take it fails the transfer with its reason) or host (always over Aeron) (default: ${DEFAULT-VALUE}).")
-    String kvPath;
+    @Mixin
+    KvPathOption kvPath;
 
     @Mixin
     MediaDriverOptions drivers;
@@ -59,7 +55,7 @@ final class PrefillCommand implements Callable<Integer> {
         return StandaloneRole.run("prefill-" + nodeId, drivers, aeron -> new PrefillNodeAgent(new PrefillNodeContext()
                 .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir))
                 .routerChannel(router).controlChannel(control).prefillTokenBudget(prefillTokenBudget)
-                .kvPathMode(KvPathMode.parse(kvPath))
+                .kvPathMode(kvPath.mode())
                 .engineOptions(modelOptions.standaloneEngineOptions(dir))), agent -> null);
     }
 }

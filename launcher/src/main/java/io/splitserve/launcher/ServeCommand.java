@@ -4,7 +4,6 @@ import io.splitserve.client.ClientContext;
 import io.splitserve.client.Completion;
 import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
-import io.splitserve.kvtransfer.KvPathMode;
 import io.splitserve.router.HttpShim;
 import io.splitserve.router.HttpShimContext;
 import java.io.PrintStream;
@@ -78,11 +77,8 @@ final class ServeCommand implements Callable<Integer> {
             + " (default: ${DEFAULT-VALUE}).")
     String kvImport;
 
-    @Option(names = "--kv-path", paramLabel = "auto|gpu|host", defaultValue = "auto",
-        description = "How prefill nodes move KV to decode nodes: auto (GPU to GPU when both are on this host and the"
-            + " GPUs can reach each other, else through the host), gpu (always offer GPU to GPU; a peer that cannot"
-            + " take it fails the transfer with its reason) or host (always over Aeron) (default: ${DEFAULT-VALUE}).")
-    String kvPath;
+    @Mixin
+    KvPathOption kvPath;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "40",
         description = "Tokens to generate for --demo-request (default: ${DEFAULT-VALUE}).")
@@ -111,7 +107,7 @@ final class ServeCommand implements Callable<Integer> {
                 .prefillGpu(prefillGpu != null ? prefillGpu : new int[] {modelOptions.gpu})
                 .decodeGpu(decodeGpu != null ? decodeGpu : new int[] {modelOptions.gpu})
                 .kvLayerImport(kvImport.equals("layers"))
-                .kvPath(KvPathMode.parse(kvPath))
+                .kvPath(kvPath.mode())
                 .prefixCaching(routerOptions.prefixCaching)
                 .routerSettings(routerOptions::apply);
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
