@@ -24,9 +24,12 @@ import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 import org.agrona.CloseHelper;
 import org.agrona.collections.Long2ObjectHashMap;
@@ -66,7 +69,19 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     private final RouterProxy router;
     private final Map<String, KvSender> senders = new HashMap<>();
     private final PrefillBatcher batcher;
-    private final Predicate<PendingPrefill> kvConnected = p -> p.sender.isConnected();
+    /** Decode nodes found unconnected while the current batch forms: their later requests wait too, in order. */
+    private final Set<KvSender> unconnected = Collections.newSetFromMap(new IdentityHashMap<>());
+    // a stream may connect while a batch forms; a decode node's requests must not then be taken out of order
+    private final Predicate<PendingPrefill> kvConnected = p -> {
+        if (unconnected.contains(p.sender)) {
+            return false;
+        }
+        if (p.sender.isConnected()) {
+            return true;
+        }
+        unconnected.add(p.sender);
+        return false;
+    };
     private final Long2ObjectHashMap<PendingPrefill> streaming = new Long2ObjectHashMap<>();
     private final List<PendingPrefill> batch = new ArrayList<>();
     private final List<PendingPrefill> expired = new ArrayList<>();
@@ -200,6 +215,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     }
 
     private int runBatch(long now) {
+        unconnected.clear();
         batcher.nextBatch(now, engine.freePages(), kvConnected, batch, expired);
         for (PendingPrefill p : expired) {
             router.prefillDone(p.requestId, ctx.nodeId(), -1, p.promptTokens.length, 0,
