@@ -34,7 +34,9 @@ import org.agrona.concurrent.SystemEpochNanoClock;
  * (STOP, LENGTH, CANCELLED, PREEMPTED or ERROR), after which its pages are free. When pages run out mid-generation the
  * engine frees the newest sequence and the router is told PREEMPTED, so it can re-prefill prompt + tokens so far
  * elsewhere; the other sequences go on. Verified KV whose DecodeAdmit never comes is released after the orphan
- * timeout. Single-threaded: the agent's thread owns the engine and the KV receiver.
+ * timeout. A failed KV transfer ends its sequence with ERROR, except REJECTED_PREFIX_MISSING (this node's prefix cache
+ * lost the leading tokens the sender left out), after which the prefill node sends the whole KV again under the same id.
+ * Single-threaded: the agent's thread owns the engine and the KV receiver.
  */
 public final class DecodeNodeAgent implements Agent, KvReceiveListener {
     private static final int FRAGMENT_LIMIT = 32;
@@ -160,6 +162,9 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
 
     @Override
     public void onTransferFailed(long requestId, KvTransferStatus status) {
+        if (status == KvTransferStatus.REJECTED_PREFIX_MISSING) {
+            return; // the prefill node sends the whole KV again under the same id: the ticket waits for it
+        }
         final DecodeTicket ticket = tickets.get(requestId);
         if (ticket != null && ticket.sequenceId < 0) {
             finish(ticket, FinishReason.ERROR);

@@ -26,7 +26,8 @@ import org.agrona.DirectBuffer;
  * the whole sequence into its pages when it is admitted. Both are kept so they can be measured side by side. On the
  * CUDA backend it also offers the GPU path ({@link #deviceIntake()}): it maps a prefill engine's export arena (once;
  * a refusal is remembered per arena and logged once), copies each announced layer device to device into the pages and
- * reports the checksums of what landed.
+ * reports the checksums of what landed. A transfer that leaves out leading tokens the engine's prefix cache holds
+ * shares those cached pages and takes only the rows after them, by either path.
  *
  * <p>The store's geometry carries the engine's KV element type (F32 on the CPU backend, BF16 on CUDA), so the
  * receiver refuses a transfer from a prefill node of the other backend with FAILED_INCOMPATIBLE instead of
@@ -95,11 +96,24 @@ public final class EngineKvPageStore implements KvPageStore {
     /** With the token ids the sender gave, the engine caches the sequence's pages once it is admitted. */
     @Override
     public KvReservation reserve(int tokens, int[] tokenIds) {
-        final ImportedKv kv = engine.reserveImported(tokens, tokenIds);
+        return reserve(tokens, tokenIds, 0);
+    }
+
+    /** Whether the engine's prefix cache holds exactly those leading tokens in whole pages now. */
+    @Override
+    public boolean holdsPrefix(int[] tokenIds, int cachedTokens) {
+        return cachedTokens > 0 && engine.cachedPrefixTokens(tokenIds, cachedTokens) == cachedTokens;
+    }
+
+    /** The engine shares its cached pages for the first {@code cachedTokens} tokens and takes the rest's bytes. */
+    @Override
+    public KvReservation reserve(int tokens, int[] tokenIds, int cachedTokens) {
+        final ImportedKv kv = engine.reserveImported(tokens, tokenIds, cachedTokens);
         if (kv == null) {
             return null;
         }
-        return new Inbound(tokens, kv, layerImport ? new LayerArrivals(kv.layers(), kv.partBytes()) : null, false);
+        return new Inbound(kv.importedTokens(), kv, layerImport ? new LayerArrivals(kv.layers(), kv.partBytes()) : null,
+                false);
     }
 
     @Override
@@ -149,8 +163,13 @@ public final class EngineKvPageStore implements KvPageStore {
 
         @Override
         public KvReservation reserve(int tokens, int[] tokenIds) {
-            final ImportedKv kv = engine.reserveImportedFromDevice(tokens, tokenIds);
-            return kv == null ? null : new Inbound(tokens, kv, null, true);
+            return reserve(tokens, tokenIds, 0);
+        }
+
+        @Override
+        public KvReservation reserve(int tokens, int[] tokenIds, int cachedTokens) {
+            final ImportedKv kv = engine.reserveImportedFromDevice(tokens, tokenIds, cachedTokens);
+            return kv == null ? null : new Inbound(kv.importedTokens(), kv, null, true);
         }
 
         @Override

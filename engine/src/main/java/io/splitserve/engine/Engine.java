@@ -41,8 +41,10 @@ import java.util.Set;
  *
  * <p>With {@link EngineOptions#prefixCaching} on (the default), a prompt added by {@link #addSequence} shares the cached
  * pages of a prefix computed before and prefills only the rest (see {@link BatchScheduler}); the output is the same as
- * without the cache. Sequences admitted from imported KV ({@link #admitImported}) and the pages {@link #prefill}
- * borrows are not cached.
+ * without the cache. The pages a disaggregated {@link #prefill} computes join the cache too, and a prefill may take a
+ * prompt's leading tokens from it ({@link #cachedPrefixTokens}), computing and handing over only the rest. Imported KV
+ * whose token ids are known joins the cache at admission, and an import may begin with tokens the cache holds, so only
+ * the rest crosses the wire ({@link #reserveImported(int, int[], int)}).
  *
  * <p>Not thread-safe: one thread drives an engine. A sequence's output does not depend on what it is batched with.
  */
@@ -284,7 +286,21 @@ public final class Engine implements AutoCloseable {
      */
     public int[] prefill(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore,
                          PrefillKvListener listener, FirstTokenListener firstTokens) {
-        final BlockTable[] tables = borrowPages(prompts, params);
+        return prefill(prompts, params, sampledBefore, new int[prompts.size()], listener, firstTokens);
+    }
+
+    /**
+     * As {@link #prefill(List, List, int[], PrefillKvListener, FirstTokenListener)} for prompts whose first
+     * {@code cachedTokens[i]} tokens are taken from this engine's prefix cache ({@link #cachedPrefixTokens} said it holds
+     * them, and nothing changed the cache since): only the rest is computed, attending to the cached pages, and only
+     * the computed tokens' K and V reach {@code listener} (prompt {@code i}'s rows begin at token
+     * {@code cachedTokens[i]}). With prefix caching on, the full pages computed here join the cache.
+     *
+     * @throws IllegalStateException when the cache does not hold a prompt's cached tokens (nothing is taken).
+     */
+    public int[] prefill(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore, int[] cachedTokens,
+                         PrefillKvListener listener, FirstTokenListener firstTokens) {
+        final BlockTable[] tables = borrowPages(prompts, params, cachedTokens);
         final int[] first = new int[prompts.size()];
         try {
             final int rowBytes = config.kvDim() * runner.kvWireType().elementBytes();
@@ -296,6 +312,7 @@ public final class Engine implements AutoCloseable {
                             rowStarts[i + 1] - rowStarts[i]);
                 }
             }, () -> sampleFirst(params, sampledBefore, first, firstTokens));
+            cacheComputed(prompts, tables);
         } finally {
             returnPages(tables);
         }
@@ -310,32 +327,44 @@ public final class Engine implements AutoCloseable {
         return runner.deviceKvArena();
     }
 
-    /** Bytes of the {@link #deviceKvArena()} a {@link #prefillToDevice} batch of {@code tokens} prompt tokens needs. */
+    /** Bytes of the {@link #deviceKvArena()} a {@link #prefillToDevice} batch computing {@code tokens} tokens needs. */
     public long deviceExportBytes(int tokens) {
         return 2L * config.numLayers() * tokens * config.kvDim() * runner.kvWireType().elementBytes();
     }
 
     /**
-     * As {@link #prefill(List, List, int[], PrefillKvListener, FirstTokenListener)} with the KV copied into the
-     * {@link #deviceKvArena()} at {@code exportOffset} instead of host memory: layout {@code [layers][K, V][batchTokens]
-     * [kvHeads][headDim]}, prompt {@code i}'s rows starting at the sum of the earlier prompts' lengths, so its layer
-     * {@code l} K lies at {@code exportOffset + (2l * batchTokens + rowStart) * rowBytes}. Each layer is reported with the
+     * As {@link #prefill(List, List, int[], int[], PrefillKvListener, FirstTokenListener)} with the computed tokens' KV
+     * copied into the {@link #deviceKvArena()} at {@code exportOffset} instead of host memory: layout
+     * {@code [layers][K, V][batchTokens][kvHeads][headDim]}, where {@code batchTokens} counts the computed tokens of the
+     * batch and prompt {@code i}'s rows start at the sum of the earlier prompts' computed tokens, so its layer {@code l}
+     * K lies at {@code exportOffset + (2l * batchTokens + rowStart) * rowBytes}. Each layer is reported with the
      * CRC32C of every prompt's K and V rows ({@code crcs[2i]}, {@code crcs[2i + 1]}) once it landed. The range must
      * hold {@link #deviceExportBytes} of the batch and stay untouched until the importers are done with it.
      */
     public int[] prefillToDevice(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore,
-                                 long exportOffset, DeviceLayerListener listener, FirstTokenListener firstTokens) {
-        final BlockTable[] tables = borrowPages(prompts, params);
+                                 int[] cachedTokens, long exportOffset, DeviceLayerListener listener,
+                                 FirstTokenListener firstTokens) {
+        final BlockTable[] tables = borrowPages(prompts, params, cachedTokens);
         final int[] first = new int[prompts.size()];
         try {
             ensureLogits();
             runner.forwardToDevice(step, logits, exportOffset, listener,
                     () -> sampleFirst(params, sampledBefore, first, firstTokens));
             logitsOnHost = true;
+            cacheComputed(prompts, tables);
         } finally {
             returnPages(tables);
         }
         return first;
+    }
+
+    /** With prefix caching on, a prefilled batch's full pages join the cache before the pages go back. */
+    private void cacheComputed(List<int[]> prompts, BlockTable[] tables) {
+        if (options.prefixCaching()) {
+            for (int i = 0; i < tables.length; i++) {
+                blocks.register(tables[i], prompts.get(i), prompts.get(i).length);
+            }
+        }
     }
 
     private void sampleFirst(List<SamplingParams> params, int[] sampledBefore, int[] first,
@@ -348,28 +377,43 @@ public final class Engine implements AutoCloseable {
         firstTokens.onFirstTokens(first);
     }
 
-    /** Checks a prefill batch and lays it out in the step on pages borrowed from the pool (nothing taken on failure). */
-    private BlockTable[] borrowPages(List<int[]> prompts, List<SamplingParams> params) {
-        if (prompts.isEmpty() || prompts.size() != params.size()) {
-            throw new IllegalArgumentException("prefill needs one sampling setting per prompt, got " + prompts.size()
-                    + " prompts and " + params.size() + " settings");
+    /**
+     * Checks a prefill batch and lays it out in the step: each prompt shares the cached pages of its first
+     * {@code cachedTokens[i]} tokens and computes the rest on pages borrowed from the pool (nothing taken on failure).
+     */
+    private BlockTable[] borrowPages(List<int[]> prompts, List<SamplingParams> params, int[] cachedTokens) {
+        if (prompts.isEmpty() || prompts.size() != params.size() || cachedTokens.length != prompts.size()) {
+            throw new IllegalArgumentException("prefill needs one sampling setting and one cached length per prompt, got "
+                    + prompts.size() + " prompts, " + params.size() + " settings and " + cachedTokens.length
+                    + " cached lengths");
         }
-        int pagesNeeded = 0;
-        for (int[] prompt : prompts) {
-            validatePrompt(prompt);
-            pagesNeeded += blocks.pagesFor(prompt.length);
-        }
-        if (pagesNeeded > blocks.freePages()) {
-            throw new OutOfPagesException(pagesNeeded, blocks.freePages(), blocks.pageCount());
+        for (int i = 0; i < prompts.size(); i++) {
+            validatePrompt(prompts.get(i));
+            if (cachedTokens[i] != 0 && cachedPrefixTokens(prompts.get(i), cachedTokens[i]) != cachedTokens[i]) {
+                throw new IllegalStateException("prompt " + i + ": the prefix cache does not hold its first "
+                        + cachedTokens[i] + " tokens in whole pages");
+            }
         }
         final BlockTable[] tables = new BlockTable[prompts.size()];
         try {
+            int pagesNeeded = 0;
+            for (int i = 0; i < tables.length; i++) {
+                final int[] prompt = prompts.get(i);
+                tables[i] = new BlockTable();
+                if (options.prefixCaching()) {
+                    importer.shareCached(prompt, cachedTokens[i], tables[i]); // referenced now: no later take evicts them
+                }
+                pagesNeeded += blocks.missingPages(tables[i], prompt.length);
+            }
+            if (pagesNeeded > blocks.freePages()) {
+                throw new OutOfPagesException(pagesNeeded, blocks.freePages(), blocks.pageCount());
+            }
             step.clear();
             for (int i = 0; i < tables.length; i++) {
-                tables[i] = new BlockTable();
                 final int[] prompt = prompts.get(i);
                 blocks.ensureCapacity(tables[i], prompt.length);
-                step.addSequence(prompt, 0, prompt.length, 0, tables[i], blocks, BatchStep.Logits.LAST);
+                step.addSequence(prompt, cachedTokens[i], prompt.length - cachedTokens[i], cachedTokens[i], tables[i],
+                        blocks, BatchStep.Logits.LAST);
             }
         } catch (RuntimeException e) {
             returnPages(tables);
@@ -391,7 +435,7 @@ public final class Engine implements AutoCloseable {
      * nothing) when they are not free.
      */
     public ImportedKv reserveImported(int tokens) {
-        return importer.reserve(tokens, null);
+        return importer.reserve(tokens, null, 0, false);
     }
 
     /**
@@ -399,7 +443,27 @@ public final class Engine implements AutoCloseable {
      * its full pages join the prefix cache (when it is on), as a prompt prefilled here would.
      */
     public ImportedKv reserveImported(int tokens, int[] tokenIds) {
-        return importer.reserve(tokens, tokenIds);
+        return importer.reserve(tokens, tokenIds, 0, false);
+    }
+
+    /**
+     * As {@link #reserveImported(int, int[])} for KV whose first {@code cachedTokens} tokens this engine holds in its
+     * prefix cache ({@link #cachedPrefixTokens} said so, and nothing changed the cache since): their pages are shared and
+     * only the {@link ImportedKv#importedTokens()} after them are written in.
+     *
+     * @throws IllegalStateException when the cache does not hold them (check first).
+     */
+    public ImportedKv reserveImported(int tokens, int[] tokenIds, int cachedTokens) {
+        return importer.reserve(tokens, tokenIds, cachedTokens, false);
+    }
+
+    /**
+     * Leading tokens of {@code tokenIds} whose KV this engine's prefix cache holds now, in whole pages: at most
+     * {@code maxTokens}, and never the last token (a prefill must compute it for its logits). 0 with prefix caching off.
+     */
+    public int cachedPrefixTokens(int[] tokenIds, int maxTokens) {
+        return options.prefixCaching() && tokenIds.length > 0
+                ? importer.cachedPrefix(tokenIds, tokenIds.length, maxTokens) : 0;
     }
 
     /** Whether this engine can take KV straight from another engine's exported device memory (the CUDA backend). */
@@ -425,12 +489,17 @@ public final class Engine implements AutoCloseable {
      * ({@link #importLayerFromDevice}), or returns null (taking nothing) when they are not free.
      */
     public ImportedKv reserveImportedFromDevice(int tokens) {
-        return importer.reserveFromDevice(tokens, null);
+        return importer.reserve(tokens, null, 0, true);
     }
 
     /** As {@link #reserveImportedFromDevice(int)}, for KV of the tokens {@code tokenIds} (cached once admitted). */
     public ImportedKv reserveImportedFromDevice(int tokens, int[] tokenIds) {
-        return importer.reserveFromDevice(tokens, tokenIds);
+        return importer.reserve(tokens, tokenIds, 0, true);
+    }
+
+    /** As {@link #reserveImported(int, int[], int)}, for KV copied in from another engine's device memory. */
+    public ImportedKv reserveImportedFromDevice(int tokens, int[] tokenIds, int cachedTokens) {
+        return importer.reserve(tokens, tokenIds, cachedTokens, true);
     }
 
     /** Maps another engine's export arena so its KV can be imported, once per arena; says why not when it cannot. */

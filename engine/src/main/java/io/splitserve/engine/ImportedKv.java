@@ -12,17 +12,22 @@ import java.nio.ByteBuffer;
  * scatters each layer onto the pages either as soon as that layer has arrived ({@link Engine#importLayer}) or, for
  * the layers not imported so, at {@link Engine#admitImported}.
  *
+ * <p>A sequence whose leading tokens' KV this engine already holds in its prefix cache imports only the rest: its first
+ * {@link #cachedTokens()} tokens share cached pages, and the host memory, the slots and every layer copy cover the
+ * {@link #importedTokens()} after them, row 0 being token {@code cachedTokens}.
+ *
  * <p>Owned by the engine's thread. Ends in exactly one of {@link Engine#admitImported} (the pages become the
  * sequence's) or {@link Engine#releaseImported} (they return to the pool); either waits for the layer copies still
  * running and hands the host memory back.
  */
 public final class ImportedKv {
     private final int tokens;
+    private final int cachedTokens;
     private final int rowBytes;
     private final int layers;
     final KvImportBuffer buffer;
     final BlockTable table = new BlockTable();
-    /** The slot of each token, fixed once the pages are reserved. */
+    /** The slot of each imported token (token {@code cachedTokens + i} at {@code slots[i]}), fixed at reservation. */
     final int[] slots;
     /** Layers whose pages hold the bytes now in {@link #buffer}; admission imports the others. */
     final boolean[] layerImported;
@@ -32,25 +37,37 @@ public final class ImportedKv {
     final int[] tokenIds;
     boolean settled;
 
-    ImportedKv(int tokens, int rowBytes, int layers, KvImportBuffer buffer, boolean fromDevice, int[] tokenIds) {
+    ImportedKv(int tokens, int cachedTokens, int rowBytes, int layers, KvImportBuffer buffer, boolean fromDevice,
+               int[] tokenIds) {
         this.fromDevice = fromDevice;
         this.tokenIds = tokenIds;
         this.tokens = tokens;
+        this.cachedTokens = cachedTokens;
         this.rowBytes = rowBytes;
         this.layers = layers;
         this.buffer = buffer;
-        this.slots = new int[tokens];
+        this.slots = new int[tokens - cachedTokens];
         this.layerImported = new boolean[layers];
     }
 
-    /** Tokens of KV these pages hold. */
+    /** Tokens of KV the sequence's pages hold once admitted: the cached ones and the imported ones. */
     public int tokens() {
         return tokens;
     }
 
-    /** Bytes in one layer part ({@code tokens * kvHeads * headDim * elementBytes}). */
+    /** Leading tokens whose KV comes from pages of this engine's prefix cache, not from elsewhere. */
+    public int cachedTokens() {
+        return cachedTokens;
+    }
+
+    /** Tokens whose KV is written in from elsewhere: those after the cached ones. */
+    public int importedTokens() {
+        return tokens - cachedTokens;
+    }
+
+    /** Bytes in one layer part ({@code importedTokens * kvHeads * headDim * elementBytes}). */
     public long partBytes() {
-        return (long) tokens * rowBytes;
+        return (long) importedTokens() * rowBytes;
     }
 
     /**

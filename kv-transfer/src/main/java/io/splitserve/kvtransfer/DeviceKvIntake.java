@@ -28,6 +28,19 @@ public interface DeviceKvIntake
     }
 
     /**
+     * As {@link KvPageStore#reserve(int, int[], int)}: the first {@code cachedTokens} tokens come from the store's
+     * prefix cache (its {@link KvPageStore#holdsPrefix} said so) and the export holds only the rows after them.
+     */
+    default KvReservation reserve(int tokens, int[] tokenIds, int cachedTokens)
+    {
+        if (cachedTokens != 0)
+        {
+            throw new UnsupportedOperationException("this KV store keeps no prefix cache");
+        }
+        return reserve(tokens, tokenIds);
+    }
+
+    /**
      * Makes the export readable from this node's GPU, checking that it may be: OK; FAILED_GPU_PEER_ACCESS when the
      * exporter is on another host or its GPU cannot be reached from this one; FAILED_GPU_HANDLE when its memory
      * cannot be opened (its process is gone, the handle is not valid). A mapping is kept per arena and reused.

@@ -40,6 +40,32 @@ public interface KvPageStore
         return reserve(tokens);
     }
 
+    /**
+     * Whether the store's prefix cache holds the KV of {@code tokenIds[0, cachedTokens)} now, in pages it can share with
+     * a new sequence; a store that keeps no cache holds nothing (the default).
+     */
+    default boolean holdsPrefix(int[] tokenIds, int cachedTokens)
+    {
+        return false;
+    }
+
+    /**
+     * Reserve room for a sequence of {@code tokens} tokens ({@code tokenIds}) whose first {@code cachedTokens} come from
+     * the store's prefix cache, which {@link #holdsPrefix} just said it holds: the reservation takes the
+     * {@code tokens - cachedTokens} rows after them, which {@link #write} offsets count from ({@link KvReservation#tokens()}
+     * is that many).
+     *
+     * @return the reservation, or {@code null} when there is not enough free memory, in which case nothing is reserved.
+     */
+    default KvReservation reserve(int tokens, int[] tokenIds, int cachedTokens)
+    {
+        if (cachedTokens != 0)
+        {
+            throw new UnsupportedOperationException("this KV store keeps no prefix cache");
+        }
+        return reserve(tokens, tokenIds);
+    }
+
     /** Return the reservation's memory to the free pool; the reservation must not be used afterwards. */
     void release(KvReservation reservation);
 

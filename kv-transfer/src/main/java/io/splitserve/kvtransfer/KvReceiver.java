@@ -31,6 +31,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  *
  * A second Begin for a request id that is still open fails the open transfer with FAILED_INCOMPATIBLE.
  *
+ * <p>A Begin with {@code cachedTokens} > 0 (schema version 5) sends only the rows after them: it must carry the token
+ * ids (FAILED_INCOMPATIBLE otherwise), and the store must hold those leading tokens in its prefix cache now, or the
+ * transfer is refused at once with REJECTED_PREFIX_MISSING (nothing reserved) so the sender can send the whole KV
+ * instead; otherwise the store shares its cached pages for them and reserves the rest.
+ *
  * <p>GPU path (a Begin with {@code path} GPU): the store's {@link DeviceKvIntake} first maps the sender's exported
  * memory or refuses at once (FAILED_GPU_PEER_ACCESS when this node's KV is not on a GPU or cannot reach the sender's,
  * FAILED_GPU_HANDLE when the description is malformed or the memory cannot be opened), then reserves; each
@@ -142,6 +147,8 @@ public final class KvReceiver implements Agent, AutoCloseable
             return;
         }
         final int tokens = begin.tokens();
+        final int cachedTokens = begin.cachedTokens() == KvTransferBeginDecoder.cachedTokensNullValue() ?
+            0 : begin.cachedTokens(); // a sender older than version 5 sends every row
         final boolean gpuPath = begin.pathRaw() == KvPath.GPU.value();
         final boolean compatible = begin.modelFingerprint() == ctx.modelFingerprint() &&
             begin.layers() == geometry.layers() &&
@@ -149,7 +156,8 @@ public final class KvReceiver implements Agent, AutoCloseable
             begin.headDim() == geometry.headDim() &&
             begin.dtypeRaw() == geometry.dtype().value() &&
             tokens > 0 &&
-            begin.totalBytes() == geometry.totalBytes(tokens) &&
+            cachedTokens >= 0 && cachedTokens < tokens &&
+            begin.totalBytes() == geometry.totalBytes(tokens - cachedTokens) &&
             (gpuPath || begin.pathRaw() == KvPath.HOST.value() || begin.pathRaw() == KvPath.NULL_VAL.value());
         final long totalBytes = begin.totalBytes();
         if (!compatible)
@@ -180,12 +188,25 @@ public final class KvReceiver implements Agent, AutoCloseable
             tokenIds = new int[tokens];
             java.nio.ByteBuffer.wrap(ids).order(java.nio.ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(tokenIds);
         }
+        if (cachedTokens > 0)
+        {
+            if (tokenIds == null)
+            {
+                reject(requestId, KvTransferStatus.FAILED_INCOMPATIBLE);
+                return;
+            }
+            if (!store.holdsPrefix(tokenIds, cachedTokens))
+            {
+                reject(requestId, KvTransferStatus.REJECTED_PREFIX_MISSING);
+                return;
+            }
+        }
         if (gpuPath)
         {
-            beginFromDevice(requestId, sessionId, tokens, totalBytes, exportLength, tokenIds);
+            beginFromDevice(requestId, sessionId, tokens, cachedTokens, totalBytes, exportLength, tokenIds);
             return;
         }
-        final KvReservation reservation = store.reserve(tokens, tokenIds);
+        final KvReservation reservation = store.reserve(tokens, tokenIds, cachedTokens);
         if (reservation == null)
         {
             reject(requestId, KvTransferStatus.REJECTED_NO_MEMORY);
@@ -200,6 +221,7 @@ public final class KvReceiver implements Agent, AutoCloseable
         final long requestId,
         final int sessionId,
         final int tokens,
+        final int cachedTokens,
         final long totalBytes,
         final int length,
         final int[] tokenIds)
@@ -226,7 +248,7 @@ public final class KvReceiver implements Agent, AutoCloseable
             reject(requestId, attached);
             return;
         }
-        final KvReservation reservation = intake.reserve(tokens, tokenIds);
+        final KvReservation reservation = intake.reserve(tokens, tokenIds, cachedTokens);
         if (reservation == null)
         {
             reject(requestId, KvTransferStatus.REJECTED_NO_MEMORY);

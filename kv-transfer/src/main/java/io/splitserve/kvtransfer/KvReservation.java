@@ -9,6 +9,6 @@ package io.splitserve.kvtransfer;
  */
 public interface KvReservation
 {
-    /** Tokens of KV the reservation holds room for. */
+    /** Tokens of KV the reservation takes from the sender: those after any the store had cached. */
     int tokens();
 }

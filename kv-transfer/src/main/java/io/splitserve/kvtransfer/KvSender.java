@@ -109,6 +109,26 @@ public final class KvSender implements Agent, AutoCloseable
     public boolean begin(
         final long requestId, final KvGeometry geometry, final int tokens, final GpuKvExport export, final int[] tokenIds)
     {
+        return begin(requestId, geometry, tokens, 0, export, tokenIds);
+    }
+
+    /**
+     * As {@link #begin(long, KvGeometry, int, GpuKvExport, int[])} for a sequence of {@code tokens} tokens whose first
+     * {@code cachedTokens} the receiver takes from its own prefix cache ({@code tokenIds} tell it which): only rows
+     * {@code [cachedTokens, tokens)} travel, so every part sent, and the memory {@code export} describes, holds
+     * {@code tokens - cachedTokens} rows. A receiver that no longer holds them answers REJECTED_PREFIX_MISSING.
+     *
+     * @throws IllegalArgumentException when {@code cachedTokens} is negative or leaves no row to send, or is positive
+     *                                  without token ids.
+     */
+    public boolean begin(
+        final long requestId,
+        final KvGeometry geometry,
+        final int tokens,
+        final int cachedTokens,
+        final GpuKvExport export,
+        final int[] tokenIds)
+    {
         if (tokenIds != null && tokenIds.length != tokens)
         {
             throw new IllegalArgumentException(tokenIds.length + " token ids for a transfer of " + tokens + " tokens");
@@ -116,6 +136,11 @@ public final class KvSender implements Agent, AutoCloseable
         if (tokens <= 0)
         {
             throw new IllegalArgumentException("a KV transfer needs at least one token, got " + tokens);
+        }
+        if (cachedTokens < 0 || cachedTokens >= tokens || (cachedTokens > 0 && tokenIds == null))
+        {
+            throw new IllegalArgumentException(cachedTokens + " cached tokens of a transfer of " + tokens + " tokens" +
+                (tokenIds == null ? " without token ids" : "") + ": at least one row must travel");
         }
         final int chunkTokens = ctx.maxChunkBytes() / geometry.rowBytes();
         if (chunkTokens == 0)
@@ -128,10 +153,12 @@ public final class KvSender implements Agent, AutoCloseable
             throw new IllegalStateException("KV transfer " + requestId + " is already open");
         }
         final OutboundTransfer transfer = pool.isEmpty() ? new OutboundTransfer() : pool.pollFirst();
-        transfer.init(requestId, geometry, tokens, chunkTokens, ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs());
+        transfer.init(requestId, geometry, tokens - cachedTokens, chunkTokens,
+            ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs());
         transfer.gpu = export != null;
         transfers.put(requestId, transfer);
-        final KvTransferStatus status = proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens, export, tokenIds);
+        final KvTransferStatus status =
+            proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens, cachedTokens, export, tokenIds);
         if (status != KvTransferStatus.OK)
         {
             endLease(transfer, status);

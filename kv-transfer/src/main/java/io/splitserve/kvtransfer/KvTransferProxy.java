@@ -61,13 +61,15 @@ final class KvTransferProxy
 
     /**
      * Begin of a transfer; {@code export} is null on the host path and names the sender's device memory on the GPU
-     * path; {@code tokenIds}, when not null, are the ids of the tokens whose KV this is.
+     * path; {@code tokenIds}, when not null, are the ids of the tokens whose KV this is; rows after the first
+     * {@code cachedTokens} travel.
      */
     KvTransferStatus begin(
         final long requestId,
         final long modelFingerprint,
         final KvGeometry geometry,
         final int tokens,
+        final int cachedTokens,
         final GpuKvExport export,
         final int[] tokenIds)
     {
@@ -87,8 +89,9 @@ final class KvTransferProxy
             .kvHeads(geometry.kvHeads())
             .headDim(geometry.headDim())
             .dtype(geometry.dtype())
-            .totalBytes(geometry.totalBytes(tokens))
-            .path(export == null ? KvPath.HOST : KvPath.GPU);
+            .totalBytes(geometry.totalBytes(tokens - cachedTokens))
+            .path(export == null ? KvPath.HOST : KvPath.GPU)
+            .cachedTokens(cachedTokens);
         if (export == null)
         {
             beginEncoder.putGpuExport(exportBytes, 0, 0);

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The prefix caching switch through a whole system in one JVM (1 prefill + 1 decode node): with it on, the same prompt
  * sent twice is placed the second time for the prefix its nodes hold, and /metrics says so; with it off, every
- * placement goes by load. A colocated node's cache hits reach /metrics through its heartbeats, and a decode node
- * caches the KV it received.
+ * placement goes by load. A colocated node's cache hits reach /metrics through its heartbeats, a decode node caches the
+ * KV it received, and a prompt it holds crosses the wire with only the KV it lacks.
  */
 @Timeout(120)
 class PrefixPlacementServingTest {
@@ -82,6 +82,46 @@ class PrefixPlacementServingTest {
                 }
             }
         }
+    }
+
+    /**
+     * Only the KV a decode node lacks crosses the wire: the same prompt sent again moves fewer KV bytes than the first
+     * time (the decode node shares its cached pages for the rest), the decode node reports those hits, and the answers
+     * equal those of a system without the cache; with the cache off the second transfer is as large as the first.
+     */
+    @Test
+    void aRepeatedPromptSendsOnlyTheKvItsDecodeNodeLacks() throws Exception {
+        final String[] answers = new String[2];
+        for (int run = 0; run < 2; run++) {
+            final boolean caching = run == 0;
+            try (ServingSystem system = ServingSystem.start(TestSystems.options("prefix-transfer")
+                    .prefixCaching(caching));
+                 SplitServeClient client = SplitServeClient.connect(new ClientContext(), system.aeron())) {
+                final int[] first = client.generate(GenerateOptions.greedy(PROMPT, 4)).tokenIds();
+                final long firstBytes = kvBytes(system, 1);
+                final int[] second = client.generate(GenerateOptions.greedy(PROMPT, 4)).tokenIds();
+                final long secondBytes = kvBytes(system, 2) - firstBytes;
+                assertEquals(java.util.Arrays.toString(first), java.util.Arrays.toString(second));
+                answers[run] = java.util.Arrays.toString(second);
+                if (caching) {
+                    assertTrue(secondBytes > 0 && secondBytes < firstBytes / 2, "the second transfer moved "
+                            + secondBytes + " bytes, the first " + firstBytes);
+                    Await.until("the decode node to report the tokens it took from its cache",
+                            () -> Metrics.parse(system.router().metricsText().get()).count(
+                                    "splitserve_prefix_cache_hit_tokens_total", "node", "101", "role", "decode") > 0);
+                } else {
+                    assertEquals(firstBytes, secondBytes, "without the cache every transfer is whole");
+                }
+            }
+        }
+        assertEquals(answers[1], answers[0], "the cache changes no token");
+    }
+
+    /** The KV bytes moved once {@code transfers} transfers were reported done. */
+    private static long kvBytes(ServingSystem system, int transfers) throws Exception {
+        Await.until(transfers + " KV transfers to be reported", () -> Metrics.parse(system.router().metricsText().get())
+                .count("splitserve_kv_transfers_ok_total") >= transfers);
+        return Metrics.parse(system.router().metricsText().get()).count("splitserve_kv_transfer_bytes_total");
     }
 
     private static long hitTokens(ServingSystem system) throws Exception {

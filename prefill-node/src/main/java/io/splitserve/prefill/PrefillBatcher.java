@@ -39,6 +39,12 @@ final class PrefillBatcher {
         queuedTokens += prefill.promptTokens.length;
     }
 
+    /** Queues a request again ahead of every other: one whose KV must be sent again in full. */
+    void addFirst(PendingPrefill prefill) {
+        queue.addFirst(prefill);
+        queuedTokens += prefill.promptTokens.length;
+    }
+
     boolean isEmpty() {
         return queue.isEmpty();
     }

@@ -55,6 +55,14 @@ import org.agrona.concurrent.UnsafeBuffer;
  * whose decode node never connects fails after the connect timeout instead of waiting forever. Requests whose
  * decode node is not yet connected do not hold back those behind them. Single-threaded: the agent's thread owns the
  * engine and every KV sender.
+ *
+ * <p>Prefix caching: the engine caches the pages each prefill computes. A request names how many leading prompt tokens
+ * its decode node likely holds in its own cache (the router's word); the prefill takes at most that many from this
+ * engine's cache, computes the rest and sends only what it computed, telling the decode node to take the leading
+ * tokens from its cache (the node never reads KV back out of pages, so it cannot send more than it computed, and it
+ * skips no more than the decode node holds). A decode node that no longer holds them (evicted meanwhile) answers
+ * REJECTED_PREFIX_MISSING; the request then heads the queue again and is prefilled and sent in full, without a second
+ * FirstToken or a second successful PrefillDone (the router's byte count keeps the first transfer's figure).
  */
 public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     private static final int FRAGMENT_LIMIT = 16;
@@ -95,6 +103,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     private final DeviceLayerListener announceLayer = this::announceLayer;
     private final FirstTokenListener firstTokens = this::onFirstTokens;
     private boolean arenaFullSaid;
+    private volatile long prefixResends;
     private final EpochNanoClock epochClock = new SystemEpochNanoClock();
     private long lastBatchNanos;
     private long nextHeartbeatNs;
@@ -138,6 +147,11 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         return batcher.queuedTokens();
     }
 
+    /** Transfers sent again in full since the node started, their decode node having lost the prefix they left out. */
+    public long prefixResends() {
+        return prefixResends;
+    }
+
     @Override
     public int doWork() {
         int work = control.poll(assembler, FRAGMENT_LIMIT);
@@ -165,7 +179,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
 
     void onPrefillRequest(long requestId, int[] tokens, int maxNewTokens, float temperature, float topP, int topK,
                           long seed, int sampledTokens, String kvChannel, int kvStreamId, String kvAckChannel,
-                          int kvAckStreamId, byte[] decodeKvEndpoint) {
+                          int kvAckStreamId, byte[] decodeKvEndpoint, int decodeCachedTokens) {
         final SamplingParams sampling;
         try {
             sampling = new SamplingParams(temperature, topK, topP, 0, seed);
@@ -193,6 +207,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
                 System.nanoTime());
         pending.peerKey = peerKey;
         pending.kvPath = paths.choose(peerKey, KvEndpoint.fromBytes(decodeKvEndpoint));
+        pending.decodeCachedTokens = decodeCachedTokens;
         batcher.add(pending);
     }
 
@@ -228,9 +243,13 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         prompts.clear();
         params.clear();
         final int[] sampledBefore = new int[batch.size()];
+        final int[] cached = new int[batch.size()];
         int batchTokens = 0;
-        for (PendingPrefill p : batch) {
-            batchTokens += p.promptTokens.length;
+        for (int i = 0; i < batch.size(); i++) {
+            final PendingPrefill p = batch.get(i);
+            p.cachedTokens = engine.cachedPrefixTokens(p.promptTokens, p.decodeCachedTokens);
+            cached[i] = p.cachedTokens;
+            batchTokens += p.promptTokens.length - p.cachedTokens;
         }
         final ExportedBatch export = exportRange(batchTokens);
         int rowStart = 0;
@@ -240,15 +259,16 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
             if (export != null) {
                 p.kvPath = KvPath.GPU;
                 exports.put(p.requestId, export); // before begin, whose failure ends the lease (and releases) at once
-                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, new GpuKvExport(
-                        arena.hostId(), arena.deviceUuid(), arena.processId(), arena.arenaId(), arenaHandle,
-                        export.offset() + (long) rowStart * geometry.rowBytes(),
-                        (long) batchTokens * geometry.rowBytes()), p.promptTokens);
+                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, p.cachedTokens,
+                        new GpuKvExport(arena.hostId(), arena.deviceUuid(), arena.processId(), arena.arenaId(),
+                                arenaHandle, export.offset() + (long) rowStart * geometry.rowBytes(),
+                                (long) batchTokens * geometry.rowBytes()), p.promptTokens);
             } else {
                 p.kvPath = KvPath.HOST;
-                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, null, p.promptTokens);
+                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, p.cachedTokens, null,
+                        p.promptTokens);
             }
-            rowStart += p.promptTokens.length;
+            rowStart += p.promptTokens.length - p.cachedTokens;
             prompts.add(p.promptTokens);
             params.add(p.params);
             sampledBefore[i] = p.sampledTokens;
@@ -256,9 +276,9 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         final int[] first;
         try {
             first = export != null
-                    ? engine.prefillToDevice(prompts, params, sampledBefore, export.offset(), announceLayer,
+                    ? engine.prefillToDevice(prompts, params, sampledBefore, cached, export.offset(), announceLayer,
                             firstTokens)
-                    : engine.prefill(prompts, params, sampledBefore, this::sendLayer, firstTokens);
+                    : engine.prefill(prompts, params, sampledBefore, cached, this::sendLayer, firstTokens);
         } catch (RuntimeException e) {
             final KvTransferStatus status = PrefillFailure.statusOf(e);
             for (PendingPrefill p : batch) {
@@ -269,9 +289,10 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         lastBatchNanos = System.nanoTime() - start;
         for (int i = 0; i < batch.size(); i++) {
             final PendingPrefill p = batch.get(i);
-            if (p.streaming && p.sender.end(p.requestId, first[i])) {
+            if (p.streaming && p.sender.end(p.requestId, first[i]) && !p.doneSent) {
+                p.doneSent = true;
                 router.prefillDone(p.requestId, ctx.nodeId(), first[i], p.promptTokens.length, lastBatchNanos,
-                        KvTransferStatus.OK, geometry.totalBytes(p.promptTokens.length), p.kvPath);
+                        KvTransferStatus.OK, geometry.totalBytes(p.promptTokens.length - p.cachedTokens), p.kvPath);
             }
         }
         return batch.size();
@@ -327,7 +348,8 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
      * prompt whose transfer already failed sends none (its failing PrefillDone is on the way or already sent).
      */
     private void onFirstToken(PendingPrefill p, int token) {
-        if (p.streaming) {
+        if (p.streaming && !p.firstTokenSent) {
+            p.firstTokenSent = true;
             router.firstToken(p.requestId, ctx.nodeId(), token, p.promptTokens.length, epochClock.nanoTime());
         }
     }
@@ -369,6 +391,12 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
             return;
         }
         p.streaming = false;
+        if (status == KvTransferStatus.REJECTED_PREFIX_MISSING && p.cachedTokens > 0) {
+            prefixResends++;
+            p.decodeCachedTokens = 0; // send it whole: the decode node's cache no longer has its prefix
+            batcher.addFirst(p);
+            return;
+        }
         if (status != KvTransferStatus.OK) {
             paths.onTransferFailed(p.peerKey, status);
             router.prefillDone(requestId, ctx.nodeId(), -1, p.promptTokens.length, 0, status, 0, p.kvPath);

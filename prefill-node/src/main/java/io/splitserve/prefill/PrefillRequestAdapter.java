@@ -38,6 +38,8 @@ final class PrefillRequestAdapter implements FragmentHandler {
         final int kvAckStreamId = request.decodeKvAckStreamId();
         final int sampledTokens = Math.max(0, request.sampledTokens() == PrefillRequestDecoder.sampledTokensNullValue()
                 ? 0 : request.sampledTokens());
+        final int decodeCachedTokens = request.decodeCachedTokens() == PrefillRequestDecoder.decodeCachedTokensNullValue()
+                ? 0 : Math.max(0, request.decodeCachedTokens()); // a router older than version 5 names none
         final String kvChannel = request.decodeKvChannel();
         final int bytes = request.promptTokensLength();
         if (tokenBytes.length < bytes) {
@@ -54,6 +56,6 @@ final class PrefillRequestAdapter implements FragmentHandler {
         final byte[] decodeKvEndpoint = new byte[request.decodeKvEndpointLength()]; // empty from an older router
         request.getDecodeKvEndpoint(decodeKvEndpoint, 0, decodeKvEndpoint.length);
         agent.onPrefillRequest(requestId, tokens, maxNewTokens, temperature, topP, topK, seed, sampledTokens,
-                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, decodeKvEndpoint);
+                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, decodeKvEndpoint, decodeCachedTokens);
     }
 }

@@ -10,9 +10,13 @@ interface NodeCommands extends AutoCloseable {
     /** Whether the node's control stream has a subscriber now; a disconnected node gets no new attempt. */
     boolean isConnected();
 
-    /** Asks a prefill-capable node to prefill {@code prompt} and stream its KV to {@code decode}. */
+    /**
+     * Asks a prefill-capable node to prefill {@code prompt} and stream its KV to {@code decode}, which likely holds the
+     * first {@code decodeCachedTokens} prompt tokens in its prefix cache (whole pages of it; 0 for none), so their KV
+     * need not travel.
+     */
     boolean prefill(long attemptId, NodeState decode, int[] prompt, int maxNewTokens, ValidatedRequest request,
-                    int sampledBefore);
+                    int sampledBefore, int decodeCachedTokens);
 
     /** Tells a decode-capable node that a sequence of {@code promptTokens} will arrive from {@code prefillNodeId}. */
     boolean admit(long attemptId, int prefillNodeId, int promptTokens, int maxNewTokens, ValidatedRequest request,

@@ -42,7 +42,7 @@ final class NodeProxy implements NodeCommands {
 
     @Override
     public boolean prefill(long attemptId, NodeState decode, int[] prompt, int maxNewTokens, ValidatedRequest v,
-                           int sampledBefore) {
+                           int sampledBefore, int decodeCachedTokens) {
         final int promptLength = prompt.length;
         prefill.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(attemptId)
@@ -55,6 +55,7 @@ final class NodeProxy implements NodeCommands {
                 .decodeKvStreamId(decode.kvStreamId)
                 .decodeKvAckStreamId(decode.kvAckStreamId)
                 .sampledTokens(sampledBefore)
+                .decodeCachedTokens(decodeCachedTokens)
                 .decodeKvChannel(decode.kvChannel);
         fillInts(prompt, promptLength);
         prefill.putPromptTokens(intsView, 0, promptLength * Integer.BYTES);

@@ -19,6 +19,13 @@ interface PlacementPolicy {
     /** An attempt with this prompt began on these nodes (the same node twice when colocated). */
     void onPlaced(NodeState prefill, NodeState decode, int[] prompt);
 
+    /**
+     * A request ended on {@code decode}, which computed the KV of {@code tokens} (its prompt and the tokens generated
+     * but the last): a prefix cache there now likely holds them, the start of a conversation's next turn.
+     */
+    default void onCompleted(NodeState decode, int[] tokens) {
+    }
+
     /** The node died: whatever it held is gone. */
     void onNodeDied(NodeState node);
 }

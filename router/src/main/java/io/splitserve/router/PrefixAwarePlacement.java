@@ -18,7 +18,9 @@ import org.agrona.collections.Int2ObjectHashMap;
  * a decode node is; without such a pair a colocated node is chosen the same way.
  *
  * <p>{@link #place} reads the node table and the indices and changes nothing; {@link #onPlaced} records the prompt in
- * both chosen nodes' indices and {@link #onNodeDied} drops a dead node's index. Router-thread only.
+ * both chosen nodes' indices, {@link #onCompleted} records in the decode node's index the prompt and output whose KV it
+ * computed (so the next turn of a conversation finds it there), and {@link #onNodeDied} drops a dead node's index.
+ * Router-thread only.
  */
 final class PrefixAwarePlacement implements PlacementPolicy {
     private final JsqPlacement byLoad;
@@ -77,6 +79,12 @@ final class PrefixAwarePlacement implements PlacementPolicy {
         if (decode != prefill) {
             index(decode).record(prompt);
         }
+    }
+
+    /** The decode node computed the request's output too: its index learns the whole conversation so far. */
+    @Override
+    public void onCompleted(NodeState decode, int[] tokens) {
+        index(decode).record(tokens);
     }
 
     @Override

@@ -174,8 +174,11 @@ final class RequestScheduler {
         final NodeState decode = decision.decode;
         final long attemptId = ++lastAttemptId;
         final int base = r.delivered.size();
+        // the decode node's likely cached prefix, in its whole pages and short of the last token, need not travel
+        final int decodeCached = decode == prefill || decode.pageSize <= 0 ? 0
+                : Math.min(decision.decodePrefixTokens, (prompt.length - 1) / decode.pageSize * decode.pageSize);
         if (!decode.commands.admit(attemptId, prefill.nodeId, prompt.length, remaining, r.request, base)
-                || !prefill.commands.prefill(attemptId, decode, prompt, remaining, r.request, base)) {
+                || !prefill.commands.prefill(attemptId, decode, prompt, remaining, r.request, base, decodeCached)) {
             decode.commands.cancel(attemptId);
             return false;
         }
@@ -410,6 +413,10 @@ final class RequestScheduler {
     }
 
     private void complete(RouterRequest r, FinishReason finish) {
+        final NodeState decode = r.attempt.decodeNode();
+        if (decode != null && decode.alive && r.delivered.size() > 1) {
+            placement.onCompleted(decode, r.computedTokens());
+        }
         metrics.finished(finish);
         end(r, finish.name().toLowerCase());
     }

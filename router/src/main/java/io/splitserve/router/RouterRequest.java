@@ -62,6 +62,20 @@ final class RouterRequest {
         return out;
     }
 
+    /**
+     * The tokens whose KV a decode node computed for this request by its end: the prompt and every delivered token but
+     * the last (which was sampled, never fed back).
+     */
+    int[] computedTokens() {
+        final int[] prompt = request.promptTokens();
+        final int generated = Math.max(0, delivered.size() - 1);
+        final int[] out = Arrays.copyOf(prompt, prompt.length + generated);
+        for (int i = 0; i < generated; i++) {
+            out[prompt.length + i] = delivered.getInt(i);
+        }
+        return out;
+    }
+
     /** New tokens still allowed. */
     int remainingTokens() {
         return request.maxNewTokens() - delivered.size();

@@ -49,7 +49,7 @@ class NodeProxyTest {
             }
             final int[] prompt = {3, 1, 4, 1, 5, 9, 2, 6};
             final ValidatedRequest request = new ValidatedRequest(prompt, 5, 0f, 1f, 0, 0, List.of(), new int[0]);
-            assertTrue(prefill.commands.prefill(77, registry.node(101), prompt, 5, request, 2));
+            assertTrue(prefill.commands.prefill(77, registry.node(101), prompt, 5, request, 2, 4));
 
             final PrefillRequestDecoder decoded = new PrefillRequestDecoder();
             final byte[][] received = new byte[3][];
@@ -61,6 +61,7 @@ class NodeProxyTest {
                 assertEquals(77, decoded.requestId());
                 assertEquals(101, decoded.decodeNodeId());
                 assertEquals(2, decoded.sampledTokens());
+                assertEquals(4, decoded.decodeCachedTokens());
                 channels[0] = decoded.decodeKvChannel();
                 received[0] = new byte[decoded.promptTokensLength()];
                 decoded.getPromptTokens(received[0], 0, received[0].length);

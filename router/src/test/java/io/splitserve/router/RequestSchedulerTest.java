@@ -13,6 +13,7 @@ import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
 import io.splitserve.sbe.NodeRole;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -377,6 +378,44 @@ class RequestSchedulerTest {
         }
         assertEquals(1, registry.checkHeartbeats(clock.nanoTime()));
         assertEquals(0, placement.indexedTokens(registry.node(prefill)), "the dead node's cache is gone");
+    }
+
+    /**
+     * With KV-aware placement the prefill node is told how much of the prompt its decode node likely holds cached: nothing
+     * for a first turn; for the next turn of a conversation (the first turn's prompt and output resent with a new
+     * message) the whole pages of what the decode node computed, prompt and output, short of the last prompt token.
+     */
+    @Test
+    void theNextTurnOfAConversationTellsThePrefillNodeWhatItsDecodeNodeHolds() {
+        scheduler = new RequestScheduler(new RouterContext().nanoClock(clock).epochNanoClock(() -> 0L), registry,
+                new PrefixAwarePlacement(1.0, 1.0, 4.0, 1_000), metrics, null, model.tokenizer(), 0);
+        hello(1, NodeRole.PREFILL, 100);
+        hello(101, NodeRole.DECODE, 100);
+        final int[] turnOne = {11, 12, 13, 14, 15, 16};
+        scheduler.accept(0, 0, new ValidatedRequest(turnOne, 4, 0f, 1f, 0, 0, List.of(), new int[0]),
+                new RecordingListener());
+        final long first = placeOn(1);
+        assertEquals(0, node(1).last("prefill").decodeCachedTokens(), "nothing cached yet");
+        scheduler.onFirstToken(first, 21, 0);
+        ok(first, 21);
+        for (int i = 1; i < 4; i++) {
+            scheduler.onNodeToken(first, i, 21 + i, 0);
+        }
+        scheduler.onDecodeDone(first, FinishReason.LENGTH);
+        assertEquals(0, scheduler.active());
+
+        // the decode node computed 6 prompt + 3 output tokens: 2 whole pages of 4
+        final int[] turnTwo = {11, 12, 13, 14, 15, 16, 21, 22, 23, 24, 31, 32, 33};
+        scheduler.accept(0, 1, new ValidatedRequest(turnTwo, 4, 0f, 1f, 0, 0, List.of(), new int[0]),
+                new RecordingListener());
+        placeOn(1);
+        assertEquals(8, node(1).last("prefill").decodeCachedTokens());
+
+        // a prompt that is all cached still leaves its last token (and its page) to compute
+        scheduler.accept(0, 2, new ValidatedRequest(Arrays.copyOf(turnTwo, 8), 4, 0f, 1f, 0, 0, List.of(), new int[0]),
+                new RecordingListener());
+        placeOn(1);
+        assertEquals(4, node(1).last("prefill").decodeCachedTokens());
     }
 
     @Test

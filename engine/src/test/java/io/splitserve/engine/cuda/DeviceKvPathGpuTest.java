@@ -95,7 +95,7 @@ class DeviceKvPathGpuTest {
             assertTrue(offset >= 0);
             final int[][] deviceCrcs = new int[layers][];
             final int[][] handedOver = new int[1][];
-            final int[] first = prefill.prefillToDevice(prompts, greedy(n), new int[n], offset,
+            final int[] first = prefill.prefillToDevice(prompts, greedy(n), new int[n], new int[n], offset,
                     (layer, crcs) -> deviceCrcs[layer] = crcs.clone(), tokens -> {
                         assertFalse(handedOver[0] != null, "first tokens handed over twice");
                         handedOver[0] = tokens;

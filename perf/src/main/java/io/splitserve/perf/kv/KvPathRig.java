@@ -234,7 +234,7 @@ final class KvPathRig implements AutoCloseable {
             final long start = System.nanoTime();
             begin(requestId, prompt.length, arenaOffset);
             final int first = path == KvPath.GPU
-                    ? prefill.prefillToDevice(List.of(prompt), GREEDY, new int[1], arenaOffset, deviceAnnouncing,
+                    ? prefill.prefillToDevice(List.of(prompt), GREEDY, new int[1], new int[1], arenaOffset, deviceAnnouncing,
                             firstTokenClock)[0]
                     : prefill.prefill(List.of(prompt), GREEDY, new int[1], hostSending, firstTokenClock)[0];
             sender.end(requestId, first);
@@ -252,7 +252,7 @@ final class KvPathRig implements AutoCloseable {
         final Stored stored = new Stored(path, prompt.length, geometry.layers());
         if (path == KvPath.GPU) {
             stored.arenaOffset = allocate(prompt.length);
-            stored.firstToken = prefill.prefillToDevice(List.of(prompt), GREEDY, new int[1], stored.arenaOffset,
+            stored.firstToken = prefill.prefillToDevice(List.of(prompt), GREEDY, new int[1], new int[1], stored.arenaOffset,
                     (layer, crcs) -> {
                         stored.layerCrcs[2 * layer] = crcs[0];
                         stored.layerCrcs[2 * layer + 1] = crcs[1];
