@@ -207,6 +207,28 @@ class KvTransferFailureTest
         assertEquals(16, store.freePages());
     }
 
+    /**
+     * A transfer that leaves out leading tokens: a store without a prefix cache answers REJECTED_PREFIX_MISSING at
+     * Begin (nothing reserved) so the sender can send it whole; the sender refuses to leave them out without token ids
+     * (the receiver could not tell which tokens it should hold) or to leave out every row.
+     */
+    @Test
+    void aPrefixTheStoreDoesNotHoldIsRefusedAtOnceAndNothingIsReserved()
+    {
+        final HostKvPageStore store = HostKvPageStore.allocate(SMALL, 16, 16);
+        connect(store);
+        final int[] ids = new int[TOKENS];
+        assertTrue(sender.begin(8, SMALL, TOKENS, 32, null, ids));
+        awaitLease(8);
+        assertEquals(KvTransferStatus.REJECTED_PREFIX_MISSING, leases.ended.get(8L));
+        assertEquals(KvTransferStatus.REJECTED_PREFIX_MISSING, receipts.failed.get(8L));
+        assertEquals(16, store.freePages());
+
+        assertThrows(IllegalArgumentException.class, () -> sender.begin(9, SMALL, TOKENS, 32, null, null));
+        assertThrows(IllegalArgumentException.class, () -> sender.begin(9, SMALL, TOKENS, TOKENS, null, ids));
+        assertEquals(0, sender.openTransfers());
+    }
+
     @Test
     void endBeforeAllLayersArrivedFailsChecksum()
     {
