@@ -14,8 +14,10 @@ import org.junit.jupiter.api.Test;
 /**
  * Greedy output with the prefix cache equals output without it, token for token, on the golden tiny models: a prompt
  * repeated after the first finished, a conversation resent with each turn, concurrent sharers of one prefix, prompts
- * ending exactly on and just past a page boundary, chunked prefill, eviction under a tiny pool and preemption with
- * shared pages. Each case also checks the cache's counters, so it cannot pass by never hitting.
+ * ending exactly on and just past a page boundary, chunked prefill, eviction under a tiny pool, preemption with
+ * shared pages, and copy on write of a finished sequence's partial last page (alone and beside concurrent sharers).
+ * Each case also checks the cache's counters, so it cannot pass by never hitting; copied rows make them other than
+ * whole pages.
  */
 class PrefixCachingEngineTest {
     private static final int PAGE = 4;
@@ -122,6 +124,24 @@ class PrefixCachingEngineTest {
                 requests);
         assertTrue(outcome.preemptions() > 0, "the pool was too small for all four at once");
         assertTrue(outcome.stats().hitTokens() >= 3 * 3 * PAGE, outcome.stats().toString());
+    }
+
+    @Test
+    void aFinishedSequencesPartialLastPageIsCopiedOnWriteAloneAndBesideConcurrentSharers() throws Exception {
+        final int[] prompt = span(50, 9);
+        for (String model : List.of("llama", "qwen3")) {
+            // the first computes 9 + 2 tokens: 2 full pages and a partial third of 3 rows, cached at its release
+            final int[] out = serve(model, new EngineOptions(), List.of(new Request(0, prompt, 3))).tokens()[0];
+            final int[] followUp = concat(prompt, out, span(300, 2));
+            final Outcome outcome = sameWithAndWithoutCache(model, new EngineOptions(), List.of(
+                    new Request(0, prompt, 3),
+                    new Request(5, followUp, 6), // alone: shares 2 pages, copies the partial page's 3 rows
+                    // together, each copying into a page of its own in one step while sharing the same full pages
+                    new Request(12, concat(prompt, out, span(320, 5)), 6), // 3 pages of the follow-up, no copy
+                    new Request(12, concat(prompt, new int[] {out[0]}, span(330, 3)), 6), // 2 pages, 2 rows
+                    new Request(12, followUp, 6))); // 3 pages and 1 row of the follow-up's 4th page
+            assertEquals(8 + 3 + 12 + 8 + 2 + 12 + 1, outcome.stats().hitTokens(), model);
+        }
     }
 
     @Test
