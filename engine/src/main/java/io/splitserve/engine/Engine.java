@@ -220,6 +220,9 @@ public final class Engine implements AutoCloseable {
                     plan.samples(i) ? BatchStep.Logits.LAST : BatchStep.Logits.NONE);
             allGreedy &= !plan.samples(i) || sequence.params().isGreedy();
         }
+        for (int c = 0; c < plan.copies(); c++) {
+            step.addPageCopy(plan.copySource(c), plan.copyDestination(c), plan.copyRows(c));
+        }
         if (sampledTokens.length < plan.sampled()) {
             sampledTokens = new int[Math.max(plan.sampled(), 2 * sampledTokens.length)];
         }

@@ -24,6 +24,7 @@ import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DecodeAttentionKernel;
 import io.splitserve.kernels.cuda.DeviceBuffer;
 import io.splitserve.kernels.cuda.GemvKernel;
+import io.splitserve.kernels.cuda.KvCopyPagesKernel;
 import io.splitserve.kernels.cuda.KvWriteKernel;
 import io.splitserve.kernels.cuda.MatmulOp;
 import io.splitserve.kernels.cuda.SamplingKernel;
@@ -45,7 +46,9 @@ import jcuda.Pointer;
  * graph ends with an on-device argmax. Any other step (ragged prefill of several prompts, prefill chunks that
  * continue a cached prefix, mixed prefill and decode) launches its kernels eagerly with the prefill-attention
  * kernel, which reads each sequence's whole context from the pool. Per step the metadata goes to the device in one
- * asynchronous copy and the step ends with one stream synchronisation.
+ * asynchronous copy and the step ends with one stream synchronisation. A step's page copies (copy on write of cached
+ * KV rows) run right after that copy, as one kernel on the compute stream, so they land before the step writes any
+ * KV; a decode graph never contains them.
  *
  * <p>KV leaves and enters as bf16 rows, what the pages hold: a step run with a {@link LayerKvListener} is copied
  * out layer by layer on a side stream while later layers compute ({@link KvExport}); an imported sequence is written
@@ -73,6 +76,7 @@ public final class CudaModelRunner implements ModelRunner {
     private final DecodeBuckets buckets;
     private final CudaGraph[][] graphs;
     private final KvPool pool;
+    private final KvCopyPagesKernel kvCopyPages;
     private final KvImport kvImport;
     private final Crc32cKernel crc;
     private final KvExportArena exportArena;
@@ -92,6 +96,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.cublas = new Cublas(stream);
         final ActivationKernels activationKernels = new ActivationKernels(device);
         final KvWriteKernel kvWrite = new KvWriteKernel(device);
+        this.kvCopyPages = new KvCopyPagesKernel(device);
         this.sampling = new SamplingKernel(device);
         this.weights = new DeviceWeights(new GemvKernel(device), new MatmulOp(cublas, activationKernels));
         this.model = new DecoderModel<>(weights.load(files, config));
@@ -305,7 +310,7 @@ public final class CudaModelRunner implements ModelRunner {
             kvExport = new KvExport(config.numLayers(), config.kvDim() * 2, crc);
         }
         metadata.packRagged(step);
-        metadata.upload(stream);
+        uploadMetadata();
         return kvExport;
     }
 
@@ -413,7 +418,7 @@ public final class CudaModelRunner implements ModelRunner {
             runDecode(step);
         } else {
             metadata.packRagged(step);
-            metadata.upload(stream);
+            uploadMetadata();
             launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), sample, null);
         }
     }
@@ -450,7 +455,7 @@ public final class CudaModelRunner implements ModelRunner {
         if (!options.cudaGraphs() || c < 0) {
             final int stride = step.blockTableStride();
             metadata.packDecode(step, n, stride);
-            metadata.upload(stream);
+            uploadMetadata();
             launchDecode(n, stride, maxContext);
             return;
         }
@@ -462,7 +467,7 @@ public final class CudaModelRunner implements ModelRunner {
             dropGraphs();
             graphGeneration = metadata.generation();
         }
-        metadata.upload(stream);
+        uploadMetadata();
         if (graphs[b][c] == null) {
             // one eager run first loads every kernel and cuBLAS path outside capture; rerunning it is harmless
             // (the same K/V lands in the same slots)
@@ -471,6 +476,18 @@ public final class CudaModelRunner implements ModelRunner {
             graphsCaptured++;
         }
         graphs[b][c].replay(stream);
+    }
+
+    /**
+     * Copies the packed metadata to the device and queues the step's page copies behind it on the compute stream,
+     * before anything of the step's forward pass (never inside a graph: a graph replays no copies).
+     */
+    private void uploadMetadata() {
+        metadata.upload(stream);
+        if (metadata.pageCopyCount > 0) {
+            kvCopyPages.copy(stream, pool.layerParts(), pool.layerPartCount(), metadata.address(metadata.pageCopies),
+                    metadata.pageCopyCount, pool.pageSize(), config.kvDim());
+        }
     }
 
     /** Grows the work buffers (dropping every graph, whose addresses they invalidate) when a step needs more. */

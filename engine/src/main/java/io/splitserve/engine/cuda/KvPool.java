@@ -6,11 +6,13 @@ import io.splitserve.kernels.cuda.DeviceBuffer;
 /**
  * The KV page pools of every layer on the GPU in bf16: per layer one buffer for K and one for V, each
  * {@code [pages][pageSize][kvHeads][headDim]}, addressed by slot = page * pageSize + offset. Page ownership is
- * tracked by the engine's {@code BlockManager}; this class only holds the bytes.
+ * tracked by the engine's {@code BlockManager}; this class only holds the bytes, and a device table of every layer
+ * part's address (K and V of layer 0, then of layer 1, ...) for kernels that touch all layers in one launch.
  */
 final class KvPool implements AutoCloseable {
     private final DeviceBuffer[] keys;
     private final DeviceBuffer[] values;
+    private DeviceBuffer layerParts;
     private final int pageCount;
     private final int pageSize;
 
@@ -25,6 +27,13 @@ final class KvPool implements AutoCloseable {
                 keys[l] = DeviceBuffer.allocate(perLayer);
                 values[l] = DeviceBuffer.allocate(perLayer);
             }
+            final long[] addresses = new long[2 * keys.length];
+            for (int l = 0; l < keys.length; l++) {
+                addresses[2 * l] = keys[l].address();
+                addresses[2 * l + 1] = values[l].address();
+            }
+            layerParts = DeviceBuffer.allocate(8L * addresses.length);
+            layerParts.copyFrom(addresses);
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -57,6 +66,16 @@ final class KvPool implements AutoCloseable {
         return values[layer];
     }
 
+    /** Device address of the table of {@link #layerPartCount()} pool addresses: K of layer 0, V of layer 0, ... */
+    long layerParts() {
+        return layerParts.address();
+    }
+
+    /** Pools in all: K and V of every layer. */
+    int layerPartCount() {
+        return 2 * keys.length;
+    }
+
     int pageCount() {
         return pageCount;
     }
@@ -72,6 +91,9 @@ final class KvPool implements AutoCloseable {
 
     @Override
     public void close() {
+        if (layerParts != null) {
+            layerParts.close();
+        }
         for (int l = 0; l < keys.length; l++) {
             if (keys[l] != null) {
                 keys[l].close();

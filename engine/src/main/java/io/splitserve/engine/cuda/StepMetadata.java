@@ -13,8 +13,9 @@ import jcuda.Pointer;
 
 /**
  * The flat int metadata of one step, packed into pinned host memory and copied to the device in one asynchronous
- * copy: token ids, positions, KV slots, query starts, context lengths, logit rows and block tables, back to back.
- * Kernels read these arrays at {@link #address(int)} of the section offsets below.
+ * copy: token ids, positions, KV slots, query starts, context lengths, logit rows, block tables and the page copies
+ * (source, destination, rows per copy), back to back. Kernels read these arrays at {@link #address(int)} of the
+ * section offsets below; the page copies come last, so they never move a section a captured graph reads.
  *
  * <p>A decode step is packed padded to its batch bucket with a fixed block-table stride, so the section offsets
  * depend only on (bucket, stride) and a graph captured for that shape stays valid: padding rows have token id -1
@@ -40,6 +41,8 @@ final class StepMetadata implements AutoCloseable {
     int logitRows;
     int blockTables;
     int blockStride;
+    int pageCopies;
+    int pageCopyCount;
 
     StepMetadata(int initialInts) {
         allocate(initialInts);
@@ -51,7 +54,7 @@ final class StepMetadata implements AutoCloseable {
         final int b = step.numSeqs();
         final int r = step.numLogitRows();
         blockStride = step.blockTableStride();
-        layout(t, b, r, blockStride);
+        layout(t, b, r, blockStride, step.numPageCopies());
         put(tokenIds, step.tokenIds(), t);
         put(positions, step.positions(), t);
         put(slots, step.slotMapping(), t);
@@ -59,6 +62,7 @@ final class StepMetadata implements AutoCloseable {
         put(contextLens, step.contextLens(), b);
         put(logitRows, step.logitRows(), r);
         put(blockTables, step.blockTables(), b * blockStride);
+        put(pageCopies, step.pageCopies(), 3 * pageCopyCount);
     }
 
     /**
@@ -68,7 +72,8 @@ final class StepMetadata implements AutoCloseable {
     void packDecode(BatchStep step, int bucket, int stride) {
         final int n = step.numSeqs();
         blockStride = stride;
-        layout(bucket, bucket, bucket, stride);
+        layout(bucket, bucket, bucket, stride, step.numPageCopies());
+        put(pageCopies, step.pageCopies(), 3 * pageCopyCount);
         final int[] stepTables = step.blockTables();
         final int stepStride = step.blockTableStride();
         for (int s = 0; s < bucket; s++) {
@@ -91,7 +96,7 @@ final class StepMetadata implements AutoCloseable {
         ints.put(queryStarts + bucket, bucket);
     }
 
-    private void layout(int tokens, int seqs, int rows, int stride) {
+    private void layout(int tokens, int seqs, int rows, int stride, int copies) {
         tokenIds = 0;
         positions = tokenIds + tokens;
         slots = positions + tokens;
@@ -99,7 +104,9 @@ final class StepMetadata implements AutoCloseable {
         contextLens = queryStarts + seqs + 1;
         logitRows = contextLens + seqs;
         blockTables = logitRows + rows;
-        used = blockTables + seqs * stride;
+        pageCopies = blockTables + seqs * stride;
+        pageCopyCount = copies;
+        used = pageCopies + 3 * copies;
         if (used > capacity) {
             close();
             allocate(Math.max(used, 2 * capacity));

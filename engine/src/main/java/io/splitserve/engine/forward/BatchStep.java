@@ -13,7 +13,10 @@ import java.util.Arrays;
  * its K/V goes). Per sequence {@code s < numSeqs()}: query rows {@code queryStarts[s] .. queryStarts[s+1]-1},
  * {@code contextLens[s]} (cached tokens plus this step's), and pages
  * {@code blockTables[s * blockTableStride() ..]}. Rows whose logits are wanted are listed in {@code logitRows}, in
- * sequence order. The arrays may be longer than the counts; they are reused from step to step, growing as needed.
+ * sequence order. Per page copy {@code c < numPageCopies()}: {@code pageCopies[3c .. 3c + 2]} = (source page,
+ * destination page, leading rows), K and V of every layer, which the runner runs before the step writes any KV (copy
+ * on write of a cached page's rows into a prompt's own page). The arrays may be longer than the counts; they are
+ * reused from step to step, growing as needed.
  */
 public final class BatchStep {
     /** Which of a sequence's query rows need logits. */
@@ -37,13 +40,34 @@ public final class BatchStep {
     private int[] contextLens = new int[16];
     private int[] blockTables = new int[16];
     private int[] logitRows = new int[16];
+    private int numPageCopies;
+    private int[] pageCopies = new int[12];
 
     /** Empties the step, keeping its arrays. */
     public void clear() {
         numTokens = 0;
         numSeqs = 0;
         numLogitRows = 0;
+        numPageCopies = 0;
         queryStarts[0] = 0;
+    }
+
+    /**
+     * Adds a page copy to run before the step writes any KV: the leading {@code rows} rows of page {@code source} into
+     * page {@code destination}, K and V of every layer.
+     */
+    public void addPageCopy(int source, int destination, int rows) {
+        if (source < 0 || destination < 0 || source == destination || rows <= 0) {
+            throw new IllegalArgumentException("bad page copy: " + rows + " rows from page " + source + " to page "
+                    + destination);
+        }
+        if (3 * numPageCopies + 3 > pageCopies.length) {
+            pageCopies = Arrays.copyOf(pageCopies, 2 * pageCopies.length);
+        }
+        pageCopies[3 * numPageCopies] = source;
+        pageCopies[3 * numPageCopies + 1] = destination;
+        pageCopies[3 * numPageCopies + 2] = rows;
+        numPageCopies++;
     }
 
     /**
@@ -157,6 +181,15 @@ public final class BatchStep {
 
     public int[] logitRows() {
         return logitRows;
+    }
+
+    public int numPageCopies() {
+        return numPageCopies;
+    }
+
+    /** {@code 3 * numPageCopies()} entries: (source page, destination page, rows) per copy. */
+    public int[] pageCopies() {
+        return pageCopies;
     }
 
     /** The longest context in the step (sizes attention scratch). */

@@ -1,5 +1,7 @@
 package io.splitserve.engine.forward;
 
+import io.splitserve.kernels.cpu.CpuOps;
+
 /**
  * The KV page pools of every layer in fp32 on the heap: per layer one array for K and one for V, each
  * {@code [pages][pageSize][kvHeads][headDim]}, addressed by slot as {@code PagedAttention} expects. Page ownership is
@@ -10,6 +12,7 @@ public final class CpuKvCache {
     private final float[][] values;
     private final int pageSize;
     private final int pageCount;
+    private final int rowWidth;
 
     public CpuKvCache(int layers, int pageCount, int pageSize, int kvHeads, int headDim) {
         final long perLayer = (long) pageCount * pageSize * kvHeads * headDim;
@@ -22,6 +25,18 @@ public final class CpuKvCache {
         this.values = new float[layers][(int) perLayer];
         this.pageSize = pageSize;
         this.pageCount = pageCount;
+        this.rowWidth = kvHeads * headDim;
+    }
+
+    /**
+     * Runs {@code count} page copies ({@link BatchStep#pageCopies()}: source page, destination page, leading rows),
+     * K and V of every layer.
+     */
+    public void copyPages(int[] copies, int count) {
+        for (int layer = 0; layer < keys.length; layer++) {
+            CpuOps.copyPageRows(keys[layer], pageSize, rowWidth, copies, count);
+            CpuOps.copyPageRows(values[layer], pageSize, rowWidth, copies, count);
+        }
     }
 
     /** Largest page count one per-layer array can hold. */

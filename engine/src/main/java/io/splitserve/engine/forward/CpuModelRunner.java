@@ -8,7 +8,8 @@ import java.nio.ByteOrder;
 /**
  * The CPU backend: runs each ragged {@link BatchStep} (any mix of prefilling prompts and decoding sequences, without
  * padding) through the {@link DecoderModel} on {@link CpuDecoderOps}, over fp32 weights and an fp32
- * {@link CpuKvCache}. A sequence gets bit-identical logits alone or in any batch. KV moves in and out as fp32
+ * {@link CpuKvCache}, after the step's page copies. A sequence gets bit-identical logits alone or in any batch. KV
+ * moves in and out as fp32
  * ({@link KvWireType#F32}), exactly what the pages hold.
  */
 public final class CpuModelRunner implements ModelRunner {
@@ -129,6 +130,7 @@ public final class CpuModelRunner implements ModelRunner {
             throw new IllegalArgumentException("logits buffer holds " + logits.length + " floats, the step needs "
                     + needed);
         }
+        kvCache.copyPages(step.pageCopies(), step.numPageCopies()); // before the step writes any KV
         ops.begin(step, logits, kvListener);
         try {
             model.forward(ops);

@@ -12,6 +12,14 @@ package io.splitserve.engine.kv;
  * not freed but stays cached and idle; taking a page takes one from the free list first, and only then evicts the
  * least recently released idle cached page (dropping it from the cache). A referenced page is never evicted.
  *
+ * <p>Copy on write of a partial page: a table released with its token ids ({@link #release(BlockTable, int[], int)})
+ * leaves its last, partial page cached (when its chain of full pages was offered unbroken up to it), idle like any
+ * other. {@link #lookupWithCopy} then also finds the cached page (partial, or full but parting from the prompt later)
+ * that continues the matched pages the furthest; {@link #share} gives the table a fresh page of its own for those
+ * rows and holds one reference on the source until {@link #releaseCopySource}, so the source is neither evicted nor
+ * reused before the caller has copied the rows (K and V of every layer: that is the runner's business, not this
+ * class's). A partial page is only ever copied from, never shared.
+ *
  * <p>Accounting is exact at every moment: {@link #emptyPages()} + {@link #idleCachedPages()} +
  * {@link #pagesInUse()} = {@link #pageCount()}. {@link #freePages()}, which admission decisions use, counts idle
  * cached pages as free since taking a page may evict them. Allocation is all or nothing: when the pool cannot cover a
@@ -160,26 +168,67 @@ public final class BlockManager {
     }
 
     /**
+     * As {@link #lookup} with at most {@code maxTokens / pageSize} pages, and then the cached page that follows the
+     * last matched page (or begins a sequence, when none matched) and whose leading rows equal the prompt's next tokens
+     * the furthest, at least one row, never past {@code maxTokens} tokens in all nor a whole page: the copy source of
+     * {@code match}. The children of a page are scanned up to a small bound ({@code PrefixCache}); takes nothing.
+     */
+    public void lookupWithCopy(int[] tokens, int length, int maxTokens, PrefixMatch match) {
+        final int limit = Math.min(length, maxTokens);
+        lookup(tokens, length, limit / pageSize, match);
+        final int from = match.pageCount * pageSize;
+        final int maxRows = Math.min(pageSize - 1, limit - from);
+        final int parent = match.pageCount == 0 ? -1 : match.pages[match.pageCount - 1];
+        final long parentRegistration = match.pageCount == 0 ? 0 : match.registrations[match.pageCount - 1];
+        final int source = cache.longestChild(parent, parentRegistration, tokens, from, maxRows);
+        if (source >= 0) {
+            match.copy(source, cache.commonRows(source, tokens, from, maxRows), referenceCounts[source] == 0);
+        }
+    }
+
+    /**
      * Puts the pages of the last {@link #lookup} into empty {@code table}, one more reference each, and counts a
-     * lookup of {@code promptTokens} prompt tokens. Nothing may change the cache between the lookup and this call.
+     * lookup of {@code promptTokens} prompt tokens. When the match names a copy source ({@link #lookupWithCopy}), the
+     * table also gets a fresh page of its own, into which the caller copies the source's leading
+     * {@link PrefixMatch#copyRows()} rows, and the source one reference until {@link #releaseCopySource}; the copied
+     * rows count as hit tokens. Nothing may change the cache between the lookup and this call.
+     *
+     * @throws OutOfPagesException when a copy needs a page and none is free (nothing is taken).
      */
     public void share(PrefixMatch match, BlockTable table, int promptTokens) {
         if (table.pageCount() != 0) {
             throw new IllegalStateException("cached pages start a table; this one holds " + table.pageCount());
         }
+        if (match.copyRows > 0 && freePages() - match.idlePages < 1) {
+            throw new OutOfPagesException(1, freePages() - match.idlePages, pool.pageCount());
+        }
         table.resetChain();
         for (int i = 0; i < match.pageCount; i++) {
             final int page = match.pages[i];
-            if (referenceCounts[page] == 0) {
-                cache.removeIdle(page);
-                pagesInUse++;
-            }
-            referenceCounts[page]++;
+            hold(page);
             table.append(page);
             table.continueChain(match.keys[i], page, match.registrations[i]);
         }
+        if (match.copyRows > 0) {
+            hold(match.copySource);
+            cache.promote(match.copySource);
+            table.append(take());
+        }
         lookedUpTokens += promptTokens;
-        hitTokens += (long) match.pageCount * pageSize;
+        hitTokens += match.tokens(pageSize);
+    }
+
+    /** The rows {@link #share} had copied from {@code page} landed: drops the reference it took on the source. */
+    public void releaseCopySource(int page) {
+        drop(checkedPage(page));
+    }
+
+    private void hold(int page) {
+        if (referenceCounts[page] == 0) {
+            cache.removeIdle(page);
+            pagesInUse++;
+        }
+        referenceCounts[page]++;
     }
 
     /**
@@ -204,6 +253,28 @@ public final class BlockManager {
                 table.chainBroken = true;
             }
         }
+    }
+
+    /**
+     * As {@link #release(BlockTable)} for a table holding K/V of {@code tokens[0, computed)}: when its last page is
+     * partial ({@code computed % pageSize} rows) and its full pages were offered to the cache unbroken up to it
+     * ({@link #register}), that page stays cached, idle, to be copied from by a later prompt
+     * ({@link #lookupWithCopy}); unless a cached sibling already holds at least those rows.
+     */
+    public void release(BlockTable table, int[] tokens, int computed) {
+        final int last = computed / pageSize;
+        final int rows = computed % pageSize;
+        if (rows > 0 && !table.chainBroken && table.offeredPages == last && last < table.pageCount()) {
+            final int page = table.page(last);
+            final int from = last * pageSize;
+            final int sibling = cache.longestChild(table.chainPage, table.chainRegistration, tokens, from, rows);
+            final boolean covered = sibling >= 0 && cache.commonRows(sibling, tokens, from, rows) == rows;
+            if (!covered && referenceCounts[page] == 1 && !cache.isRegistered(page)
+                    && (table.chainPage < 0 || cache.registration(table.chainPage) == table.chainRegistration)) {
+                cache.registerPartial(page, tokens, from, rows, table.chainPage, table.chainRegistration);
+            }
+        }
+        release(table);
     }
 
     /** Drops one reference to every page of {@code table}; the table is empty afterwards. */

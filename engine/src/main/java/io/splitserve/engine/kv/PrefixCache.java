@@ -3,15 +3,25 @@ package io.splitserve.engine.kv;
 import java.util.Arrays;
 
 /**
- * The content index of full KV pages, so that a prompt that repeats a prefix can share the pages that already hold
- * its K/V. A registered page is keyed by a chain: the key of (its parent page's key, its own token ids), the first
- * page of a sequence having {@link #ROOT_KEY} as parent key, so a page matches only together with its whole prefix.
+ * The content index of cached KV pages, so that a prompt that repeats a prefix can share the pages that already hold
+ * its K/V. A registered full page is keyed by a chain: the key of (its parent page's key, its own token ids), the
+ * first page of a sequence having {@link #ROOT_KEY} as parent key, so a page matches only together with its whole
+ * prefix.
  *
  * <p>Keys only find candidates. A candidate matches when its stored token ids equal the ones looked up and its
  * recorded parent is exactly the page matched one level up, in the same registration (every registration gets an id
  * never used again, so a parent that was evicted and reused since does not count). By induction from the first page,
  * a matched page holds K/V of exactly the looked-up prefix, whatever the hash: a collision can only cost a hit,
- * never share wrong KV. A registered page is full and never written again while it stays registered.
+ * never share wrong KV. A registered page is never written again while it stays registered.
+ *
+ * <p>A registered page may also be partial: the last page of a released sequence, with {@code 0 < rows < pageSize}
+ * valid rows. A partial page has no key (a full-page lookup never finds it); it is only ever copied from. To find the
+ * page that continues a matched prefix the furthest (a partial page, or a full one that parts from the prompt after
+ * some rows), every registered page is linked into its parent's list of children (the root's for a first page), most
+ * recently registered or copied from first, and {@link #longestChild} scans at most {@link #MAX_SCANNED_CHILDREN} of
+ * them, comparing at most a page of token ids each: bounded work and no allocation per lookup, at the price of
+ * missing a continuation beyond the first children scanned. A page whose parent is unregistered (or was re-registered
+ * since) is an orphan: in no list, never found, waiting in the idle order for its own eviction.
  *
  * <p>It also keeps the registered pages that no sequence references (idle) in least recently released order, which
  * {@link BlockManager} evicts from when the free list is empty. It knows nothing about models or reference counts:
@@ -20,7 +30,10 @@ import java.util.Arrays;
 final class PrefixCache {
     /** The parent key of a sequence's first page. */
     static final long ROOT_KEY = 0x6A09E667F3BCC909L;
+    /** Children of one parent that {@link #longestChild} compares at most. */
+    static final int MAX_SCANNED_CHILDREN = 8;
     private static final int EMPTY = -1;
+    private static final int ORPHAN = -2; // the parent page of a page linked into no child list
 
     /** The key of a page holding {@code tokens[from, from + count)} after the prefix keyed {@code parentKey}. */
     @FunctionalInterface
@@ -48,7 +61,12 @@ final class PrefixCache {
     private final long[] registrations; // 0: not registered
     private final int[] parentPages; // EMPTY for a first page
     private final long[] parentRegistrations;
-    private final int[] tokens; // [page][pageSize]
+    private final int[] tokens; // [page][pageSize], the first validRows[page] of them valid
+    private final int[] validRows; // pageSize for a full page
+    private final int[] firstChild; // per parent page: its most recent child, or EMPTY
+    private final int[] nextSibling; // older sibling, or EMPTY
+    private final int[] previousSibling; // newer sibling, or EMPTY
+    private int firstRootChild = EMPTY;
     private final int[] index; // open addressing with linear probing: a registered page, or EMPTY
     private final int indexMask;
     private final int[] newer; // idle list, oldest at idleHead
@@ -67,6 +85,11 @@ final class PrefixCache {
         this.parentPages = new int[pageCount];
         this.parentRegistrations = new long[pageCount];
         this.tokens = new int[Math.multiplyExact(pageCount, pageSize)];
+        this.validRows = new int[pageCount];
+        this.firstChild = new int[pageCount];
+        this.nextSibling = new int[pageCount];
+        this.previousSibling = new int[pageCount];
+        Arrays.fill(firstChild, EMPTY);
         this.index = new int[Integer.highestOneBit(Math.max(2, pageCount)) * 4];
         this.indexMask = index.length - 1;
         Arrays.fill(index, EMPTY);
@@ -93,7 +116,8 @@ final class PrefixCache {
      * {@code parentPage} (-1 for none) in registration {@code parentRegistration} (0 for none).
      */
     boolean matches(int page, int[] tokenIds, int from, int parentPage, long parentRegistration) {
-        if (parentPages[page] != parentPage || parentRegistrations[page] != parentRegistration) {
+        if (parentPages[page] != parentPage || parentRegistrations[page] != parentRegistration
+                || validRows[page] != pageSize) {
             return false;
         }
         return Arrays.equals(tokens, page * pageSize, (page + 1) * pageSize, tokenIds, from, from + pageSize);
@@ -114,20 +138,74 @@ final class PrefixCache {
             throw new IllegalStateException("page " + page + " or its key is registered already");
         }
         keys[page] = key;
-        registrations[page] = nextRegistration++;
-        parentPages[page] = parentPage;
-        parentRegistrations[page] = parentRegistration;
-        System.arraycopy(tokenIds, from, tokens, page * pageSize, pageSize);
+        store(page, tokenIds, from, pageSize, parentPage, parentRegistration);
         int slot = slotOf(key);
         while (index[slot] != EMPTY) {
             slot = (slot + 1) & indexMask;
         }
         index[slot] = page;
+    }
+
+    /**
+     * Registers unregistered {@code page} as a partial page holding {@code tokenIds[from, from + rows)} after the
+     * parent {@code parentPage} (-1 for none) in registration {@code parentRegistration}, which must be current.
+     */
+    void registerPartial(int page, int[] tokenIds, int from, int rows, int parentPage, long parentRegistration) {
+        if (registrations[page] != 0) {
+            throw new IllegalStateException("page " + page + " is registered already");
+        }
+        if (rows <= 0 || rows >= pageSize) {
+            throw new IllegalArgumentException("a partial page holds 1 to " + (pageSize - 1) + " rows, got " + rows);
+        }
+        if (!isCurrent(parentPage, parentRegistration)) {
+            throw new IllegalArgumentException("parent page " + parentPage + " is not in registration "
+                    + parentRegistration);
+        }
+        store(page, tokenIds, from, rows, parentPage, parentRegistration);
+    }
+
+    private void store(int page, int[] tokenIds, int from, int rows, int parentPage, long parentRegistration) {
+        registrations[page] = nextRegistration++;
+        parentRegistrations[page] = parentRegistration;
+        validRows[page] = rows;
+        System.arraycopy(tokenIds, from, tokens, page * pageSize, rows);
+        firstChild[page] = EMPTY;
+        if (isCurrent(parentPage, parentRegistration)) {
+            parentPages[page] = parentPage;
+            linkFirst(page);
+        } else {
+            parentPages[page] = ORPHAN;
+        }
         registeredCount++;
     }
 
-    /** Drops a registered page from the index (its content is about to be overwritten). */
+    /** Whether {@code parentPage} (-1: the root) is registered now in registration {@code parentRegistration}. */
+    private boolean isCurrent(int parentPage, long parentRegistration) {
+        return parentPage == EMPTY ? parentRegistration == 0
+                : parentRegistration != 0 && registrations[parentPage] == parentRegistration;
+    }
+
+    /** Drops a registered page from the index and its parent's children (its content is about to be overwritten). */
     void unregister(int page) {
+        if (validRows[page] == pageSize) {
+            removeFromIndex(page);
+        }
+        if (parentPages[page] != ORPHAN) {
+            unlink(page);
+        }
+        for (int child = firstChild[page]; child != EMPTY; ) {
+            final int next = nextSibling[child];
+            parentPages[child] = ORPHAN; // it followed this registration, which no lookup can reach any more
+            nextSibling[child] = EMPTY;
+            previousSibling[child] = EMPTY;
+            child = next;
+        }
+        firstChild[page] = EMPTY;
+        registrations[page] = 0;
+        registeredCount--;
+    }
+
+    private void removeFromIndex(int page) {
         int slot = slotOf(keys[page]);
         while (index[slot] != page) {
             slot = (slot + 1) & indexMask;
@@ -142,8 +220,88 @@ final class PrefixCache {
             }
         }
         index[hole] = EMPTY;
-        registrations[page] = 0;
-        registeredCount--;
+    }
+
+    /**
+     * Among the first {@link #MAX_SCANNED_CHILDREN} children of {@code parentPage} (-1: the root) in registration
+     * {@code parentRegistration}, the page whose leading rows equal {@code tokenIds[from, from + maxRows)} the
+     * furthest (at least one row), or -1. Full and partial children alike; see {@link #commonRows}.
+     */
+    int longestChild(int parentPage, long parentRegistration, int[] tokenIds, int from, int maxRows) {
+        if (maxRows <= 0 || !isCurrent(parentPage, parentRegistration)) {
+            return EMPTY;
+        }
+        int best = EMPTY;
+        int bestRows = 0;
+        int child = parentPage == EMPTY ? firstRootChild : firstChild[parentPage];
+        for (int scanned = 0; child != EMPTY && scanned < MAX_SCANNED_CHILDREN; scanned++) {
+            final int rows = commonRows(child, tokenIds, from, maxRows);
+            if (rows > bestRows) {
+                best = child;
+                bestRows = rows;
+            }
+            child = nextSibling[child];
+        }
+        return best;
+    }
+
+    /** How many leading valid rows of registered {@code page} hold {@code tokenIds[from ..]}, at most {@code maxRows}. */
+    int commonRows(int page, int[] tokenIds, int from, int maxRows) {
+        final int limit = Math.min(maxRows, validRows[page]);
+        final int base = page * pageSize;
+        int rows = 0;
+        while (rows < limit && tokens[base + rows] == tokenIds[from + rows]) {
+            rows++;
+        }
+        return rows;
+    }
+
+    /** Valid rows of registered {@code page}: the page size for a full page, fewer for a partial one. */
+    int validRows(int page) {
+        return validRows[page];
+    }
+
+    /** {@code page} was just copied from: it moves to the front of its parent's children, first to be scanned. */
+    void promote(int page) {
+        if (parentPages[page] != ORPHAN) {
+            unlink(page);
+            linkFirst(page);
+        }
+    }
+
+    private void linkFirst(int page) {
+        final int parent = parentPages[page];
+        final int first = parent == EMPTY ? firstRootChild : firstChild[parent];
+        previousSibling[page] = EMPTY;
+        nextSibling[page] = first;
+        if (first != EMPTY) {
+            previousSibling[first] = page;
+        }
+        if (parent == EMPTY) {
+            firstRootChild = page;
+        } else {
+            firstChild[parent] = page;
+        }
+    }
+
+    private void unlink(int page) {
+        final int parent = parentPages[page];
+        final int newerSibling = previousSibling[page];
+        final int olderSibling = nextSibling[page];
+        if (newerSibling == EMPTY) {
+            if (parent == EMPTY) {
+                firstRootChild = olderSibling;
+            } else {
+                firstChild[parent] = olderSibling;
+            }
+        } else {
+            nextSibling[newerSibling] = olderSibling;
+        }
+        if (olderSibling != EMPTY) {
+            previousSibling[olderSibling] = newerSibling;
+        }
+        previousSibling[page] = EMPTY;
+        nextSibling[page] = EMPTY;
     }
 
     /** Registered pages, referenced or idle. */

@@ -26,12 +26,15 @@ import java.util.SplittableRandom;
  * throws {@link OutOfPagesException}, as does a prompt that cannot get its pages in a step that holds nothing else.
  *
  * <p>With prefix caching on, a prompt admitted for the first time shares the longest run of cached full pages that
- * begins it, capped so that its last token is still computed (it must yield logits), and its prefill starts after
- * them. After each step the sequences of the step offer their pages that became full (prompt chunks and decode tokens
- * alike) to the cache; release and preemption drop their references, leaving cached pages idle for later hits. Only
- * full pages are shared and a full page is never written again, so no page is ever copied on write: a prompt's partial
- * last page is its own. Sequences added by {@link #addRunning} (KV computed elsewhere) offer their pages when their
- * token ids are given, and neither share nor offer pages when they are not.
+ * begins it and copies on write the leading rows of the cached page that continues it the furthest (the partial last
+ * page of a released sequence, or a full page that parts from the prompt later): its next page is its own, the step's
+ * plan lists the copy of those rows into it, and its prefill starts after them. The cap holds for both: the prompt's
+ * last token is always computed (it must yield logits). The copy source keeps a reference until the step completes,
+ * so nothing evicts or reuses it before the copy ran. After each step the sequences of the step offer their pages
+ * that became full (prompt chunks and decode tokens alike) to the cache; release and preemption drop their
+ * references, leaving cached pages idle for later hits, and leave a sequence's partial last page cached as a copy
+ * source. Sequences added by {@link #addRunning} (KV computed elsewhere) offer their pages when their token ids are
+ * given, and neither share nor offer pages when they are not.
  *
  * <p>It never touches tensors, logits or the model: the engine packs the {@link StepPlan}, runs it and hands the
  * sampled tokens back through {@link #completeStep(int[])}. Not thread-safe: the engine's thread drives it.
@@ -50,6 +53,7 @@ public final class BatchScheduler {
     private final List<Long> preempted = new ArrayList<>();
     private final StepPlan plan = new StepPlan();
     private boolean stepPending;
+    private boolean copySourcesHeld;
     private long nextSequenceId = 1;
 
     /** Schedules over {@code blocks}' pages with the budget, limit, chunking and preemption of {@code options}. */
@@ -118,6 +122,7 @@ public final class BatchScheduler {
      *                             pages.
      */
     public StepPlan schedule() {
+        releaseCopySources(); // a plan never completed
         plan.clear();
         stepPending = false;
         if (preemption) {
@@ -132,11 +137,11 @@ public final class BatchScheduler {
             final Sequence sequence = waiting.peek();
             final boolean firstAdmission = sequence.table.pageCount() == 0; // a waiting prompt knows its token ids
             if (firstAdmission && prefixCaching) {
-                blocks.lookup(sequence.tokens, sequence.length, (sequence.length - 1) / blocks.pageSize(), match);
+                blocks.lookupWithCopy(sequence.tokens, sequence.length, sequence.length - 1, match);
             } else {
                 match.clear();
             }
-            final int start = firstAdmission ? match.pageCount() * blocks.pageSize() : sequence.computed;
+            final int start = firstAdmission ? match.tokens(blocks.pageSize()) : sequence.computed;
             final int remaining = sequence.length - start;
             final int chunk = chunkedPrefill ? Math.min(remaining, prefillTokenBudget - prefillTokens) : remaining;
             if (chunk <= 0 || (prefillTokens > 0 && prefillTokens + chunk > prefillTokenBudget)) {
@@ -144,7 +149,8 @@ public final class BatchScheduler {
             }
             final int upTo = start + chunk;
             final int needed = blocks.pagesFor(upTo) - sequence.table.pageCount() - match.pageCount();
-            final int available = blocks.freePages() - match.idlePages(); // sharing idle pages takes them too
+            // sharing idle pages (and holding an idle copy source) takes them too; the copy's page is among those needed
+            final int available = blocks.freePages() - match.idlePages();
             if (needed > available) {
                 if (plan.isEmpty()) {
                     throw new OutOfPagesException(needed, available, blocks.pageCount());
@@ -154,6 +160,10 @@ public final class BatchScheduler {
             if (firstAdmission) {
                 if (prefixCaching) {
                     blocks.share(match, sequence.table, sequence.length);
+                    if (match.copyRows() > 0) {
+                        plan.addCopy(match.copySource(), sequence.table.page(match.pageCount()), match.copyRows());
+                        copySourcesHeld = true;
+                    }
                 }
                 sequence.computed = start;
             }
@@ -185,6 +195,7 @@ public final class BatchScheduler {
                     + tokens.length);
         }
         stepPending = false;
+        releaseCopySources();
         int row = 0;
         for (int i = 0; i < plan.size(); i++) {
             if (plan.samples(i)) {
@@ -205,6 +216,25 @@ public final class BatchScheduler {
         }
     }
 
+    /** The copies of the last plan ran (or never will): their sources lose the reference the plan held. */
+    private void releaseCopySources() {
+        if (copySourcesHeld) {
+            copySourcesHeld = false;
+            for (int i = 0; i < plan.copies(); i++) {
+                blocks.releaseCopySource(plan.copySource(i));
+            }
+        }
+    }
+
+    /** Returns a sequence's pages, leaving its partial last page cached when its token ids are known. */
+    private void releasePages(Sequence sequence) {
+        if (prefixCaching && sequence.tokensKnown) {
+            blocks.release(sequence.table, sequence.tokens, sequence.computed);
+        } else {
+            blocks.release(sequence.table);
+        }
+    }
+
     /** Frees the newest running sequences until every remaining one can get the page its next token needs. */
     private void preemptUntilRunningFits() {
         int missing = 0;
@@ -215,7 +245,7 @@ public final class BatchScheduler {
             final Sequence newest = running.remove(running.size() - 1);
             missing -= blocks.missingPages(newest.table, newest.length);
             sequences.remove(newest.id());
-            blocks.release(newest.table);
+            releasePages(newest);
             preempted.add(newest.id());
         }
     }
@@ -242,7 +272,7 @@ public final class BatchScheduler {
         if (!waiting.remove(sequence)) {
             running.remove(sequence);
         }
-        blocks.release(sequence.table);
+        releasePages(sequence);
     }
 
     /** Forgets every sequence and returns all their pages. */

@@ -8,6 +8,11 @@ import java.util.Arrays;
  * sequences come first (one decode token each), then prompts in arrival order; at most the last entry is a prefill
  * chunk that does not end its prompt (it samples nothing). So the {@code k}-th sampling entry is logit row {@code k}.
  *
+ * <p>It also lists the page copies of the step (copy on write of a cached page's leading rows into a prompt's own
+ * page): each copies rows {@code [0, rows)} of K and V of every layer from a source page to a destination page, and
+ * must land before the step's forward pass writes anything. No two copies of a step share a destination, and no
+ * destination is a source.
+ *
  * <p>It only describes the step: packing tokens into a batch, running the model and sampling are the engine's. One
  * instance is reused from step to step; its arrays grow and are never shrunk.
  */
@@ -19,12 +24,29 @@ public final class StepPlan {
     private int size;
     private int decodes;
     private int sampled;
+    private int[] copySources = new int[4];
+    private int[] copyDestinations = new int[4];
+    private int[] copyRows = new int[4];
+    private int copies;
 
     void clear() {
         Arrays.fill(sequences, 0, size, null);
         size = 0;
         decodes = 0;
         sampled = 0;
+        copies = 0;
+    }
+
+    void addCopy(int sourcePage, int destinationPage, int rows) {
+        if (copies == copySources.length) {
+            copySources = Arrays.copyOf(copySources, copies * 2);
+            copyDestinations = Arrays.copyOf(copyDestinations, copies * 2);
+            copyRows = Arrays.copyOf(copyRows, copies * 2);
+        }
+        copySources[copies] = sourcePage;
+        copyDestinations[copies] = destinationPage;
+        copyRows[copies] = rows;
+        copies++;
     }
 
     void addDecode(Sequence sequence) {
@@ -90,6 +112,33 @@ public final class StepPlan {
     /** Entries that sample, so the number of tokens the step produces. */
     public int sampled() {
         return sampled;
+    }
+
+    /** Page copies to run before the step's forward pass. */
+    public int copies() {
+        return copies;
+    }
+
+    /** The page copy {@code copy} reads from. */
+    public int copySource(int copy) {
+        return copySources[checkedCopy(copy)];
+    }
+
+    /** The page copy {@code copy} writes into. */
+    public int copyDestination(int copy) {
+        return copyDestinations[checkedCopy(copy)];
+    }
+
+    /** Leading rows (tokens) copy {@code copy} copies, K and V of every layer. */
+    public int copyRows(int copy) {
+        return copyRows[checkedCopy(copy)];
+    }
+
+    private int checkedCopy(int copy) {
+        if (copy < 0 || copy >= copies) {
+            throw new IndexOutOfBoundsException("copy " + copy + " of a step of " + copies + " page copies");
+        }
+        return copy;
     }
 
     /** Prompt tokens the step prefills (every entry after the decodes). */

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * On the CUDA backend, greedy output with the prefix cache equals output without it: a repeated prompt, a resent
  * conversation, concurrent sharers, prompts ending on and just past a page boundary, chunked prefill, eviction under a
- * small pool and preemption with shared pages, with the cache hits each run must make. A cached prefix is attended
+ * small pool and preemption with shared pages, with the cache hits each run must make, the rows copied on write (by
+ * the page copy kernel) among them. A cached prefix is attended
  * from pages written by an earlier step while the uncached run computes it in the same prefill, and bf16 sums in
  * another order may part greedy at a near-tie, so the bar is the one every GPU serving test uses: the first 8 tokens
  * of every request exactly, and at least 75% of requests in full.
@@ -66,12 +67,13 @@ class PrefixCachingGpuTest {
             final Outcome outcome = sameWithAndWithoutCache(dir, options(), options(), List.of(
                     new Request(0, first, 12),
                     new Request(0, prefix, 10),
-                    new Request(14, first, 12), // after the first finished: shares 2 pages
-                    new Request(15, conversation, 10), // shares the first's 2 full pages
-                    new Request(16, prefix, 10), // ends on a boundary: shares 2 of its 3 pages
+                    new Request(14, first, 12), // after the first finished: shares 2 pages, copies 7 rows of the 3rd
+                    new Request(15, conversation, 10), // shares the first's 2 full pages, copies its other 8 tokens
+                    new Request(16, prefix, 10), // ends on a boundary: shares 2 of its 3 pages, copies 15 rows
                     new Request(16, concat(prefix, new int[] {7}), 10), // one past: shares 3, computes 1 token
                     new Request(17, concat(prefix, RandomModels.tokens(4, 20)), 10))); // shares 3 beside the others
-            assertEquals(2 * PAGE + 2 * PAGE + 2 * PAGE + 3 * PAGE + 3 * PAGE, outcome.stats().hitTokens(), arch);
+            assertEquals(2 * PAGE + 7 + 2 * PAGE + 8 + 3 * PAGE - 1 + 3 * PAGE + 3 * PAGE, outcome.stats().hitTokens(),
+                    arch);
         }
     }
 
@@ -85,7 +87,8 @@ class PrefixCachingGpuTest {
                 new Request(6, concat(prefix, RandomModels.tokens(8, 3)), 8));
         final Outcome chunks = sameWithAndWithoutCache(dir, options().chunkedPrefill(true).prefillTokenBudget(24),
                 options().chunkedPrefill(true).prefillTokenBudget(24), chunked);
-        assertEquals(2 * 2 * PAGE, chunks.stats().hitTokens());
+        // each shares the prefix's 2 full pages and copies its other 5 tokens from the first's 3rd page
+        assertEquals(2 * (2 * PAGE + 5), chunks.stats().hitTokens());
 
         // 10 pages: the four sharers below grow to 5 pages each, 2 of them shared, so they do not fit at once; the
         // pages they leave cached are evicted for the later requests

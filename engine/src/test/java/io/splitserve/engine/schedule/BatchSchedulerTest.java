@@ -289,12 +289,17 @@ class BatchSchedulerTest {
         assertEquals(plan.sequence(0).table().page(1), plan.sequence(1).table().page(1));
         complete(scheduler, plan);
 
-        // a prompt of exactly the two cached pages shares only one: its last token must be computed for logits
-        // (looked up: a 10, b 10, c 8 tokens; hit: b 8, c 4)
+        // a prompt of exactly the two cached pages shares only one and copies 3 rows of the other into a page of its
+        // own: its last token must be computed for logits (looked up: a 10, b 10, c 8 tokens; hit: b 8, c 4 + 3)
         final long c = scheduler.addWaiting(Arrays.copyOf(prompt, 8), GREEDY, new SplittableRandom(0));
         plan = scheduler.schedule();
-        assertEntry(plan, 2, c, 4, 4, true);
-        assertEquals(new PrefixCacheStats(28, 12, 2, 0), blocks.prefixCacheStats());
+        assertEntry(plan, 2, c, 7, 1, true);
+        assertEquals(1, plan.copies());
+        assertEquals(plan.sequence(0).table().page(1), plan.copySource(0));
+        assertEquals(plan.sequence(2).table().page(1), plan.copyDestination(0));
+        assertTrue(plan.copySource(0) != plan.copyDestination(0));
+        assertEquals(3, plan.copyRows(0));
+        assertEquals(new PrefixCacheStats(28, 15, 2, 0), blocks.prefixCacheStats());
         complete(scheduler, plan);
 
         // every holder released: the cached pages stay, idle, and count as free

@@ -20,10 +20,12 @@ import org.junit.jupiter.api.Test;
  * A property test of page accounting under the prefix cache: seeded random workloads of adds, steps, releases and
  * preemptions at the scheduler level, with prompts drawn from a few shared prefixes and decode tokens from a tiny
  * vocabulary so that pages are shared and evicted often. A fake KV cache (the token id written into each slot) plays
- * the model. After every event: free + idle cached + in use = pool size; each page's reference count is the number
- * of block tables holding it, so no free page is referenced and no page in a table was evicted (it would have been
- * handed out again and be held twice); and every sequence's slots hold its own tokens for all it has computed, so a
- * shared page always holds the prefix it was shared for and no page still in use was overwritten.
+ * the model, and runs each step's page copies before the step writes (copy on write of cached pages' leading rows,
+ * partial pages left by released and preempted sequences among them). After every event: free + idle cached + in use
+ * = pool size; each page's reference count is the number of block tables holding it, so no free page is referenced
+ * and no page in a table was evicted (it would have been handed out again and be held twice); and every sequence's
+ * slots hold its own tokens for all it has computed, so a shared page always holds the prefix it was shared for, a
+ * copied page the rows it was copied for, and no page still in use was overwritten.
  */
 class PrefixCacheAccountingTest {
     private static final int RUNS = 40;
@@ -33,14 +35,20 @@ class PrefixCacheAccountingTest {
     void randomWorkloadsKeepEveryPageAccountedForAndEverySharedPageTrue() {
         long hits = 0;
         long evictions = 0;
+        long copies = 0;
+        long copiedRows = 0;
         for (int run = 0; run < RUNS; run++) {
             final Workload workload = new Workload(new SplittableRandom(run));
             workload.play();
             hits += workload.blocks.prefixCacheStats().hitTokens();
             evictions += workload.blocks.prefixCacheStats().evictions();
+            copies += workload.copies;
+            copiedRows += workload.copiedRows;
         }
         assertTrue(hits > 1000, "prefixes were shared: " + hits + " tokens hit");
         assertTrue(evictions > 100, "cached pages were evicted: " + evictions);
+        assertTrue(copies > 100, "cached pages were copied on write: " + copies);
+        assertTrue(copiedRows > copies, "copies of more than one row: " + copiedRows + " rows in " + copies);
     }
 
     private static final class Workload {
@@ -52,6 +60,8 @@ class PrefixCacheAccountingTest {
         final int[] kv; // the token id written into each slot, or -1
         final Map<Long, Sequence> live = new HashMap<>(); // every sequence that ever was in a step and still lives
         final List<Long> added = new ArrayList<>();
+        long copies;
+        long copiedRows;
 
         Workload(SplittableRandom random) {
             this.random = random;
@@ -110,6 +120,13 @@ class PrefixCacheAccountingTest {
             }
             if (plan.isEmpty()) {
                 return;
+            }
+            for (int c = 0; c < plan.copies(); c++) {
+                final int rows = plan.copyRows(c);
+                assertTrue(rows > 0 && rows < pageSize, "a copy of " + rows + " rows");
+                System.arraycopy(kv, plan.copySource(c) * pageSize, kv, plan.copyDestination(c) * pageSize, rows);
+                copies++;
+                copiedRows += rows;
             }
             for (int i = 0; i < plan.size(); i++) {
                 final Sequence sequence = plan.sequence(i);

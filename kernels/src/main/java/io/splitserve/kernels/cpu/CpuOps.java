@@ -265,6 +265,27 @@ public final class CpuOps {
         }
     }
 
+    /**
+     * Page copy (copy on write of cached KV): for each of {@code count} copies, the triple
+     * {@code copies[3c .. 3c + 2]} = (source page, destination page, rows) copies the source page's leading
+     * {@code rows} slots into the destination page's, in one page pool ({@code [pages][pageSize][width]}; call it for
+     * K and V of every layer). Destinations must be distinct and no destination a source.
+     */
+    public static void copyPageRows(float[] pool, int pageSize, int width, int[] copies, int count) {
+        final int pages = pool.length / (pageSize * width);
+        for (int c = 0; c < count; c++) {
+            final int source = copies[3 * c];
+            final int destination = copies[3 * c + 1];
+            final int rows = copies[3 * c + 2];
+            if (source < 0 || source >= pages || destination < 0 || destination >= pages || rows <= 0
+                    || rows > pageSize) {
+                throw new IllegalArgumentException("page copy " + c + " (" + source + " -> " + destination + ", "
+                        + rows + " rows) does not fit a pool of " + pages + " pages of " + pageSize);
+            }
+            System.arraycopy(pool, source * pageSize * width, pool, destination * pageSize * width, rows * width);
+        }
+    }
+
     /** Copies the listed rows of {@code x[*][dim]} into consecutive rows of {@code out} (the rows that need logits). */
     public static void gatherRows(float[] x, int[] rowIndices, int count, int dim, float[] out) {
         for (int i = 0; i < count; i++) {

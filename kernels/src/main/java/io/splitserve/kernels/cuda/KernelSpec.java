@@ -14,6 +14,7 @@ enum KernelSpec {
     SILU_AND_MUL("silu_and_mul", "ppi"),
     BIAS_ADD("bias_add", "ppi"),
     KV_WRITE("kv_write", "ppppipi"),
+    KV_COPY_PAGES("kv_copy_pages", "ppii"),
     DECODE_PARTIAL_HD64("decode_attention_partial_hd64", "pipppipppipiiiiif"),
     DECODE_PARTIAL_HD128("decode_attention_partial_hd128", "pipppipppipiiiiif"),
     DECODE_REDUCE("decode_attention_reduce", "pipppiiii"),

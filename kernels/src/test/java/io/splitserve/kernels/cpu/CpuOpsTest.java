@@ -302,4 +302,26 @@ class CpuOpsTest {
                 headDim, scale, denseOut, new float[3]);
         assertArrayEquals(denseOut, fusedOut, "attention over fused query rows");
     }
+
+    @Test
+    void pageCopyCopiesLeadingRowsIntoTheDestinationPageOnlyAndRefusesPagesOutsideThePool() {
+        final int pageSize = 3;
+        final int width = 2;
+        final float[] pool = new float[4 * pageSize * width];
+        for (int i = 0; i < pool.length; i++) {
+            pool[i] = i;
+        }
+        final float[] before = pool.clone();
+        CpuOps.copyPageRows(pool, pageSize, width, new int[] {2, 0, 2, 1, 3, 1}, 2);
+        final float[] expected = before.clone();
+        System.arraycopy(before, 2 * pageSize * width, expected, 0, 2 * width); // page 2's rows 0-1 into page 0
+        System.arraycopy(before, pageSize * width, expected, 3 * pageSize * width, width); // page 1's row 0 into 3
+        assertArrayEquals(expected, pool);
+        assertEquals(before[2 * width], pool[2 * width], "row 2 of page 0 is left as it was");
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CpuOps.copyPageRows(pool, pageSize, width, new int[] {4, 0, 1}, 1));
+        assertEquals("page copy 0 (4 -> 0, 1 rows) does not fit a pool of 4 pages of 3", e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> CpuOps.copyPageRows(pool, pageSize, width, new int[] {1, 0, 4}, 1), "more rows than a page");
+    }
 }
