@@ -59,10 +59,8 @@ final class DecodeCommand implements Callable<Integer> {
     @Option(names = "--colocated", description = "Prefill here too (chunked), instead of receiving KV.")
     boolean colocated;
 
-    @Option(names = "--enable-prefix-caching", negatable = true, defaultValue = "true", fallbackValue = "true",
-        description = "Keep computed prompt prefixes in the KV cache and reuse them for later prompts (a colocated"
-            + " node); --no-enable-prefix-caching computes every prompt whole (default: on).")
-    boolean prefixCaching;
+    @Mixin
+    NodePrefixCachingOption prefixCaching;
 
     @Mixin
     MediaDriverOptions drivers;
@@ -93,7 +91,7 @@ final class DecodeCommand implements Callable<Integer> {
                 .routerChannel(router).controlChannel(control).kvChannel(kv)
                 .kvAckChannel(ackPublish).kvAckSubscribeChannel(ackSubscribe)
                 .maxBatchSize(maxBatchSize).colocated(colocated)
-                .engineOptions(modelOptions.standaloneEngineOptions(dir).prefixCaching(prefixCaching))),
+                .engineOptions(modelOptions.standaloneEngineOptions(dir).prefixCaching(prefixCaching.enabled))),
                 agent -> null);
     }
 }

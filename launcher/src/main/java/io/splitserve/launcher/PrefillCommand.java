@@ -45,6 +45,9 @@ final class PrefillCommand implements Callable<Integer> {
     KvPathOption kvPath;
 
     @Mixin
+    NodePrefixCachingOption prefixCaching;
+
+    @Mixin
     MediaDriverOptions drivers;
 
     @Override
@@ -56,6 +59,7 @@ final class PrefillCommand implements Callable<Integer> {
                 .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir))
                 .routerChannel(router).controlChannel(control).prefillTokenBudget(prefillTokenBudget)
                 .kvPathMode(kvPath.mode())
-                .engineOptions(modelOptions.standaloneEngineOptions(dir))), agent -> null);
+                .engineOptions(modelOptions.standaloneEngineOptions(dir).prefixCaching(prefixCaching.enabled))),
+                agent -> null);
     }
 }
