@@ -10,7 +10,7 @@
 # transfer. Reports and logs land under /tmp/res/prefix-{colo,disagg}-MODEL-WORKLOAD-on|off-RATE.
 # MODEL is a name under $MODELS (default /tmp/models) or a model directory. Environment: BACKEND (cuda; cpu for a
 # dry run), GPU (0), MEM_FRACTION (0.85 colocated), NODE_MEM_FRACTION (0.4 per disaggregated node), SLO_TTFT_MS (500),
-# SLO_TPOT_MS (25), MAX_INPUT (7000), HEAP (32g). $OUT gets run.log and results.tgz.
+# SLO_TPOT_MS (25), MAX_INPUT (7000), MAX_BATCH (64: sequences a node decodes at once), HEAP (32g). $OUT gets run.log and results.tgz.
 # usage: bash perf/gpu/prefix_cache_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +24,7 @@ NODE_MEM_FRACTION=${NODE_MEM_FRACTION:-0.4}
 SLO_TTFT_MS=${SLO_TTFT_MS:-500}
 SLO_TPOT_MS=${SLO_TPOT_MS:-25}
 MAX_INPUT=${MAX_INPUT:-7000}
+MAX_BATCH=${MAX_BATCH:-64}
 HEAP=${HEAP:-32g}
 main="$JAVA $JAVA_OPTS -Xmx$HEAP -cp $CP io.splitserve.launcher.Main"
 pids=()
@@ -57,14 +58,15 @@ loads() {
 phase_prefixcache() {
   local name; name=$(basename "$1"); local model; model=$(model_dir "$1")
   local workload=$2 rates=$3 duration=$4 scale=${5:-1} port=8031 mode flag
+  log "colocated, max batch $MAX_BATCH"
   for mode in on off; do
     flag=(); [[ $mode == off ]] && flag=(--no-enable-prefix-caching)
     # shellcheck disable=SC2046
     $main serve --colocated --model "$model" --backend "$BACKEND" $(gpu_args "$MEM_FRACTION") --port $port \
-      --max-input-length "$MAX_INPUT" "${flag[@]}" > "$R/prefix-colo-$name-$workload-$mode-serve.log" 2>&1 &
+      --max-input-length "$MAX_INPUT" --max-batch-size "$MAX_BATCH" "${flag[@]}" > "$R/prefix-colo-$name-$workload-$mode-serve.log" 2>&1 &
     pids+=($!)
     if await_health $port 240; then
-      loads "prefix-colo-$name-$workload-$mode" "$model" "$workload" "$rates" "$duration" "$scale" $port
+      loads "prefix-colo-$name-$workload-$mode-b$MAX_BATCH" "$model" "$workload" "$rates" "$duration" "$scale" $port
     else
       tail -5 "$R/prefix-colo-$name-$workload-$mode-serve.log"
     fi
@@ -75,9 +77,10 @@ phase_prefixcache() {
 phase_prefixdisagg() {
   local name; name=$(basename "$1"); local model; model=$(model_dir "$1")
   local workload=$2 rates=$3 duration=$4 scale=${5:-1} port=8032 dir=/dev/shm/ss-prefix mode flag run
+  log "disaggregated, max batch $MAX_BATCH"
   for mode in on off; do
     flag=(); [[ $mode == off ]] && flag=(--no-enable-prefix-caching)
-    run=prefix-disagg-$name-$workload-$mode
+    run=prefix-disagg-$name-$workload-$mode-b$MAX_BATCH
     rm -rf "$dir"
     $main driver --aeron-dir "$dir" > "$R/$run-driver.log" 2>&1 & pids+=($!)
     for _ in $(seq 60); do grep -q "ready" "$R/$run-driver.log" 2>/dev/null && break; sleep 0.5; done
@@ -88,7 +91,7 @@ phase_prefixdisagg() {
       --prefill-token-budget "$MAX_INPUT" "${flag[@]}" > "$R/$run-prefill.log" 2>&1 & pids+=($!)
     # shellcheck disable=SC2046
     $main decode --model "$model" --join-driver "$dir" --backend "$BACKEND" $(gpu_args "$NODE_MEM_FRACTION") \
-      "${flag[@]}" > "$R/$run-decode.log" 2>&1 & pids+=($!)
+      --max-batch-size "$MAX_BATCH" "${flag[@]}" > "$R/$run-decode.log" 2>&1 & pids+=($!)
     if await_health $port 240; then
       loads "$run" "$model" "$workload" "$rates" "$duration" "$scale" $port
     else

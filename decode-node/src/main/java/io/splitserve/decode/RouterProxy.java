@@ -72,7 +72,8 @@ final class RouterProxy implements AutoCloseable {
                 .cachedPages(prefixCache.cachedPages())
                 .prefixLookupTokens(prefixCache.lookedUpTokens())
                 .prefixHitTokens(prefixCache.hitTokens())
-                .prefixEvictions(prefixCache.evictions());
+                .prefixEvictions(prefixCache.evictions())
+                .prefixResends(0); // only a prefill node resends KV
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
     }
 

@@ -106,6 +106,8 @@ class PrefixPlacementServingTest {
                 if (caching) {
                     assertTrue(secondBytes > 0 && secondBytes < firstBytes / 2, "the second transfer moved "
                             + secondBytes + " bytes, the first " + firstBytes);
+                    assertEquals(0, Metrics.parse(system.router().metricsText().get()).count(
+                            "splitserve_kv_prefix_resends_total", "node", "1", "role", "prefill"), "none sent again");
                     Await.until("the decode node to report the tokens it took from its cache",
                             () -> Metrics.parse(system.router().metricsText().get()).count(
                                     "splitserve_prefix_cache_hit_tokens_total", "node", "101", "role", "decode") > 0);

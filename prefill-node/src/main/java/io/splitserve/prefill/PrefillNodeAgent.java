@@ -168,7 +168,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
             nextHeartbeatNs = now + ctx.heartbeatIntervalNs();
             router.heartbeat(ctx.nodeId(), System.currentTimeMillis() * 1_000_000L, engine.freePages(),
                     batcher.queuedTokens(), batcher.queued(), lastBatchNanos,
-                    engine.prefixCacheStats());
+                    engine.prefixCacheStats(), prefixResends);
             work++;
         }
         if (!batcher.isEmpty()) {

@@ -64,7 +64,7 @@ final class RouterProxy implements AutoCloseable {
     }
 
     boolean heartbeat(int nodeId, long nowNanos, int freePages, long queuedTokens, int queued, long stepNanosP50,
-                      PrefixCacheStats prefixCache) {
+                      PrefixCacheStats prefixCache, long prefixResends) {
         heartbeat.wrapAndApplyHeader(buffer, 0, header)
                 .nodeId(nodeId)
                 .timestampNanos(nowNanos)
@@ -75,7 +75,8 @@ final class RouterProxy implements AutoCloseable {
                 .cachedPages(prefixCache.cachedPages())
                 .prefixLookupTokens(prefixCache.lookedUpTokens())
                 .prefixHitTokens(prefixCache.hitTokens())
-                .prefixEvictions(prefixCache.evictions());
+                .prefixEvictions(prefixCache.evictions())
+                .prefixResends(prefixResends);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
     }
 

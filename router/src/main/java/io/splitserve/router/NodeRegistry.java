@@ -120,14 +120,19 @@ final class NodeRegistry implements AutoCloseable {
         }
     }
 
-    /** What a node's heartbeat said of its prefix cache: pages it holds, tokens looked up and found, evictions. */
-    void onPrefixCacheReport(int nodeId, int cachedPages, long lookupTokens, long hitTokens, long evictions) {
+    /**
+     * What a node's heartbeat said of its prefix cache: pages it holds, tokens looked up and found, evictions, and (a
+     * prefill node) transfers sent again whole because their decode node had lost the prefix they left out.
+     */
+    void onPrefixCacheReport(int nodeId, int cachedPages, long lookupTokens, long hitTokens, long evictions,
+                             long resends) {
         final NodeState node = nodes.get(nodeId);
         if (node != null) {
             node.cachedPages = cachedPages;
             node.prefixLookupTokens = lookupTokens;
             node.prefixHitTokens = hitTokens;
             node.prefixEvictions = evictions;
+            node.prefixResends = resends;
         }
     }
 

@@ -28,6 +28,7 @@ final class NodeState {
     long prefixLookupTokens;
     long prefixHitTokens;
     long prefixEvictions;
+    long prefixResends;
     long lastHeardNs;
     boolean alive;
     long pendingPromptTokens;

@@ -184,9 +184,10 @@ public final class RouterAgent implements Agent {
     }
 
     void onHeartbeat(int nodeId, int freePages, int cachedPages, long prefixLookupTokens, long prefixHitTokens,
-                     long prefixEvictions) {
+                     long prefixEvictions, long prefixResends) {
         nodes.onHeartbeat(nodeId, freePages, clock.nanoTime());
-        nodes.onPrefixCacheReport(nodeId, cachedPages, prefixLookupTokens, prefixHitTokens, prefixEvictions);
+        nodes.onPrefixCacheReport(nodeId, cachedPages, prefixLookupTokens, prefixHitTokens, prefixEvictions,
+                prefixResends);
     }
 
     void onFirstToken(long attemptId, int tokenId, long epochNanos) {

@@ -130,6 +130,9 @@ final class RouterMetrics {
                 "Prompt tokens each live node found in its prefix cache (not computed again)", n -> n.prefixHitTokens);
         nodeSeries(out, nodes, "splitserve_prefix_cache_evictions_total", "counter",
                 "Cached pages each live node evicted", n -> n.prefixEvictions);
+        nodeSeries(out, nodes, "splitserve_kv_prefix_resends_total", "counter",
+                "KV transfers each live prefill node sent again whole, their decode node having lost the cached prefix"
+                        + " they left out", n -> n.prefixResends);
         counter(out, "splitserve_kv_transfers_ok_total", "KV transfers that reached their decode node", kvTransfersOk);
         counter(out, "splitserve_kv_transfers_failed_total", "KV transfers that failed", kvTransfersFailed);
         out.append("# HELP splitserve_kv_transfers_total KV transfers ended, by the path their bytes took and outcome\n")

@@ -418,6 +418,17 @@ class RequestSchedulerTest {
         assertEquals(4, node(1).last("prefill").decodeCachedTokens());
     }
 
+    /** A node's heartbeat report of its prefix cache, resends included, is what /metrics says of that node. */
+    @Test
+    void aNodesPrefixCacheReportReachesMetrics() {
+        hello(1, NodeRole.PREFILL, 100);
+        registry.onPrefixCacheReport(1, 12, 400, 300, 2, 3);
+        final String text = metrics.render(0, 0, registry.nodes());
+        assertTrue(text.contains("splitserve_prefix_cache_pages{node=\"1\",role=\"prefill\"} 12\n"), text);
+        assertTrue(text.contains("splitserve_prefix_cache_hit_tokens_total{node=\"1\",role=\"prefill\"} 300\n"), text);
+        assertTrue(text.contains("splitserve_kv_prefix_resends_total{node=\"1\",role=\"prefill\"} 3\n"), text);
+    }
+
     @Test
     void requestLargerThanAnyDecodeNodeFailsAtOnce() {
         hello(1, NodeRole.PREFILL, 0);

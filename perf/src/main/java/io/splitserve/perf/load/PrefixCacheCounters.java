@@ -4,18 +4,20 @@ import java.util.Locale;
 
 /**
  * The servers' prefix-cache counters as the router's {@code /metrics} text gives them, summed over its nodes, and the
- * KV transfers between its nodes, so a load report can say what the cache did during a run and how many KV bytes
- * crossed from prefill to decode nodes per transfer: a snapshot before and one after, subtracted. Counters a server
+ * KV transfers between its nodes, so a load report can say what the cache did during a run, how many KV bytes
+ * crossed from prefill to decode nodes per transfer and how many transfers were sent again whole because their decode
+ * node had lost the prefix they left out: a snapshot before and one after, subtracted. Counters a server
  * does not publish read as 0 (a router without a prefix cache reports nothing to subtract).
  */
 public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evictions, long cachedPages,
-                                  long kvTransfers, long kvBytes) {
+                                  long kvTransfers, long kvBytes, long kvResends) {
     static final String LOOKUPS = "splitserve_prefix_cache_lookup_tokens_total";
     static final String HITS = "splitserve_prefix_cache_hit_tokens_total";
     static final String EVICTIONS = "splitserve_prefix_cache_evictions_total";
     static final String PAGES = "splitserve_prefix_cache_pages";
     static final String TRANSFERS = "splitserve_kv_transfers_ok_total";
     static final String KV_BYTES = "splitserve_kv_transfer_bytes_total";
+    static final String RESENDS = "splitserve_kv_prefix_resends_total";
 
     /**
      * Sums each series over its label sets in Prometheus text exposition format.
@@ -29,6 +31,7 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
         long pages = 0;
         long transfers = 0;
         long kvBytes = 0;
+        long resends = 0;
         for (String line : metricsText.split("\n")) {
             if (line.isEmpty() || line.charAt(0) == '#') {
                 continue;
@@ -38,7 +41,7 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
             final String name = line.substring(0, labels >= 0 ? labels : Math.max(space, 0));
             final long value;
             switch (name) {
-                case LOOKUPS, HITS, EVICTIONS, PAGES, TRANSFERS, KV_BYTES -> value = value(line, space);
+                case LOOKUPS, HITS, EVICTIONS, PAGES, TRANSFERS, KV_BYTES, RESENDS -> value = value(line, space);
                 default -> {
                     continue;
                 }
@@ -49,10 +52,11 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
                 case EVICTIONS -> evictions += value;
                 case TRANSFERS -> transfers += value;
                 case KV_BYTES -> kvBytes += value;
+                case RESENDS -> resends += value;
                 default -> pages += value;
             }
         }
-        return new PrefixCacheCounters(lookups, hits, evictions, pages, transfers, kvBytes);
+        return new PrefixCacheCounters(lookups, hits, evictions, pages, transfers, kvBytes, resends);
     }
 
     private static long value(String line, int space) {
@@ -66,7 +70,8 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
     /** What happened between {@code before} and this snapshot (cached pages: as now). */
     public PrefixCacheCounters since(PrefixCacheCounters before) {
         return new PrefixCacheCounters(lookupTokens - before.lookupTokens, hitTokens - before.hitTokens,
-                evictions - before.evictions, cachedPages, kvTransfers - before.kvTransfers, kvBytes - before.kvBytes);
+                evictions - before.evictions, cachedPages, kvTransfers - before.kvTransfers, kvBytes - before.kvBytes,
+                kvResends - before.kvResends);
     }
 
     /** Found over looked up, or 0 when nothing was looked up. */
@@ -84,7 +89,7 @@ public record PrefixCacheCounters(long lookupTokens, long hitTokens, long evicti
             return cache;
         }
         return cache + String.format(Locale.ROOT, "%n## KV transfers (server side, during the run)%n%n| transfers |"
-                + " KV bytes | KV bytes per transfer |%n|---:|---:|---:|%n| %d | %d | %d |%n", kvTransfers, kvBytes,
-                kvBytes / kvTransfers);
+                + " KV bytes | KV bytes per transfer | sent again whole (prefix lost) |%n|---:|---:|---:|---:|%n"
+                + "| %d | %d | %d | %d |%n", kvTransfers, kvBytes, kvBytes / kvTransfers, kvResends);
     }
 }

@@ -22,20 +22,22 @@ class PrefixCacheCountersTest {
             splitserve_queue_depth 3
             splitserve_kv_transfers_ok_total 2
             splitserve_kv_transfer_bytes_total 1000
+            splitserve_kv_prefix_resends_total{node="1",role="prefill"} 0
             """;
     private static final String AFTER = BEFORE.replace("} 10", "} 110").replace("} 40", "} 240")
-            .replace("ok_total 2", "ok_total 6").replace("bytes_total 1000", "bytes_total 5000");
+            .replace("ok_total 2", "ok_total 6").replace("bytes_total 1000", "bytes_total 5000")
+            .replace("role=\"prefill\"} 0", "role=\"prefill\"} 3");
 
     @Test
     void sumsOverNodesAndSubtractsSnapshots() {
         final PrefixCacheCounters before = PrefixCacheCounters.parse(BEFORE);
-        assertEquals(new PrefixCacheCounters(40, 15, 1, 7, 2, 1000), before);
+        assertEquals(new PrefixCacheCounters(40, 15, 1, 7, 2, 1000, 0), before);
         final PrefixCacheCounters run = PrefixCacheCounters.parse(AFTER).since(before);
         assertEquals(200, run.lookupTokens());
         assertEquals(100, run.hitTokens());
         assertEquals(0.5, run.hitRate());
         assertTrue(run.markdown().contains("| 200 | 100 | 50.0% | 0 | 7 |"), run.markdown());
-        assertTrue(run.markdown().contains("| 4 | 4000 | 1000 |"), run.markdown());
+        assertTrue(run.markdown().contains("| 4 | 4000 | 1000 | 3 |"), run.markdown());
         assertTrue(!PrefixCacheCounters.parse(BEFORE).since(PrefixCacheCounters.parse(BEFORE)).markdown()
                 .contains("KV transfers"), "no transfer, no transfer section");
         assertEquals(0, PrefixCacheCounters.parse("splitserve_queue_depth 1\n").hitRate());
