@@ -5,7 +5,8 @@ package io.splitserve.engine;
  * KV cache of 256 MiB on the CPU or 0.85 of the GPU memory left free after weights and activations on CUDA (the page
  * count follows from the model's size unless {@link #maxPages(int)} fixes it), a prefill budget of 2048 prompt tokens
  * per step, at most 256 sequences running at once, CUDA-graph decode steps; whole prompts per step (no chunking) and
- * running out of pages is an error (no preemption) unless those are switched on; prefix caching on.
+ * running out of pages is an error (no preemption) unless those are switched on; prefix caching on; fused decode
+ * kernels on unless the system property {@value #FUSED_DECODE_PROPERTY} is {@code false}.
  */
 public final class EngineOptions {
     public static final int DEFAULT_PAGE_SIZE = 16;
@@ -13,6 +14,8 @@ public final class EngineOptions {
     public static final int DEFAULT_PREFILL_TOKEN_BUDGET = 2048;
     public static final int DEFAULT_MAX_RUNNING_SEQUENCES = 256;
     public static final double DEFAULT_MEM_FRACTION = 0.85;
+    /** System property giving {@link #fusedDecode()}'s default: {@code true} (or unset) or {@code false}. */
+    public static final String FUSED_DECODE_PROPERTY = "splitserve.fusedDecode";
 
     private Backend backend = Backend.CPU;
     private double memFraction = DEFAULT_MEM_FRACTION;
@@ -29,6 +32,7 @@ public final class EngineOptions {
     private boolean chunkedPrefill;
     private boolean preemption;
     private boolean prefixCaching = true;
+    private boolean fusedDecode = fusedDecodeDefault(System.getProperty(FUSED_DECODE_PROPERTY));
 
     /** Tokens per KV page; 1 gives token-level allocation. */
     public EngineOptions pageSize(int pageSize) {
@@ -217,5 +221,33 @@ public final class EngineOptions {
 
     public boolean prefixCaching() {
         return prefixCaching;
+    }
+
+    /**
+     * Whether the CUDA backend runs its fused kernels (true): RoPE and the KV write in one kernel, the few-row gate|up
+     * projection with SiLU·up in one GEMV, and decode attention merging its splits in the same launch; false runs
+     * the unfused sequence instead (RoPE, KV write, gate|up GEMV, SiLU-and-mul, attention then a reduce launch), so
+     * one build can measure both and check they decode the same tokens. The CPU backend computes the same either
+     * way. The default comes from the system property {@value #FUSED_DECODE_PROPERTY}.
+     */
+    public EngineOptions fusedDecode(boolean fusedDecode) {
+        this.fusedDecode = fusedDecode;
+        return this;
+    }
+
+    public boolean fusedDecode() {
+        return fusedDecode;
+    }
+
+    /** {@code null} (unset) means true; anything but true or false is a configuration error. */
+    static boolean fusedDecodeDefault(String property) {
+        if (property == null || property.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (property.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException("system property " + FUSED_DECODE_PROPERTY + " must be true or false, got '"
+                + property + "'");
     }
 }

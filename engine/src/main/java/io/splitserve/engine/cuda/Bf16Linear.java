@@ -7,7 +7,8 @@ import io.splitserve.kernels.cuda.MatmulOp;
 /**
  * The GPU's linear layer: a bf16 weight {@code [out][in]} and an optional bf16 bias on the device. Up to
  * {@link GemvKernel#MAX_ROWS} rows go to the weight-streaming GEMV (bias fused, each row computed the same way
- * whatever the batch), more to cuBLAS. Outputs are bf16, or fp32 for the LM head ({@code floatOutput}, no bias).
+ * whatever the batch), more to cuBLAS. Outputs are bf16, or fp32 for the LM head ({@code floatOutput}, no bias). A
+ * fused gate|up linear also runs as one SwiGLU GEMV for a few rows ({@link #applySwiGlu}).
  */
 final class Bf16Linear implements DeviceLinear {
     private final GemvKernel gemv;
@@ -45,6 +46,15 @@ final class Bf16Linear implements DeviceLinear {
         } else {
             matmul.apply(stream, y, x, weight, bias, rows, out, in);
         }
+    }
+
+    @Override
+    public void applySwiGlu(CudaStream stream, long y, long x, int rows) {
+        if (floatOutput || out % 2 != 0) {
+            throw new IllegalStateException("SwiGLU needs a bf16 [gate | up] linear, this one has " + out
+                    + (floatOutput ? " fp32" : "") + " outputs");
+        }
+        gemv.applySwiGlu(stream, y, x, weight, bias, rows, out / 2, in);
     }
 
     @Override

@@ -7,11 +7,14 @@ import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DecodeAttentionKernel;
 import io.splitserve.kernels.cuda.DeviceBuffer;
+import io.splitserve.kernels.cuda.DecodeAttentionKernel.Merge;
 import io.splitserve.kernels.cuda.EmbeddingKernel;
+import io.splitserve.kernels.cuda.GemvKernel;
 import io.splitserve.kernels.cuda.KvWriteKernel;
 import io.splitserve.kernels.cuda.PrefillAttentionKernel;
 import io.splitserve.kernels.cuda.RmsNormKernels;
 import io.splitserve.kernels.cuda.RopeKernel;
+import io.splitserve.kernels.cuda.RopeKvWriteKernel;
 import io.splitserve.model.ModelConfig;
 
 /**
@@ -23,6 +26,11 @@ import io.splitserve.model.ModelConfig;
  * export after each layer's KV write). The ops neither allocate nor branch on anything but that step state, so a
  * decode step queues the same kernels with the same arguments every time and can be captured as a graph.
  *
+ * <p>Fused (the default, {@link io.splitserve.engine.EngineOptions#fusedDecode}): RoPE and the KV write run as one
+ * kernel, a step of at most {@link GemvKernel#MAX_ROWS} tokens runs gate|up and SiLU·up as one GEMV (more tokens take
+ * the GEMM into the {@link Act#GATE_UP} slot and SiLU-and-mul), and decode attention merges its splits in its own
+ * launch; three launches fewer per layer of a decode step. Unfused runs the separate kernels, with the same results.
+ *
  * <p>Owned by the runner's thread.
  */
 final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, DeviceLinear> {
@@ -32,6 +40,7 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
     private final RmsNormKernels norms;
     private final RopeKernel rope;
     private final KvWriteKernel kvWrite;
+    private final RopeKvWriteKernel ropeKvWrite;
     private final ActivationKernels activations;
     private final PrefillAttentionKernel prefillAttention;
     private final DecodeAttentionKernel decodeAttention;
@@ -40,6 +49,8 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
     private final KvPool pool;
     private final float attentionScale;
     private final int qkvDim;
+    private final boolean fused;
+    private final Merge attentionMerge;
     private Activations work;
 
     private int tokens;
@@ -53,12 +64,13 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
 
     CudaDecoderOps(ModelConfig config, CudaDevice device, CudaStream stream, KvWriteKernel kvWrite,
                    ActivationKernels activations, DecodeAttentionKernel decodeAttention, StepMetadata metadata,
-                   KvPool pool) {
+                   KvPool pool, boolean fused) {
         this.config = config;
         this.stream = stream;
         this.embedding = new EmbeddingKernel(device);
         this.norms = new RmsNormKernels(device);
         this.rope = new RopeKernel(device);
+        this.ropeKvWrite = new RopeKvWriteKernel(device);
         this.prefillAttention = new PrefillAttentionKernel(device);
         this.kvWrite = kvWrite;
         this.activations = activations;
@@ -69,6 +81,8 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
         invFreq.copyFrom(config.ropeInvFreq());
         this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
         this.qkvDim = config.qDim() + 2 * config.kvDim();
+        this.fused = fused;
+        this.attentionMerge = fused ? Merge.LAST_BLOCK : Merge.REDUCE_KERNEL;
     }
 
     /** The work buffers the ops read and write from now on (after the runner grew them). */
@@ -138,18 +152,22 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
                 config.rmsNormEps());
     }
 
+    /** Fused, the K heads of the rows stay unrotated: attention and the KV export read K from the pages. */
     @Override
-    public void rope(Act qkv) {
+    public void ropeAndWriteKv(int layer, Act qkv) {
+        final ModelConfig c = config;
         final long rows = work.address(qkv);
-        rope.apply(stream, rows, qkvDim, config.numHeads(), keys(rows), qkvDim, config.numKvHeads(),
-                metadata.address(metadata.positions), invFreq.address(), tokens, config.headDim());
-    }
-
-    @Override
-    public void writeKv(int layer, Act qkv) {
-        final long rows = work.address(qkv);
-        kvWrite.write(stream, pool.keys(layer), pool.values(layer), keys(rows), values(rows), qkvDim,
-                metadata.address(metadata.slots), tokens, config.kvDim());
+        final long positions = metadata.address(metadata.positions);
+        final long slots = metadata.address(metadata.slots);
+        if (fused) {
+            ropeKvWrite.apply(stream, rows, qkvDim, c.numHeads(), c.numKvHeads(), pool.keys(layer), pool.values(layer),
+                    slots, positions, invFreq.address(), tokens, c.headDim());
+        } else {
+            rope.apply(stream, rows, qkvDim, c.numHeads(), keys(rows), qkvDim, c.numKvHeads(), positions,
+                    invFreq.address(), tokens, c.headDim());
+            kvWrite.write(stream, pool.keys(layer), pool.values(layer), keys(rows), values(rows), qkvDim, slots,
+                    tokens, c.kvDim());
+        }
     }
 
     @Override
@@ -163,7 +181,7 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
     public void attention(int layer, Act out, Act qkv) {
         final ModelConfig c = config;
         if (decode) {
-            decodeAttention.run(stream, work.address(out), c.qDim(), work.address(qkv), qkvDim, pool.keys(layer),
+            decodeAttention.run(stream, attentionMerge, work.address(out), c.qDim(), work.address(qkv), qkvDim, pool.keys(layer),
                     pool.values(layer), metadata.address(metadata.blockTables), blockStride,
                     metadata.address(metadata.contextLens), tokens, pool.pageSize(), c.numHeads(), c.numKvHeads(),
                     c.headDim(), partition, maxContext, attentionScale);
@@ -176,8 +194,14 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
     }
 
     @Override
-    public void siluMul(Act out, Act gateUp) {
-        activations.siluAndMul(stream, work.address(out), work.address(gateUp), tokens, config.intermediateSize());
+    public void gateUpSiluMul(Act out, Act in, DeviceLinear gateUp) {
+        if (fused && tokens <= GemvKernel.MAX_ROWS) {
+            gateUp.applySwiGlu(stream, work.address(out), work.address(in), tokens);
+        } else {
+            gateUp.apply(stream, work.address(Act.GATE_UP), work.address(in), tokens);
+            activations.siluAndMul(stream, work.address(out), work.address(Act.GATE_UP), tokens,
+                    config.intermediateSize());
+        }
     }
 
     @Override

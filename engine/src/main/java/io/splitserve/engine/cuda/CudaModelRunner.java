@@ -125,7 +125,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.graphs = new CudaGraph[buckets.batchCount()][buckets.contextCount()];
         this.kvImport = new KvImport(pool, kvWrite, crc, peers, config.numLayers(), config.kvDim());
         this.ops = new CudaDecoderOps(config, device, stream, kvWrite, activationKernels, decodeAttention, metadata,
-                pool);
+                pool, options.fusedDecode());
         ops.use(work);
     }
 

@@ -11,4 +11,12 @@ import io.splitserve.kernels.cuda.CudaStream;
 interface DeviceLinear extends Linear {
     /** Queues {@code y[rows][outFeatures] = x[rows][inFeatures] · Wᵀ (+ bias)} on {@code stream}. */
     void apply(CudaStream stream, long y, long x, int rows);
+
+    /**
+     * For a fused {@code [gate | up]} linear ({@code outFeatures = 2·inter}) and at most
+     * {@link io.splitserve.kernels.cuda.GemvKernel#MAX_ROWS} rows, queues
+     * {@code y[rows][inter] = silu(x · W_gateᵀ) · (x · W_upᵀ)} in one pass, bit for bit what {@link #apply} into a
+     * gate|up buffer followed by SiLU-and-mul gives.
+     */
+    void applySwiGlu(CudaStream stream, long y, long x, int rows);
 }

@@ -98,18 +98,15 @@ final class CpuDecoderOps implements DecoderOps<float[], float[], CpuLinear> {
         CpuOps.headRmsNorm(rows, config.qDim(), qkvDim, tokens, config.numKvHeads(), headDim, k, config.rmsNormEps());
     }
 
+    /** RoPE on Q and K of the rows, then the rotated K and V into the pages: the K rows stay rotated for the listener. */
     @Override
-    public void rope(Act qkv) {
+    public void ropeAndWriteKv(int layer, Act qkv) {
         final float[] rows = slot(qkv);
         final int headDim = config.headDim();
         CpuOps.rope(rows, 0, qkvDim, tokens, config.numHeads(), headDim, step.positions(), invFreq);
         CpuOps.rope(rows, config.qDim(), qkvDim, tokens, config.numKvHeads(), headDim, step.positions(), invFreq);
-    }
-
-    @Override
-    public void writeKv(int layer, Act qkv) {
-        CpuOps.writeKv(slot(qkv), config.qDim(), config.qDim() + config.kvDim(), qkvDim, tokens, step.slotMapping(),
-                kvCache.keys(layer), kvCache.values(layer), config.numKvHeads(), config.headDim());
+        CpuOps.writeKv(rows, config.qDim(), config.qDim() + config.kvDim(), qkvDim, tokens, step.slotMapping(),
+                kvCache.keys(layer), kvCache.values(layer), config.numKvHeads(), headDim);
     }
 
     /** Copies the step's K and V rows of {@code layer} out of the QKV rows and hands them to the listener. */
@@ -136,9 +133,11 @@ final class CpuDecoderOps implements DecoderOps<float[], float[], CpuLinear> {
                 slot(out), scores);
     }
 
+    /** Composed: the gate|up projection into the {@link Act#GATE_UP} slot, then SiLU-and-mul. */
     @Override
-    public void siluMul(Act out, Act gateUp) {
-        CpuOps.siluMul(slot(gateUp), tokens, config.intermediateSize(), slot(out));
+    public void gateUpSiluMul(Act out, Act in, CpuLinear gateUp) {
+        gateUp.apply(slot(in), tokens, slot(Act.GATE_UP));
+        CpuOps.siluMul(slot(Act.GATE_UP), tokens, config.intermediateSize(), slot(out));
     }
 
     @Override

@@ -8,8 +8,8 @@ import io.splitserve.engine.weights.DecoderWeights;
  * the weights ({@link io.splitserve.engine.weights.WeightLayout}): q/k/v biases live inside the fused QKV linear, a
  * tied LM head is the embedding table, and q/k head norms run where the layer has them.
  *
- * <p>Per layer: {@code residual → RMSNorm → QKV → [q/k head norm] → RoPE → KV write → paged attention → o_proj →
- * residual add + RMSNorm → gate|up → SiLU·up → down}; the first layer's residual stream is the embedding, later
+ * <p>Per layer: {@code residual → RMSNorm → QKV → [q/k head norm] → RoPE + KV write → paged attention → o_proj →
+ * residual add + RMSNorm → gate|up + SiLU·up → down}; the first layer's residual stream is the embedding, later
  * layers add the previous layer's output first. Then the final norm and the LM head on the rows that need logits.
  */
 public final class DecoderModel<E, N, L extends Linear> {
@@ -37,14 +37,12 @@ public final class DecoderModel<E, N, L extends Linear> {
             if (w.qNorm() != null) {
                 ops.qkNorm(Act.QKV, w.qNorm(), w.kNorm());
             }
-            ops.rope(Act.QKV);
-            ops.writeKv(l, Act.QKV);
+            ops.ropeAndWriteKv(l, Act.QKV);
             ops.kvWritten(l);
             ops.attention(l, Act.ATTENTION, Act.QKV);
             ops.linear(Act.X, Act.ATTENTION, w.o());
             ops.addRmsNorm(Act.NORMED, Act.RESIDUAL, Act.X, w.postAttentionNorm());
-            ops.linear(Act.GATE_UP, Act.NORMED, w.gateUp());
-            ops.siluMul(Act.ACTIVATION, Act.GATE_UP);
+            ops.gateUpSiluMul(Act.ACTIVATION, Act.NORMED, w.gateUp());
             ops.linear(Act.X, Act.ACTIVATION, w.down());
         }
         if (ops.logitRows() > 0) {

@@ -28,14 +28,15 @@ public interface DecoderOps<E, N, L extends Linear> {
     /** Per-head RMSNorm in place of the Q heads (by {@code q}) and the K heads (by {@code k}) of fused QKV rows. */
     void qkNorm(Act qkv, N q, N k);
 
-    /** Rotary embedding in place of the Q and K heads of fused QKV rows, at each token's position. */
-    void rope(Act qkv);
-
-    /** Writes the K and V heads of fused QKV rows into {@code layer}'s pages at each token's slot. */
-    void writeKv(int layer, Act qkv);
+    /**
+     * Rotary embedding in place of the Q heads of fused QKV rows at each token's position, and the token's K heads,
+     * rotated the same way, and V heads written into {@code layer}'s pages at its slot. Afterwards only Q in the rows
+     * is promised rotated: later ops read K and V from the pages (a backend may leave the rows' K heads as they came).
+     */
+    void ropeAndWriteKv(int layer, Act qkv);
 
     /**
-     * Called right after {@link #writeKv} of each layer: a step that exports its KV hands the layer out here while
+     * Called right after {@link #ropeAndWriteKv} of each layer: a step that exports its KV hands the layer out here while
      * later layers compute; other steps do nothing.
      */
     void kvWritten(int layer);
@@ -46,8 +47,12 @@ public interface DecoderOps<E, N, L extends Linear> {
      */
     void attention(int layer, Act out, Act qkv);
 
-    /** SwiGLU: {@code out = silu(gate) · up} from fused {@code [gate | up]} rows. */
-    void siluMul(Act out, Act gateUp);
+    /**
+     * The MLP's first half: {@code out = silu(gate) · up} where {@code [gate | up] = in · gateUpᵀ}, gateUp the fused
+     * {@code [2·intermediate][hidden]} linear. A backend may compute it in one pass or through its
+     * {@link Act#GATE_UP} slot.
+     */
+    void gateUpSiluMul(Act out, Act in, L gateUp);
 
     /** Rows of the current step that need logits; 0 skips the final norm and the LM head. */
     int logitRows();

@@ -63,13 +63,8 @@ class DecoderModelTest {
         }
 
         @Override
-        public void rope(Act qkv) {
-            calls.add("rope " + qkv);
-        }
-
-        @Override
-        public void writeKv(int layer, Act qkv) {
-            calls.add("writeKv " + layer + " " + qkv);
+        public void ropeAndWriteKv(int layer, Act qkv) {
+            calls.add("ropeAndWriteKv " + layer + " " + qkv);
         }
 
         @Override
@@ -83,8 +78,8 @@ class DecoderModelTest {
         }
 
         @Override
-        public void siluMul(Act out, Act gateUp) {
-            calls.add("siluMul " + out + " " + gateUp);
+        public void gateUpSiluMul(Act out, Act in, Named gateUp) {
+            calls.add("gateUpSiluMul " + out + " " + in + " " + gateUp);
         }
 
         @Override
@@ -115,10 +110,10 @@ class DecoderModelTest {
         if (qkNorm) {
             calls.add("qkNorm QKV qn" + l + " kn" + l);
         }
-        calls.addAll(List.of("rope QKV", "writeKv " + l + " QKV", "kvWritten " + l,
+        calls.addAll(List.of("ropeAndWriteKv " + l + " QKV", "kvWritten " + l,
                 "attention " + l + " ATTENTION QKV", "linear X ATTENTION o" + l,
-                "addRmsNorm NORMED RESIDUAL X post" + l, "linear GATE_UP NORMED gateUp" + l,
-                "siluMul ACTIVATION GATE_UP", "linear X ACTIVATION down" + l));
+                "addRmsNorm NORMED RESIDUAL X post" + l, "gateUpSiluMul ACTIVATION NORMED gateUp" + l,
+                "linear X ACTIVATION down" + l));
         return calls;
     }
 

@@ -1,11 +1,13 @@
 package io.splitserve.kernels.cuda;
 
 /**
- * Launches {@code gemv.cu}: a linear layer {@code y[m][n] = x[m][k] . w[n][k]^T (+ bias[n])} for at most
+ * Launches {@code gemv.cu} and {@code gemv_swiglu.cu}: a linear layer {@code y[m][n] = x[m][k] . w[n][k]^T (+ bias[n])} for at most
  * {@link #MAX_ROWS} rows, reading each weight byte once, the bias fused, and each output row accumulated in the same
  * order whatever {@code m} is (so a sequence's decode logits do not depend on its batch). Measured on an H200 it is
  * on par with cuBLAS at one row (~2 TB/s on the Qwen2.5-1.5B projections): one warp per output column keeps too few
- * bytes in flight for the narrow projections; split-K and deeper pipelining are the next step.
+ * bytes in flight for the narrow projections; split-K and deeper pipelining are the next step. The SwiGLU form
+ * streams a fused {@code [gate | up]} weight and writes {@code silu(gate) · up} directly, bit for bit what
+ * {@link #apply} into a {@code [rows][2 · inter]} buffer followed by {@link ActivationKernels#siluAndMul} gives.
  */
 public final class GemvKernel {
     /** Most rows one launch takes. */
@@ -14,10 +16,12 @@ public final class GemvKernel {
 
     private final CudaKernel bf16Out;
     private final CudaKernel f32Out;
+    private final CudaKernel swiGlu;
 
     public GemvKernel(CudaDevice device) {
         bf16Out = new CudaKernel(device, KernelSpec.GEMV_BF16);
         f32Out = new CudaKernel(device, KernelSpec.GEMV_F32);
+        swiGlu = new CudaKernel(device, KernelSpec.GEMV_SWIGLU);
     }
 
     /** bf16 y[m][n] = x[m][k] . w[n][k]^T + bias[n]; pass {@code bias = 0} for none. */
@@ -28,6 +32,15 @@ public final class GemvKernel {
     /** fp32 y[m][n] = x[m][k] . w[n][k]^T + bias[n], e.g. logits; pass {@code bias = 0} for none. */
     public void applyFloat(CudaStream stream, long y, long x, long w, long bias, int m, int n, int k) {
         launch(f32Out, stream, y, x, w, bias, m, n, k);
+    }
+
+    /**
+     * bf16 {@code y[m][j] = silu(g) · u} with {@code g = x[m] · w[j] + bias[j]} and
+     * {@code u = x[m] · w[inter + j] + bias[inter + j]}, for {@code w} the fused {@code [2 · inter][k]} gate|up weight;
+     * pass {@code bias = 0} for none.
+     */
+    public void applySwiGlu(CudaStream stream, long y, long x, long w, long bias, int m, int inter, int k) {
+        launch(swiGlu, stream, y, x, w, bias, m, inter, k);
     }
 
     private static void launch(CudaKernel kernel, CudaStream stream, long y, long x, long w, long bias, int m, int n,
