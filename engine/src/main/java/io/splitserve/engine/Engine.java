@@ -150,11 +150,22 @@ public final class Engine implements AutoCloseable {
 
     /** Queues a prompt; it is prefilled by a later {@link #step()}. Returns the sequence id. */
     public long addSequence(int[] promptTokens, SamplingParams params) {
+        return addSequence(promptTokens, params, 0);
+    }
+
+    /**
+     * As {@link #addSequence(int[], SamplingParams)} for a prompt that continues a generation whose request already
+     * sampled {@code sampledBefore} tokens (its prompt ends with them), so seeded sampling continues the same stream.
+     */
+    public long addSequence(int[] promptTokens, SamplingParams params, int sampledBefore) {
         validatePrompt(promptTokens);
         if (params == null) {
             throw new IllegalArgumentException("sampling parameters are required");
         }
-        return scheduler.addWaiting(promptTokens, params, Sampler.randomFor(params));
+        if (sampledBefore < 0) {
+            throw new IllegalArgumentException("tokens sampled before must be >= 0, got " + sampledBefore);
+        }
+        return scheduler.addWaiting(promptTokens, params, sampledBefore);
     }
 
     /**
@@ -244,7 +255,7 @@ public final class Engine implements AutoCloseable {
                 final Sequence sequence = plan.sequence(i);
                 if (!greedy) {
                     sampledTokens[row] = sampler.sample(logits, row * vocab, vocab, sequence.params(),
-                            sequence.random());
+                            sequence.sampledCount());
                 }
                 outputs.add(new StepOutput(sequence.id(), sampledTokens[row]));
                 row++;
@@ -374,8 +385,7 @@ public final class Engine implements AutoCloseable {
                              FirstTokenListener firstTokens) {
         final int vocab = config.vocabSize();
         for (int i = 0; i < first.length; i++) {
-            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i),
-                    Sampler.randomAfter(params.get(i), sampledBefore[i]));
+            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i), sampledBefore[i]);
         }
         firstTokens.onFirstTokens(first);
     }
@@ -560,9 +570,12 @@ public final class Engine implements AutoCloseable {
         if (params == null) {
             throw new IllegalArgumentException("sampling parameters are required");
         }
+        if (sampledTokens < 1) {
+            throw new IllegalArgumentException("an admitted sequence sampled at least its first token, got "
+                    + sampledTokens + " tokens sampled");
+        }
         importer.settleForAdmission(kv);
-        return scheduler.addRunning(kv.table, kv.tokenIds, kv.tokens(), firstToken, params,
-                Sampler.randomAfter(params, sampledTokens));
+        return scheduler.addRunning(kv.table, kv.tokenIds, kv.tokens(), firstToken, params, sampledTokens);
     }
 
     /** Sequences admitted and not yet released (waiting or running). */
