@@ -8,6 +8,11 @@
 // from softmax(logit / temperature) restricted to the kept set by the Gumbel-max rule, with noise from a
 // counter-based hash of (seed, counter, token): each sequence has its own reproducible stream, and the kernel
 // advances the sequence's counter itself, so a captured graph draws fresh tokens on every replay.
+//
+// The engine's CPU Sampler implements this rule exactly (io.splitserve.engine.sampling.Sampler): the hash, the
+// 23-bit uniform, the thresholds and the float arithmetic of the keys are the same bit for bit, which is why the
+// key and the min-p threshold are written with explicitly rounded operations (no fused multiply-add contraction).
+// Only the top-p mass sums (float here, in block order) and logf's last bit may differ from the host at near-ties.
 #include "common.cuh"
 
 #define SAMPLE_THREADS 1024
@@ -23,11 +28,12 @@ __device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
     return z ^ (z >> 31);
 }
 
-// uniform in (0, 1), 24 random bits
+// uniform strictly inside (0, 1) from 23 random bits: (bits + 0.5) / 2^23 is exact in float, so it never rounds
+// up to 1 (whose Gumbel noise, -log(-log 1), is +inf and would win the draw whatever the token's probability)
 __device__ __forceinline__ float uniform01(unsigned long long seed, unsigned long long counter, int token) {
     const unsigned long long h =
         mix64(seed + 0x9e3779b97f4a7c15ull * (mix64(counter + 0x632be59bd9b4e019ull * (token + 1ull)) + 1ull));
-    return (static_cast<float>(h >> 40) + 0.5f) * (1.f / 16777216.f);
+    return (static_cast<float>(h >> 41) + 0.5f) * (1.f / 8388608.f);
 }
 
 __device__ __forceinline__ unsigned int block_count(unsigned int v, unsigned int *scratch) {
@@ -143,7 +149,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 
     const float mp = min_p[b];
     if (mp > 0.f) {  // p_i >= mp * p_max  <=>  logit_i >= max + temperature * ln(mp)
-        const unsigned long long key = ordered_key(max_logit + temp * logf(mp));
+        const unsigned long long key = ordered_key(__fadd_rn(max_logit, __fmul_rn(temp, logf(mp))));
         if (key > threshold) threshold = key;
     }
 
@@ -154,7 +160,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
         const float v = row[i];
         if (ordered_key(v) >= threshold) {
             const float gumbel = -logf(-logf(uniform01(seed, counter, i)));
-            const float key = (v - max_logit) * inv_temp + gumbel;
+            const float key = __fadd_rn(__fmul_rn(__fsub_rn(v, max_logit), inv_temp), gumbel);
             if (key > best_key) {
                 best_key = key;
                 chosen = i;

@@ -203,7 +203,7 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
             admitted++;
             if (ctx.colocated()) {
                 try {
-                    ticket.sequenceId = engine.addSequence(ticket.prompt, ticket.params);
+                    ticket.sequenceId = engine.addSequence(ticket.prompt, ticket.params, ticket.sampledBefore);
                 } catch (IllegalArgumentException e) {
                     finish(ticket, FinishReason.ERROR);
                     continue;

@@ -45,7 +45,7 @@ class CudaKvStreamingGpuTest {
     }
 
     private static EngineOptions cuda(int pageSize) {
-        return new EngineOptions().backend(Backend.CUDA).pageSize(pageSize).maxPages(256).deviceGreedy(false);
+        return new EngineOptions().backend(Backend.CUDA).pageSize(pageSize).maxPages(256).deviceSampling(false);
     }
 
     private static int[] prompt(int vocab, int length) {

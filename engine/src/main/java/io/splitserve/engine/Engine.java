@@ -20,6 +20,7 @@ import io.splitserve.model.GenerationConfig;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.engine.sampling.Sampler;
+import io.splitserve.engine.sampling.SamplingBatch;
 import io.splitserve.model.SamplingParams;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,6 +59,7 @@ public final class Engine implements AutoCloseable {
     private final String backend;
     private final Sampler sampler;
     private final BatchStep step = new BatchStep();
+    private final SamplingBatch stepSampling = new SamplingBatch();
     private final BatchScheduler scheduler;
     private final KvImporter importer;
     private float[] logits = new float[0];
@@ -150,11 +152,22 @@ public final class Engine implements AutoCloseable {
 
     /** Queues a prompt; it is prefilled by a later {@link #step()}. Returns the sequence id. */
     public long addSequence(int[] promptTokens, SamplingParams params) {
+        return addSequence(promptTokens, params, 0);
+    }
+
+    /**
+     * As {@link #addSequence(int[], SamplingParams)} for a prompt that continues a generation whose request already
+     * sampled {@code sampledBefore} tokens (its prompt ends with them), so seeded sampling continues the same stream.
+     */
+    public long addSequence(int[] promptTokens, SamplingParams params, int sampledBefore) {
         validatePrompt(promptTokens);
         if (params == null) {
             throw new IllegalArgumentException("sampling parameters are required");
         }
-        return scheduler.addWaiting(promptTokens, params, Sampler.randomFor(params));
+        if (sampledBefore < 0) {
+            throw new IllegalArgumentException("tokens sampled before must be >= 0, got " + sampledBefore);
+        }
+        return scheduler.addWaiting(promptTokens, params, sampledBefore);
     }
 
     /**
@@ -200,7 +213,8 @@ public final class Engine implements AutoCloseable {
 
     /**
      * As {@link #step()}, running {@code whileComputing} on this thread once during the step: while the device
-     * computes it where the backend computes asynchronously (CUDA, all sequences greedy), otherwise after it. The
+     * computes it where the backend samples on the device (CUDA with {@link EngineOptions#deviceSampling}), otherwise
+     * after it. The
      * task may reserve, fill, import and release imported KV ({@link #reserveImported} and the rest), which touch no
      * sequence of the step; it must not add, admit, release or step sequences.
      */
@@ -213,12 +227,14 @@ public final class Engine implements AutoCloseable {
             return List.of();
         }
         step.clear();
-        boolean allGreedy = true;
+        stepSampling.clear();
         for (int i = 0; i < plan.size(); i++) {
             final Sequence sequence = plan.sequence(i);
             step.addSequence(sequence.tokens(), plan.start(i), plan.count(i), plan.start(i), sequence.table(), blocks,
                     plan.samples(i) ? BatchStep.Logits.LAST : BatchStep.Logits.NONE);
-            allGreedy &= !plan.samples(i) || sequence.params().isGreedy();
+            if (plan.samples(i)) {
+                stepSampling.add(sequence.params(), sequence.sampledCount());
+            }
         }
         for (int c = 0; c < plan.copies(); c++) {
             step.addPageCopy(plan.copySource(c), plan.copyDestination(c), plan.copyRows(c));
@@ -226,10 +242,10 @@ public final class Engine implements AutoCloseable {
         if (sampledTokens.length < plan.sampled()) {
             sampledTokens = new int[Math.max(plan.sampled(), 2 * sampledTokens.length)];
         }
-        final boolean greedy = options.deviceGreedy() && runner.greedyOnDevice() && allGreedy;
-        if (greedy) {
+        final boolean onDevice = options.deviceSampling() && runner.samplesOnDevice();
+        if (onDevice) {
             logitsOnHost = false;
-            runner.forwardGreedy(step, sampledTokens, whileComputing);
+            runner.forwardSampled(step, stepSampling, sampledTokens, whileComputing);
         } else {
             runStep(null);
             if (whileComputing != null) {
@@ -242,9 +258,9 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < plan.size(); i++) {
             if (plan.samples(i)) {
                 final Sequence sequence = plan.sequence(i);
-                if (!greedy) {
+                if (!onDevice) {
                     sampledTokens[row] = sampler.sample(logits, row * vocab, vocab, sequence.params(),
-                            sequence.random());
+                            sequence.sampledCount());
                 }
                 outputs.add(new StepOutput(sequence.id(), sampledTokens[row]));
                 row++;
@@ -374,8 +390,7 @@ public final class Engine implements AutoCloseable {
                              FirstTokenListener firstTokens) {
         final int vocab = config.vocabSize();
         for (int i = 0; i < first.length; i++) {
-            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i),
-                    Sampler.randomAfter(params.get(i), sampledBefore[i]));
+            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i), sampledBefore[i]);
         }
         firstTokens.onFirstTokens(first);
     }
@@ -560,9 +575,12 @@ public final class Engine implements AutoCloseable {
         if (params == null) {
             throw new IllegalArgumentException("sampling parameters are required");
         }
+        if (sampledTokens < 1) {
+            throw new IllegalArgumentException("an admitted sequence sampled at least its first token, got "
+                    + sampledTokens + " tokens sampled");
+        }
         importer.settleForAdmission(kv);
-        return scheduler.addRunning(kv.table, kv.tokenIds, kv.tokens(), firstToken, params,
-                Sampler.randomAfter(params, sampledTokens));
+        return scheduler.addRunning(kv.table, kv.tokenIds, kv.tokens(), firstToken, params, sampledTokens);
     }
 
     /** Sequences admitted and not yet released (waiting or running). */
@@ -601,12 +619,12 @@ public final class Engine implements AutoCloseable {
     /**
      * Copies the logits of row {@code row} of the last step (the sequence {@link #step()} returned at index
      * {@code row}) into {@code dst}, which holds at least a vocabulary's worth. For checks that compare backends;
-     * a greedy step on a device that picks tokens itself keeps no logits (see {@link EngineOptions#deviceGreedy}).
+     * a step on a device that picks tokens itself keeps no logits (see {@link EngineOptions#deviceSampling}).
      */
     public void copyLogits(int row, float[] dst) {
         if (!logitsOnHost) {
             throw new IllegalStateException("the last step picked its tokens on the device and kept no logits;"
-                    + " load the engine with EngineOptions.deviceGreedy(false) to compare logits");
+                    + " load the engine with EngineOptions.deviceSampling(false) to compare logits");
         }
         final int vocab = config.vocabSize();
         if (row < 0 || (long) (row + 1) * vocab > logits.length || dst.length < vocab) {

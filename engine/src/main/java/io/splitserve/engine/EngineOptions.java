@@ -22,7 +22,7 @@ public final class EngineOptions {
     private double kvExportFraction;
     private int gpu;
     private boolean cudaGraphs = true;
-    private boolean deviceGreedy = true;
+    private boolean deviceSampling = true;
 
     private int pageSize = DEFAULT_PAGE_SIZE;
     private int maxPages;
@@ -171,16 +171,17 @@ public final class EngineOptions {
     }
 
     /**
-     * Whether a step in which every sequence is greedy picks its tokens on the GPU (true: one id per sequence comes
-     * back instead of its logits; {@link Engine#copyLogits} then has nothing to copy) or on the host (false).
+     * Whether a step picks its tokens on the GPU, greedy and sampled sequences alike (true: one id per sequence comes
+     * back instead of its logits; {@link Engine#copyLogits} then has nothing to copy) or copies the logits and samples
+     * on the host (false). Both follow the same rule, so they pick the same tokens from the same logits.
      */
-    public EngineOptions deviceGreedy(boolean deviceGreedy) {
-        this.deviceGreedy = deviceGreedy;
+    public EngineOptions deviceSampling(boolean deviceSampling) {
+        this.deviceSampling = deviceSampling;
         return this;
     }
 
-    public boolean deviceGreedy() {
-        return deviceGreedy;
+    public boolean deviceSampling() {
+        return deviceSampling;
     }
 
     /**

@@ -218,6 +218,34 @@ class DisaggregatedEngineTest {
         assertArrayEquals(together, generateDisaggregated(PROMPT, params, 12, Import.EACH_LAYER_AS_IT_ARRIVES));
     }
 
+    /**
+     * A generation cut after 5 tokens and prefilled again from its prompt plus those tokens (as after a preemption),
+     * on another engine with the 5 tokens counted as sampled before, continues the same random stream: both the
+     * re-prefill's first token and the decode steps after it.
+     */
+    @Test
+    void aReprefilledContinuationSamplesWhatOneEngineWould() throws Exception {
+        final SamplingParams params = new SamplingParams(1.1, 0, 0.97, 0.01, 7);
+        final int[] together = generateInOneEngine(PROMPT, params, 12, new EngineOptions());
+        final int delivered = 5;
+        final int[] resumed = Arrays.copyOf(PROMPT, PROMPT.length + delivered);
+        System.arraycopy(together, 0, resumed, PROMPT.length, delivered);
+        try (Engine engine = llama(new EngineOptions().pageSize(4))) {
+            final long id = engine.addSequence(resumed, params, delivered);
+            for (int n = delivered; n < together.length; n++) {
+                final List<StepOutput> step = engine.step();
+                assertEquals(id, step.get(0).sequenceId());
+                assertEquals(together[n], step.get(0).token(), "token " + n + " of " + Arrays.toString(together));
+            }
+        }
+        final int[] resumedFirst;
+        try (Engine prefill = llama(new EngineOptions())) {
+            resumedFirst = prefill.prefill(List.of(resumed), List.of(params), new int[] {delivered},
+                    (sequence, layer, keys, keyOffset, values, valueOffset, tokens) -> { });
+        }
+        assertEquals(together[delivered], resumedFirst[0], "a prefill node's first token of the resumed request");
+    }
+
     @Test
     void aLayerRewrittenAfterItsImportIsImportedAgainAtAdmission() throws Exception {
         final int[] together = generateInOneEngine(PROMPT, SamplingParams.greedy(), 8, new EngineOptions());

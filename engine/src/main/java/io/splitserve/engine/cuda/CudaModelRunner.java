@@ -14,6 +14,7 @@ import io.splitserve.engine.forward.LayerKvListener;
 import io.splitserve.engine.forward.ModelRunner;
 import io.splitserve.engine.forward.PeerArena;
 import io.splitserve.engine.forward.PeerAttachment;
+import io.splitserve.engine.sampling.SamplingBatch;
 import io.splitserve.engine.weights.WeightFiles;
 import io.splitserve.kernels.cuda.ActivationKernels;
 import io.splitserve.kernels.cuda.Crc32cKernel;
@@ -43,7 +44,9 @@ import jcuda.Pointer;
  *
  * <p>Two paths. A step in which every sequence decodes one token runs the decode-attention kernel and, with graphs
  * on, is replayed from a CUDA graph captured once per (batch bucket, context bucket), padded to the bucket; the
- * graph ends with an on-device argmax. Any other step (ragged prefill of several prompts, prefill chunks that
+ * graph ends with the sampling kernel, which reads each row's parameters, seed and counter from the step's metadata
+ * (so one graph serves every mix of greedy and sampled sequences, and each replay draws with the current step's
+ * counters). Any other step (ragged prefill of several prompts, prefill chunks that
  * continue a cached prefix, mixed prefill and decode) launches its kernels eagerly with the prefill-attention
  * kernel, which reads each sequence's whole context from the pool. Per step the metadata goes to the device in one
  * asynchronous copy and the step ends with one stream synchronisation. A step's page copies (copy on write of cached
@@ -83,8 +86,6 @@ public final class CudaModelRunner implements ModelRunner {
     private final PeerArenas peers;
     private KvExport kvExport;
     private Activations work;
-    private DeviceBuffer greedyParams;
-    private DeviceBuffer counters;
     private int graphGeneration;
     private int graphsCaptured;
 
@@ -105,8 +106,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.decodeAttention = new DecodeAttentionKernel(device, maxBatch, config.numHeads(), DECODE_MAX_SPLITS);
         final int tokens = Math.max(options.prefillTokenBudget(), maxBatch);
         this.work = new Activations(config, tokens, maxBatch);
-        allocateSamplingParams(maxBatch);
-        this.metadata = new StepMetadata(3 * tokens + 4 * maxBatch + 2 + maxBatch * 256);
+        this.metadata = new StepMetadata(3 * tokens + 12 * maxBatch + 3 + maxBatch * 256);
         stream.synchronize();
 
         final long[] free = {0};
@@ -174,17 +174,6 @@ public final class CudaModelRunner implements ModelRunner {
         return (int) Math.min(limit, pages);
     }
 
-    private void allocateSamplingParams(int rows) {
-        if (greedyParams != null) {
-            greedyParams.close();
-            counters.close();
-        }
-        greedyParams = DeviceBuffer.allocate(8L * rows);
-        counters = DeviceBuffer.allocate(8L * rows);
-        greedyParams.fillBytes((byte) 0, stream);
-        counters.fillBytes((byte) 0, stream);
-    }
-
     @Override
     public int pageCount() {
         return pool.pageCount();
@@ -233,7 +222,7 @@ public final class CudaModelRunner implements ModelRunner {
     public void forward(BatchStep step, float[] logits, LayerKvListener kvListener, Runnable logitsReady) {
         checkLogits(step, logits);
         if (kvListener == null) {
-            run(step, false);
+            run(step, null, false);
             copyLogits(step, logits);
             logitsReady.run();
             return;
@@ -309,7 +298,7 @@ public final class CudaModelRunner implements ModelRunner {
         if (kvExport == null) {
             kvExport = new KvExport(config.numLayers(), config.kvDim() * 2, crc);
         }
-        metadata.packRagged(step);
+        metadata.packRagged(step, null);
         uploadMetadata();
         return kvExport;
     }
@@ -372,28 +361,35 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     @Override
-    public boolean greedyOnDevice() {
+    public boolean samplesOnDevice() {
         return true;
     }
 
     /**
-     * Runs the step and writes the argmax token of each logit row into {@code tokens} (greedy decoding without
-     * copying logits to the host).
+     * Runs the step and writes the token the sampling kernel picks for each logit row under {@code sampling} into
+     * {@code tokens}, without copying logits to the host.
      */
     @Override
-    public void forwardGreedy(BatchStep step, int[] tokens) {
-        forwardGreedy(step, tokens, null);
+    public void forwardSampled(BatchStep step, SamplingBatch sampling, int[] tokens) {
+        forwardSampled(step, sampling, tokens, null);
     }
 
-    /** As {@link #forwardGreedy(BatchStep, int[])}, running {@code whileComputing} after the launch, before the wait. */
+    /**
+     * As {@link #forwardSampled(BatchStep, SamplingBatch, int[])}, running {@code whileComputing} after the launch,
+     * before the wait.
+     */
     @Override
-    public void forwardGreedy(BatchStep step, int[] tokens, Runnable whileComputing) {
+    public void forwardSampled(BatchStep step, SamplingBatch sampling, int[] tokens, Runnable whileComputing) {
         final int rows = step.numLogitRows();
         if (tokens.length < rows) {
             throw new IllegalArgumentException("token buffer holds " + tokens.length + " ids, the step has " + rows
                     + " logit rows");
         }
-        launch(step, true);
+        if (sampling == null || sampling.rows() != rows) {
+            throw new IllegalArgumentException("the step has " + rows + " logit rows but sampling parameters for "
+                    + (sampling == null ? "none" : sampling.rows()));
+        }
+        launch(step, sampling, true);
         if (whileComputing != null) {
             whileComputing.run();
         }
@@ -403,21 +399,24 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
-    private void run(BatchStep step, boolean sample) {
-        launch(step, sample);
+    private void run(BatchStep step, SamplingBatch sampling, boolean sample) {
+        launch(step, sampling, sample);
         stream.synchronize();
     }
 
-    /** Queues the step's work on the compute stream without waiting for it. */
-    private void launch(BatchStep step, boolean sample) {
+    /**
+     * Queues the step's work on the compute stream without waiting for it, sampling its rows under {@code sampling}
+     * (greedy rows when null) when {@code sample}; a decode step samples in any case (its graph ends with it).
+     */
+    private void launch(BatchStep step, SamplingBatch sampling, boolean sample) {
         if (step.numTokens() == 0) {
             return;
         }
         ensureCapacity(step.numTokens(), Math.max(step.numLogitRows(), step.numSeqs()));
         if (isDecode(step) && step.numSeqs() <= buckets.maxBatch()) {
-            runDecode(step);
+            runDecode(step, sampling);
         } else {
-            metadata.packRagged(step);
+            metadata.packRagged(step, sampling);
             uploadMetadata();
             launchPrefill(step.numTokens(), step.numSeqs(), step.numLogitRows(), sample, null);
         }
@@ -433,7 +432,7 @@ public final class CudaModelRunner implements ModelRunner {
                 || buckets.contextIndex(step.maxContextLen()) < 0) {
             throw new IllegalArgumentException("only a decode step that runs as a graph can be replayed");
         }
-        run(step, true);
+        run(step, null, true);
         final CudaGraph graph = graphs[buckets.batchIndex(step.numSeqs())][buckets.contextIndex(step.maxContextLen())];
         final long start = System.nanoTime();
         for (int i = 0; i < replays; i++) {
@@ -447,14 +446,14 @@ public final class CudaModelRunner implements ModelRunner {
         return step.numTokens() == step.numSeqs() && step.numLogitRows() == step.numSeqs();
     }
 
-    private void runDecode(BatchStep step) {
+    private void runDecode(BatchStep step, SamplingBatch sampling) {
         final int n = step.numSeqs();
         final int maxContext = step.maxContextLen();
         final int b = buckets.batchIndex(n);
         final int c = buckets.contextIndex(maxContext);
         if (!options.cudaGraphs() || c < 0) {
             final int stride = step.blockTableStride();
-            metadata.packDecode(step, n, stride);
+            metadata.packDecode(step, sampling, n, stride);
             uploadMetadata();
             launchDecode(n, stride, maxContext);
             return;
@@ -462,7 +461,7 @@ public final class CudaModelRunner implements ModelRunner {
         final int bucket = buckets.batchSize(b);
         final int context = buckets.contextLength(c);
         final int stride = (context + pool.pageSize() - 1) / pool.pageSize();
-        metadata.packDecode(step, bucket, stride);
+        metadata.packDecode(step, sampling, bucket, stride);
         if (metadata.generation() != graphGeneration) {
             dropGraphs();
             graphGeneration = metadata.generation();
@@ -502,7 +501,6 @@ public final class CudaModelRunner implements ModelRunner {
         work.close();
         work = new Activations(config, newTokens, newRows);
         ops.use(work);
-        allocateSamplingParams(newRows);
     }
 
     private void dropGraphs() {
@@ -516,29 +514,31 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
-    /** A decode step of {@code batch} rows (padding included): the model, then the argmax of every row. */
+    /** A decode step of {@code batch} rows (padding included): the model, then the sampling of every row. */
     private void launchDecode(int batch, int stride, int maxContext) {
         ops.decodeStep(batch, stride, maxContext);
         model.forward(ops);
-        sampleGreedy(batch);
+        sample(batch);
     }
 
     /**
      * A ragged step as packed in the metadata: the model with prefill attention (each layer's KV copied out through
-     * {@code export} when not null), then the argmax of each logit row when {@code sample}.
+     * {@code export} when not null), then the sampling of each logit row when {@code sample}.
      */
     private void launchPrefill(int tokens, int seqs, int rows, boolean sample, KvExport export) {
         ops.raggedStep(tokens, seqs, rows, export);
         model.forward(ops);
         if (rows > 0 && sample) {
-            sampleGreedy(rows);
+            sample(rows);
         }
     }
 
-    private void sampleGreedy(int rows) {
-        final long zeros = greedyParams.address();
+    /** Picks each row's token into {@code work.sampled} under the parameters packed in the step's metadata. */
+    private void sample(int rows) {
         sampling.sample(stream, work.sampled.address(), work.logits.address(), config.vocabSize(), config.vocabSize(),
-                rows, zeros, zeros, zeros, zeros, zeros, counters.address());
+                rows, metadata.address(metadata.temperatures), metadata.address(metadata.topKs),
+                metadata.address(metadata.topPs), metadata.address(metadata.minPs), metadata.address(metadata.seeds),
+                metadata.address(metadata.counters));
     }
 
     @Override
@@ -556,8 +556,6 @@ public final class CudaModelRunner implements ModelRunner {
         }
         pool.close();
         work.close();
-        greedyParams.close();
-        counters.close();
         metadata.close();
         decodeAttention.close();
         ops.close();

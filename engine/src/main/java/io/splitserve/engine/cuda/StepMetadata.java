@@ -5,21 +5,26 @@ import static jcuda.driver.JCudaDriver.cuMemHostAlloc;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 
 import io.splitserve.engine.forward.BatchStep;
+import io.splitserve.engine.sampling.SamplingBatch;
 import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DeviceBuffer;
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;
+import java.nio.LongBuffer;
 import jcuda.Pointer;
 
 /**
- * The flat int metadata of one step, packed into pinned host memory and copied to the device in one asynchronous
- * copy: token ids, positions, KV slots, query starts, context lengths, logit rows, block tables and the page copies
- * (source, destination, rows per copy), back to back. Kernels read these arrays at {@link #address(int)} of the
- * section offsets below; the page copies come last, so they never move a section a captured graph reads.
+ * The flat metadata of one step, packed into pinned host memory and copied to the device in one asynchronous
+ * copy: token ids, positions, KV slots, query starts, context lengths, logit rows, block tables, each logit row's
+ * sampling parameters (temperature, top-k, top-p, min-p, then the 64-bit seeds and counters on 8-byte boundaries)
+ * and the page copies (source, destination, rows per copy), back to back. Kernels read these arrays at
+ * {@link #address(int)} of the section offsets below (in ints); the page copies come last, so they never move a
+ * section a captured graph reads. The sampling kernel advances the counters in place, but the host packs every
+ * row's counter again each step, so no draw depends on what a previous step left on the device.
  *
  * <p>A decode step is packed padded to its batch bucket with a fixed block-table stride, so the section offsets
  * depend only on (bucket, stride) and a graph captured for that shape stays valid: padding rows have token id -1
- * (embedding gives zeros), slot -1 (no KV write) and context length 0 (attention gives zeros).
+ * (embedding gives zeros), slot -1 (no KV write), context length 0 (attention gives zeros) and greedy sampling.
  *
  * <p>The buffers grow when a step needs more room; {@link #generation()} then changes, because every address
  * baked into a captured graph is stale. The host memory is reused only after the previous step's copy completed,
@@ -28,6 +33,7 @@ import jcuda.Pointer;
 final class StepMetadata implements AutoCloseable {
     private Pointer host = new Pointer();
     private IntBuffer ints;
+    private LongBuffer longs;
     private DeviceBuffer device;
     private int capacity;
     private int generation;
@@ -41,6 +47,12 @@ final class StepMetadata implements AutoCloseable {
     int logitRows;
     int blockTables;
     int blockStride;
+    int temperatures;
+    int topKs;
+    int topPs;
+    int minPs;
+    int seeds;
+    int counters;
     int pageCopies;
     int pageCopyCount;
 
@@ -48,8 +60,11 @@ final class StepMetadata implements AutoCloseable {
         allocate(initialInts);
     }
 
-    /** Packs a ragged step as it is (prefill, mixed or eager decode). */
-    void packRagged(BatchStep step) {
+    /**
+     * Packs a ragged step as it is (prefill, mixed or eager decode), with {@code sampling} for its logit rows, or greedy
+     * rows when it is null.
+     */
+    void packRagged(BatchStep step, SamplingBatch sampling) {
         final int t = step.numTokens();
         final int b = step.numSeqs();
         final int r = step.numLogitRows();
@@ -62,18 +77,21 @@ final class StepMetadata implements AutoCloseable {
         put(contextLens, step.contextLens(), b);
         put(logitRows, step.logitRows(), r);
         put(blockTables, step.blockTables(), b * blockStride);
+        putSampling(sampling, r, r);
         put(pageCopies, step.pageCopies(), 3 * pageCopyCount);
     }
 
     /**
      * Packs a decode step (one query token per sequence) padded to {@code bucket} sequences with block tables
-     * {@code stride} pages wide; every sequence's context must fit in {@code stride} pages.
+     * {@code stride} pages wide, with {@code sampling} for its rows (or greedy rows when it is null); every sequence's
+     * context must fit in {@code stride} pages.
      */
-    void packDecode(BatchStep step, int bucket, int stride) {
+    void packDecode(BatchStep step, SamplingBatch sampling, int bucket, int stride) {
         final int n = step.numSeqs();
         blockStride = stride;
         layout(bucket, bucket, bucket, stride, step.numPageCopies());
         put(pageCopies, step.pageCopies(), 3 * pageCopyCount);
+        putSampling(sampling, n, bucket);
         final int[] stepTables = step.blockTables();
         final int stepStride = step.blockTableStride();
         for (int s = 0; s < bucket; s++) {
@@ -96,6 +114,26 @@ final class StepMetadata implements AutoCloseable {
         ints.put(queryStarts + bucket, bucket);
     }
 
+    /**
+     * Rows {@code [0, real)} from {@code sampling} (which must hold exactly {@code real} rows), rows
+     * {@code [real, rows)} greedy padding; all rows greedy when {@code sampling} is null.
+     */
+    private void putSampling(SamplingBatch sampling, int real, int rows) {
+        if (sampling != null && sampling.rows() != real) {
+            throw new IllegalArgumentException("the step has " + real + " logit rows but sampling parameters for "
+                    + sampling.rows());
+        }
+        for (int r = 0; r < rows; r++) {
+            final boolean given = sampling != null && r < real;
+            ints.put(temperatures + r, Float.floatToRawIntBits(given ? sampling.temperature(r) : 0f));
+            ints.put(topKs + r, given ? sampling.topK(r) : 0);
+            ints.put(topPs + r, Float.floatToRawIntBits(given ? sampling.topP(r) : 1f));
+            ints.put(minPs + r, Float.floatToRawIntBits(given ? sampling.minP(r) : 0f));
+            longs.put(seeds / 2 + r, given ? sampling.seed(r) : 0L);
+            longs.put(counters / 2 + r, given ? sampling.counter(r) : 0L);
+        }
+    }
+
     private void layout(int tokens, int seqs, int rows, int stride, int copies) {
         tokenIds = 0;
         positions = tokenIds + tokens;
@@ -104,7 +142,13 @@ final class StepMetadata implements AutoCloseable {
         contextLens = queryStarts + seqs + 1;
         logitRows = contextLens + seqs;
         blockTables = logitRows + rows;
-        pageCopies = blockTables + seqs * stride;
+        temperatures = blockTables + seqs * stride;
+        topKs = temperatures + rows;
+        topPs = topKs + rows;
+        minPs = topPs + rows;
+        seeds = (minPs + rows + 1) & ~1; // 8-byte aligned
+        counters = seeds + 2 * rows;
+        pageCopies = counters + 2 * rows;
         pageCopyCount = copies;
         used = pageCopies + 3 * copies;
         if (used > capacity) {
@@ -138,6 +182,7 @@ final class StepMetadata implements AutoCloseable {
         host = new Pointer();
         cuMemHostAlloc(host, 4L * count, 0);
         ints = host.getByteBuffer(0, 4L * count).order(ByteOrder.nativeOrder()).asIntBuffer();
+        longs = host.getByteBuffer(0, 4L * count).order(ByteOrder.nativeOrder()).asLongBuffer();
         device = DeviceBuffer.allocate(4L * count);
     }
 

@@ -1,5 +1,7 @@
 package io.splitserve.engine.forward;
 
+import io.splitserve.engine.sampling.SamplingBatch;
+
 /**
  * A backend's whole-model forward pass over one ragged {@link BatchStep}, with the KV page pool it owns. The engine
  * allocates pages ({@code BlockManager}) up to {@link #pageCount()}; the runner only holds their bytes.
@@ -27,28 +29,29 @@ public interface ModelRunner extends AutoCloseable {
     void forward(BatchStep step, float[] logits, LayerKvListener kvListener);
 
     /**
-     * Whether {@link #forwardGreedy} picks tokens where the logits are (the GPU), so a step in which every sequence
-     * is greedy moves one id per row to the host instead of a vocabulary of logits per row.
+     * Whether {@link #forwardSampled} picks tokens where the logits are (the GPU), so a step moves one id per row to the
+     * host instead of a vocabulary of logits per row.
      */
-    default boolean greedyOnDevice() {
+    default boolean samplesOnDevice() {
         return false;
     }
 
     /**
-     * Runs the step and writes the argmax of each logit row (lowest id on ties, as the host sampler) into
-     * {@code tokens}, in {@code step.logitRows()} order. Only for runners whose {@link #greedyOnDevice()} is true.
+     * Runs the step and writes the token of each logit row, picked under {@code sampling}'s row of the same index by
+     * the rule of {@code sampling.Sampler} (greedy rows: the argmax, lowest id on ties), into {@code tokens}, in
+     * {@code step.logitRows()} order. Only for runners whose {@link #samplesOnDevice()} is true.
      */
-    default void forwardGreedy(BatchStep step, int[] tokens) {
+    default void forwardSampled(BatchStep step, SamplingBatch sampling, int[] tokens) {
         throw new UnsupportedOperationException(description() + " picks tokens on the host");
     }
 
     /**
-     * As {@link #forwardGreedy(BatchStep, int[])}, running {@code whileComputing} on the calling thread while the
-     * device computes the step (after its launch, before the wait). The task must leave this step's sequences, pages
-     * and buffers alone.
+     * As {@link #forwardSampled(BatchStep, SamplingBatch, int[])}, running {@code whileComputing} on the calling thread
+     * while the device computes the step (after its launch, before the wait). The task must leave this step's
+     * sequences, pages and buffers alone.
      */
-    default void forwardGreedy(BatchStep step, int[] tokens, Runnable whileComputing) {
-        forwardGreedy(step, tokens);
+    default void forwardSampled(BatchStep step, SamplingBatch sampling, int[] tokens, Runnable whileComputing) {
+        forwardSampled(step, sampling, tokens);
         if (whileComputing != null) {
             whileComputing.run();
         }

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 /**
  * Decides what one step of a continuously batched engine computes, and owns the sequences' lifecycle and pages to
@@ -69,12 +68,15 @@ public final class BatchScheduler {
         this.prefixCaching = options.prefixCaching();
     }
 
-    /** Queues a prompt behind those already waiting; the caller has checked it against the model. Returns its id. */
-    public long addWaiting(int[] prompt, SamplingParams params, SplittableRandom random) {
+    /**
+     * Queues a prompt behind those already waiting; the caller has checked it against the model. Its request sampled
+     * {@code sampledBefore} tokens before (0 for a fresh one). Returns its id.
+     */
+    public long addWaiting(int[] prompt, SamplingParams params, long sampledBefore) {
         if (prompt == null || prompt.length == 0) {
             throw new IllegalArgumentException("prompt is empty");
         }
-        final Sequence sequence = new Sequence(nextSequenceId++, prompt, params, random);
+        final Sequence sequence = new Sequence(nextSequenceId++, prompt, params, sampledBefore);
         waiting.add(sequence);
         sequences.put(sequence.id(), sequence);
         return sequence.id();
@@ -82,20 +84,20 @@ public final class BatchScheduler {
 
     /**
      * Adds a running sequence whose first {@code computed} tokens already have K/V in {@code pages} (which become the
-     * sequence's, leaving {@code pages} empty) and whose next token to compute is {@code lastToken}. Returns its id.
+     * sequence's, leaving {@code pages} empty) and whose next token to compute is {@code lastToken}; its request sampled
+     * {@code sampledBefore} tokens so far, {@code lastToken} included. Returns its id.
      */
-    public long addRunning(BlockTable pages, int computed, int lastToken, SamplingParams params,
-                           SplittableRandom random) {
-        return addRunning(pages, null, computed, lastToken, params, random);
+    public long addRunning(BlockTable pages, int computed, int lastToken, SamplingParams params, long sampledBefore) {
+        return addRunning(pages, null, computed, lastToken, params, sampledBefore);
     }
 
     /**
-     * As {@link #addRunning(BlockTable, int, int, SamplingParams, SplittableRandom)}, knowing the ids of the computed
+     * As {@link #addRunning(BlockTable, int, int, SamplingParams, long)}, knowing the ids of the computed
      * tokens when {@code computedTokens} is not null ({@code computed} of them): with prefix caching on, the sequence's
      * full pages are offered to the cache at once, and later ones as they fill, like a prompt prefilled here.
      */
     public long addRunning(BlockTable pages, int[] computedTokens, int computed, int lastToken, SamplingParams params,
-                           SplittableRandom random) {
+                           long sampledBefore) {
         if (blocks.pagesFor(computed) > pages.pageCount()) {
             throw new IllegalArgumentException(pages.pageCount() + " pages cannot hold " + computed + " tokens of KV");
         }
@@ -103,7 +105,7 @@ public final class BatchScheduler {
             throw new IllegalArgumentException(computedTokens.length + " token ids for " + computed + " tokens of KV");
         }
         final Sequence sequence = new Sequence(nextSequenceId++, prefixCaching ? computedTokens : null, computed,
-                lastToken, params, random);
+                lastToken, params, sampledBefore);
         pages.moveTo(sequence.table);
         if (sequence.tokensKnown) {
             blocks.register(sequence.table, sequence.tokens, computed);

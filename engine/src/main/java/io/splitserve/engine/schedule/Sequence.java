@@ -3,11 +3,10 @@ package io.splitserve.engine.schedule;
 import io.splitserve.engine.kv.BlockTable;
 import io.splitserve.model.SamplingParams;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 /**
  * One request inside the engine: its tokens so far (prompt, then sampled ones), how many of them already have K/V
- * in the cache, its pages and its own random generator. Invariant: {@code computed < length} while it waits for a
+ * in the cache, its pages and how many tokens it sampled so far (the counter of its next draw). Invariant: {@code computed < length} while it waits for a
  * step, and a running sequence has exactly one uncomputed token, the last one sampled. Only {@link BatchScheduler}
  * changes it; everyone else reads. A sequence whose token ids are all known (one added as a prompt) may share and
  * offer pages through the prefix cache; one whose KV was computed elsewhere knows only its last token and never does.
@@ -15,17 +14,18 @@ import java.util.SplittableRandom;
 public final class Sequence {
     private final long id;
     private final SamplingParams params;
-    private final SplittableRandom random;
+    private long sampled;
     final BlockTable table = new BlockTable();
     final boolean tokensKnown;
     int[] tokens;
     int length;
     int computed;
 
-    Sequence(long id, int[] prompt, SamplingParams params, SplittableRandom random) {
+    /** A prompt to prefill, whose request sampled {@code sampledBefore} tokens before (they end the prompt). */
+    Sequence(long id, int[] prompt, SamplingParams params, long sampledBefore) {
         this.id = id;
         this.params = params;
-        this.random = random;
+        this.sampled = sampledBefore;
         this.tokens = Arrays.copyOf(prompt, Math.max(16, prompt.length * 2));
         this.length = prompt.length;
         this.tokensKnown = true;
@@ -36,19 +36,19 @@ public final class Sequence {
      * next token to compute is {@code lastToken}. The ids of the computed tokens are never read again, so they are
      * not kept.
      */
-    Sequence(long id, int computed, int lastToken, SamplingParams params, SplittableRandom random) {
-        this(id, null, computed, lastToken, params, random);
+    Sequence(long id, int computed, int lastToken, SamplingParams params, long sampledBefore) {
+        this(id, null, computed, lastToken, params, sampledBefore);
     }
 
     /**
-     * As {@link #Sequence(long, int, int, SamplingParams, SplittableRandom)}, with the ids of the computed tokens when
+     * As {@link #Sequence(long, int, int, SamplingParams, long)}, with the ids of the computed tokens when
      * {@code computedTokens} is not null (then they are kept, and the sequence's pages may be cached).
      */
     Sequence(long id, int[] computedTokens, int computed, int lastToken, SamplingParams params,
-             SplittableRandom random) {
+             long sampledBefore) {
         this.id = id;
         this.params = params;
-        this.random = random;
+        this.sampled = sampledBefore;
         this.tokens = new int[Math.max(16, (computed + 1) * 2)];
         if (computedTokens != null) {
             System.arraycopy(computedTokens, 0, tokens, 0, computed);
@@ -67,9 +67,13 @@ public final class Sequence {
         return params;
     }
 
-    /** The sequence's own generator: seeded sampling gives the same tokens alone or in any batch. */
-    public SplittableRandom random() {
-        return random;
+    /**
+     * Tokens this request sampled so far, on this engine or before it reached it (a prefill node's first token, an
+     * earlier attempt's tokens): the counter of its next draw, so seeded sampling is one stream alone, in any batch
+     * and across nodes.
+     */
+    public long sampledCount() {
+        return sampled;
     }
 
     /** Token ids so far in {@code [0, length())}; the array is the sequence's own (read it, never write it). */
@@ -99,5 +103,6 @@ public final class Sequence {
             tokens = Arrays.copyOf(tokens, tokens.length * 2);
         }
         tokens[length++] = token;
+        sampled++;
     }
 }

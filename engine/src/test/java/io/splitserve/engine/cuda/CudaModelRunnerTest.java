@@ -13,6 +13,8 @@ import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.engine.sampling.Sampler;
+import io.splitserve.engine.sampling.SamplingBatch;
 import io.splitserve.kernels.cuda.GpuTest;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.SamplingParams;
@@ -174,9 +176,27 @@ class CudaModelRunnerTest {
                 step.addSequence(new int[] {5}, 0, 1, prompts[s].length, tables[s], blocks, BatchStep.Logits.LAST);
             }
             runner.forward(step, batched);
-            runner.forwardGreedy(step, greedy);
+            runner.forwardSampled(step, SamplingBatch.greedy(3), greedy);
             assertArrayEquals(new int[] {argmax(slice(batched, 0, vocab)), argmax(slice(batched, 1, vocab)),
                     argmax(slice(batched, 2, vocab))}, greedy);
+
+            // sampled rows beside a greedy one: the kernel picks what the host sampler picks from the same logits
+            final SamplingParams[] params = {new SamplingParams(0.7, 0, 0.9, 0, 11), SamplingParams.greedy(),
+                    new SamplingParams(1.3, 40, 1, 0.02, 12)};
+            final Sampler sampler = new Sampler(vocab);
+            final SamplingBatch sampling = new SamplingBatch();
+            final int[] picked = new int[3];
+            for (long counter = 0; counter < 6; counter++) {
+                sampling.clear();
+                for (SamplingParams p : params) {
+                    sampling.add(p, counter);
+                }
+                runner.forwardSampled(step, sampling, picked);
+                for (int s = 0; s < 3; s++) {
+                    assertEquals(sampler.sample(batched, s * vocab, vocab, params[s], counter), picked[s],
+                            "row " + s + " at counter " + counter);
+                }
+            }
         }
     }
 
@@ -246,7 +266,7 @@ class CudaModelRunnerTest {
     void layerByLayerImportBesideDecodeStepsEqualsWholeImportAndOneEngine() throws Exception {
         final Path dir = DemoModel.ensure(models.resolve("demo"));
         final EngineOptions options = new EngineOptions().backend(Backend.CUDA).pageSize(PAGE).maxPages(256)
-                .deviceGreedy(false); // the logits are compared
+                .deviceSampling(false); // the logits are compared
         final int vocab = ModelConfig.load(dir).vocabSize();
         final int[] a = RandomModels.tokens(31, 1500);
         final int[] b = RandomModels.tokens(32, 90);

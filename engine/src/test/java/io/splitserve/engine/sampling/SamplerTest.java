@@ -11,110 +11,176 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Each filter on distributions whose surviving set is known exactly, plus frequencies and reproducibility. */
+/**
+ * The sampling rule on distributions whose kept set is known exactly: draw frequencies over many seeds against the
+ * softmax over the kept set (a chi-square test at the 0.1% level, deterministic because the seeds are fixed), the
+ * tie rules, greedy, reproducibility from (seed, counter), and the noise staying finite.
+ */
 class SamplerTest {
-    /** Probabilities 0.5, 0.3, 0.15, 0.05 at temperature 1. */
-    private static final float[] LOGITS = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.15),
-            (float) Math.log(0.05)};
-    private static final int DRAWS = 20000;
+    /** Probabilities 0.4, 0.25, 0.15, 0.1, 0.06, 0.04 at temperature 1. */
+    private static final double[] PROBABILITIES = {0.4, 0.25, 0.15, 0.1, 0.06, 0.04};
+    private static final float[] LOGITS = logitsOf(PROBABILITIES);
+    private static final int DRAWS = 40000;
+    /** Chi-square quantiles at 1 - 0.001 for 1..5 degrees of freedom. */
+    private static final double[] CHI_SQUARE_999 = {10.83, 13.82, 16.27, 18.47, 20.52};
 
-    private static int[] histogram(float[] logits, SamplingParams params) {
-        final Sampler sampler = new Sampler(logits.length);
-        final SplittableRandom random = Sampler.randomFor(params);
-        final int[] counts = new int[logits.length];
-        for (int i = 0; i < DRAWS; i++) {
-            counts[sampler.sample(logits, 0, logits.length, params, random)]++;
+    private static float[] logitsOf(double[] probabilities) {
+        final float[] logits = new float[probabilities.length];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (float) Math.log(probabilities[i]);
+        }
+        return logits;
+    }
+
+    /** Draws once per seed 0..DRAWS-1 at counter 0. */
+    private static int[] histogramOverSeeds(SamplingParams params) {
+        final Sampler sampler = new Sampler(LOGITS.length);
+        final int[] counts = new int[LOGITS.length];
+        for (int seed = 0; seed < DRAWS; seed++) {
+            final SamplingParams seeded = new SamplingParams(params.temperature(), params.topK(), params.topP(),
+                    params.minP(), seed);
+            counts[sampler.sample(LOGITS, 0, LOGITS.length, seeded, 0)]++;
         }
         return counts;
     }
 
-    private static void assertFrequency(double expected, int count) {
-        assertEquals(expected, (double) count / DRAWS, 0.012, "frequency");
-    }
-
-    @Test
-    void temperatureZeroAndTopKOneAreArgmax() {
-        final float[] logits = {0.1f, 2f, 1.9f, -3f};
-        final Sampler sampler = new Sampler(4);
-        final SplittableRandom random = new SplittableRandom(1);
-        assertEquals(1, sampler.sample(logits, 0, 4, SamplingParams.greedy(), random));
-        assertEquals(1, sampler.sample(logits, 0, 4, new SamplingParams(5, 1, 1, 0, 9), random));
-        final float[] shifted = {9f, 9f, 0.1f, 2f, 1.9f, -3f};
-        assertEquals(1, sampler.sample(shifted, 2, 4, SamplingParams.greedy(), random), "row at an offset");
+    /**
+     * The counts fall on the kept tokens only, with frequencies of {@code p_i^(1/T)} renormalised over them (chi-square
+     * below its 0.1% quantile).
+     */
+    private static void assertFollowsSoftmaxOver(int[] counts, double temperature, int... kept) {
+        final boolean[] isKept = new boolean[counts.length];
+        double z = 0;
+        for (int token : kept) {
+            isKept[token] = true;
+            z += Math.pow(PROBABILITIES[token], 1 / temperature);
+        }
+        double chiSquare = 0;
+        for (int token = 0; token < counts.length; token++) {
+            if (!isKept[token]) {
+                assertEquals(0, counts[token], "token " + token + " is outside the kept set " + Arrays.toString(kept)
+                        + " but was drawn (counts " + Arrays.toString(counts) + ")");
+                continue;
+            }
+            final double expected = DRAWS * Math.pow(PROBABILITIES[token], 1 / temperature) / z;
+            chiSquare += (counts[token] - expected) * (counts[token] - expected) / expected;
+        }
+        assertTrue(chiSquare < CHI_SQUARE_999[kept.length - 2], "chi-square " + chiSquare + " over "
+                + (kept.length - 1) + " degrees of freedom (counts " + Arrays.toString(counts) + ")");
     }
 
     @Test
     void plainSamplingFollowsTheSoftmax() {
-        final int[] counts = histogram(LOGITS, new SamplingParams(1, 0, 1, 0, 42));
-        assertFrequency(0.5, counts[0]);
-        assertFrequency(0.3, counts[1]);
-        assertFrequency(0.15, counts[2]);
-        assertFrequency(0.05, counts[3]);
+        assertFollowsSoftmaxOver(histogramOverSeeds(new SamplingParams(1, 0, 1, 0, 0)), 1, 0, 1, 2, 3, 4, 5);
     }
 
     @Test
-    void temperatureSharpensTheDistribution() {
-        // at T = 0.5 probabilities go as p², renormalized: 0.25, 0.09, 0.0225, 0.0025 over 0.365
-        final int[] counts = histogram(LOGITS, new SamplingParams(0.5, 0, 1, 0, 7));
-        assertFrequency(0.25 / 0.365, counts[0]);
-        assertFrequency(0.09 / 0.365, counts[1]);
-        assertFrequency(0.0225 / 0.365, counts[2]);
+    void temperatureReshapesTheSoftmax() {
+        assertFollowsSoftmaxOver(histogramOverSeeds(new SamplingParams(0.5, 0, 1, 0, 0)), 0.5, 0, 1, 2, 3, 4, 5);
+        assertFollowsSoftmaxOver(histogramOverSeeds(new SamplingParams(2, 0, 1, 0, 0)), 2, 0, 1, 2, 3, 4, 5);
     }
 
     @Test
     void topKKeepsTheKMostLikely() {
-        final int[] counts = histogram(LOGITS, new SamplingParams(1, 2, 1, 0, 3));
-        assertEquals(0, counts[2] + counts[3]);
-        assertFrequency(0.5 / 0.8, counts[0]);
-        assertFrequency(0.3 / 0.8, counts[1]);
+        assertFollowsSoftmaxOver(histogramOverSeeds(new SamplingParams(1, 3, 1, 0, 0)), 1, 0, 1, 2);
     }
 
     @Test
-    void topPKeepsTheSmallestPrefixReachingP() {
-        final int[] two = histogram(LOGITS, new SamplingParams(1, 0, 0.7, 0, 5));
-        assertEquals(0, two[2] + two[3], "0.5 + 0.3 reaches 0.7");
-        assertFrequency(0.5 / 0.8, two[0]);
-        final int[] three = histogram(LOGITS, new SamplingParams(1, 0, 0.85, 0, 5));
-        assertTrue(three[2] > 0);
-        assertEquals(0, three[3], "0.5 + 0.3 + 0.15 reaches 0.85");
-    }
-
-    @Test
-    void topPAppliesAfterTopK() {
-        // top-k 3 renormalizes to 0.526, 0.316, 0.158: top-p 0.8 then needs the first two only
-        final int[] counts = histogram(LOGITS, new SamplingParams(1, 3, 0.8, 0, 11));
-        assertEquals(0, counts[2] + counts[3]);
+    void topPKeepsTheSmallestHighSetReachingPOfTheTopKMass() {
+        // 0.4 + 0.25 = 0.65 < 0.7 <= 0.8 = 0.4 + 0.25 + 0.15
+        assertFollowsSoftmaxOver(histogramOverSeeds(new SamplingParams(1, 0, 0.7, 0, 0)), 1, 0, 1, 2);
+        // top-k 4 holds 0.9: p 0.7 of it is 0.63, which 0.4 + 0.25 reaches
+        assertFollowsSoftmaxOver(histogramOverSeeds(new SamplingParams(1, 4, 0.7, 0, 0)), 1, 0, 1);
     }
 
     @Test
     void minPDropsTokensBelowAFractionOfTheBest() {
-        final int[] two = histogram(LOGITS, new SamplingParams(1, 0, 1, 0.5, 13));
-        assertEquals(0, two[2] + two[3], "threshold 0.25");
-        final int[] three = histogram(LOGITS, new SamplingParams(1, 0, 1, 0.2, 13));
-        assertTrue(three[2] > 0);
-        assertEquals(0, three[3], "threshold 0.1");
+        // min-p 0.2 keeps probabilities >= 0.08
+        assertFollowsSoftmaxOver(histogramOverSeeds(new SamplingParams(1, 0, 1, 0.2, 0)), 1, 0, 1, 2, 3);
+        // at T = 0.5 the ratio to the best is squared: 0.25/0.4 -> 0.39, 0.15/0.4 -> 0.14; min-p 0.3 keeps two
+        assertFollowsSoftmaxOver(histogramOverSeeds(new SamplingParams(0.5, 0, 1, 0.3, 0)), 0.5, 0, 1);
     }
 
     @Test
-    void sameSeedReplaysDifferentSeedDiffers() {
+    void oneSeedsSuccessiveCountersFollowTheSoftmaxToo() {
+        final Sampler sampler = new Sampler(LOGITS.length);
+        final SamplingParams params = new SamplingParams(1, 0, 1, 0, 1234);
+        final int[] counts = new int[LOGITS.length];
+        for (int counter = 0; counter < DRAWS; counter++) {
+            counts[sampler.sample(LOGITS, 0, LOGITS.length, params, counter)]++;
+        }
+        assertFollowsSoftmaxOver(counts, 1, 0, 1, 2, 3, 4, 5);
+    }
+
+    @Test
+    void tiesAtATopKOrTopPBoundaryAreKeptTogether() {
+        final float[] tied = {0f, 1f, 1f, 1f, -5f};
+        final Sampler sampler = new Sampler(tied.length);
+        final int[] topK = new int[tied.length];
+        final int[] topP = new int[tied.length];
+        for (int seed = 0; seed < 3000; seed++) {
+            topK[sampler.sample(tied, 0, tied.length, new SamplingParams(1, 2, 1, 0, seed), 0)]++;
+            topP[sampler.sample(tied, 0, tied.length, new SamplingParams(1, 0, 0.1, 0, seed), 0)]++;
+        }
+        for (int[] counts : new int[][] {topK, topP}) {
+            assertEquals(0, counts[0] + counts[4], Arrays.toString(counts));
+            for (int token = 1; token <= 3; token++) {
+                assertTrue(counts[token] > 800, "every tied token is kept: " + Arrays.toString(counts));
+            }
+        }
+    }
+
+    @Test
+    void greedyIsTheArgmaxWithTheLowestIdOnTies() {
+        final float[] logits = {0.1f, 2f, 2f, -3f};
+        final Sampler sampler = new Sampler(6);
+        assertEquals(1, sampler.sample(logits, 0, 4, SamplingParams.greedy(), 0));
+        assertEquals(1, sampler.sample(logits, 0, 4, new SamplingParams(5, 1, 1, 0, 9), 17), "top-k 1 is greedy");
+        final float[] shifted = {9f, 9f, 0.1f, 2f, 1.9f, -3f};
+        assertEquals(1, sampler.sample(shifted, 2, 4, SamplingParams.greedy(), 0), "row at an offset");
+    }
+
+    @Test
+    void seedAndCounterReplayADrawAndEitherChangesIt() {
         final float[] logits = new float[50];
         for (int i = 0; i < logits.length; i++) {
             logits[i] = (float) Math.sin(i);
         }
-        final int[] a = draws(logits, 99);
-        assertArrayEquals(a, draws(logits, 99));
-        assertFalse(Arrays.equals(a, draws(logits, 100)));
+        final int[] a = draws(logits, 99, 0);
+        assertArrayEquals(a, draws(logits, 99, 0));
+        assertFalse(Arrays.equals(a, draws(logits, 100, 0)), "another seed");
+        assertFalse(Arrays.equals(a, draws(logits, 99, 1)), "the same seed one counter on");
+        assertArrayEquals(Arrays.copyOfRange(a, 1, a.length), Arrays.copyOf(draws(logits, 99, 1), a.length - 1),
+                "draw n + 1 of a stream is draw n of the stream started one counter later");
     }
 
-    private static int[] draws(float[] logits, long seed) {
+    /** 100 successive draws of one stream, from counter {@code start}. */
+    private static int[] draws(float[] logits, long seed, long start) {
         final SamplingParams params = new SamplingParams(1, 0, 1, 0, seed);
         final Sampler sampler = new Sampler(logits.length);
-        final SplittableRandom random = Sampler.randomFor(params);
         final int[] out = new int[100];
         for (int i = 0; i < out.length; i++) {
-            out[i] = sampler.sample(logits, 0, logits.length, params, random);
+            out[i] = sampler.sample(logits, 0, logits.length, params, start + i);
         }
         return out;
+    }
+
+    @Test
+    void theHashIsSplitMix64AndItsNoiseStaysFinite() {
+        for (long seed : new long[] {0, 1, -7, 0x123456789abcdefL}) {
+            assertEquals(new SplittableRandom(seed).nextLong(), Sampler.mix64(seed + 0x9e3779b97f4a7c15L));
+        }
+        final float highest = Sampler.unitInterval(-1L);
+        final float lowest = Sampler.unitInterval(0L);
+        assertTrue(highest < 1f && lowest > 0f, lowest + " .. " + highest);
+        assertTrue(Float.isFinite(Sampler.gumbel(highest)) && Float.isFinite(Sampler.gumbel(lowest)));
+    }
+
+    @Test
+    void aRowWithoutAFiniteMaximumIsRefused() {
+        final float[] row = {Float.NEGATIVE_INFINITY, Float.NaN};
+        assertThrows(IllegalArgumentException.class,
+                () -> new Sampler(2).sample(row, 0, 2, new SamplingParams(1, 0, 1, 0, 0), 0));
     }
 
     @Test

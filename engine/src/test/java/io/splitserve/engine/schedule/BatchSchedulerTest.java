@@ -12,7 +12,6 @@ import io.splitserve.engine.kv.PrefixCacheStats;
 import io.splitserve.model.SamplingParams;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,7 +27,7 @@ class BatchSchedulerTest {
     private long add(BatchScheduler scheduler, int tokens) {
         final int[] prompt = new int[tokens];
         Arrays.fill(prompt, ++promptsAdded);
-        return scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        return scheduler.addWaiting(prompt, GREEDY, 0);
     }
 
     /** Hands back a token for every sampling entry of the plan, as the engine does after running it. */
@@ -278,12 +277,12 @@ class BatchSchedulerTest {
         final BlockManager blocks = new BlockManager(16, 4);
         final BatchScheduler scheduler = new BatchScheduler(blocks, new EngineOptions());
         final int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-        final long a = scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        final long a = scheduler.addWaiting(prompt, GREEDY, 0);
         complete(scheduler, scheduler.schedule()); // a's pages [1..4] and [5..8] are full and cached now
         assertEquals(2, blocks.prefixCacheStats().cachedPages());
 
         // the same prompt: two pages shared, tokens [8, 10) prefilled on a page of its own
-        final long b = scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        final long b = scheduler.addWaiting(prompt, GREEDY, 0);
         StepPlan plan = scheduler.schedule();
         assertEntry(plan, 1, b, 8, 2, true);
         assertEquals(plan.sequence(0).table().page(1), plan.sequence(1).table().page(1));
@@ -291,7 +290,7 @@ class BatchSchedulerTest {
 
         // a prompt of exactly the two cached pages shares only one and copies 3 rows of the other into a page of its
         // own: its last token must be computed for logits (looked up: a 10, b 10, c 8 tokens; hit: b 8, c 4 + 3)
-        final long c = scheduler.addWaiting(Arrays.copyOf(prompt, 8), GREEDY, new SplittableRandom(0));
+        final long c = scheduler.addWaiting(Arrays.copyOf(prompt, 8), GREEDY, 0);
         plan = scheduler.schedule();
         assertEntry(plan, 2, c, 7, 1, true);
         assertEquals(1, plan.copies());
@@ -314,9 +313,9 @@ class BatchSchedulerTest {
         final BlockManager blocks = new BlockManager(16, 4);
         final BatchScheduler scheduler = new BatchScheduler(blocks, new EngineOptions().prefixCaching(false));
         final int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-        scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        scheduler.addWaiting(prompt, GREEDY, 0);
         complete(scheduler, scheduler.schedule());
-        final long b = scheduler.addWaiting(prompt, GREEDY, new SplittableRandom(0));
+        final long b = scheduler.addWaiting(prompt, GREEDY, 0);
         final StepPlan plan = scheduler.schedule();
         assertEntry(plan, 1, b, 0, 10, true);
         assertEquals(new PrefixCacheStats(0, 0, 0, 0), blocks.prefixCacheStats());
@@ -334,6 +333,6 @@ class BatchSchedulerTest {
         assertThrows(IllegalArgumentException.class, () -> add(scheduler, 0));
         assertThrows(IllegalArgumentException.class, () -> scheduler.release(99));
         assertThrows(IllegalArgumentException.class, () -> scheduler.addRunning(new BlockTable(), 5, 1, GREEDY,
-                new SplittableRandom(0)), "no pages hold the 5 tokens it claims");
+                0), "no pages hold the 5 tokens it claims");
     }
 }

@@ -109,7 +109,7 @@ class PrefixCacheAccountingTest {
             final int[] prompt = new int[Math.max(1, kept + suffix.length)];
             System.arraycopy(prefix, 0, prompt, 0, kept);
             System.arraycopy(suffix, 0, prompt, kept, suffix.length);
-            added.add(scheduler.addWaiting(prompt, SamplingParams.greedy(), new SplittableRandom(0)));
+            added.add(scheduler.addWaiting(prompt, SamplingParams.greedy(), 0));
         }
 
         private void step() {

@@ -6,7 +6,9 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.engine.sampling.SamplingBatch;
 import io.splitserve.model.ModelConfig;
+import io.splitserve.model.SamplingParams;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -19,12 +21,13 @@ import java.util.SplittableRandom;
 
 /**
  * The runner's half of the side-by-side benchmarks (transformers' half is {@code perf/gpu/hf_bench.py}), greedy
- * with the argmax on the GPU and end-of-sequence ignored, each case run once to warm up (graph capture, cuBLAS
+ * with the argmax on the GPU (and one sampled case, sampled on the GPU too) and end-of-sequence ignored, each case run once to warm up (graph capture, cuBLAS
  * heuristics) and then timed on the host clock around whole steps:
  * <ol>
  *   <li>prefill: 40 prompts x 600 tokens and one new token, in one ragged step: prompt tokens/s;</li>
  *   <li>decode: 40 x 600-token prompts, 600 new tokens each: generated tokens/s (prefill included, as in HF
- *       generate) and decode-only tokens/s;</li>
+ *       generate) and decode-only tokens/s; then the same job sampled (temperature 0.7, top-p 0.9, a seed per
+ *       sequence) and its decode-only throughput as a percentage of the greedy one;</li>
  *   <li>single stream: 1 x 128-token prompt, 256 new tokens: tokens/s and ms per decode step;</li>
  *   <li>decode step time at batch 1, 16, 64, 128, 256 with 1024 tokens of context (median of 32 steps), the same
  *       step's graph replayed back to back (GPU time without the host's per-step work), and the bytes a step must
@@ -44,6 +47,7 @@ public final class RunnerBenchmark {
     private final BatchStep step = new BatchStep();
     private final List<String> rows = new ArrayList<>();
     private final SplittableRandom random = new SplittableRandom(7);
+    private final SamplingBatch sampling = new SamplingBatch();
 
     private RunnerBenchmark(CudaModelRunner runner, ModelConfig config, boolean graphs) {
         this.runner = runner;
@@ -61,8 +65,11 @@ public final class RunnerBenchmark {
             final RunnerBenchmark bench = new RunnerBenchmark(runner, config, graphs);
             bench.record("setup", "runner", 0, runner.description().replace(',', ';'));
             bench.prefill();
-            bench.decode(40, 600, 600, "decode_40x600x600");
-            bench.decode(1, 128, 256, "single_128x256");
+            final double greedy = bench.decode(40, 600, 600, "decode_40x600x600", SamplingParams.greedy());
+            final double sampled = bench.decode(40, 600, 600, "decode_40x600x600_sampled_t0.7_p0.9",
+                    new SamplingParams(0.7, 0, 0.9, 0, 0));
+            bench.record("2_decode", "decode_40x600x600_sampled_over_greedy_decode_only", 100 * sampled / greedy, "%");
+            bench.decode(1, 128, 256, "single_128x256", SamplingParams.greedy());
             for (int batch : new int[] {1, 16, 64, 128, 256}) {
                 bench.stepTime(batch, 1024);
             }
@@ -83,7 +90,7 @@ public final class RunnerBenchmark {
                 blocks.ensureCapacity(tables[i], 600);
                 step.addSequence(prompts[i], 0, 600, 0, tables[i], blocks, BatchStep.Logits.LAST);
             }
-            runner.forwardGreedy(step, first);
+            runner.forwardSampled(step, greedy(40), first);
             times[round] = (System.nanoTime() - t0) / 1e9;
             release(tables);
         }
@@ -92,8 +99,15 @@ public final class RunnerBenchmark {
         record("1_prefill", "40x600_step_ms_median", median * 1e3, "ms");
     }
 
-    /** Greedy generation of {@code newTokens} for {@code batch} random prompts of {@code promptLen}; run twice. */
-    private void decode(int batch, int promptLen, int newTokens, String name) {
+    /**
+     * Generation of {@code newTokens} for {@code batch} random prompts of {@code promptLen} under {@code params}
+     * (sequence {@code i} seeded {@code i}), run twice; returns the decode-only tokens/s.
+     */
+    private double decode(int batch, int promptLen, int newTokens, String name, SamplingParams params) {
+        final SamplingParams[] seeded = new SamplingParams[batch];
+        for (int i = 0; i < batch; i++) {
+            seeded[i] = new SamplingParams(params.temperature(), params.topK(), params.topP(), params.minP(), i);
+        }
         double total = 0;
         double decodeOnly = 0;
         final double[] stepMs = new double[newTokens - 1];
@@ -107,7 +121,7 @@ public final class RunnerBenchmark {
                 blocks.ensureCapacity(tables[i], promptLen);
                 step.addSequence(sequences[i], 0, promptLen, 0, tables[i], blocks, BatchStep.Logits.LAST);
             }
-            runner.forwardGreedy(step, next);
+            runner.forwardSampled(step, sampling(seeded, 0), next);
             final long t1 = System.nanoTime();
             for (int d = 1; d < newTokens; d++) {
                 final long s0 = System.nanoTime();
@@ -118,7 +132,7 @@ public final class RunnerBenchmark {
                     blocks.ensureCapacity(tables[i], position + 1);
                     step.addSequence(sequences[i], position, 1, position, tables[i], blocks, BatchStep.Logits.LAST);
                 }
-                runner.forwardGreedy(step, next);
+                runner.forwardSampled(step, sampling(seeded, d), next);
                 stepMs[d - 1] = (System.nanoTime() - s0) / 1e6;
             }
             final long t2 = System.nanoTime();
@@ -131,6 +145,7 @@ public final class RunnerBenchmark {
         record(bench, name + "_decode_only_tokens_per_s", (double) batch * (newTokens - 1) / decodeOnly, "tok/s");
         record(bench, name + "_step_ms_median", median(stepMs), "ms");
         record(bench, name + "_total_s", total, "s");
+        return (double) batch * (newTokens - 1) / decodeOnly;
     }
 
     /** Median decode step time at {@code batch} sequences of {@code context} tokens, beside the bytes it reads. */
@@ -144,7 +159,7 @@ public final class RunnerBenchmark {
                 blocks.ensureCapacity(tables[i], context);
                 step.addSequence(sequences[i], 0, context, 0, tables[i], blocks, BatchStep.Logits.LAST);
             }
-            runner.forwardGreedy(step, next);
+            runner.forwardSampled(step, greedy(step.numLogitRows()), next);
         }
         final int warm = 4;
         final double[] ms = new double[32];
@@ -156,7 +171,7 @@ public final class RunnerBenchmark {
                 blocks.ensureCapacity(tables[i], position + 1);
                 step.addSequence(sequences[i], position, 1, position, tables[i], blocks, BatchStep.Logits.LAST);
             }
-            runner.forwardGreedy(step, next);
+            runner.forwardSampled(step, greedy(batch), next);
             if (d >= warm) {
                 ms[d - warm] = (System.nanoTime() - s0) / 1e6;
             }
@@ -170,6 +185,24 @@ public final class RunnerBenchmark {
             record("4_step_time", "batch" + batch + "_ctx" + context + "_graph_replay_ms", gpuMs, "ms");
         }
         record("4_step_time", "batch" + batch + "_ctx" + context + "_bytes", runner.weightBytes() + kvBytes, "B");
+    }
+
+    /** The sampling of a step of {@code rows} greedy rows. */
+    private SamplingBatch greedy(int rows) {
+        sampling.clear();
+        for (int i = 0; i < rows; i++) {
+            sampling.add(SamplingParams.greedy(), 0);
+        }
+        return sampling;
+    }
+
+    /** The sampling of a step in which sequence {@code i} draws under {@code params[i]}, {@code sampledBefore} on. */
+    private SamplingBatch sampling(SamplingParams[] params, int sampledBefore) {
+        sampling.clear();
+        for (SamplingParams p : params) {
+            sampling.add(p, sampledBefore);
+        }
+        return sampling;
     }
 
     private int[][] prompts(int count, int length) {

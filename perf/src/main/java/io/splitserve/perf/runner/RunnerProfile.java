@@ -6,6 +6,7 @@ import io.splitserve.engine.EngineOptions;
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.kv.BlockManager;
 import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.engine.sampling.SamplingBatch;
 import io.splitserve.model.ModelConfig;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
@@ -34,6 +35,7 @@ public final class RunnerProfile {
             final BlockTable[] tables = new BlockTable[batch];
             final BatchStep step = new BatchStep();
             final int[] next = new int[batch];
+            final SamplingBatch greedy = SamplingBatch.greedy(batch);
             for (int i = 0; i < batch; i++) {
                 for (int t = 0; t < context; t++) {
                     sequences[i][t] = 4 + random.nextInt(32_000);
@@ -42,7 +44,7 @@ public final class RunnerProfile {
                 blocks.ensureCapacity(tables[i], context);
                 step.addSequence(sequences[i], 0, context, 0, tables[i], blocks, BatchStep.Logits.LAST);
             }
-            runner.forwardGreedy(step, next);
+            runner.forwardSampled(step, greedy, next);
             for (int d = 0; d < steps; d++) {
                 step.clear();
                 final int position = context + d;
@@ -51,7 +53,7 @@ public final class RunnerProfile {
                     blocks.ensureCapacity(tables[i], position + 1);
                     step.addSequence(sequences[i], position, 1, position, tables[i], blocks, BatchStep.Logits.LAST);
                 }
-                runner.forwardGreedy(step, next);
+                runner.forwardSampled(step, greedy, next);
             }
             System.out.println("profiled " + steps + " eager decode steps at batch " + batch + ", context " + context);
         }

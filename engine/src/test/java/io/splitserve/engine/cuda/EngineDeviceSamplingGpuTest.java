@@ -19,13 +19,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Greedy steps picked on the GPU (one id per sequence comes back) choose exactly the tokens the host sampler picks
- * from the same step's logits, through prefill, mixed and graph-replayed decode steps, and a sampled sequence in
- * the batch sends the whole step back to the host path.
+ * Steps sampled on the GPU (one id per sequence comes back) choose exactly the tokens the host sampler picks from
+ * the same step's CUDA logits (the engine run again with device sampling off), greedy and sampled sequences alike,
+ * alone and batched, through prefill, mixed and graph-replayed decode steps; such a step keeps no logits.
  */
 @GpuTest
-class EngineDeviceGreedyGpuTest {
+class EngineDeviceSamplingGpuTest {
     private static final int STEPS = 24;
+    private static final SamplingParams[] ALL_GREEDY = {SamplingParams.greedy(), SamplingParams.greedy(),
+            SamplingParams.greedy()};
+    private static final SamplingParams[] MIXED = {SamplingParams.greedy(), new SamplingParams(0.7, 0, 0.9, 0, 42),
+            new SamplingParams(1, 50, 1, 0.05, 43)};
+    private static final SamplingParams[] ALL_SAMPLED = {new SamplingParams(0.7, 0, 0.9, 0, 1),
+            new SamplingParams(1.2, 0, 1, 0, 2), new SamplingParams(0.5, 20, 0.8, 0.1, 3)};
 
     @TempDir
     static Path models;
@@ -33,25 +39,26 @@ class EngineDeviceGreedyGpuTest {
     @Test
     void deviceArgmaxEqualsHostArgmaxAndKeepsNoLogits() throws Exception {
         final Path dir = RandomModels.write("qwen2", models.resolve("qwen2"));
-        final int[][] onDevice = run(dir, true, false);
-        final int[][] onHost = run(dir, false, false);
-        for (int s = 0; s < onDevice.length; s++) {
-            assertArrayEquals(onHost[s], onDevice[s], "sequence " + s);
-        }
+        assertDeviceEqualsHost(dir, ALL_GREEDY);
         try (Engine engine = Engine.load(dir, options(true))) {
-            engine.addSequence(RandomModels.tokens(9, 20), SamplingParams.greedy());
+            engine.addSequence(RandomModels.tokens(9, 20), new SamplingParams(0.7, 0, 0.9, 0, 5));
             engine.step();
             assertThrows(IllegalStateException.class, () -> engine.copyLogits(0, new float[engine.config().vocabSize()]));
         }
     }
 
     @Test
-    void aSampledSequenceInTheBatchTakesTheHostPathAndGreedyOnesStayTheSame() throws Exception {
+    void greedyAndSampledSequencesInOneBatchPickWhatTheHostSamplerPicks() throws Exception {
         final Path dir = RandomModels.write("llama", models.resolve("llama"));
-        final int[][] mixed = run(dir, true, true);
-        final int[][] reference = run(dir, false, true);
-        for (int s = 0; s < mixed.length; s++) {
-            assertArrayEquals(reference[s], mixed[s], "sequence " + s);
+        assertDeviceEqualsHost(dir, MIXED);
+        assertDeviceEqualsHost(dir, ALL_SAMPLED);
+    }
+
+    private static void assertDeviceEqualsHost(Path dir, SamplingParams[] params) throws Exception {
+        final int[][] onDevice = run(dir, true, params);
+        final int[][] onHost = run(dir, false, params);
+        for (int s = 0; s < onDevice.length; s++) {
+            assertArrayEquals(onHost[s], onDevice[s], "sequence " + s + " under " + params[s]);
         }
     }
 
@@ -99,22 +106,23 @@ class EngineDeviceGreedyGpuTest {
         }
     }
 
-    private static EngineOptions options(boolean deviceGreedy) {
-        return new EngineOptions().backend(Backend.CUDA).pageSize(16).maxPages(512).deviceGreedy(deviceGreedy);
+    private static EngineOptions options(boolean deviceSampling) {
+        return new EngineOptions().backend(Backend.CUDA).pageSize(16).maxPages(512).deviceSampling(deviceSampling);
     }
 
-    /** Three prompts added at different steps (so prefill, mixed and pure decode steps occur); tokens per sequence. */
-    private static int[][] run(Path dir, boolean deviceGreedy, boolean oneSampled) throws Exception {
-        try (Engine engine = Engine.load(dir, options(deviceGreedy))) {
+    /**
+     * Three prompts under {@code params}, added at different steps (so the first decodes alone for a while, and
+     * prefill, mixed and graph-replayed decode steps all occur); tokens per sequence.
+     */
+    private static int[][] run(Path dir, boolean deviceSampling, SamplingParams[] params) throws Exception {
+        try (Engine engine = Engine.load(dir, options(deviceSampling))) {
             final Map<Long, List<Integer>> tokens = new HashMap<>();
             final long[] ids = new long[3];
             final int[] lengths = {37, 130, 65};
             for (int n = 0; n < STEPS; n++) {
                 if (n == 0 || n == 5 || n == 11) {
                     final int s = n == 0 ? 0 : n == 5 ? 1 : 2;
-                    final SamplingParams params = oneSampled && s == 1
-                            ? new SamplingParams(0.8, 0, 1, 0, 42) : SamplingParams.greedy();
-                    ids[s] = engine.addSequence(RandomModels.tokens(s + 1, lengths[s]), params);
+                    ids[s] = engine.addSequence(RandomModels.tokens(s + 1, lengths[s]), params[s]);
                     tokens.put(ids[s], new ArrayList<>());
                 }
                 for (StepOutput out : engine.step()) {
