@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The decode step on the GPU machine, one build measured two ways in the same run, in phases run in the order given
+# (facts, models and junit as in phases.sh, plus):
+#   runner MODEL LABEL [-Dprop=value ...]  `bench runner` (prefill 40 x 600, decode 40 x (600, 600) greedy and
+#                   sampled, single stream 128/256, step time by batch at 1k context) with the given JVM properties,
+#                   into /tmp/res/runner-MODEL-LABEL.csv (log beside it)
+#   profile MODEL LABEL [-Dprop=value ...] a per-kernel profile (Nsight Compute) of one eager decode step at batch 1,
+#                   1k context, into /tmp/res/profile-MODEL-LABEL.txt
+# MODEL is a name under $MODELS (default /tmp/models) or a model directory. $OUT gets run.log and results.tgz.
+# usage: bash perf/gpu/decode_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+d=$(cd "$1" && pwd); shift
+source "$here/phases.sh"
+MODELS=${MODELS:-/tmp/models}
+model_dir() { if [[ -d $1 ]]; then (cd "$1" && pwd); else echo "$MODELS/$1"; fi; }
+
+phase_runner() {
+  local name; name=$(basename "$1"); local model; model=$(model_dir "$1"); local label=$2; shift 2
+  local csv=$R/runner-$name-$label.csv
+  timeout 240 $JAVA $JAVA_OPTS "$@" -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench runner "$model" "$csv" \
+    > "$R/runner-$name-$label.log" 2>&1
+  log "runner $name $label rc=$?"
+  cat "$csv" 2>/dev/null | head -40
+}
+
+phase_profile() {
+  local name; name=$(basename "$1"); local model; model=$(model_dir "$1"); local label=$2; shift 2
+  local ncu_bin; ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
+  if [[ -z $ncu_bin ]]; then log "no ncu on this machine"; return; fi
+  timeout 200 "$ncu_bin" --clock-control none --metrics gpu__time_duration.sum --csv --log-file "$R/ncu-$name-$label.csv" \
+    $JAVA $JAVA_OPTS "$@" -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench runner-profile "$model" --batch 1 \
+    --context 1024 --steps 3 > "$R/ncu-$name-$label.log" 2>&1
+  log "profile $name $label rc=$?"
+  python3 "$here/ncu_step.py" "$R/ncu-$name-$label.csv" > "$R/profile-$name-$label.txt" 2>&1
+  head -40 "$R/profile-$name-$label.txt"
+}
+
+run_phases "$@"
