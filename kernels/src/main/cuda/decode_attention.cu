@@ -1,6 +1,6 @@
 // Decode attention, flash-decoding: one query token per sequence attends over its paged KV.
 //
-// Split pass (decode_attention_*_hd*): grid (maxSplits, kvHeads, batch), 128 threads = 4 warps. Block (s, g, b)
+// Pass 1 (decode_attention_partial_hd*): grid (maxSplits, kvHeads, batch), 128 threads = 4 warps. Block (s, g, b)
 // takes tokens [s * partition, min(seqLen, (s + 1) * partition)) of sequence b for KV head g and ALL query heads of
 // that GQA group at once, so each K/V byte is read from memory once per group. The group's query rows (up to 16,
 // zero-padded) form the A operand of bf16 tensor-core products (mma.sync m16n8k16): S = Q.K^T and O += P.V.
@@ -11,16 +11,8 @@
 // (max, sum) in log2 units; splits past the sequence end write nothing. The query rows load in the same cp.async
 // group as the first K/V step, so a block waits for one memory round trip before its first product, not two.
 // When one split covers every sequence (maxSplits == 1) the block normalises and writes the bf16 output itself
-// (zeros for an idle slot) and nothing is merged.
-//
-// Merging the splits with the log-sum-exp rule (decode_merge_row) happens in one of two places, the same code with
-// the same thread count, so both give the same bits:
-// - one launch (decode_attention_fused_hd*): each split block, after writing its partial, counts itself done on an
-//   atomic counter of its (sequence, KV head); the block that brings the count to the sequence's split count is
-//   the last, and merges every split of the group's query heads. It sets the counter back to 0, so the zeroed
-//   counter workspace is ready for the next launch and a captured graph replays. An idle slot's split 0 writes its
-//   zero rows.
-// - two launches (decode_attention_partial_hd* then decode_attention_reduce, one block per (query head, sequence)).
+// (zeros for an idle slot) and no second pass runs. Otherwise pass 2 (decode_attention_reduce) merges the
+// partials with the log-sum-exp rule, its threads spread over splits as well as over the head dimension.
 // Everything that changes per step (lengths, block tables) is read from device memory, so a step can be
 // captured once per batch bucket and replayed.
 #include "common.cuh"
@@ -51,60 +43,9 @@ __device__ __forceinline__ void decode_load_step(bf16 *k_dst, bf16 *v_dst, const
     }
 }
 
-// Merges the splits of one (sequence, query head) row into dst: out = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s,
-// with `base` the row's first partial. Every thread of a DEC_THREADS block calls it: each owns 4 output columns (one
-// 16-byte load per split) and every (DEC_THREADS * 4 / headDim)-th split, so many splits' loads are in flight at
-// once; the per-thread sums meet in shared memory. No splits (an idle slot) gives a zero row. Partials are read
-// through L2 (__ldcg): in the one-launch kernel other blocks wrote them during this launch. weight_s holds `splits`
-// floats, scratch 32, sum_s DEC_THREADS; all are free again when it returns.
-__device__ __forceinline__ void decode_merge_row(bf16 *__restrict__ dst, const float *__restrict__ part_o,
-                                                 const float *__restrict__ part_ml, long long base, int splits,
-                                                 int head_dim, float *weight_s, float *scratch, float4 *sum_s) {
-    float m = SPLITSERVE_NEG_INF;
-    for (int s = threadIdx.x; s < splits; s += DEC_THREADS) m = fmaxf(m, __ldcg(part_ml + (base + s) * 2));
-    m = block_max(m, scratch);
-    float l = 0.f;
-    for (int s = threadIdx.x; s < splits; s += DEC_THREADS) {
-        const float w = exp2f(__ldcg(part_ml + (base + s) * 2) - m);
-        weight_s[s] = w;
-        l += w * __ldcg(part_ml + (base + s) * 2 + 1);
-    }
-    l = block_sum(l, scratch);  // its barriers also publish weight_s
-    const int vecs = head_dim / 4, v = threadIdx.x % vecs, lanes = DEC_THREADS / vecs;
-    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll 4
-    for (int s = threadIdx.x / vecs; s < splits; s += lanes) {
-        const float w = weight_s[s];
-        const float4 p = __ldcg(reinterpret_cast<const float4 *>(part_o + (base + s) * head_dim + 4 * v));
-        acc.x = fmaf(w, p.x, acc.x);
-        acc.y = fmaf(w, p.y, acc.y);
-        acc.z = fmaf(w, p.z, acc.z);
-        acc.w = fmaf(w, p.w, acc.w);
-    }
-    sum_s[threadIdx.x] = acc;
-    __syncthreads();
-    if (threadIdx.x < vecs) {
-        for (int k = 1; k < lanes; k++) {
-            const float4 p = sum_s[k * vecs + v];
-            acc.x += p.x;
-            acc.y += p.y;
-            acc.z += p.z;
-            acc.w += p.w;
-        }
-        const float inv = splits > 0 ? 1.f / l : 0.f;
-        bf16 *d = dst + 4 * v;
-        d[0] = __float2bfloat16_rn(acc.x * inv);
-        d[1] = __float2bfloat16_rn(acc.y * inv);
-        d[2] = __float2bfloat16_rn(acc.z * inv);
-        d[3] = __float2bfloat16_rn(acc.w * inv);
-    }
-    __syncthreads();  // sum_s and weight_s may be refilled for the next row
-}
-
-template <int HD, bool MERGE>
+template <int HD>
 __device__ __forceinline__ void decode_partial(bf16 *__restrict__ out, int out_token_stride,
                                                float *__restrict__ part_o, float *__restrict__ part_ml,
-                                               int *__restrict__ counters,
                                                const bf16 *__restrict__ q, int q_token_stride,
                                                const bf16 *__restrict__ k_cache, const bf16 *__restrict__ v_cache,
                                                const int *__restrict__ block_tables, int max_blocks,
@@ -127,8 +68,7 @@ __device__ __forceinline__ void decode_partial(bf16 *__restrict__ out, int out_t
     const int start = split * partition;
     const long long head0 = static_cast<long long>(b) * q_heads + static_cast<long long>(kvh) * group;
     if (start >= seq_len) {
-        // an idle slot (seqLen 0) has no split to merge: its split 0 writes zero rows, where no reduce pass will
-        if (split == 0 && (MERGE || max_splits == 1)) {
+        if (max_splits == 1) {  // the only split of an idle slot: zero rows, so every output element is written
             for (int i = threadIdx.x; i < group * HD; i += DEC_THREADS) {
                 out[static_cast<long long>(b) * out_token_stride + (kvh * group + i / HD) * HD + i % HD] =
                     __float2bfloat16_rn(0.f);
@@ -269,80 +209,74 @@ __device__ __forceinline__ void decode_partial(bf16 *__restrict__ out, int out_t
             part_ml[idx * 2 + 1] = l;
         }
     }
-    if (!MERGE || max_splits == 1) return;
-
-    // one launch: the last of this (sequence, KV head)'s splits to count itself done merges them all
-    __shared__ int is_last;
-    const int splits = min((seq_len + partition - 1) / partition, max_splits);
-    __threadfence();  // this thread's partial writes are visible device-wide before the block is counted
-    __syncthreads();  // ... for every thread; the shared buffers are free too
-    if (threadIdx.x == 0) {
-        int *counter = counters + static_cast<long long>(b) * kv_heads + kvh;
-        const int done = atomicAdd(counter, 1) + 1;
-        is_last = done == splits;
-        if (done == splits) atomicExch(counter, 0);  // every split has counted: ready for the next launch
-    }
-    __syncthreads();
-    if (!is_last) return;
-    __threadfence();  // the other splits' partials are read after their counts were seen
-    float4 *sum_s = reinterpret_cast<float4 *>(smem_raw);
-    float *scratch = reinterpret_cast<float *>(sum_s + DEC_THREADS);
-    float *weight_s = scratch + 32;
-    for (int row = 0; row < group; row++) {
-        decode_merge_row(out + static_cast<long long>(b) * out_token_stride + (kvh * group + row) * HD, part_o,
-                         part_ml, (head0 + row) * max_splits, splits, HD, weight_s, scratch, sum_s);
-    }
 }
 
-// two launches, pass 1: partial outputs only (the output itself when maxSplits == 1)
 extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_partial_hd64(
-    bf16 *out, int out_token_stride, float *part_o, float *part_ml, const bf16 *q, int q_token_stride,
-    const bf16 *k_cache, const bf16 *v_cache, const int *block_tables, int max_blocks, const int *seq_lens,
-    int page_size, int q_heads, int kv_heads, int partition, int max_splits, float scale_log2) {
-    decode_partial<64, false>(out, out_token_stride, part_o, part_ml, nullptr, q, q_token_stride, k_cache, v_cache,
-                              block_tables, max_blocks, seq_lens, page_size, q_heads, kv_heads, partition, max_splits,
-                              scale_log2);
+    bf16 *out, int out_token_stride, float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
+    const int *block_tables, int max_blocks, const int *seq_lens, int page_size, int q_heads, int kv_heads,
+    int partition, int max_splits, float scale_log2) {
+    decode_partial<64>(out, out_token_stride, part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens,
+                       page_size, q_heads, kv_heads, partition, max_splits, scale_log2);
 }
 
 extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_partial_hd128(
-    bf16 *out, int out_token_stride, float *part_o, float *part_ml, const bf16 *q, int q_token_stride,
-    const bf16 *k_cache, const bf16 *v_cache, const int *block_tables, int max_blocks, const int *seq_lens,
-    int page_size, int q_heads, int kv_heads, int partition, int max_splits, float scale_log2) {
-    decode_partial<128, false>(out, out_token_stride, part_o, part_ml, nullptr, q, q_token_stride, k_cache, v_cache,
-                               block_tables, max_blocks, seq_lens, page_size, q_heads, kv_heads, partition,
-                               max_splits, scale_log2);
+    bf16 *out, int out_token_stride, float *part_o, float *part_ml, const bf16 *q, int q_token_stride, const bf16 *k_cache, const bf16 *v_cache,
+    const int *block_tables, int max_blocks, const int *seq_lens, int page_size, int q_heads, int kv_heads,
+    int partition, int max_splits, float scale_log2) {
+    decode_partial<128>(out, out_token_stride, part_o, part_ml, q, q_token_stride, k_cache, v_cache, block_tables, max_blocks, seq_lens,
+                        page_size, q_heads, kv_heads, partition, max_splits, scale_log2);
 }
 
-// one launch: partials, then the last split of each (sequence, KV head) merges; counters [batch][kvHeads], zeroed
-extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_fused_hd64(
-    bf16 *out, int out_token_stride, float *part_o, float *part_ml, int *counters, const bf16 *q, int q_token_stride,
-    const bf16 *k_cache, const bf16 *v_cache, const int *block_tables, int max_blocks, const int *seq_lens,
-    int page_size, int q_heads, int kv_heads, int partition, int max_splits, float scale_log2) {
-    decode_partial<64, true>(out, out_token_stride, part_o, part_ml, counters, q, q_token_stride, k_cache, v_cache,
-                             block_tables, max_blocks, seq_lens, page_size, q_heads, kv_heads, partition, max_splits,
-                             scale_log2);
-}
-
-extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_fused_hd128(
-    bf16 *out, int out_token_stride, float *part_o, float *part_ml, int *counters, const bf16 *q, int q_token_stride,
-    const bf16 *k_cache, const bf16 *v_cache, const int *block_tables, int max_blocks, const int *seq_lens,
-    int page_size, int q_heads, int kv_heads, int partition, int max_splits, float scale_log2) {
-    decode_partial<128, true>(out, out_token_stride, part_o, part_ml, counters, q, q_token_stride, k_cache, v_cache,
-                              block_tables, max_blocks, seq_lens, page_size, q_heads, kv_heads, partition, max_splits,
-                              scale_log2);
-}
-
-// two launches, pass 2: grid (qHeads, batch), DEC_THREADS threads, 4 * maxSplits bytes of dynamic shared memory;
-// merges each (sequence, query head) row; a sequence of length 0 gets a zero row, so every element is written
-extern "C" __global__ void __launch_bounds__(DEC_THREADS) decode_attention_reduce(
+// Merges the splits of each (sequence, query head): out = sum_s 2^(m_s - M) o_s / sum_s 2^(m_s - M) l_s.
+// Grid (qHeads, batch), DEC_REDUCE_THREADS threads: each thread owns 4 output columns (one 16-byte load per split)
+// and every (DEC_REDUCE_THREADS * 4 / headDim)-th split, so many splits' loads are in flight at once instead of
+// one thread walking every split; the per-thread sums then meet in shared memory. A sequence of length 0 gets a
+// zero row, so every output element is written.
+#define DEC_REDUCE_THREADS 256
+extern "C" __global__ void __launch_bounds__(DEC_REDUCE_THREADS) decode_attention_reduce(
     bf16 *__restrict__ out, int out_token_stride, const float *__restrict__ part_o, const float *__restrict__ part_ml,
     const int *__restrict__ seq_lens, int q_heads, int head_dim, int partition, int max_splits) {
     extern __shared__ float weight_s[];
     __shared__ float scratch[32];
-    __shared__ float4 sum_s[DEC_THREADS];
+    __shared__ float4 sum_s[DEC_REDUCE_THREADS];
     const int h = blockIdx.x, b = blockIdx.y;
     const int splits = min((seq_lens[b] + partition - 1) / partition, max_splits);
-    decode_merge_row(out + static_cast<long long>(b) * out_token_stride + static_cast<long long>(h) * head_dim, part_o,
-                     part_ml, (static_cast<long long>(b) * q_heads + h) * max_splits, splits, head_dim, weight_s,
-                     scratch, sum_s);
+    const long long base = (static_cast<long long>(b) * q_heads + h) * max_splits;
+    float m = SPLITSERVE_NEG_INF;
+    for (int s = threadIdx.x; s < splits; s += blockDim.x) m = fmaxf(m, part_ml[(base + s) * 2]);
+    m = block_max(m, scratch);
+    float l = 0.f;
+    for (int s = threadIdx.x; s < splits; s += blockDim.x) {
+        const float w = exp2f(part_ml[(base + s) * 2] - m);
+        weight_s[s] = w;
+        l += w * part_ml[(base + s) * 2 + 1];
+    }
+    l = block_sum(l, scratch);  // its barriers also publish weight_s
+    const int vecs = head_dim / 4, v = threadIdx.x % vecs, lanes = DEC_REDUCE_THREADS / vecs;
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll 4
+    for (int s = threadIdx.x / vecs; s < splits; s += lanes) {
+        const float w = weight_s[s];
+        const float4 p = *reinterpret_cast<const float4 *>(part_o + (base + s) * head_dim + 4 * v);
+        acc.x = fmaf(w, p.x, acc.x);
+        acc.y = fmaf(w, p.y, acc.y);
+        acc.z = fmaf(w, p.z, acc.z);
+        acc.w = fmaf(w, p.w, acc.w);
+    }
+    sum_s[threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.x >= vecs) return;
+    for (int k = 1; k < lanes; k++) {
+        const float4 p = sum_s[k * vecs + v];
+        acc.x += p.x;
+        acc.y += p.y;
+        acc.z += p.z;
+        acc.w += p.w;
+    }
+    const float inv = splits > 0 ? 1.f / l : 0.f;
+    bf16 *dst = out + static_cast<long long>(b) * out_token_stride + static_cast<long long>(h) * head_dim + 4 * v;
+    dst[0] = __float2bfloat16_rn(acc.x * inv);
+    dst[1] = __float2bfloat16_rn(acc.y * inv);
+    dst[2] = __float2bfloat16_rn(acc.z * inv);
+    dst[3] = __float2bfloat16_rn(acc.w * inv);
 }

@@ -7,7 +7,6 @@ import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DecodeAttentionKernel;
 import io.splitserve.kernels.cuda.DeviceBuffer;
-import io.splitserve.kernels.cuda.DecodeAttentionKernel.Merge;
 import io.splitserve.kernels.cuda.EmbeddingKernel;
 import io.splitserve.kernels.cuda.GemvKernel;
 import io.splitserve.kernels.cuda.KvWriteKernel;
@@ -50,7 +49,6 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
     private final float attentionScale;
     private final int qkvDim;
     private final boolean fused;
-    private final Merge attentionMerge;
     private Activations work;
 
     private int tokens;
@@ -82,7 +80,6 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
         this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
         this.qkvDim = config.qDim() + 2 * config.kvDim();
         this.fused = fused;
-        this.attentionMerge = fused ? Merge.LAST_BLOCK : Merge.REDUCE_KERNEL;
     }
 
     /** The work buffers the ops read and write from now on (after the runner grew them). */
@@ -181,7 +178,7 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
     public void attention(int layer, Act out, Act qkv) {
         final ModelConfig c = config;
         if (decode) {
-            decodeAttention.run(stream, attentionMerge, work.address(out), c.qDim(), work.address(qkv), qkvDim, pool.keys(layer),
+            decodeAttention.run(stream, work.address(out), c.qDim(), work.address(qkv), qkvDim, pool.keys(layer),
                     pool.values(layer), metadata.address(metadata.blockTables), blockStride,
                     metadata.address(metadata.contextLens), tokens, pool.pageSize(), c.numHeads(), c.numKvHeads(),
                     c.headDim(), partition, maxContext, attentionScale);

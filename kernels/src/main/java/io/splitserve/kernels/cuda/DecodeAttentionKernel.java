@@ -3,49 +3,32 @@ package io.splitserve.kernels.cuda;
 /**
  * Launches {@code decode_attention.cu}: flash-decoding over the paged KV pool, one query token per sequence.
  * Each sequence's context is cut into partitions of {@code partition} tokens processed by separate blocks
- * (split-KV) whose partial results are merged by log-sum-exp; all query heads of a GQA group share one block.
- * {@link Merge#LAST_BLOCK} merges inside the same launch (the last split block of each (sequence, KV head) to
- * finish, found with a counter the kernel sets back to zero, so captured steps replay); {@link Merge#REDUCE_KERNEL}
- * merges in a second launch. Both merge with the same code and give the same bits. Partial results and counters live
- * in a workspace sized at construction for the largest batch and split count; when one split covers the whole
- * context the split kernel writes the output itself and nothing is merged.
+ * (split-KV) whose partial results a second kernel merges by log-sum-exp; all query heads of a GQA group share
+ * one block. Partial results live in a workspace sized at construction for the largest batch and split count;
+ * when one split covers the whole context the first kernel writes the output itself and the merge is skipped.
  *
  * <p>Layouts: q and out {@code [batch][qHeads][headDim]} bf16 (token rows any stride apart); the pool
  * {@code [pages][pageSize][kvHeads][headDim]} for K and for V; {@code blockTables} int {@code [batch][maxBlocks]};
  * {@code seqLens} int {@code [batch]} (0 marks an idle slot, whose output is zeros). The grid depends only on
- * (batch, maxSeqLen, partition), so a captured step replays correctly for any lengths up to maxSeqLen. One
- * workspace serves one stream: launches must not overlap.
+ * (batch, maxSeqLen, partition), so a captured step replays correctly for any lengths up to maxSeqLen.
  */
 public final class DecodeAttentionKernel implements AutoCloseable {
     /** Largest number of query heads per KV head. */
     public static final int MAX_GROUP = 16;
-    /** Most splits a workspace holds (the merging block keeps one weight per split in its shared memory). */
-    public static final int MAX_SPLITS = 1024;
     private static final int TILE = 64;
     private static final float LOG2E = 1.4426950408889634f;
-    private static final int THREADS = 128;
+    private static final int REDUCE_THREADS = 256;
     /**
      * A block's fixed cost (query load, first memory round trip, merge of its warps, partial write, its share of
-     * the merge) in token equivalents: about two 64-token rounds of its four warps.
+     * the reduce) in token equivalents: about two 64-token rounds of its four warps.
      */
     private static final int BLOCK_COST_TOKENS = 128;
 
-    /** Where the splits of a sequence are merged. */
-    public enum Merge {
-        /** In the same launch, by the last split block of each (sequence, KV head) to finish. */
-        LAST_BLOCK,
-        /** In a second launch, one block per (query head, sequence). */
-        REDUCE_KERNEL
-    }
-
     private final CudaKernel partial64;
     private final CudaKernel partial128;
-    private final CudaKernel fused64;
-    private final CudaKernel fused128;
     private final CudaKernel reduce;
     private final DeviceBuffer partialOut;
     private final DeviceBuffer partialStats;
-    private final DeviceBuffer counters;
     private final int maxBatch;
     private final int maxQHeads;
     private final int maxSplits;
@@ -56,35 +39,20 @@ public final class DecodeAttentionKernel implements AutoCloseable {
         Shapes.positive("max batch", maxBatch);
         Shapes.positive("max query heads", maxQHeads);
         Shapes.positive("max splits", maxSplits);
-        if (maxSplits > MAX_SPLITS) {
-            throw new IllegalArgumentException("max splits " + maxSplits + " exceeds " + MAX_SPLITS);
-        }
         partial64 = new CudaKernel(device, KernelSpec.DECODE_PARTIAL_HD64);
         partial128 = new CudaKernel(device, KernelSpec.DECODE_PARTIAL_HD128);
-        fused64 = new CudaKernel(device, KernelSpec.DECODE_FUSED_HD64);
-        fused128 = new CudaKernel(device, KernelSpec.DECODE_FUSED_HD128);
         reduce = new CudaKernel(device, KernelSpec.DECODE_REDUCE);
         partial64.allowDynamicSharedMemory(sharedBytes(64));
         partial128.allowDynamicSharedMemory(sharedBytes(128));
-        fused64.allowDynamicSharedMemory(sharedBytes(64));
-        fused128.allowDynamicSharedMemory(sharedBytes(128));
         this.maxBatch = maxBatch;
         this.maxQHeads = maxQHeads;
         this.maxSplits = maxSplits;
-        // the one-launch kernel holds as many blocks as the split kernel or fewer (its merge state is shared memory
-        // too); the partition rule is sized for it, the default
-        this.residentBlocks64 = device.multiprocessorCount()
-                * Math.min(partial64.residentBlocksPerMultiprocessor(THREADS, sharedBytes(64)),
-                        fused64.residentBlocksPerMultiprocessor(THREADS, sharedBytes(64)));
-        this.residentBlocks128 = device.multiprocessorCount()
-                * Math.min(partial128.residentBlocksPerMultiprocessor(THREADS, sharedBytes(128)),
-                        fused128.residentBlocksPerMultiprocessor(THREADS, sharedBytes(128)));
+        this.residentBlocks64 = device.multiprocessorCount() * partial64.residentBlocksPerMultiprocessor(128, sharedBytes(64));
+        this.residentBlocks128 =
+                device.multiprocessorCount() * partial128.residentBlocksPerMultiprocessor(128, sharedBytes(128));
         long rows = (long) maxBatch * maxQHeads * maxSplits;
         partialOut = DeviceBuffer.allocate(rows * 128 * 4);
         partialStats = DeviceBuffer.allocate(rows * 2 * 4);
-        // one counter per (sequence, KV head) at most; zero now, and set back to zero by every launch that counts
-        counters = DeviceBuffer.allocate(4L * maxBatch * maxQHeads);
-        counters.copyFrom(new int[maxBatch * maxQHeads]);
     }
 
     /** {@link #partitionFor(int, int, int, int)} at head dimension 128. */
@@ -128,18 +96,9 @@ public final class DecodeAttentionKernel implements AutoCloseable {
         return Math.max(TILE, (tokens + TILE - 1) / TILE * TILE);
     }
 
-    /** Queues decode attention merging in the same launch ({@link Merge#LAST_BLOCK}), the fast form. */
     public void run(CudaStream stream, long out, int outTokenStride, long q, int qTokenStride, long kCache,
                     long vCache, long blockTables, int maxBlocks, long seqLens, int batch, int pageSize, int qHeads,
                     int kvHeads, int headDim, int partition, int maxSeqLen, float scale) {
-        run(stream, Merge.LAST_BLOCK, out, outTokenStride, q, qTokenStride, kCache, vCache, blockTables, maxBlocks,
-                seqLens, batch, pageSize, qHeads, kvHeads, headDim, partition, maxSeqLen, scale);
-    }
-
-    /** Queues decode attention for {@code batch} sequences, merging their splits where {@code merge} says. */
-    public void run(CudaStream stream, Merge merge, long out, int outTokenStride, long q, int qTokenStride,
-                    long kCache, long vCache, long blockTables, int maxBlocks, long seqLens, int batch, int pageSize,
-                    int qHeads, int kvHeads, int headDim, int partition, int maxSeqLen, float scale) {
         Shapes.headDim(headDim);
         Shapes.group(qHeads, kvHeads, MAX_GROUP);
         Shapes.positive("batch", batch);
@@ -155,37 +114,25 @@ public final class DecodeAttentionKernel implements AutoCloseable {
             throw new IllegalArgumentException("max sequence length " + maxSeqLen + " with partition " + partition
                     + " needs " + splits + " splits; the workspace holds " + maxSplits);
         }
-        if (merge == Merge.LAST_BLOCK) {
-            CudaKernel fused = headDim == 64 ? fused64 : fused128;
-            fused.args.address(0, out).int32(1, outTokenStride).address(2, partialOut.address())
-                    .address(3, partialStats.address()).address(4, counters.address()).address(5, q)
-                    .int32(6, qTokenStride).address(7, kCache).address(8, vCache).address(9, blockTables)
-                    .int32(10, maxBlocks).address(11, seqLens).int32(12, pageSize).int32(13, qHeads)
-                    .int32(14, kvHeads).int32(15, partition).int32(16, splits).float32(17, scale * LOG2E);
-            fused.launch(splits, kvHeads, batch, THREADS, sharedBytes(headDim), stream);
-            return;
-        }
         CudaKernel partial = headDim == 64 ? partial64 : partial128;
         partial.args.address(0, out).int32(1, outTokenStride).address(2, partialOut.address())
                 .address(3, partialStats.address()).address(4, q).int32(5, qTokenStride).address(6, kCache)
                 .address(7, vCache).address(8, blockTables).int32(9, maxBlocks).address(10, seqLens).int32(11, pageSize)
                 .int32(12, qHeads).int32(13, kvHeads).int32(14, partition).int32(15, splits)
                 .float32(16, scale * LOG2E);
-        partial.launch(splits, kvHeads, batch, THREADS, sharedBytes(headDim), stream);
+        partial.launch(splits, kvHeads, batch, 128, sharedBytes(headDim), stream);
         if (splits == 1) {
             return;  // the single split wrote the output
         }
         reduce.args.address(0, out).int32(1, outTokenStride).address(2, partialOut.address())
                 .address(3, partialStats.address()).address(4, seqLens).int32(5, qHeads).int32(6, headDim)
                 .int32(7, partition).int32(8, splits);
-        reduce.launch(qHeads, batch, 1, THREADS, 4 * splits, stream);
+        reduce.launch(qHeads, batch, 1, REDUCE_THREADS, 4 * splits, stream);
     }
 
     /**
      * The query tile (16 rows), then for each of the 4 warps two stages of 16 K and 16 V rows, all bf16; after the
-     * main loop the (larger) stage area is reused for each warp's fp32 output rows and (max, sum) pairs, and then,
-     * in the merging block of one launch, for the merge's sums (128 float4), scratch (32 floats) and one weight per
-     * split ({@link #MAX_SPLITS} of them fit).
+     * main loop the (larger) stage area is reused for each warp's fp32 output rows and (max, sum) pairs.
      */
     private static int sharedBytes(int headDim) {
         return 2 * 16 * headDim + 2 * (4 * 2 * 2 * 16 * headDim);
@@ -195,6 +142,5 @@ public final class DecodeAttentionKernel implements AutoCloseable {
     public void close() {
         partialOut.close();
         partialStats.close();
-        counters.close();
     }
 }

@@ -18,8 +18,6 @@ enum KernelSpec {
     KV_COPY_PAGES("kv_copy_pages", "ppii"),
     DECODE_PARTIAL_HD64("decode_attention_partial_hd64", "pipppipppipiiiiif"),
     DECODE_PARTIAL_HD128("decode_attention_partial_hd128", "pipppipppipiiiiif"),
-    DECODE_FUSED_HD64("decode_attention_fused_hd64", "pippppipppipiiiiif"),
-    DECODE_FUSED_HD128("decode_attention_fused_hd128", "pippppipppipiiiiif"),
     DECODE_REDUCE("decode_attention_reduce", "pipppiiii"),
     PREFILL_HD64("prefill_attention_hd64", "pipipppppiiiiif"),
     PREFILL_HD128("prefill_attention_hd128", "pipipppppiiiiif"),
