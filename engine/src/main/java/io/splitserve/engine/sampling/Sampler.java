@@ -11,8 +11,15 @@ import java.util.Arrays;
  * parameters and the sequence's counter, never on what else is batched.
  *
  * <p>The rule. Greedy parameters ({@link SamplingParams#isGreedy()}) take the argmax, lowest id on ties. Otherwise,
- * with temperature, top-p and min-p rounded to float as the kernel receives them, a token is kept when its logit
- * reaches the largest of three thresholds: top-k (the k-th largest logit, ties kept; off for {@code k <= 0} or
+ * with temperature, top-p and min-p rounded to float as the kernel receives them, only candidates take part: tokens
+ * whose logit reaches the floor {@code max - CANDIDATE_MARGIN * T} (in float, the product rounded first), that is a
+ * probability at least {@code e^-20} of the top token's; the others have probability 0. The floor lets the kernel
+ * work on the few candidates in shared memory instead of re-reading the whole row (it falls back to the row, under
+ * the same rule, when more than {@code SamplingKernel.CANDIDATE_CAPACITY} pass), and it costs the rule nothing a draw
+ * could see: the Gumbel noise below lies in [-2.82, 16.64], so a token more than 19.46 below the top one (in
+ * {@code logit / T}) never beats it; the floor only leaves out of the top-p total a mass of at most
+ * {@code vocab * e^-20} of the top token's. A candidate is kept when its logit reaches the largest of three
+ * thresholds: top-k (the k-th largest logit, ties kept; off for {@code k <= 0} or
  * {@code k >= vocab}), top-p (the smallest set of highest logits, ties kept together, whose softmax mass reaches
  * {@code p} of the top-k set's; off for {@code p >= 1}) and min-p (logit at least {@code max + T ln(minP)}, that is
  * a probability at least {@code minP} times the top token's; off for {@code minP <= 0}). Logits compare by their
@@ -23,15 +30,18 @@ import java.util.Arrays;
  * form one stream wherever its tokens are sampled (a prefill node's first token at counter {@code sampledBefore},
  * the decode node's next one at the following value).
  *
- * <p>Where the two sides may still part: only when the logits differ (a GPU forward pass computes in bf16, so the
- * same sequence on the CPU backend has other logits), or at a near-tie that float rounding decides differently: the
- * kernel sums the top-p masses in float in its own order and this class in double, so a top-p boundary within
- * rounding of {@code p} may fall on either side; and the GPU's {@code logf} may differ from {@link Math#log} in the
- * last bit, which matters only when two kept tokens' Gumbel keys (or a logit and the min-p threshold) agree to the
- * last bit. Everything else (the hash, the float arithmetic of the keys, the thresholds of top-k and min-p, the
- * tie breaks) is the same bit for bit.
+ * <p>Where the two sides may still part: only when the logits differ (a GPU forward pass computes in bf16, so the same
+ * sequence on the CPU backend has other logits), or at a near-tie that float rounding decides differently: the kernel
+ * sums the top-p masses in float in its own order and this class in double, so a top-p boundary within rounding of
+ * {@code p} may fall on either side (whether the kernel takes its candidates or the whole row changes only its
+ * summation order); and the GPU's {@code logf} may differ from {@link Math#log} in the last bit, which matters only
+ * when two kept tokens' Gumbel keys (or a logit and the min-p threshold) agree to the last bit. Everything else (the
+ * hash, the float arithmetic of the keys, the floor, the thresholds of top-k and min-p, the tie breaks) is the same bit
+ * for bit.
  */
 public final class Sampler {
+    /** The floor's distance below the top logit, in units of the temperature; the kernel's {@code SAMPLE_MARGIN}. */
+    static final float CANDIDATE_MARGIN = 20f;
     private static final long GOLDEN = 0x9e3779b97f4a7c15L;
     private static final long TOKEN_STRIDE = 0x632be59bd9b4e019L;
     private final long[] sorted;
@@ -53,18 +63,8 @@ public final class Sampler {
         }
         final float temperature = (float) params.temperature();
         final float invTemperature = 1f / temperature;
-        float max = Float.NEGATIVE_INFINITY;
-        int best = -1;
-        for (int i = 0; i < vocab; i++) {
-            final float v = logits[offset + i];
-            if (v > max) {
-                max = v;
-                best = i;
-            }
-        }
-        if (best < 0) {
-            throw new IllegalArgumentException("a row of logits with no finite maximum cannot be sampled");
-        }
+        final int best = argmaxOrRefuse(logits, offset, vocab);
+        final float max = logits[offset + best];
         final int threshold = threshold(logits, offset, vocab, params, temperature, invTemperature, max);
 
         final long seed = params.seed();
@@ -83,20 +83,53 @@ public final class Sampler {
         return chosen < 0 ? best : chosen;
     }
 
-    /** The ordered key a kept token's logit reaches: the largest of the top-k, top-p and min-p thresholds. */
+    /**
+     * The {@link #orderedKey} a token's logit must reach to be kept under non-greedy {@code params}: a token is in
+     * the kept set exactly when {@code orderedKey(logit) >= keptThreshold(...)}.
+     */
+    int keptThreshold(float[] logits, int offset, int vocab, SamplingParams params) {
+        if (vocab <= 0 || vocab > sorted.length) {
+            throw new IllegalArgumentException("vocab " + vocab + " is outside this sampler's 1.." + sorted.length);
+        }
+        final float temperature = (float) params.temperature();
+        final float max = logits[offset + argmaxOrRefuse(logits, offset, vocab)];
+        return threshold(logits, offset, vocab, params, temperature, 1f / temperature, max);
+    }
+
+    /** The first index of the largest logit; a row without a finite maximum (all NaN or -inf) is refused. */
+    private static int argmaxOrRefuse(float[] logits, int offset, int vocab) {
+        float max = Float.NEGATIVE_INFINITY;
+        int best = -1;
+        for (int i = 0; i < vocab; i++) {
+            final float v = logits[offset + i];
+            if (v > max) {
+                max = v;
+                best = i;
+            }
+        }
+        if (best < 0) {
+            throw new IllegalArgumentException("a row of logits with no finite maximum cannot be sampled");
+        }
+        return best;
+    }
+
+    /**
+     * The ordered key a kept token's logit reaches: the largest of the candidate floor and the top-k, top-p and
+     * min-p thresholds.
+     */
     private int threshold(float[] logits, int offset, int vocab, SamplingParams params, float temperature,
                           float invTemperature, float max) {
         final int k = params.topK();
         final float topP = (float) params.topP();
         final float minP = (float) params.minP();
-        int threshold = Integer.MIN_VALUE;
+        int threshold = orderedKey(max - CANDIDATE_MARGIN * temperature);
         if ((k > 0 && k < vocab) || topP < 1f) {
             for (int i = 0; i < vocab; i++) {
                 sorted[i] = ((long) orderedKey(logits[offset + i]) << 32) | i;
             }
             Arrays.sort(sorted, 0, vocab); // ascending: the highest logit is last
             if (k > 0 && k < vocab) {
-                threshold = key(sorted[vocab - k]);
+                threshold = Math.max(threshold, key(sorted[vocab - k]));
             }
             if (topP < 1f) {
                 double total = 0;

@@ -2,6 +2,7 @@ package io.splitserve.engine.sampling;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.splitserve.kernels.cuda.CudaDevice;
 import io.splitserve.kernels.cuda.CudaStream;
@@ -17,7 +18,10 @@ import org.junit.jupiter.api.Test;
  * (parameters, seed, counter), on every row: greedy, temperature, top-k (1 included), top-p and min-p, alone and
  * combined, at vocabulary sizes of a small and a real model. The logits are spread Gaussians, so the near-ties at
  * which float rounding may part the two sides (see {@link Sampler}) have negligible probability; no mismatch is
- * allowed. The kernel also advances every counter by one. (This test lives beside the sampler rather than in the
+ * allowed. Rows of three shapes make the kernel take both of its paths, which the test checks on the host: peaked rows
+ * (few tokens above the candidate floor, sampled from shared memory), flat rows (near-equal logits, more candidates
+ * than {@link SamplingKernel#CANDIDATE_CAPACITY}, sampled from the whole row) and Gaussian rows (either, by
+ * temperature). The kernel also advances every counter by one. (This test lives beside the sampler rather than in the
  * kernels module, which cannot see the engine.)
  */
 @GpuTest
@@ -32,15 +36,72 @@ class SamplerKernelAgreementGpuTest {
         final Random rnd = new Random(2024);
         try (CudaDevice device = CudaDevice.open(0); CudaStream stream = new CudaStream()) {
             final SamplingKernel kernel = new SamplingKernel(device);
-            agree(kernel, stream, rnd, 96, 32000, 3f);
-            agree(kernel, stream, rnd, 8, 151936, 4f);
+            agree(kernel, stream, rnd, 96, 32000, SamplerKernelAgreementGpuTest::gaussian, Path.EITHER);
+            agree(kernel, stream, rnd, 8, 151936, SamplerKernelAgreementGpuTest::gaussian, Path.EITHER);
+            agree(kernel, stream, rnd, 40, 151936, SamplerKernelAgreementGpuTest::peaked, Path.CANDIDATES);
+            agree(kernel, stream, rnd, 40, 151936, SamplerKernelAgreementGpuTest::flat, Path.WHOLE_ROW);
         }
     }
 
-    private static void agree(SamplingKernel kernel, CudaStream stream, Random rnd, int rows, int vocab, float scale) {
+    /** Which of the kernel's paths every sampled row of a shape takes. */
+    private enum Path { CANDIDATES, WHOLE_ROW, EITHER }
+
+    /** Fills one row of logits. */
+    private interface RowShape {
+        void fill(Random rnd, float[] logits, int offset, int vocab);
+    }
+
+    private static void gaussian(Random rnd, float[] logits, int offset, int vocab) {
+        final float scale = vocab > 100_000 ? 4f : 3f;
+        for (int i = 0; i < vocab; i++) {
+            logits[offset + i] = (float) rnd.nextGaussian() * scale;
+        }
+    }
+
+    /** A few dozen tokens near the top, the rest 40 to 60 below: hundreds of candidates at most. */
+    private static void peaked(Random rnd, float[] logits, int offset, int vocab) {
+        for (int i = 0; i < vocab; i++) {
+            logits[offset + i] = -40f - 20f * rnd.nextFloat();
+        }
+        for (int j = 0; j < 40; j++) {
+            logits[offset + rnd.nextInt(vocab)] = 10f + (float) rnd.nextGaussian() * 2f;
+        }
+    }
+
+    /** Every logit within 0.5 of the others: the whole vocabulary is a candidate at any temperature. */
+    private static void flat(Random rnd, float[] logits, int offset, int vocab) {
+        for (int i = 0; i < vocab; i++) {
+            logits[offset + i] = 0.5f * rnd.nextFloat();
+        }
+    }
+
+    /** Sampled rows whose candidates the kernel holds in shared memory, and those it samples from the whole row. */
+    private static int[] rowsByPath(float[] logits, int vocab, SamplingBatch batch, int rows) {
+        final int[] byPath = new int[2];
+        for (int r = 0; r < rows; r++) {
+            final float temperature = batch.temperature(r);
+            if (!(temperature > 0f)) {
+                continue;
+            }
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < vocab; i++) {
+                max = Math.max(max, logits[r * vocab + i]);
+            }
+            final int floor = Sampler.orderedKey(max - Sampler.CANDIDATE_MARGIN * temperature);
+            int candidates = 0;
+            for (int i = 0; i < vocab; i++) {
+                candidates += Sampler.orderedKey(logits[r * vocab + i]) >= floor ? 1 : 0;
+            }
+            byPath[candidates <= SamplingKernel.CANDIDATE_CAPACITY ? 0 : 1]++;
+        }
+        return byPath;
+    }
+
+    private static void agree(SamplingKernel kernel, CudaStream stream, Random rnd, int rows, int vocab,
+                              RowShape shape, Path path) {
         final float[] logits = new float[rows * vocab];
-        for (int i = 0; i < logits.length; i++) {
-            logits[i] = (float) rnd.nextGaussian() * scale;
+        for (int r = 0; r < rows; r++) {
+            shape.fill(rnd, logits, r * vocab, vocab);
         }
         final SamplingParams[] params = new SamplingParams[rows];
         final SamplingBatch batch = new SamplingBatch();
@@ -62,6 +123,12 @@ class SamplerKernelAgreementGpuTest {
             minP[r] = batch.minP(r);
             seeds[r] = batch.seed(r);
             counters[r] = batch.counter(r);
+        }
+        final int[] byPath = rowsByPath(logits, vocab, batch, rows);
+        if (path != Path.EITHER) {
+            final int taken = path == Path.CANDIDATES ? 0 : 1;
+            assertTrue(byPath[taken] > 0 && byPath[1 - taken] == 0, "every sampled row takes the " + path
+                    + " path: " + byPath[0] + " rows from candidates, " + byPath[1] + " from the whole row");
         }
         final Sampler sampler = new Sampler(vocab);
         final int[] expected = new int[rows];

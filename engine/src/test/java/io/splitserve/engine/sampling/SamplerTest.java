@@ -130,6 +130,74 @@ class SamplerTest {
         }
     }
 
+    /** The tokens of {@code logits} in the kept set under {@code params}, in id order. */
+    private static int[] keptSet(float[] logits, SamplingParams params) {
+        final int threshold = new Sampler(logits.length).keptThreshold(logits, 0, logits.length, params);
+        return java.util.stream.IntStream.range(0, logits.length)
+                .filter(i -> Sampler.orderedKey(logits[i]) >= threshold).toArray();
+    }
+
+    private static int[] range(int fromInclusive, int toExclusive) {
+        return java.util.stream.IntStream.range(fromInclusive, toExclusive).toArray();
+    }
+
+    @Test
+    void theCandidateFloorIsTwentyTemperaturesBelowTheTopLogit() {
+        final float temperature = 0.7f;
+        final float floor = 3f - Sampler.CANDIDATE_MARGIN * temperature;
+        final float[] logits = {3f, floor, Math.nextDown(floor), -100f};
+        assertArrayEquals(new int[] {0, 1}, keptSet(logits, new SamplingParams(temperature, 0, 1, 0, 0)),
+                "a token exactly at the floor is a candidate, one ulp below is not");
+        assertArrayEquals(new int[] {0, 1}, keptSet(logits, new SamplingParams(temperature, 3, 1, 0, 0)),
+                "top-k cannot keep a token below the floor");
+    }
+
+    @Test
+    void tokensBelowTheFloorAddNoMassToTheTopPTotal() {
+        // token 0 at 0, token 1 at -1, then 100,000 tokens at -20.5 (just below the floor at T = 1): together they
+        // weigh 1.25e-4, enough to push p = 0.99995 of the total past 1 + e^-1 if they counted
+        final float[] logits = new float[100_002];
+        Arrays.fill(logits, -20.5f);
+        logits[0] = 0f;
+        logits[1] = -1f;
+        assertArrayEquals(new int[] {0, 1}, keptSet(logits, new SamplingParams(1, 0, 0.99995, 0, 0)));
+        assertArrayEquals(new int[] {0, 1}, keptSet(logits, new SamplingParams(1, 50, 1, 0, 0)));
+        // the same row at T = 1.1 puts them above the floor (-22): now they count, and p reaches into them
+        assertEquals(logits.length, keptSet(logits, new SamplingParams(1.1, 0, 0.99995, 0, 0)).length);
+    }
+
+    @Test
+    void moreCandidatesThanTheKernelHoldsFollowTheSameRule() {
+        // 5096 distinct candidates (0, -0.001, -0.002, ...: more than the kernel holds, so it samples such a row from
+        // the whole row), then 1000 tokens far below the floor
+        final int candidates = io.splitserve.kernels.cuda.SamplingKernel.CANDIDATE_CAPACITY + 1000;
+        final float[] logits = new float[candidates + 1000];
+        Arrays.fill(logits, -30f);
+        for (int i = 0; i < candidates; i++) {
+            logits[i] = -0.001f * i;
+        }
+        assertArrayEquals(range(0, 4500), keptSet(logits, new SamplingParams(1, 4500, 1, 0, 0)));
+        assertArrayEquals(range(0, candidates), keptSet(logits, new SamplingParams(1, candidates + 400, 1, 0, 0)),
+                "top-k past the candidates keeps the candidates only");
+        assertArrayEquals(range(0, candidates), keptSet(logits, new SamplingParams(1, 0, 1, 0, 0)));
+        // top-p 0.5 keeps the shortest prefix (the logits fall with the id) holding half the candidates' mass
+        double total = 0;
+        for (int i = 0; i < candidates; i++) {
+            total += Math.exp(logits[i]);
+        }
+        double mass = 0;
+        int prefix = 0;
+        while (mass < 0.5 * total) {
+            mass += Math.exp(logits[prefix++]);
+        }
+        assertArrayEquals(range(0, prefix), keptSet(logits, new SamplingParams(1, 0, 0.5, 0, 0)));
+        final Sampler sampler = new Sampler(logits.length);
+        for (int seed = 0; seed < 200; seed++) {
+            final int token = sampler.sample(logits, 0, logits.length, new SamplingParams(1, 0, 0.5, 0, seed), 0);
+            assertTrue(token < prefix, "seed " + seed + " drew " + token + " outside the kept prefix " + prefix);
+        }
+    }
+
     @Test
     void greedyIsTheArgmaxWithTheLowestIdOnTies() {
         final float[] logits = {0.1f, 2f, 2f, -3f};

@@ -6,8 +6,15 @@ package io.splitserve.kernels.cuda;
  * (int; {@code <= 0} or {@code >= vocab} disables it), top-p (float; {@code >= 1} disables it), min-p (float;
  * {@code <= 0} disables it), seed (64-bit) and counter (64-bit, advanced by one per call by the kernel itself,
  * so a replayed graph draws new tokens while staying reproducible from the seed).
+ *
+ * <p>A sampled row is read three times (argmax, candidate count, candidate copy) when at most
+ * {@link #CANDIDATE_CAPACITY} tokens lie within the candidate floor below its top logit; its thresholds and draw then
+ * run in shared memory. A row with more candidates is sampled by the same rule over the whole row, more slowly.
  */
 public final class SamplingKernel {
+    /** The candidates a row's block holds in shared memory: {@code SAMPLE_CANDIDATES} in {@code sampling.cu}. */
+    public static final int CANDIDATE_CAPACITY = 4096;
+
     private final CudaKernel kernel;
 
     public SamplingKernel(CudaDevice device) {
