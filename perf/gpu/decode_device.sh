@@ -6,6 +6,8 @@
 #                   into /tmp/res/runner-MODEL-LABEL.csv (log beside it)
 #   profile MODEL LABEL [-Dprop=value ...] a per-kernel profile (Nsight Compute) of one eager decode step at batch 1,
 #                   1k context, into /tmp/res/profile-MODEL-LABEL.txt
+#   hfcheck NAME... hf_models.py's random-weight checkpoints and transformers goldens for the given names (into $MODELS
+#                   and /tmp/golden), then `bench runner-check` on each, into /tmp/res/hfcheck-NAME.log
 # MODEL is a name under $MODELS (default /tmp/models) or a model directory. $OUT gets run.log and results.tgz.
 # usage: bash perf/gpu/decode_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
 set -uo pipefail
@@ -34,6 +36,18 @@ phase_profile() {
   log "profile $name $label rc=$?"
   python3 "$here/ncu_step.py" "$R/ncu-$name-$label.csv" > "$R/profile-$name-$label.txt" 2>&1
   head -40 "$R/profile-$name-$label.txt"
+}
+
+phase_hfcheck() {
+  mkdir -p "$MODELS" /tmp/golden
+  timeout 300 python3 "$here/hf_models.py" "$MODELS" /tmp/golden "$@" > "$R/hfcheck-models.log" 2>&1
+  log "hf models rc=$?"; grep -E "parameters|reference|Error" "$R/hfcheck-models.log"
+  local name
+  for name in "$@"; do
+    timeout 150 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench runner-check "$MODELS/$name" \
+      "/tmp/golden/$name" > "$R/hfcheck-$name.log" 2>&1
+    log "hfcheck $name rc=$?"; tail -3 "$R/hfcheck-$name.log"
+  done
 }
 
 run_phases "$@"

@@ -6,6 +6,10 @@ for a few random prompts of different lengths generates HF's greedy continuation
 logits at every position that predicts a continuation token (GOLDEN/<name>/golden.json and logits.safetensors),
 which `splitserve bench runner-check` (io.splitserve.perf.runner.RunnerCheck) compares with the runner.
 
+qwen2.5-yarn-tiny is a small Qwen2 (4 layers, head dim 128) with YaRN rope scaling (factor 4 over an original 4096
+positions, max_position_embeddings 16384); it is built only when named, and its prompts run past 4096 tokens so the
+interpolated frequencies and the YaRN attention factor both shape the logits being compared.
+
 usage: python3 hf_models.py MODELS_DIR GOLDEN_DIR [name ...]
 """
 import json
@@ -18,6 +22,8 @@ from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config, Qwen3Config
 
 PROMPT_LENGTHS = [37, 128, 300, 517]
+# per-model prompt lengths where the defaults would not exercise what the model is there to check
+PROMPT_LENGTHS_OF = {"qwen2.5-yarn-tiny": [37, 1500, 4600, 6000]}
 NEW_TOKENS = 48
 
 CONFIGS = {
@@ -37,7 +43,15 @@ CONFIGS = {
         num_key_value_heads=8, head_dim=128, vocab_size=151936, max_position_embeddings=40960, rms_norm_eps=1e-6,
         rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}, tie_word_embeddings=True,
         bos_token_id=151643, eos_token_id=151645),
+    "qwen2.5-yarn-tiny": lambda: Qwen2Config(
+        hidden_size=1024, intermediate_size=2816, num_hidden_layers=4, num_attention_heads=8,
+        num_key_value_heads=2, vocab_size=151936, max_position_embeddings=16384, rms_norm_eps=1e-6,
+        rope_parameters={"rope_type": "yarn", "rope_theta": 1000000.0, "factor": 4.0,
+                         "original_max_position_embeddings": 4096}, tie_word_embeddings=True,
+        bos_token_id=151643, eos_token_id=151643, use_sliding_window=False),
 }
+# built by default (a run with no names); the others only when named
+DEFAULT_NAMES = ["qwen2.5-1.5b", "llama-3.2-1b", "qwen3-1.7b"]
 
 
 def build(name, models_dir):
@@ -57,7 +71,7 @@ def golden(name, model, golden_dir):
     gen = torch.Generator().manual_seed(99)
     vocab = model.config.vocab_size
     prompts, continuations, tensors, fulls = [], [], {}, []
-    for i, length in enumerate(PROMPT_LENGTHS):
+    for i, length in enumerate(PROMPT_LENGTHS_OF.get(name, PROMPT_LENGTHS)):
         prompt = torch.randint(4, min(vocab, 32000), (1, length), generator=gen).cuda()
         out = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=NEW_TOKENS,
                              min_new_tokens=NEW_TOKENS, do_sample=False, pad_token_id=0)
@@ -88,7 +102,7 @@ def golden(name, model, golden_dir):
 
 
 def main(models_dir, golden_dir, names):
-    for name in names or CONFIGS:
+    for name in names or DEFAULT_NAMES:
         t0 = time.time()
         model = build(name, models_dir)
         golden(name, model, golden_dir)

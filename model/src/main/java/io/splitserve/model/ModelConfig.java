@@ -13,7 +13,7 @@ import java.nio.file.Path;
  * {@code rope_scaling} and the {@code rope_parameters} object that newer transformers versions write.
  *
  * @param headDim            explicit {@code head_dim} when present (Qwen3), else {@code hidden_size / heads}
- * @param ropeScaling        llama3 scaling, or null for plain RoPE
+ * @param ropeScaling        llama3 or yarn scaling, or null for plain RoPE
  * @param qkvBias            q/k/v projections carry a bias (Qwen2, or Llama with {@code attention_bias})
  * @param outputBias         the attention output projection carries a bias (Llama with {@code attention_bias})
  * @param qkNorm             per-head RMSNorm on q and k (Qwen3)
@@ -73,6 +73,8 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
             throw new ModelLoadException(source + ": unsupported use_sliding_window true (sliding-window attention)");
         }
         final int hidden = positiveInt(root, "hidden_size", source);
+        final int maxPositions = root.hasNonNull("max_position_embeddings")
+                ? positiveInt(root, "max_position_embeddings", source) : 2048;
         final int heads = positiveInt(root, "num_attention_heads", source);
         final int kvHeads = root.hasNonNull("num_key_value_heads") ? positiveInt(root, "num_key_value_heads", source)
                 : heads;
@@ -95,9 +97,8 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
                 heads, kvHeads, headDim,
                 (float) root.path("rms_norm_eps").asDouble(1e-6),
                 ropeTheta(root),
-                ropeScaling(root, source),
-                root.hasNonNull("max_position_embeddings") ? positiveInt(root, "max_position_embeddings", source)
-                        : 2048,
+                ropeScaling(root, maxPositions, source),
+                maxPositions,
                 root.path("tie_word_embeddings").asBoolean(false),
                 arch.qkvBias() || (llama && attentionBias),
                 llama && attentionBias,
@@ -109,11 +110,20 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
 
     /** The RoPE inverse-frequency table for this model, scaling applied. */
     public float[] ropeInvFreq() {
-        if (ropeScaling == null) {
-            return RopeFrequencies.standard(headDim, ropeTheta);
-        }
-        return RopeFrequencies.llama3(headDim, ropeTheta, ropeScaling.factor(), ropeScaling.lowFreqFactor(),
-                ropeScaling.highFreqFactor(), ropeScaling.originalMaxPositions());
+        return ropeScaling == null ? RopeFrequencies.standard(headDim, ropeTheta)
+                : ropeScaling.invFreq(headDim, ropeTheta);
+    }
+
+    /**
+     * The softmax scale on q·k: {@code m² / sqrt(headDim)}, with {@code m} the rope scaling's attention factor (1
+     * without one, so plain models get exactly {@code 1 / sqrt(headDim)}). Hugging Face multiplies cos and sin by
+     * {@code m}, which scales both rotated q and k by {@code m}; folding {@code m²} in here gives the same scores
+     * while the rope ops stay unscaled. The KV cache therefore holds K without the factor {@code m} (it differs from
+     * Hugging Face's cache by that factor), consistently on every node, since all of them read this scale.
+     */
+    public float attentionScale() {
+        final double m = ropeScaling == null ? 1.0 : ropeScaling.attentionFactor();
+        return (float) (m * m / Math.sqrt(headDim));
     }
 
     /** A copy: the record stays immutable. */
@@ -153,7 +163,8 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
         return root.path("rope_theta").asDouble(10000.0);
     }
 
-    private static RopeScaling ropeScaling(JsonNode root, String source) throws ModelLoadException {
+    private static RopeScaling ropeScaling(JsonNode root, int maxPositions, String source)
+            throws ModelLoadException {
         JsonNode scaling = root.get("rope_parameters");
         if (scaling == null || scaling.isNull()) {
             scaling = root.get("rope_scaling");
@@ -173,7 +184,7 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
                         throw new ModelLoadException(source + ": llama3 rope scaling lacks a numeric '" + key + "'");
                     }
                 }
-                final RopeScaling llama3 = new RopeScaling(scaling.get("factor").asDouble(),
+                final Llama3Scaling llama3 = new Llama3Scaling(scaling.get("factor").asDouble(),
                         scaling.get("low_freq_factor").asDouble(), scaling.get("high_freq_factor").asDouble(),
                         scaling.get("original_max_position_embeddings").asInt());
                 if (!(llama3.factor() > 0) || !(llama3.highFreqFactor() > llama3.lowFreqFactor())
@@ -182,10 +193,91 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
                             + " (needs factor > 0, high_freq_factor > low_freq_factor, a positive original length)");
                 }
                 return llama3;
+            case "yarn":
+                return yarn(root, scaling, maxPositions, source);
             default:
                 throw new ModelLoadException(source + ": unsupported rope scaling type '" + type
-                        + "' (supported: default, llama3)");
+                        + "' (supported: default, llama3, yarn)");
         }
+    }
+
+    /**
+     * YaRN parameters resolved as transformers 5 resolves them: {@code factor} is required (at least 1);
+     * {@code original_max_position_embeddings} is taken from the top level of config.json first (Phi-3 style), then
+     * from the scaling object, else it defaults to {@code max_position_embeddings}; {@code beta_fast}/{@code
+     * beta_slow} default to 32/1 (also when 0); {@code truncate} defaults to true; without {@code attention_factor}
+     * the factor is {@code mscale(factor, mscale) / mscale(factor, mscale_all_dim)} when both of those are non-zero,
+     * else {@code mscale(factor, 1)}. A {@code partial_rotary_factor} other than 1 is refused (rope covers the whole
+     * head here).
+     */
+    private static YarnScaling yarn(JsonNode root, JsonNode scaling, int maxPositions, String source)
+            throws ModelLoadException {
+        final double factor = number(scaling, "factor", Double.NaN, source);
+        if (!(factor >= 1) || Double.isInfinite(factor)) {
+            throw new ModelLoadException(source + ": yarn rope scaling needs a finite numeric 'factor' >= 1, got "
+                    + scaling.get("factor"));
+        }
+        final JsonNode originalNode = root.hasNonNull("original_max_position_embeddings") ? root
+                : scaling.hasNonNull("original_max_position_embeddings") ? scaling : null;
+        final int original = originalNode == null ? maxPositions
+                : positiveInt(originalNode, "original_max_position_embeddings", source);
+        final double betaFast = orDefault(number(scaling, "beta_fast", 0, source), 32);
+        final double betaSlow = orDefault(number(scaling, "beta_slow", 0, source), 1);
+        if (!(betaSlow > 0) || !(betaFast >= betaSlow)) {
+            throw new ModelLoadException(source + ": yarn rope scaling needs 'beta_fast' >= 'beta_slow' > 0, got "
+                    + betaFast + " and " + betaSlow);
+        }
+        final JsonNode truncate = scaling.get("truncate");
+        if (truncate != null && !truncate.isNull() && !truncate.isBoolean()) {
+            throw new ModelLoadException(source + ": yarn rope scaling 'truncate' must be true or false, got "
+                    + truncate);
+        }
+        final double partialRotary = number(scaling, "partial_rotary_factor", 1, source);
+        if (partialRotary != 1) {
+            throw new ModelLoadException(source + ": unsupported 'partial_rotary_factor' " + partialRotary
+                    + " (rope must cover the whole head)");
+        }
+        final double attentionFactor;
+        if (scaling.hasNonNull("attention_factor")) {
+            attentionFactor = number(scaling, "attention_factor", Double.NaN, source);
+            if (!(attentionFactor > 0) || Double.isInfinite(attentionFactor)) {
+                throw new ModelLoadException(source + ": yarn rope scaling 'attention_factor' must be a finite"
+                        + " number > 0, got " + attentionFactor);
+            }
+        } else {
+            final double mscale = number(scaling, "mscale", 0, source);
+            final double mscaleAllDim = number(scaling, "mscale_all_dim", 0, source);
+            attentionFactor = mscale != 0 && mscaleAllDim != 0
+                    ? YarnScaling.mscale(factor, mscale) / YarnScaling.mscale(factor, mscaleAllDim)
+                    : YarnScaling.mscale(factor, 1);
+            if (!(attentionFactor > 0) || Double.isInfinite(attentionFactor)) {
+                throw new ModelLoadException(source + ": yarn rope scaling 'mscale'/'mscale_all_dim' give attention"
+                        + " factor " + attentionFactor + " (must be a finite number > 0)");
+            }
+        }
+        return new YarnScaling(factor, original, betaFast, betaSlow, truncate == null || truncate.isNull()
+                || truncate.asBoolean(), attentionFactor);
+    }
+
+    /** A numeric field of a rope scaling object, {@code fallback} when absent or null; anything else is refused. */
+    private static double number(JsonNode scaling, String key, double fallback, String source)
+            throws ModelLoadException {
+        final JsonNode node = scaling.get(key);
+        if (node == null || node.isNull()) {
+            if (Double.isNaN(fallback)) {
+                throw new ModelLoadException(source + ": rope scaling lacks a numeric '" + key + "'");
+            }
+            return fallback;
+        }
+        if (!node.isNumber()) {
+            throw new ModelLoadException(source + ": rope scaling '" + key + "' must be a number, got " + node);
+        }
+        return node.asDouble();
+    }
+
+    /** transformers reads beta_fast/beta_slow with Python's {@code or}: an absent or zero value takes the default. */
+    private static double orDefault(double value, double fallback) {
+        return value == 0 ? fallback : value;
     }
 
     private static int positiveInt(JsonNode root, String key, String source) throws ModelLoadException {

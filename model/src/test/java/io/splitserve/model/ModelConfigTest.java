@@ -42,7 +42,7 @@ class ModelConfigTest {
         assertEquals(64, c.headDim());
         assertEquals(8, c.numKvHeads());
         assertEquals(500000.0, c.ropeTheta());
-        assertEquals(new RopeScaling(32.0, 1.0, 4.0, 8192), c.ropeScaling());
+        assertEquals(new Llama3Scaling(32.0, 1.0, 4.0, 8192), c.ropeScaling());
         assertArrayEquals(new int[] {128001, 128008, 128009}, c.eosTokenIds());
         assertEquals(128000, c.bosTokenId());
         assertTrue(c.tieWordEmbeddings());
@@ -84,6 +84,79 @@ class ModelConfigTest {
         assertTrue(c.outputBias());
     }
 
+    /** Qwen2.5-7B-Instruct's long-context recipe: the classic layout, {@code type} rather than {@code rope_type}. */
+    private static final String QWEN25_YARN = QWEN25.replace("\"rope_theta\":1000000.0",
+            "\"rope_theta\":1000000.0,\"rope_scaling\":{\"factor\":4.0,\"original_max_position_embeddings\":32768,"
+                    + "\"type\":\"yarn\"}").replace("\"hidden_size\":896", "\"hidden_size\":896,\"head_dim\":128");
+
+    private static String yarnWith(String extraFields) {
+        return QWEN25_YARN.replace("\"type\":\"yarn\"", "\"type\":\"yarn\"," + extraFields);
+    }
+
+    @Test
+    void yarnScalingResolvesTransformersDefaults() throws Exception {
+        final ModelConfig c = ModelConfig.parse(QWEN25_YARN, "config.json");
+        final double m = 0.1 * Math.log(4) + 1;
+        assertEquals(new YarnScaling(4.0, 32768, 32, 1, true, m), c.ropeScaling());
+        assertArrayEquals(RopeFrequencies.yarn(128, 1e6, 4, 32768, 32, 1, true), c.ropeInvFreq());
+        // 1.138629^2 / sqrt(128), worked by hand: 1.296477 / 11.313708
+        assertEquals(0.1145934591559475, c.attentionScale(), 1e-7);
+    }
+
+    @Test
+    void yarnInRopeParametersWithExplicitFields() throws Exception {
+        final String json = QWEN25.replace("\"rope_theta\":1000000.0", "\"rope_parameters\":{\"rope_theta\":1e6,"
+                + "\"rope_type\":\"yarn\",\"factor\":8,\"original_max_position_embeddings\":4096,"
+                + "\"beta_fast\":16,\"beta_slow\":2,\"truncate\":false,\"attention_factor\":1.5}");
+        final ModelConfig c = ModelConfig.parse(json, "config.json");
+        assertEquals(new YarnScaling(8, 4096, 16, 2, false, 1.5), c.ropeScaling());
+        assertEquals((float) (1.5 * 1.5 / 8), c.attentionScale(), "head dim 64: 2.25 / 8");
+    }
+
+    @Test
+    void yarnAttentionFactorFromMscaleRatioAndOriginalLengthFallbacks() throws Exception {
+        final ModelConfig ratio = ModelConfig.parse(yarnWith("\"mscale\":2,\"mscale_all_dim\":1"), "config.json");
+        assertEquals((0.2 * Math.log(4) + 1) / (0.1 * Math.log(4) + 1), ratio.ropeScaling().attentionFactor(), 1e-12);
+        final ModelConfig onlyOne = ModelConfig.parse(yarnWith("\"mscale\":2"), "config.json");
+        assertEquals(0.1 * Math.log(4) + 1, onlyOne.ropeScaling().attentionFactor(), 1e-12,
+                "mscale without mscale_all_dim is ignored");
+        final ModelConfig topLevel = ModelConfig.parse(QWEN25_YARN.replace("\"vocab_size\"",
+                "\"original_max_position_embeddings\":4096,\"vocab_size\""), "config.json");
+        assertEquals(4096, ((YarnScaling) topLevel.ropeScaling()).originalMaxPositions(), "top level wins");
+        final ModelConfig absent = ModelConfig.parse(QWEN25_YARN.replace(
+                "\"original_max_position_embeddings\":32768,", ""), "config.json");
+        assertEquals(32768, ((YarnScaling) absent.ropeScaling()).originalMaxPositions(),
+                "defaults to max_position_embeddings");
+    }
+
+    @Test
+    void plainAndLlama3ModelsKeepOneOverSqrtHeadDim() throws Exception {
+        assertEquals((float) (1.0 / Math.sqrt(64)), ModelConfig.parse(QWEN25, "config.json").attentionScale());
+        assertEquals((float) (1.0 / Math.sqrt(64)), ModelConfig.parse(LLAMA_32, "config.json").attentionScale());
+    }
+
+    @Test
+    void badYarnFieldsAreNamed() {
+        assertEquals("config.json: rope scaling lacks a numeric 'factor'",
+                failure(QWEN25_YARN.replace("\"factor\":4.0,", "")));
+        assertEquals("config.json: rope scaling 'factor' must be a number, got \"4\"",
+                failure(QWEN25_YARN.replace("\"factor\":4.0", "\"factor\":\"4\"")));
+        assertEquals("config.json: yarn rope scaling needs a finite numeric 'factor' >= 1, got 0.5",
+                failure(QWEN25_YARN.replace("\"factor\":4.0", "\"factor\":0.5")));
+        assertEquals("config.json: 'original_max_position_embeddings' must be a positive integer, got 0",
+                failure(QWEN25_YARN.replace(":32768,\"type\"", ":0,\"type\"")));
+        assertEquals("config.json: yarn rope scaling needs 'beta_fast' >= 'beta_slow' > 0, got 2.0 and 4.0",
+                failure(yarnWith("\"beta_fast\":2,\"beta_slow\":4")));
+        assertEquals("config.json: rope scaling 'beta_slow' must be a number, got true",
+                failure(yarnWith("\"beta_slow\":true")));
+        assertEquals("config.json: yarn rope scaling 'truncate' must be true or false, got 1",
+                failure(yarnWith("\"truncate\":1")));
+        assertEquals("config.json: yarn rope scaling 'attention_factor' must be a finite number > 0, got -1.0",
+                failure(yarnWith("\"attention_factor\":-1")));
+        assertEquals("config.json: unsupported 'partial_rotary_factor' 0.5 (rope must cover the whole head)",
+                failure(yarnWith("\"partial_rotary_factor\":0.5")));
+    }
+
     private static String failure(String json) {
         return assertThrows(ModelLoadException.class, () -> ModelConfig.parse(json, "config.json")).getMessage();
     }
@@ -102,8 +175,8 @@ class ModelConfigTest {
         assertEquals("config.json: missing 'hidden_size'", failure(QWEN25.replace("\"hidden_size\":896,", "")));
         assertEquals("config.json: 'vocab_size' must be a positive integer, got -3",
                 failure(QWEN25.replace("151936", "-3")));
-        assertEquals("config.json: unsupported rope scaling type 'yarn' (supported: default, llama3)",
-                failure(LLAMA_32.replace("\"rope_type\":\"llama3\"", "\"rope_type\":\"yarn\"")));
+        assertEquals("config.json: unsupported rope scaling type 'longrope' (supported: default, llama3, yarn)",
+                failure(LLAMA_32.replace("\"rope_type\":\"llama3\"", "\"rope_type\":\"longrope\"")));
         assertEquals("config.json: num_attention_heads 14 is not a multiple of num_key_value_heads 4",
                 failure(QWEN25.replace("\"num_key_value_heads\":2", "\"num_key_value_heads\":4")));
         assertEquals("config.json: unsupported hidden_act 'gelu' (only silu)", failure(QWEN25.replace("silu", "gelu")));

@@ -77,7 +77,7 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
         this.pool = pool;
         this.invFreq = DeviceBuffer.allocate(4L * config.headDim() / 2);
         invFreq.copyFrom(config.ropeInvFreq());
-        this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        this.attentionScale = config.attentionScale();
         this.qkvDim = config.qDim() + 2 * config.kvDim();
         this.fused = fused;
     }

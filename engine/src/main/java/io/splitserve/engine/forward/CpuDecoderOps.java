@@ -42,7 +42,7 @@ final class CpuDecoderOps implements DecoderOps<float[], float[], CpuLinear> {
         this.config = config;
         this.kvCache = kvCache;
         this.invFreq = config.ropeInvFreq();
-        this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        this.attentionScale = config.attentionScale();
         this.qkvDim = config.qDim() + 2 * config.kvDim();
         ensureCapacity(16);
     }
