@@ -11,9 +11,6 @@
 // has its own reproducible stream, and the kernel advances the sequence's counter itself, so a captured graph draws
 // fresh tokens on every replay.
 //
-// Every pass over a row is unrolled eight deep so each thread has several loads in flight: one block per row is
-// otherwise bound by memory latency (a batch-1 greedy step's argmax pass took ~60 us for 152k logits without it).
-//
 // Why the floor: the bisections and the draw then need not read the row. After the argmax pass, one pass counts the
 // candidates; when at most SAMPLE_CANDIDATES pass, a second pass copies them (value and token, in a fixed order) into
 // shared memory and every bisection, mass sum and the draw run there. When more pass, the same rule runs over the
@@ -155,7 +152,6 @@ __device__ __forceinline__ int sample_from(const Source &source, int items, unsi
         while (hi - lo > 1) {
             const unsigned long long mid = (lo + hi) >> 1;
             unsigned int c = 0;
-#pragma unroll 8
             for (int i = threadIdx.x; i < items; i += blockDim.x) c += ordered_key(source.value(i)) >= mid;
             if (block_count(c, uscratch) >= static_cast<unsigned int>(k)) lo = mid; else hi = mid;
         }
@@ -164,7 +160,6 @@ __device__ __forceinline__ int sample_from(const Source &source, int items, unsi
 
     if (p < 1.f) {
         float total = 0.f;
-#pragma unroll 8
         for (int i = threadIdx.x; i < items; i += blockDim.x) {
             const float v = source.value(i);
             if (ordered_key(v) >= threshold) total += exp2f((v - max_logit) * inv_temp * 1.4426950408889634f);
@@ -174,7 +169,6 @@ __device__ __forceinline__ int sample_from(const Source &source, int items, unsi
         while (hi - lo > 1) {
             const unsigned long long mid = (lo + hi) >> 1;
             float mass = 0.f;
-#pragma unroll 8
             for (int i = threadIdx.x; i < items; i += blockDim.x) {
                 const float v = source.value(i);
                 if (ordered_key(v) >= mid) mass += exp2f((v - max_logit) * inv_temp * 1.4426950408889634f);
@@ -191,7 +185,6 @@ __device__ __forceinline__ int sample_from(const Source &source, int items, unsi
 
     float best_key = SPLITSERVE_NEG_INF;
     int chosen = 0x7fffffff;
-#pragma unroll 8
     for (int i = threadIdx.x; i < items; i += blockDim.x) {
         const float v = source.value(i);
         if (ordered_key(v) >= threshold) {
@@ -223,7 +216,6 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 
     float best = SPLITSERVE_NEG_INF;
     int best_index = 0x7fffffff;
-#pragma unroll 8
     for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
         const float v = row[i];
         if (v > best) {
@@ -245,7 +237,6 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
     const unsigned long long floor_key = ordered_key(__fsub_rn(max_logit, __fmul_rn(SAMPLE_MARGIN, temp)));
 
     unsigned int mine = 0;
-#pragma unroll 8
     for (int i = threadIdx.x; i < vocab; i += blockDim.x) mine += ordered_key(row[i]) >= floor_key;
     unsigned int candidates;
     unsigned int slot = block_exclusive_scan(mine, uscratch, &candidates);
@@ -253,7 +244,6 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
     const unsigned long long seed = seeds[b], counter = counters[b];
     int chosen;
     if (candidates <= SAMPLE_CANDIDATES) {
-#pragma unroll 8
         for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
             const float v = row[i];
             if (ordered_key(v) >= floor_key) {
