@@ -26,8 +26,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * reserved), handing the store the token ids when the sender gave them (as many as the tokens, or FAILED_INCOMPATIBLE).
  * Chunks are scattered straight from the log buffer into the reserved pages while a CRC32C runs over them in arrival
  * order. At End the sequence is handed to the {@link KvReceiveListener} only if every byte arrived
- * and the checksum matches (FAILED_CHECKSUM otherwise). A transfer that hears nothing for the transfer timeout
- * fails with FAILED_TIMEOUT, and one whose sender's stream goes away fails with FAILED_DISCONNECTED.
+ * and the checksum matches (FAILED_CHECKSUM otherwise). The transfer timeout counts silence only: a transfer that
+ * hears none of its messages and no KvKeepAlive naming it for the transfer timeout fails with FAILED_TIMEOUT, so a
+ * sender that computes a layer for longer than the timeout keeps its transfers open by saying it is alive, and one
+ * whose sender's data stream goes away fails with FAILED_DISCONNECTED. A keep-alive may come on any session (the
+ * sender's liveness thread publishes on a stream of its own); it names transfers by request id, which is unique.
  *
  * A second Begin for a request id that is still open fails the open transfer with FAILED_INCOMPATIBLE.
  *
@@ -285,6 +288,16 @@ public final class KvReceiver implements Agent, AutoCloseable
         transfer.announcedCrcs[2 * layer + 1] = ready.crc32cV();
         transfer.lastActivityNs = ctx.nanoClock().nanoTime();
         store.deviceIntake().copyLayer(transfer.reservation, transfer.export, layer);
+    }
+
+    /** The sender of transfer {@code requestId} is alive though silent: its silence timeout starts again. */
+    void onKeepAlive(final long requestId)
+    {
+        final InboundTransfer transfer = transfers.get(requestId);
+        if (transfer != null)
+        {
+            transfer.lastActivityNs = ctx.nanoClock().nanoTime();
+        }
     }
 
     void onChunkStart(final ChunkCursor cursor, final int sessionId, final KvChunkDecoder chunk, final int payloadLength)

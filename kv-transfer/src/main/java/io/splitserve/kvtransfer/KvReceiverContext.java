@@ -14,6 +14,10 @@ import org.agrona.concurrent.SystemNanoClock;
  */
 public final class KvReceiverContext
 {
+    /**
+     * Silence after which a transfer fails FAILED_TIMEOUT: a sender keeps its open transfers audible with KvKeepAlive
+     * at its heartbeat interval (100 ms by default) however long a layer computes, so 2 s is twenty missed keep-alives.
+     */
     public static final long DEFAULT_TRANSFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(2);
     public static final long DEFAULT_ACK_OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
     public static final int DEFAULT_FRAGMENT_LIMIT = 256;
@@ -153,7 +157,10 @@ public final class KvReceiverContext
         return this;
     }
 
-    /** How long a transfer may go without any of its messages before it fails with FAILED_TIMEOUT. */
+    /**
+     * How long a transfer may go without any of its messages and without a KvKeepAlive naming it before it fails with
+     * FAILED_TIMEOUT (silence only: the time a sender spends computing does not count while it sends keep-alives).
+     */
     public long transferTimeoutNs()
     {
         return transferTimeoutNs;

@@ -21,8 +21,10 @@ import org.agrona.concurrent.Agent;
  * End carries the CRC32C of those announced checksums.
  *
  * <p>Each begun transfer holds a lease on the request's KV. The lease ends exactly once, reported to the
- * {@link KvLeaseListener}: at the receiver's ack, when no send or ack happened for the lease timeout, or when the
- * stream to the receiver fails (not connected, closed, back-pressured past the offer deadline). After that the
+ * {@link KvLeaseListener}: at the receiver's ack, when no ack came for the lease timeout after End, or when the
+ * stream to the receiver fails (not connected, closed, back-pressured past the offer deadline). Before End the
+ * owner is still computing the KV, however long a layer takes, so time alone does not end that lease (the owner
+ * ends every transfer it begins); the receiver hears it is alive through {@link KvKeepAlivePublisher}. After that the
  * request's calls return false and send nothing. Closing the sender ends every open lease.
  *
  * <p>Not thread-safe: one thread calls every method, including {@link #doWork()}, which reads acks and expires
@@ -41,6 +43,7 @@ public final class KvSender implements Agent, AutoCloseable
     private final Long2ObjectHashMap<OutboundTransfer> transfers = new Long2ObjectHashMap<>();
     private final ArrayDeque<OutboundTransfer> pool = new ArrayDeque<>();
     private final ArrayList<OutboundTransfer> ending = new ArrayList<>();
+    private volatile long[] openRequestIds = new long[0];
     private long nextLeaseCheckNs;
     private boolean closed;
 
@@ -157,6 +160,7 @@ public final class KvSender implements Agent, AutoCloseable
             ctx.nanoClock().nanoTime() + ctx.leaseTimeoutNs());
         transfer.gpu = export != null;
         transfers.put(requestId, transfer);
+        publishOpenRequestIds();
         final KvTransferStatus status =
             proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens, cachedTokens, export, tokenIds);
         if (status != KvTransferStatus.OK)
@@ -308,6 +312,38 @@ public final class KvSender implements Agent, AutoCloseable
         return true;
     }
 
+    /**
+     * The request ids of the transfers open at the last begin or lease end, for a thread other than the owner's (the
+     * node's liveness thread, which keeps them audible with {@link KvKeepAlivePublisher}); never changed in place.
+     */
+    public long[] openRequestIds()
+    {
+        return openRequestIds;
+    }
+
+    // a fresh array per begin and lease end (once per request, not per chunk), so readers never see one change
+    private void publishOpenRequestIds()
+    {
+        final long[] ids = new long[transfers.size()];
+        int i = 0;
+        for (final Long2ObjectHashMap<OutboundTransfer>.KeyIterator keys = transfers.keySet().iterator(); keys.hasNext(); )
+        {
+            ids[i++] = keys.nextLong();
+        }
+        openRequestIds = ids;
+    }
+
+    /** The data stream's channel and stream id, where a {@link KvKeepAlivePublisher} for this sender publishes. */
+    public String channel()
+    {
+        return ctx.channel();
+    }
+
+    public int streamId()
+    {
+        return ctx.streamId();
+    }
+
     @Override
     public int doWork()
     {
@@ -370,7 +406,7 @@ public final class KvSender implements Agent, AutoCloseable
         final boolean connected = publication.isConnected();
         for (final OutboundTransfer transfer : transfers.values())
         {
-            if (!connected || nowNs - transfer.leaseDeadlineNs > 0)
+            if (!connected || (transfer.ended && nowNs - transfer.leaseDeadlineNs > 0))
             {
                 ending.add(transfer);
             }
@@ -394,6 +430,7 @@ public final class KvSender implements Agent, AutoCloseable
     {
         final long requestId = transfer.requestId;
         transfers.remove(requestId);
+        publishOpenRequestIds();
         transfer.geometry = null;
         pool.addLast(transfer);
         ctx.leaseListener().onLeaseEnded(requestId, status);

@@ -147,7 +147,10 @@ public final class KvSenderContext
         return this;
     }
 
-    /** How long a transfer's lease lasts after its last successful send before it ends with FAILED_TIMEOUT. */
+    /**
+     * How long a transfer's lease lasts after its End (or a later send) without an ack before it ends with
+     * FAILED_TIMEOUT; before End the lease ends only by ack or by a failing stream.
+     */
     public long leaseTimeoutNs()
     {
         return leaseTimeoutNs;

@@ -4,6 +4,7 @@ import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.aeron.protocol.DataHeaderFlyweight;
 import io.splitserve.sbe.KvChunkDecoder;
+import io.splitserve.sbe.KvKeepAliveDecoder;
 import io.splitserve.sbe.KvLayerReadyDecoder;
 import io.splitserve.sbe.KvTransferBeginDecoder;
 import io.splitserve.sbe.KvTransferEndDecoder;
@@ -17,7 +18,8 @@ import org.agrona.collections.Int2ObjectHashMap;
  * Decodes the KV data stream for a {@link KvReceiver} fragment by fragment, without a FragmentAssembler: a chunk
  * larger than one frame arrives as consecutive fragments of its publication session, the first one carrying the
  * encoded header, so each fragment's payload bytes are handed to the receiver in place, per session cursor.
- * KvLayerReady and End always fit one frame; a Begin may not (it carries the prompt's token ids), so any other
+ * KvLayerReady, End and KvKeepAlive (which a sender's liveness thread sends on a session of its own) always fit one
+ * frame; a Begin may not (it carries the prompt's token ids), so any other
  * message that arrives in fragments is assembled per session (one buffer, reused) and handed over whole. Messages of
  * other schemas are ignored.
  */
@@ -29,6 +31,7 @@ final class KvTransferAdapter implements FragmentHandler
     private final KvChunkDecoder chunkDecoder = new KvChunkDecoder();
     private final KvTransferEndDecoder endDecoder = new KvTransferEndDecoder();
     private final KvLayerReadyDecoder layerReadyDecoder = new KvLayerReadyDecoder();
+    private final KvKeepAliveDecoder keepAliveDecoder = new KvKeepAliveDecoder();
     private final Int2ObjectHashMap<ChunkCursor> cursorBySession = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<ExpandableArrayBuffer> assemblyBySession = new Int2ObjectHashMap<>();
     private final Int2IntHashMap assemblingLength = new Int2IntHashMap(0);
@@ -127,6 +130,13 @@ final class KvTransferAdapter implements FragmentHandler
             case KvTransferEndDecoder.TEMPLATE_ID:
                 endDecoder.wrap(buffer, bodyOffset, blockLength, version);
                 receiver.onEnd(sessionId, endDecoder);
+                break;
+            case KvKeepAliveDecoder.TEMPLATE_ID:
+                keepAliveDecoder.wrap(buffer, bodyOffset, blockLength, version);
+                for (final KvKeepAliveDecoder.TransfersDecoder transfer : keepAliveDecoder.transfers())
+                {
+                    receiver.onKeepAlive(transfer.requestId());
+                }
                 break;
             default:
                 break;

@@ -43,6 +43,7 @@ class KvTransferFailureTest
     private static final long TRANSFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(400);
     /** A timeout that a manual clock stepping 1 ms per check cannot reach in any run of these tests (30 days). */
     private static final long UNREACHABLE_TIMEOUT_NS = TimeUnit.DAYS.toNanos(30);
+    private static final int FIRST_TOKEN_OF_HUNG = 77;
 
     /** Clocks a test may hand to the sender or the receiver: time then moves only when the test moves it. */
     private final CachedNanoClock senderClock = new CachedNanoClock();
@@ -312,14 +313,15 @@ class KvTransferFailureTest
     }
 
     @Test
-    void receiverHungMidTransferEndsTheSendersLeaseAtTheTimeout()
+    void receiverHungBeforeItsAckEndsTheSendersLeaseAtTheTimeout()
     {
         final HostKvPageStore store = HostKvPageStore.allocate(SMALL, 16, 16);
         connect(store, FINGERPRINT, "aeron:ipc", TimeUnit.SECONDS.toNanos(1),
             senderCtx -> senderCtx.nanoClock(senderClock), receiverCtx -> { });
         assertTrue(sender.begin(7, SMALL, TOKENS));
-        sendLayers(7, 0, 2); // the lease now runs to the sender's clock + LEASE_TIMEOUT_NS
         receiver.halt(); // still connected, never answers
+        sendLayers(7, 0, SMALL.layers());
+        assertTrue(sender.end(7, FIRST_TOKEN_OF_HUNG)); // the lease now runs to the sender's clock + LEASE_TIMEOUT_NS
 
         senderClock.advance(LEASE_TIMEOUT_NS); // exactly at the deadline: not yet over
         sender.doWork();

@@ -104,6 +104,24 @@ class SchemaVersion5Test
         }
     }
 
+    @Test
+    void aKeepAliveNamesItsTransfersAndIsATemplateVersion4DoesNotKnow()
+    {
+        final KvKeepAliveEncoder encoder = new KvKeepAliveEncoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderEncoder());
+        encoder.transfersCount(2).next().requestId(41L).next().requestId(42L);
+        final KvKeepAliveDecoder keepAlive = new KvKeepAliveDecoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderDecoder());
+        final KvKeepAliveDecoder.TransfersDecoder transfers = keepAlive.transfers();
+        assertEquals(2, transfers.count());
+        assertEquals(41L, transfers.next().requestId());
+        assertEquals(42L, transfers.next().requestId());
+        final io.splitserve.sbe.v4.MessageHeaderDecoder v4 = new io.splitserve.sbe.v4.MessageHeaderDecoder().wrap(buffer, 0);
+        assertEquals(KvKeepAliveDecoder.TEMPLATE_ID, v4.templateId());
+        assertEquals(false, v4.templateId() == io.splitserve.sbe.v4.KvTransferEndDecoder.TEMPLATE_ID
+            || v4.templateId() == io.splitserve.sbe.v4.KvChunkDecoder.TEMPLATE_ID
+            || v4.templateId() == io.splitserve.sbe.v4.KvTransferBeginDecoder.TEMPLATE_ID
+            || v4.templateId() == io.splitserve.sbe.v4.KvLayerReadyDecoder.TEMPLATE_ID, "a version-4 receiver skips it");
+    }
+
     private static UnsafeBuffer ids(final int[] tokens)
     {
         final UnsafeBuffer ids = new UnsafeBuffer(new byte[4 * tokens.length]);
