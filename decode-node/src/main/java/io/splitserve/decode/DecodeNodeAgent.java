@@ -21,6 +21,8 @@ import java.util.List;
 import org.agrona.CloseHelper;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.EpochNanoClock;
 import org.agrona.concurrent.SystemEpochNanoClock;
 
@@ -58,6 +60,8 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
     private final List<DecodeTicket> expired = new ArrayList<>();
     private final Runnable receiveWhileComputing = this::receiveWhileComputing;
     private long lastStepNanos;
+    private final DecodeLiveness liveness;
+    private final AgentRunner livenessRunner;
     private long nextHeartbeatNs;
     private long nextHelloNs;
 
@@ -82,10 +86,18 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
                 .ackStreamId(ctx.kvAckStreamId())
                 .modelFingerprint(fingerprint)
                 .pageStore(store)
+                .transferTimeoutNs(ctx.kvTransferTimeoutNs())
                 .receiveListener(this));
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         this.router = new RouterProxy(ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()));
         this.assembler = new FragmentAssembler(new DecodeControlAdapter(this));
+        this.liveness = new DecodeLiveness(ctx.nodeId(), ctx.heartbeatIntervalNs(), roleName() + "-liveness",
+                ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()), load());
+        this.livenessRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), Throwable::printStackTrace, null, liveness);
+    }
+
+    private DecodeLiveness.Load load() {
+        return new DecodeLiveness.Load(engine.freePages(), running.size(), lastStepNanos, engine.prefixCacheStats());
     }
 
     @Override
@@ -115,8 +127,7 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
         }
         if (now - nextHeartbeatNs >= 0) {
             nextHeartbeatNs = now + ctx.heartbeatIntervalNs();
-            router.heartbeat(ctx.nodeId(), epochClock.nanoTime(), engine.freePages(), 0, running.size(), lastStepNanos,
-                    engine.prefixCacheStats());
+            liveness.publish(load());
             dropOrphans(now);
             work++;
         }
@@ -299,11 +310,12 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
     @Override
     public void onStart() {
         engine.bindToCurrentThread();
+        AgentRunner.startOnThread(livenessRunner); // heartbeats leave from their own thread, never waiting for a step
     }
 
     @Override
     public void onClose() {
-        CloseHelper.closeAll(receiver, control, router);
+        CloseHelper.closeAll(livenessRunner, receiver, control, router);
         engine.close();
     }
 }

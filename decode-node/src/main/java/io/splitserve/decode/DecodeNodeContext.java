@@ -1,5 +1,6 @@
 package io.splitserve.decode;
 
+import io.splitserve.kvtransfer.KvReceiverContext;
 import io.aeron.Aeron;
 import io.splitserve.engine.EngineOptions;
 import java.nio.file.Path;
@@ -43,6 +44,7 @@ public final class DecodeNodeContext {
     private String kvAckSubscribeChannel;
     private int kvAckStreamId;
     private long heartbeatIntervalNs = DEFAULT_HEARTBEAT_INTERVAL_NS;
+    private long kvTransferTimeoutNs = KvReceiverContext.DEFAULT_TRANSFER_TIMEOUT_NS;
     private long orphanTimeoutNs = DEFAULT_ORPHAN_TIMEOUT_NS;
     private byte[] kvEndpoint = new byte[0];
 
@@ -54,7 +56,7 @@ public final class DecodeNodeContext {
         if (modelDir == null) {
             throw new IllegalStateException("decode node needs a model directory");
         }
-        if (nodeId <= 0 || maxBatchSize <= 0 || heartbeatIntervalNs <= 0 || orphanTimeoutNs <= 0) {
+        if (nodeId <= 0 || maxBatchSize <= 0 || heartbeatIntervalNs <= 0 || kvTransferTimeoutNs <= 0 || orphanTimeoutNs <= 0) {
             throw new IllegalStateException("decode node id, max batch size and intervals must be positive");
         }
         if (kvEndpoint == null || kvEndpoint.length > MAX_KV_ENDPOINT_BYTES) {
@@ -135,6 +137,13 @@ public final class DecodeNodeContext {
 
     public long heartbeatIntervalNs() { return heartbeatIntervalNs; }
     public DecodeNodeContext heartbeatIntervalNs(long ns) { this.heartbeatIntervalNs = ns; return this; }
+
+    /**
+     * Silence after which an incoming KV transfer fails FAILED_TIMEOUT ({@link KvReceiverContext#transferTimeoutNs()}:
+     * its sender's keep-alives break the silence while it computes); default 2 s.
+     */
+    public long kvTransferTimeoutNs() { return kvTransferTimeoutNs; }
+    public DecodeNodeContext kvTransferTimeoutNs(long ns) { this.kvTransferTimeoutNs = ns; return this; }
 
     /**
      * Where this node's KV memory lives (host and GPU), announced in its NodeHello; the router passes the bytes on

@@ -56,6 +56,11 @@ final class DecodeCommand implements Callable<Integer> {
         description = "Most sequences stepped at once (default: ${DEFAULT-VALUE}).")
     int maxBatchSize;
 
+    @Option(names = "--kv-transfer-timeout-ms", paramLabel = "MS", defaultValue = "2000",
+        description = "Silence after which an incoming KV transfer fails; a live prefill node keeps its transfers"
+            + " audible while it computes (default: ${DEFAULT-VALUE}).")
+    long kvTransferTimeoutMs;
+
     @Option(names = "--colocated", description = "Prefill here too (chunked), instead of receiving KV.")
     boolean colocated;
 
@@ -91,6 +96,7 @@ final class DecodeCommand implements Callable<Integer> {
                 .routerChannel(router).controlChannel(control).kvChannel(kv)
                 .kvAckChannel(ackPublish).kvAckSubscribeChannel(ackSubscribe)
                 .maxBatchSize(maxBatchSize).colocated(colocated)
+                .kvTransferTimeoutNs(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(kvTransferTimeoutMs))
                 .engineOptions(modelOptions.standaloneEngineOptions(dir).prefixCaching(prefixCaching.enabled))),
                 agent -> null);
     }

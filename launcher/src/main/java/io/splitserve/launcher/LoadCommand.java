@@ -131,7 +131,7 @@ final class LoadCommand implements Callable<Integer> {
         description = "With --embedded: drive the system through its HTTP shim (on a free local port) instead of the Aeron client.")
     boolean viaHttp;
 
-    @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "10000",
+    @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "1000",
         description = "With --embedded: silence after which the router declares a node dead (default: ${DEFAULT-VALUE}).")
     long heartbeatTimeoutMs;
 

@@ -36,9 +36,9 @@ final class RouterOptions {
         description = "Require 'Authorization: Bearer KEY' on /v1 requests (default: no key).")
     String apiKey;
 
-    @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "10000",
-        description = "A node silent this long is treated as failed; it must outlast the longest engine step,"
-            + " since nodes send heartbeats between steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "1000",
+        description = "A node silent this long is treated as failed; nodes send heartbeats every 100 ms from a thread"
+            + " that never waits for an engine step (default: ${DEFAULT-VALUE}).")
     long heartbeatTimeoutMs;
 
     @Option(names = "--kv-overcommit", paramLabel = "F", defaultValue = "1.0",

@@ -13,6 +13,7 @@ import io.splitserve.model.SamplingParams;
 import io.splitserve.kvtransfer.GpuKvExport;
 import io.splitserve.kvtransfer.KvEndpoint;
 import io.splitserve.kvtransfer.KvGeometry;
+import io.splitserve.kvtransfer.KvKeepAlivePublisher;
 import io.splitserve.kvtransfer.KvLeaseListener;
 import io.splitserve.kvtransfer.KvSender;
 import io.splitserve.kvtransfer.KvPathMode;
@@ -34,6 +35,8 @@ import java.util.function.Predicate;
 import org.agrona.CloseHelper;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.EpochNanoClock;
 import org.agrona.concurrent.SystemEpochNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -53,8 +56,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * engine refuses) is answered FAILED_INCOMPATIBLE at once; a batch whose prefill throws is reported with its cause
  * ({@link PrefillFailure}: REJECTED_NO_MEMORY only for a lack of pages, otherwise FAILED_PREFILL). A request
  * whose decode node never connects fails after the connect timeout instead of waiting forever. Requests whose
- * decode node is not yet connected do not hold back those behind them. Single-threaded: the agent's thread owns the
- * engine and every KV sender.
+ * decode node is not yet connected do not hold back those behind them. The agent's thread owns the engine and every
+ * KV sender; heartbeats and KV keep-alives leave from {@link PrefillLiveness}'s thread, which reports the load this
+ * agent last published and never waits for a prefill, so a long prefill neither looks like a dead node to the router
+ * nor like a dead sender to a decode node.
  *
  * <p>Prefix caching: the engine caches the pages each prefill computes. A request names how many leading prompt tokens
  * its decode node likely holds in its own cache (the router's word); the prefill takes at most that many from this
@@ -106,6 +111,8 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
     private volatile long prefixResends;
     private final EpochNanoClock epochClock = new SystemEpochNanoClock();
     private long lastBatchNanos;
+    private final PrefillLiveness liveness;
+    private final AgentRunner livenessRunner;
     private long nextHeartbeatNs;
     private long nextHelloNs;
 
@@ -133,6 +140,9 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         final ExclusivePublication toRouter = ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId());
         this.router = new RouterProxy(toRouter);
+        this.liveness = new PrefillLiveness(ctx.nodeId(), ctx.heartbeatIntervalNs(),
+                ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()), load());
+        this.livenessRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), Throwable::printStackTrace, null, liveness);
         this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this));
         this.batcher = new PrefillBatcher(ctx.prefillTokenBudget(), engine.options().pageSize(), ctx.connectTimeoutNs());
     }
@@ -166,9 +176,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
         if (now - nextHeartbeatNs >= 0) {
             nextHeartbeatNs = now + ctx.heartbeatIntervalNs();
-            router.heartbeat(ctx.nodeId(), System.currentTimeMillis() * 1_000_000L, engine.freePages(),
-                    batcher.queuedTokens(), batcher.queued(), lastBatchNanos,
-                    engine.prefixCacheStats(), prefixResends);
+            liveness.publish(load());
             work++;
         }
         if (!batcher.isEmpty()) {
@@ -225,6 +233,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
                     .leaseTimeoutNs(ctx.kvLeaseTimeoutNs())
                     .leaseListener(this));
             senders.put(key, sender);
+            liveness.add(new KvKeepAlivePublisher(ctx.aeron(), sender));
         }
         return sender;
     }
@@ -403,14 +412,21 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
     }
 
-    /** The agent's thread drives the engine from here on. */
+    private PrefillLiveness.Load load() {
+        return new PrefillLiveness.Load(engine.freePages(), batcher.queuedTokens(), batcher.queued(), lastBatchNanos,
+                engine.prefixCacheStats(), prefixResends);
+    }
+
+    /** The agent's thread drives the engine from here on; heartbeats and keep-alives leave from their own thread. */
     @Override
     public void onStart() {
         engine.bindToCurrentThread();
+        AgentRunner.startOnThread(livenessRunner);
     }
 
     @Override
     public void onClose() {
+        CloseHelper.close(livenessRunner); // stops the keep-alives before their senders close
         CloseHelper.closeAll(senders.values());
         CloseHelper.closeAll(control, router);
         engine.close();

@@ -12,7 +12,7 @@ import org.agrona.concurrent.SystemNanoClock;
  * Configuration of a {@link RouterAgent}, as a context object with defaults: node events on {@code aeron:ipc}
  * stream 100, client ingress on stream 101 and egress on stream 102; prompts of at most 4096 tokens and outputs of at
  * most 1024; at most 256 requests queued for a node (more are refused at once as OVERLOADED); a node that sends no
- * heartbeat for 10 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; nodes cache prompt
+ * heartbeat for 1 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; nodes cache prompt
  * prefixes, so placement is KV-aware ({@link PrefixAwarePlacement}: balance 1, imbalance factor 4, 262144 prompt
  * tokens remembered per node); no journal unless a directory is given; time from the system clocks. Only the Aeron client and the served model have no default.
  */
@@ -25,10 +25,10 @@ public final class RouterContext {
     public static final int DEFAULT_MAX_OUTPUT_LENGTH = 1024;
     public static final int DEFAULT_MAX_QUEUED_REQUESTS = 256;
     /**
-     * A node's heartbeats come from its agent between engine steps, so one long step (a CPU prefill of a full token
-     * budget takes seconds) silences it; the timeout must outlast the longest step, or a busy node looks dead.
+     * Nodes send heartbeats every 100 ms from a liveness thread of their own that never waits for an engine step, so
+     * a long step does not silence them and a dead node is found within 1 s (ten missed heartbeats).
      */
-    public static final long DEFAULT_HEARTBEAT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
+    public static final long DEFAULT_HEARTBEAT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(1);
     public static final long DEFAULT_QUEUE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
     public static final int DEFAULT_MAX_ATTEMPTS = 4;
     public static final double DEFAULT_KV_AWARE_BALANCE = 1.0;
