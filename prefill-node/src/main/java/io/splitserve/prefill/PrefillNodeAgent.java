@@ -140,11 +140,11 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         final ExclusivePublication toRouter = ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId());
         this.router = new RouterProxy(toRouter);
+        this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this));
+        this.batcher = new PrefillBatcher(ctx.prefillTokenBudget(), engine.options().pageSize(), ctx.connectTimeoutNs());
         this.liveness = new PrefillLiveness(ctx.nodeId(), ctx.heartbeatIntervalNs(),
                 ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()), load());
         this.livenessRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), Throwable::printStackTrace, null, liveness);
-        this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this));
-        this.batcher = new PrefillBatcher(ctx.prefillTokenBudget(), engine.options().pageSize(), ctx.connectTimeoutNs());
     }
 
     @Override
