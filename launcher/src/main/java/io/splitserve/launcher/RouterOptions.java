@@ -36,6 +36,17 @@ final class RouterOptions {
         description = "Require 'Authorization: Bearer KEY' on /v1 requests (default: no key).")
     String apiKey;
 
+    @Option(names = "--max-concurrent-requests", paramLabel = "N", defaultValue = "64",
+        description = "HTTP completions open at once (reading their body, waiting or streaming); one more gets 429 with"
+            + " Retry-After at once (default: ${DEFAULT-VALUE}).")
+    int maxConcurrentRequests;
+
+    @Option(names = "--request-body-timeout-ms", paramLabel = "MS", defaultValue = "30000",
+        description = "An HTTP request body that has not arrived in full this long after its headers gets 408 and frees"
+            + " its place (default: ${DEFAULT-VALUE}). Header and keep-alive timeouts are the JDK server's JVM-wide"
+            + " -Dsun.net.httpserver.maxReqTime and -Dsun.net.httpserver.idleInterval.")
+    long requestBodyTimeoutMs;
+
     @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "1000",
         description = "A node silent this long is treated as failed; nodes send heartbeats every 100 ms from a thread"
             + " that never waits for an engine step (default: ${DEFAULT-VALUE}).")
@@ -99,6 +110,11 @@ final class RouterOptions {
     }
 
     HttpShimContext httpContext() {
-        return new HttpShimContext().host(host).port(port).apiKey(apiKey);
+        if (maxConcurrentRequests <= 0 || requestBodyTimeoutMs <= 0) {
+            throw new IllegalArgumentException("--max-concurrent-requests and --request-body-timeout-ms must be"
+                    + " positive, got " + maxConcurrentRequests + " and " + requestBodyTimeoutMs);
+        }
+        return new HttpShimContext().host(host).port(port).apiKey(apiKey).maxConcurrentRequests(maxConcurrentRequests)
+                .bodyReadTimeoutNs(TimeUnit.MILLISECONDS.toNanos(requestBodyTimeoutMs));
     }
 }

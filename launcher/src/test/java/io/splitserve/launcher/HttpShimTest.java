@@ -10,11 +10,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.splitserve.engine.generate.GenerationResult;
 import io.splitserve.router.HttpShim;
 import io.splitserve.router.HttpShimContext;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.concurrent.TimeUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -211,11 +217,95 @@ class HttpShimTest {
                     HttpResponse.BodyHandlers.ofString()).body()).count("splitserve_queue_depth") == 2);
             final HttpResponse<String> refused = client.send(request, HttpResponse.BodyHandlers.ofString());
             expectError(refused, 429, "2 requests are already waiting");
+            assertEquals("1", refused.headers().firstValue("Retry-After").orElse(null), "every 429 says when to retry");
             // there is no node, so the queued two can never be answered: the refusal did not wait for the queue
             waiting.forEach(f -> assertFalse(f.isDone(), "a queued request stays queued"));
             assertEquals(503, client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + shim.port()
                     + "/health")).build(), HttpResponse.BodyHandlers.ofString()).statusCode(), "no node: unavailable");
             waiting.forEach(f -> f.cancel(true));
+        }
+    }
+
+    /** Sends {@code head} and {@code body} bytes of a POST on a raw socket, the body possibly short of its length. */
+    private static Socket rawPost(int port, String path, String body, int contentLength) throws Exception {
+        final Socket socket = new Socket("127.0.0.1", port);
+        final OutputStream out = socket.getOutputStream();
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + contentLength + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        return socket;
+    }
+
+    /** Reads from {@code in} until what was read contains {@code text} or the stream ends; returns what was read. */
+    private static String readUntil(InputStream in, String text) throws Exception {
+        final StringBuilder read = new StringBuilder();
+        final byte[] buffer = new byte[512];
+        int n;
+        while (!read.toString().contains(text) && (n = in.read(buffer)) >= 0) {
+            read.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+        }
+        return read.toString();
+    }
+
+    /**
+     * A body that stalls holds its slot (the next completion gets 429 with Retry-After) until the body read timeout:
+     * then it gets 408 with Connection: close, its slot is free, and the next completion is served.
+     */
+    @Test
+    void stalledUploadGets408AndFreesItsSlot() throws Exception {
+        final List<String> log = Collections.synchronizedList(new ArrayList<>());
+        try (HttpShim shim = new HttpShim(system.router(), new HttpShimContext().port(0).maxConcurrentRequests(1)
+                .bodyReadTimeoutNs(TimeUnit.SECONDS.toNanos(2)).log(log::add));
+             Socket stalled = rawPost(shim.port(), "/v1/completions", "{\"prompt\":", 100)) {
+            Await.until("the stalled upload holds the only slot", () -> shim.openRequests() == 1);
+            final HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + shim.port()
+                    + "/v1/completions")).POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"hi\","
+                    + "\"max_tokens\":2}")).build();
+            final HttpResponse<String> refused = client.send(request, HttpResponse.BodyHandlers.ofString());
+            expectError(refused, 429, "1 completion requests are already open on this server");
+            assertEquals("1", refused.headers().firstValue("Retry-After").orElse(null));
+            final String answer = readUntil(stalled.getInputStream(), "}}");
+            assertTrue(answer.startsWith("HTTP/1.1 408 "), answer);
+            assertTrue(answer.toLowerCase().contains("connection: close"), answer);
+            assertTrue(answer.contains("\"code\":\"request_timeout\""), answer);
+            assertTrue(answer.contains("the request body did not arrive in full within 2000 ms"), answer);
+            Await.until("the slot is free", () -> shim.openRequests() == 0);
+            assertEquals(200, client.send(request, HttpResponse.BodyHandlers.ofString()).statusCode(),
+                    "the next completion is served");
+            assertTrue(log.contains("http: /v1/completions answered 408 request_timeout: the request body did not"
+                    + " arrive in full within 2000 ms"), log.toString());
+            assertTrue(log.stream().anyMatch(line -> line.startsWith("http: /v1/completions answered 429 overloaded")),
+                    log.toString());
+        }
+    }
+
+    /**
+     * A streamed completion that waits for its first token (no node will ever take it) writes SSE comments; a client
+     * that closes its socket then is noticed by a failed write and its request is cancelled in the router.
+     */
+    @Test
+    void clientLeavingBeforeTheFirstTokenCancelsItsRequest() throws Exception {
+        final List<String> log = Collections.synchronizedList(new ArrayList<>());
+        try (ServingSystem idle = ServingSystem.start(TestSystems.options("leave").prefillNodes(0).decodeNodes(0)
+                .routerSettings(ctx -> ctx.queueTimeoutNs(TimeUnit.HOURS.toNanos(1))));
+             HttpShim shim = new HttpShim(idle.router(), new HttpShimContext().port(0)
+                     .streamPingIntervalNs(TimeUnit.MILLISECONDS.toNanos(20)).log(log::add))) {
+            final HttpRequest metrics = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + shim.port()
+                    + "/metrics")).build();
+            final String body = "{\"prompt\":\"hi\",\"stream\":true}";
+            try (Socket socket = rawPost(shim.port(), "/v1/completions", body, body.length())) {
+                final String head = readUntil(socket.getInputStream(), ": ping\n\n");
+                assertTrue(head.startsWith("HTTP/1.1 200 "), head);
+                assertEquals(1, Metrics.parse(client.send(metrics, HttpResponse.BodyHandlers.ofString()).body())
+                        .count("splitserve_requests_active"), "the request waits in the router");
+            }
+            Await.until("the request is cancelled", () -> Metrics.parse(client.send(metrics,
+                    HttpResponse.BodyHandlers.ofString()).body()).count("splitserve_requests_active") == 0);
+            Await.until("the slot is free", () -> shim.openRequests() == 0);
+            assertEquals(0, Metrics.parse(client.send(metrics, HttpResponse.BodyHandlers.ofString()).body())
+                    .count("splitserve_queue_depth"));
+            assertTrue(log.contains("http: /v1/completions client went away after 0 token(s); request cancelled"),
+                    log.toString());
         }
     }
 

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.splitserve.router.HttpShimContext;
 import io.splitserve.router.RouterContext;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -43,5 +45,22 @@ class RouterOptionsTest {
         assertEquals("--kv-aware-balance must be 0 or more and --kv-aware-imbalance-factor at least 1, got -1.0 and 4.0",
                 balance.getMessage());
         assertThrows(IllegalArgumentException.class, () -> parse("--kv-aware-imbalance-factor", "0.5"));
+    }
+
+    private static HttpShimContext http(String... args) {
+        final RouterOptions options = new RouterOptions();
+        new CommandLine(options).parseArgs(args);
+        return options.httpContext();
+    }
+
+    @Test
+    void httpLimitsReachTheShim() {
+        assertEquals(HttpShimContext.DEFAULT_MAX_CONCURRENT_REQUESTS, http().maxConcurrentRequests());
+        assertEquals(HttpShimContext.DEFAULT_BODY_READ_TIMEOUT_NS, http().bodyReadTimeoutNs());
+        final HttpShimContext tuned = http("--max-concurrent-requests", "8", "--request-body-timeout-ms", "250");
+        assertEquals(8, tuned.maxConcurrentRequests());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(250), tuned.bodyReadTimeoutNs());
+        assertEquals("--max-concurrent-requests and --request-body-timeout-ms must be positive, got 0 and 30000",
+                assertThrows(IllegalArgumentException.class, () -> http("--max-concurrent-requests", "0")).getMessage());
     }
 }

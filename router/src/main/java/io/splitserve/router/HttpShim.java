@@ -18,9 +18,12 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The OpenAI-compatible HTTP front door of the router, on the JDK's HTTP server with Jackson for JSON:
@@ -29,11 +32,21 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Errors use OpenAI's {@code {"error": {"message", "type", "code"}}} body: 400 for malformed JSON, bad fields and
  * too-long prompts, 401 for a missing or wrong API key, 404 for an unknown model or path, 405 for a wrong method,
- * 413 for a body over the limit, 429 when the router's queue is full or too many completions are open on this server
- * (answered at once either way), 503 when no node can serve, 500 otherwise. A client that disconnects mid-stream has its request cancelled, freeing its pages.
+ * 408 for a body that does not arrive in full within the body read timeout (its slot is freed at once), 413 for a body
+ * over the limit, 429 with {@code Retry-After} when the router's queue is full or too many completions are open on this
+ * server (answered at once either way), 503 when no node can serve, 500 otherwise. A streamed completion writes an SSE
+ * comment while it waits for its first token, so a client that disconnects at any stage has its request cancelled,
+ * freeing its pages; a whole (non-stream) completion's client is only noticed gone when its answer is written. Errors
+ * the shim decides itself are logged once through {@link HttpShimContext#log}; the router logs its own.
+ *
+ * <p>The JDK server offers no per-server header or keep-alive timeout: its {@code sun.net.httpserver.maxReqTime} and
+ * {@code sun.net.httpserver.idleInterval} are JVM-wide system properties read once, so they are left to the JVM's
+ * command line.
  */
 public final class HttpShim implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The SSE comment a stream waiting for its first token writes, to learn whether its client is still there. */
+    private static final byte[] PING = ": ping\n\n".getBytes(StandardCharsets.US_ASCII);
     /** Opt-in header: streamed chunks then carry {@code sampled_at_ns}, the node's sampling time (for latency). */
     public static final String TIMESTAMPS_HEADER = "X-SplitServe-Timestamps";
 
@@ -42,12 +55,18 @@ public final class HttpShim implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor;
     private final Semaphore openRequests;
+    private final ScheduledExecutorService bodyWatchdog;
 
     public HttpShim(RouterAgent router, HttpShimContext ctx) throws IOException {
         this.router = router;
-        this.ctx = ctx;
+        this.ctx = ctx.conclude();
         this.server = HttpServer.create(new InetSocketAddress(ctx.host(), ctx.port()), 256);
-        this.openRequests = new Semaphore(ctx.threads());
+        this.openRequests = new Semaphore(ctx.maxConcurrentRequests());
+        this.bodyWatchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            final Thread t = new Thread(r, "splitserve-http-body-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
         this.executor = Executors.newCachedThreadPool(r -> {
             final Thread t = new Thread(r, "splitserve-http");
             t.setDaemon(true);
@@ -61,6 +80,36 @@ public final class HttpShim implements AutoCloseable {
     /** The bound port (useful with port 0). */
     public int port() {
         return server.getAddress().getPort();
+    }
+
+    /** Completion requests open now (reading their body, waiting or streaming). */
+    public int openRequests() {
+        return ctx.maxConcurrentRequests() - openRequests.availablePermits();
+    }
+
+    /**
+     * One open completion's place under the concurrency limit, given back exactly once: by its handler when it ends,
+     * or earlier by the body watchdog when the body did not arrive in time.
+     */
+    private final class Slot {
+        private final AtomicBoolean released = new AtomicBoolean();
+        private final AtomicBoolean bodyDecided = new AtomicBoolean();
+
+        void release() {
+            if (released.compareAndSet(false, true)) {
+                openRequests.release();
+            }
+        }
+
+        /** Whether the body arrived before the watchdog gave up on it (then the watchdog never will). */
+        boolean bodyArrived() {
+            return bodyDecided.compareAndSet(false, true);
+        }
+
+        /** Whether the watchdog gives up on the body (then the handler must not answer). */
+        boolean bodyTimedOut() {
+            return bodyDecided.compareAndSet(false, true);
+        }
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -92,14 +141,16 @@ public final class HttpShim implements AutoCloseable {
                 case "/v1/completions", "/v1/chat/completions" -> {
                     if (authorized(exchange) && allow(exchange, method, "POST")) {
                         if (!openRequests.tryAcquire()) {
-                            error(exchange, 429, "rate_limit_error", "overloaded", ctx.threads()
-                                    + " completion requests are already open on this server; retry later");
+                            refuse(exchange, 429, "rate_limit_error", "overloaded", ctx.maxConcurrentRequests()
+                                    + " completion requests are already open on this server"
+                                    + " (--max-concurrent-requests); retry later");
                             return;
                         }
+                        final Slot slot = new Slot();
                         try {
-                            complete(exchange, path.endsWith("chat/completions"));
+                            complete(exchange, path.endsWith("chat/completions"), slot);
                         } finally {
-                            openRequests.release();
+                            slot.release();
                         }
                     }
                 }
@@ -149,8 +200,8 @@ public final class HttpShim implements AutoCloseable {
         json(exchange, serving ? 200 : 503, root);
     }
 
-    private void complete(HttpExchange exchange, boolean chat) throws IOException, InterruptedException {
-        final byte[] body = readBody(exchange);
+    private void complete(HttpExchange exchange, boolean chat, Slot slot) throws IOException, InterruptedException {
+        final byte[] body = readBody(exchange, slot);
         if (body == null) {
             return;
         }
@@ -158,46 +209,80 @@ public final class HttpShim implements AutoCloseable {
         try {
             parsed = OpenAiRequestParser.parse(body, chat);
         } catch (OpenAiRequestParser.BadRequest e) {
-            error(exchange, 400, "invalid_request_error", "invalid_request", e.getMessage());
+            refuse(exchange, 400, "invalid_request_error", "invalid_request", e.getMessage());
             return;
         }
         final HttpResponder responder = new HttpResponder();
         router.submit(parsed.input(), responder);
+        final String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID();
+        final long created = System.currentTimeMillis() / 1000;
+        final boolean timestamps = "true".equalsIgnoreCase(exchange.getRequestHeaders().getFirst(TIMESTAMPS_HEADER));
+        if (parsed.stream()) {
+            final HttpResponder.Event first = responder.next(Math.min(ctx.streamPingIntervalNs(), ctx.idleTimeoutNs()));
+            if (first != null && first.error() != null) {
+                errorFor(exchange, first.error(), first.message());
+                return;
+            }
+            stream(exchange, responder, first, id, created, chat, parsed.includeUsage(), timestamps);
+            return;
+        }
         final HttpResponder.Event first = responder.next(ctx.idleTimeoutNs());
         if (first == null) {
             router.cancel(responder);
-            error(exchange, 503, "server_error", "timeout", "no token within the idle timeout");
+            refuse(exchange, 503, "server_error", "timeout", "no token within the idle timeout");
             return;
         }
         if (first.error() != null) {
             errorFor(exchange, first.error(), first.message());
             return;
         }
-        final String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID();
-        final long created = System.currentTimeMillis() / 1000;
-        final boolean timestamps = "true".equalsIgnoreCase(exchange.getRequestHeaders().getFirst(TIMESTAMPS_HEADER));
-        if (parsed.stream()) {
-            stream(exchange, responder, first, id, created, chat, parsed.includeUsage(), timestamps);
-        } else {
-            whole(exchange, responder, first, id, created, chat);
-        }
+        whole(exchange, responder, first, id, created, chat);
     }
 
-    private byte[] readBody(HttpExchange exchange) throws IOException {
+    /**
+     * The request body, or null once it has been answered: 413 over the limit, or 408 by the watchdog when the body
+     * did not arrive in full within the body read timeout. The watchdog frees the slot and answers with
+     * {@code Connection: close}; this thread stays in its read until the client sends the rest or goes away.
+     */
+    private byte[] readBody(HttpExchange exchange, Slot slot) throws IOException {
         final String length = exchange.getRequestHeaders().getFirst("Content-Length");
         if (length != null && length.matches("\\d+") && Long.parseLong(length) > ctx.maxBodyBytes()) {
-            error(exchange, 413, "invalid_request_error", "request_too_large",
+            refuse(exchange, 413, "invalid_request_error", "request_too_large",
                     "request body of " + length + " bytes exceeds the limit of " + ctx.maxBodyBytes());
             return null;
         }
-        final InputStream in = exchange.getRequestBody();
-        final byte[] body = in.readNBytes(ctx.maxBodyBytes() + 1);
+        final ScheduledFuture<?> watchdog = bodyWatchdog.schedule(() -> bodyTimedOut(exchange, slot),
+                ctx.bodyReadTimeoutNs(), TimeUnit.NANOSECONDS);
+        final byte[] body;
+        try {
+            body = exchange.getRequestBody().readNBytes(ctx.maxBodyBytes() + 1);
+        } finally {
+            watchdog.cancel(false);
+        }
+        if (!slot.bodyArrived()) {
+            return null;
+        }
         if (body.length > ctx.maxBodyBytes()) {
-            error(exchange, 413, "invalid_request_error", "request_too_large",
+            refuse(exchange, 413, "invalid_request_error", "request_too_large",
                     "request body exceeds the limit of " + ctx.maxBodyBytes() + " bytes");
             return null;
         }
         return body;
+    }
+
+    private void bodyTimedOut(HttpExchange exchange, Slot slot) {
+        if (!slot.bodyTimedOut()) {
+            return;
+        }
+        slot.release();
+        exchange.getResponseHeaders().set("Connection", "close");
+        try {
+            refuse(exchange, 408, "invalid_request_error", "request_timeout", "the request body did not arrive in full"
+                    + " within " + TimeUnit.NANOSECONDS.toMillis(ctx.bodyReadTimeoutNs()) + " ms");
+            exchange.getResponseBody().flush();
+        } catch (IOException e) {
+            // the client is gone as well: its slot is free, nothing more to say
+        }
     }
 
     private void whole(HttpExchange exchange, HttpResponder responder, HttpResponder.Event first, String id,
@@ -214,7 +299,7 @@ public final class HttpShim implements AutoCloseable {
             event = responder.next(ctx.idleTimeoutNs());
             if (event == null) {
                 router.cancel(responder);
-                error(exchange, 503, "server_error", "timeout", "no token within the idle timeout");
+                refuse(exchange, 503, "server_error", "timeout", "no token within the idle timeout");
                 return;
             }
             if (event.error() != null) {
@@ -246,6 +331,19 @@ public final class HttpShim implements AutoCloseable {
         HttpResponder.Event event = first;
         int completionTokens = 0;
         try {
+            long waitedNs = Math.min(ctx.streamPingIntervalNs(), ctx.idleTimeoutNs());
+            while (event == null) {
+                if (waitedNs >= ctx.idleTimeoutNs()) {
+                    router.cancel(responder);
+                    event = new HttpResponder.Event(-1, -1, "", FinishReason.ERROR, 0, 0, ErrorCode.TIMEOUT,
+                            "no token within the idle timeout");
+                    break;
+                }
+                out.write(PING);
+                out.flush();
+                event = responder.next(ctx.streamPingIntervalNs());
+                waitedNs += ctx.streamPingIntervalNs();
+            }
             if (chat) {
                 final ObjectNode roleChunk = chunk(id, created, true);
                 final ObjectNode choice = (ObjectNode) roleChunk.get("choices").get(0);
@@ -301,6 +399,8 @@ public final class HttpShim implements AutoCloseable {
             send(out, "[DONE]");
         } catch (IOException e) {
             router.cancel(responder); // the client went away: free the request's pages everywhere
+            ctx.log().accept("http: " + exchange.getRequestURI().getPath() + " client went away after "
+                    + completionTokens + " token(s); request cancelled");
         }
     }
 
@@ -331,15 +431,32 @@ public final class HttpShim implements AutoCloseable {
         };
     }
 
-    private static void errorFor(HttpExchange exchange, ErrorCode code, String message) throws IOException {
+    private void errorFor(HttpExchange exchange, ErrorCode code, String message) throws IOException {
         switch (code) {
             case BAD_REQUEST, PROMPT_TOO_LONG -> error(exchange, 400, "invalid_request_error",
                     code.name().toLowerCase(), message);
             case UNKNOWN_MODEL -> error(exchange, 404, "invalid_request_error", "model_not_found", message);
-            case OVERLOADED -> error(exchange, 429, "rate_limit_error", "overloaded", message);
+            case OVERLOADED -> {
+                exchange.getResponseHeaders().set("Retry-After", Integer.toString(ctx.retryAfterSeconds()));
+                error(exchange, 429, "rate_limit_error", "overloaded", message);
+            }
             case NODE_FAILED, TIMEOUT -> error(exchange, 503, "server_error", code.name().toLowerCase(), message);
             default -> error(exchange, 500, "server_error", code.name().toLowerCase(), message);
         }
+    }
+
+    /**
+     * Answers a completion with an error the shim decided itself (the router logs its own), logging it once; a 429
+     * carries {@code Retry-After}.
+     */
+    private void refuse(HttpExchange exchange, int status, String type, String code, String message)
+            throws IOException {
+        ctx.log().accept("http: " + exchange.getRequestURI().getPath() + " answered " + status + " " + code + ": "
+                + message);
+        if (status == 429) {
+            exchange.getResponseHeaders().set("Retry-After", Integer.toString(ctx.retryAfterSeconds()));
+        }
+        error(exchange, status, type, code, message);
     }
 
     private static void error(HttpExchange exchange, int status, String type, String code, String message)
@@ -359,6 +476,7 @@ public final class HttpShim implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        bodyWatchdog.shutdownNow();
         executor.shutdownNow();
     }
 }

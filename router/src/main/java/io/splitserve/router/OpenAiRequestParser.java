@@ -1,9 +1,16 @@
 package io.splitserve.router;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.splitserve.tokenizer.ChatMessage;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -12,9 +19,11 @@ import java.util.Set;
 
 /**
  * Reads the JSON body of an OpenAI-style {@code /v1/completions} or {@code /v1/chat/completions} request into a
- * {@link CompletionInput}, strictly: malformed JSON, a field of the wrong type, an unknown field, or a known OpenAI
- * option this server does not implement set to a non-default value (n &gt; 1, logprobs, echo, penalties, ...) each
- * get a one-line reason naming the field, so a client never silently gets something other than it asked for.
+ * {@link CompletionInput}, strictly: a body that is not well-formed UTF-8 (invalid bytes, overlong forms, CESU-8
+ * surrogate encodings), malformed JSON, anything but whitespace after the JSON object, a string holding an unpaired
+ * surrogate escape (<code>&#92;ud800</code> alone), a field of the wrong type, an unknown field, or a known OpenAI option this
+ * server does not implement set to a non-default value (n &gt; 1, logprobs, echo, penalties, ...) each get a one-line
+ * reason naming the field or the position, so a client never silently gets something other than it asked for.
  */
 final class OpenAiRequestParser {
     /** A request the shim will not pass on; {@code message} names the offending field. */
@@ -39,18 +48,8 @@ final class OpenAiRequestParser {
     private OpenAiRequestParser() {}
 
     static Parsed parse(byte[] body, boolean chat) throws BadRequest {
-        final JsonNode root;
-        try {
-            root = JSON.readTree(body);
-        } catch (JsonProcessingException e) {
-            throw new BadRequest("malformed JSON: " + e.getOriginalMessage() + " (line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ")");
-        } catch (java.io.IOException e) {
-            throw new BadRequest("unreadable request body: " + e.getMessage());
-        }
-        if (root == null || !root.isObject()) {
-            throw new BadRequest("the request body must be a JSON object");
-        }
+        final JsonNode root = readObject(utf8(body));
+        unpairedSurrogates(root, "");
         for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
             final String name = names.next();
             if (!COMMON.contains(name) && !(chat ? CHAT_ONLY : COMPLETION_ONLY).contains(name)) {
@@ -95,6 +94,97 @@ final class OpenAiRequestParser {
         return new Parsed(new CompletionInput(model, prompt, messages, maxTokens, number(root, "temperature"),
                 number(root, "top_p"), integer(root, "top_k"), longValue(root, "seed"), stop(root),
                 bool(root, "ignore_eos", false)), stream, includeUsage);
+    }
+
+    /** The body as text; a byte sequence that is not well-formed UTF-8 is refused with its byte offset. */
+    private static String utf8(byte[] body) throws BadRequest {
+        final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        final ByteBuffer in = ByteBuffer.wrap(body);
+        final CharBuffer out = CharBuffer.allocate(body.length);
+        CoderResult result = decoder.decode(in, out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
+        }
+        if (result.isError()) {
+            throw new BadRequest("the request body is not well-formed UTF-8: " + result.length()
+                    + " invalid byte(s) at byte offset " + in.position());
+        }
+        return out.flip().toString();
+    }
+
+    /** The one JSON object the body holds; anything after it but whitespace is refused, named by its position. */
+    private static JsonNode readObject(String text) throws BadRequest {
+        try (JsonParser parser = JSON.createParser(text)) {
+            final JsonNode root = JSON.readTree(parser);
+            if (root == null || !root.isObject()) {
+                throw new BadRequest("the request body must be a JSON object");
+            }
+            final int end = (int) parser.getCurrentLocation().getCharOffset();
+            for (int i = end; i < text.length(); i++) {
+                if (!isJsonWhitespace(text.charAt(i))) {
+                    final String rest = text.substring(i, Math.min(text.length(), i + 20));
+                    throw new BadRequest("trailing data after the JSON object at character " + i + ": '" + rest
+                            + (i + 20 < text.length() ? "...'" : "'"));
+                }
+            }
+            return root;
+        } catch (JsonProcessingException e) {
+            throw new BadRequest("malformed JSON: " + e.getOriginalMessage() + " (line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() + ")");
+        } catch (java.io.IOException e) {
+            throw new BadRequest("unreadable request body: " + e.getMessage());
+        }
+    }
+
+    private static boolean isJsonWhitespace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    }
+
+    /**
+     * Refuses a string or field name holding a high surrogate not followed by a low one, or a low one alone (which
+     * only a <code>&#92;u</code> escape can produce once the bytes are well-formed UTF-8), naming the field by its path.
+     */
+    private static void unpairedSurrogates(JsonNode node, String path) throws BadRequest {
+        if (node.isTextual()) {
+            final String text = node.textValue();
+            final int at = unpairedSurrogate(text);
+            if (at >= 0) {
+                throw new BadRequest((path.isEmpty() ? "a string" : path) + " holds an unpaired surrogate \\u"
+                        + Integer.toHexString(text.charAt(at)) + " at character " + at);
+            }
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                unpairedSurrogates(node.get(i), path + "[" + i + "]");
+            }
+        } else if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                final Map.Entry<String, JsonNode> field = it.next();
+                final String name = path.isEmpty() ? field.getKey() : path + "." + field.getKey();
+                if (unpairedSurrogate(field.getKey()) >= 0) {
+                    throw new BadRequest("a field name in " + (path.isEmpty() ? "the request" : path)
+                            + " holds an unpaired surrogate");
+                }
+                unpairedSurrogates(field.getValue(), name);
+            }
+        }
+    }
+
+    /** The index of the first unpaired surrogate in {@code text}, or -1. */
+    private static int unpairedSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            final char c = text.charAt(i);
+            if (Character.isHighSurrogate(c)) {
+                if (i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                    i++;
+                } else {
+                    return i;
+                }
+            } else if (Character.isLowSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static void unsupportedUnlessDefault(JsonNode root, String field, double defaultValue) throws BadRequest {

@@ -77,9 +77,11 @@ final class RequestScheduler {
      */
     RouterRequest accept(long clientId, long clientRequestId, ValidatedRequest request, ResponseListener listener) {
         if (queue.size() >= ctx.maxQueuedRequests()) {
+            final String message = queue.size() + " requests are already waiting"
+                    + " (--max-queued-requests " + ctx.maxQueuedRequests() + "); retry later";
             metrics.rejected(ErrorCode.OVERLOADED);
-            listener.onError(ErrorCode.OVERLOADED, queue.size() + " requests are already waiting"
-                    + " (--max-queued-requests " + ctx.maxQueuedRequests() + "); retry later");
+            ctx.log().accept(refusedLine(ErrorCode.OVERLOADED, message));
+            listener.onError(ErrorCode.OVERLOADED, message);
             return null;
         }
         final RouterRequest r = new RouterRequest(++lastRouterId, clientId, clientRequestId, request, listener,
@@ -423,8 +425,25 @@ final class RequestScheduler {
 
     private void fail(RouterRequest r, ErrorCode code, String message) {
         metrics.rejected(code);
+        ctx.log().accept(failedLine(r, code, message));
         r.listener.onError(code, message);
         end(r, "failed " + code.name().toLowerCase());
+    }
+
+    /** The log line of a request that ends in an error: code, router id, attempts and its last attempt's nodes. */
+    private static String failedLine(RouterRequest r, ErrorCode code, String message) {
+        final NodeState prefill = r.attempt.prefillNode();
+        final NodeState decode = r.attempt.decodeNode();
+        final String nodes = decode == null ? "never placed"
+                : prefill == decode ? "last on colocated node " + decode.nodeId
+                : "last on prefill node " + prefill.nodeId + ", decode node " + decode.nodeId;
+        return "router: request " + r.routerId + " failed " + code + " after " + r.attempt.count() + " attempt(s), "
+                + nodes + ": " + message;
+    }
+
+    /** The log line of a request refused before it was accepted (it has no router id and no attempt). */
+    static String refusedLine(ErrorCode code, String message) {
+        return "router: request refused " + code + " before acceptance: " + message;
     }
 
     private void end(RouterRequest r, String outcome) {

@@ -10,6 +10,7 @@ import io.splitserve.sbe.NodeRole;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
@@ -45,12 +46,14 @@ public final class RouterAgent implements Agent {
     private final RequestScheduler scheduler;
     private final RequestJournal journal;
     private final RestartedRequests restarted;
+    private final Consumer<String> log;
     private long nextHealthCheckNs;
 
     public RouterAgent(RouterContext context) {
         final RouterContext ctx = context.conclude();
         this.model = ctx.model();
         this.clock = ctx.nanoClock();
+        this.log = ctx.log();
         this.validator = new RequestValidator(model, ctx.maxInputLength(), ctx.maxOutputLength());
         this.nodes = new NodeRegistry(model.name(), ctx.heartbeatTimeoutNs(),
                 (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId)));
@@ -59,7 +62,7 @@ public final class RouterAgent implements Agent {
         this.scheduler = new RequestScheduler(ctx, nodes, placement(ctx), metrics, journal,
                 model.tokenizer(), journal == null ? 0 : journal.highestRouterId());
         nodes.deathListener(scheduler::onNodeDied)
-                .refusalListener((nodeId, reason) -> System.err.println("router: NodeHello of node " + nodeId
+                .refusalListener((nodeId, reason) -> ctx.log().accept("router: NodeHello of node " + nodeId
                         + " refused: " + reason));
         this.nodeEvents = ctx.aeron().addSubscription(ctx.nodeEventsChannel(), ctx.nodeEventsStreamId(),
                 image -> { }, this::onNodeEventsImageUnavailable);
@@ -141,6 +144,7 @@ public final class RouterAgent implements Agent {
             request = validator.validate(input);
         } catch (RequestRejectedException e) {
             metrics.rejected(e.code());
+            log.accept(RequestScheduler.refusedLine(e.code(), e.getMessage()));
             listener.onError(e.code(), e.getMessage());
             return null;
         }
@@ -158,6 +162,7 @@ public final class RouterAgent implements Agent {
 
     void rejectAeron(long clientId, long clientRequestId, ErrorCode code, String message) {
         metrics.rejected(code);
+        log.accept(RequestScheduler.refusedLine(code, message));
         if (!egress.error(clientId, clientRequestId, code, message)) {
             metrics.egressDropped++;
         }

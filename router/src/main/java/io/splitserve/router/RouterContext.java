@@ -3,6 +3,7 @@ package io.splitserve.router;
 import io.aeron.Aeron;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.agrona.concurrent.EpochNanoClock;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.SystemEpochNanoClock;
@@ -14,7 +15,8 @@ import org.agrona.concurrent.SystemNanoClock;
  * most 1024; at most 256 requests queued for a node (more are refused at once as OVERLOADED); a node that sends no
  * heartbeat for 1 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; nodes cache prompt
  * prefixes, so placement is KV-aware ({@link PrefixAwarePlacement}: balance 1, imbalance factor 4, 262144 prompt
- * tokens remembered per node); no journal unless a directory is given; time from the system clocks. Only the Aeron client and the served model have no default.
+ * tokens remembered per node); no journal unless a directory is given; time from the system clocks; log lines (one per
+ * failed request, refused node hellos) to standard error. Only the Aeron client and the served model have no default.
  */
 public final class RouterContext {
     public static final String DEFAULT_CHANNEL = "aeron:ipc";
@@ -57,6 +59,7 @@ public final class RouterContext {
     private long prefixIndexTokens = DEFAULT_PREFIX_INDEX_TOKENS;
     private NanoClock nanoClock = SystemNanoClock.INSTANCE;
     private EpochNanoClock epochNanoClock = new SystemEpochNanoClock();
+    private Consumer<String> log = System.err::println;
 
     /** Checks the configuration; throws IllegalStateException naming the first missing or invalid setting. */
     RouterContext conclude() {
@@ -68,9 +71,9 @@ public final class RouterContext {
         }
         if (maxInputLength <= 0 || maxOutputLength <= 0 || maxQueuedRequests <= 0 || heartbeatTimeoutNs <= 0
                 || queueTimeoutNs <= 0 || maxAttempts <= 0 || !(kvOvercommit >= 1) || nanoClock == null
-                || epochNanoClock == null) {
+                || epochNanoClock == null || log == null) {
             throw new IllegalStateException("router lengths, queue bound, timeouts and attempts must be positive and the"
-                    + " KV overcommit at least 1, and the clocks set");
+                    + " KV overcommit at least 1, and the clocks and the log set");
         }
         if (!(kvAwareBalance >= 0) || !(kvAwareImbalanceFactor >= 1) || prefixIndexTokens < 0) {
             throw new IllegalStateException("the KV-aware balance must be 0 or more (got " + kvAwareBalance
@@ -173,4 +176,11 @@ public final class RouterContext {
     /** Chronicle Queue directory for the request journal; null runs without one. */
     public Path journalDir() { return journalDir; }
     public RouterContext journalDir(Path dir) { this.journalDir = dir; return this; }
+
+    /**
+     * Where the router's log lines go, on its own thread: one line for every request that ends in an error (its code,
+     * router id, attempt count and the nodes of its last attempt) and one for every refused node hello.
+     */
+    public Consumer<String> log() { return log; }
+    public RouterContext log(Consumer<String> log) { this.log = log; return this; }
 }

@@ -66,4 +66,57 @@ class OpenAiRequestParserTest {
         rejects("{\"messages\":\"hi\"}", true, "messages is required and must be an array");
         rejects("{\"messages\":[{\"role\":\"user\",\"content\":[1]}]}", true, "message content must be a string");
     }
+    private static String rejectsBytes(byte[] body) {
+        return assertThrows(OpenAiRequestParser.BadRequest.class, () -> OpenAiRequestParser.parse(body, false))
+                .getMessage();
+    }
+
+    /** {"prompt":"a?"} with the bytes {@code bad} in place of the question mark. */
+    private static byte[] promptWithBytes(int... bad) {
+        final byte[] head = "{\"prompt\":\"a".getBytes(StandardCharsets.US_ASCII);
+        final byte[] tail = "\"}".getBytes(StandardCharsets.US_ASCII);
+        final byte[] body = new byte[head.length + bad.length + tail.length];
+        System.arraycopy(head, 0, body, 0, head.length);
+        for (int i = 0; i < bad.length; i++) {
+            body[head.length + i] = (byte) bad[i];
+        }
+        System.arraycopy(tail, 0, body, head.length + bad.length, tail.length);
+        return body;
+    }
+
+    @Test
+    void trailingDataAfterTheObjectIsNamed() throws Exception {
+        rejects("{\"prompt\":\"hi\"} x", false, "trailing data after the JSON object at character 16: 'x'");
+        rejects("{\"prompt\":\"hi\"}{\"prompt\":\"again, and again\"}", false,
+                "trailing data after the JSON object at character 15: '{\"prompt\":\"again, an...'");
+        rejects("{\"prompt\":\"hi\"} 42", false, "trailing data after the JSON object");
+        assertEquals("hi", parse(" {\"prompt\":\"hi\"} \r\n\t ", false).input().prompt(), "whitespace may trail");
+    }
+
+    @Test
+    void bodyMustBeWellFormedUtf8() throws Exception {
+        // overlong '/' (C0 AF), CESU-8 high surrogate D83D (ED A0 BD) + low DE00 (ED B8 80), a lone continuation byte
+        assertTrue(rejectsBytes(promptWithBytes(0xC0, 0xAF)).startsWith(
+                "the request body is not well-formed UTF-8: 1 invalid byte(s) at byte offset 12"));
+        assertTrue(rejectsBytes(promptWithBytes(0xED, 0xA0, 0xBD, 0xED, 0xB8, 0x80)).startsWith(
+                "the request body is not well-formed UTF-8"));
+        assertTrue(rejectsBytes(promptWithBytes(0x80)).startsWith("the request body is not well-formed UTF-8"));
+        assertTrue(rejectsBytes(promptWithBytes(0xE2, 0x82)).startsWith("the request body is not well-formed UTF-8"),
+                "a sequence cut short");
+        // the same emoji as real four-byte UTF-8 and as an escaped surrogate pair both read as one code point
+        assertEquals("a\uD83D\uDE00", OpenAiRequestParser.parse(promptWithBytes(0xF0, 0x9F, 0x98, 0x80), false)
+                .input().prompt());
+        assertEquals("a\uD83D\uDE00", parse("{\"prompt\":\"a\\ud83d\\ude00\"}", false).input().prompt());
+        assertEquals("Grüße, 世界", parse("{\"prompt\":\"Grüße, 世界\"}", false).input().prompt());
+    }
+
+    @Test
+    void unpairedSurrogateEscapesAreRefusedWithTheirField() {
+        rejects("{\"prompt\":\"a\\ud800\"}", false, "prompt holds an unpaired surrogate \\ud800 at character 1");
+        rejects("{\"prompt\":\"\\ud800x\"}", false, "prompt holds an unpaired surrogate \\ud800 at character 0");
+        rejects("{\"prompt\":\"\\udc00\"}", false, "prompt holds an unpaired surrogate \\udc00");
+        rejects("{\"messages\":[{\"role\":\"user\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"\\ude00\\ud83d\"}]}",
+                true, "messages[1].content holds an unpaired surrogate \\ude00");
+        rejects("{\"prompt\":\"hi\",\"stop\":[\"a\",\"\\ud83d\"]}", false, "stop[1] holds an unpaired surrogate");
+    }
 }

@@ -13,6 +13,7 @@ import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
 import io.splitserve.sbe.NodeRole;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -39,6 +40,7 @@ class RequestSchedulerTest {
     private static ServedModel model;
 
     private final CachedNanoClock clock = new CachedNanoClock();
+    private final List<String> log = new ArrayList<>();
     private final RouterMetrics metrics = new RouterMetrics();
     private final Map<Integer, RecordingNodeCommands> commands = new HashMap<>();
     private final NodeRegistry registry = new NodeRegistry("demo", HEARTBEAT_TIMEOUT_NS,
@@ -53,7 +55,7 @@ class RequestSchedulerTest {
 
     private RequestScheduler scheduler(int maxAttempts) {
         final RouterContext ctx = new RouterContext().maxAttempts(maxAttempts).queueTimeoutNs(QUEUE_TIMEOUT_NS)
-                .nanoClock(clock).epochNanoClock(() -> 0L);
+                .nanoClock(clock).epochNanoClock(() -> 0L).log(log::add);
         final RequestScheduler s = new RequestScheduler(ctx, registry, new JsqPlacement(1.0), metrics, null,
                 model.tokenizer(), 0);
         registry.deathListener(s::onNodeDied);
@@ -250,6 +252,9 @@ class RequestSchedulerTest {
         assertEquals(ErrorCode.KV_TRANSFER_FAILED, client.errorCode);
         assertEquals("the KV transfer to decode node 101 failed (FAILED_TIMEOUT) (after 2 attempts)",
                 client.errorMessage);
+        assertEquals(List.of("router: request 1 failed KV_TRANSFER_FAILED after 2 attempt(s), last on prefill node 1,"
+                + " decode node 101: the KV transfer to decode node 101 failed (FAILED_TIMEOUT) (after 2 attempts)"), log,
+                "one log line for the failed request");
         assertEquals(1, retries(RetryReason.KV_TRANSFER_FAILED), "the last failure is no retry");
         assertEquals(0, scheduler.active());
         assertEquals(0, scheduler.queued());
@@ -339,6 +344,9 @@ class RequestSchedulerTest {
         clock.advance(1);
         assertEquals(1, scheduler.expireQueued());
         assertEquals(ErrorCode.TIMEOUT, client.errorCode);
+        assertEquals(1, log.size());
+        assertTrue(log.get(0).startsWith("router: request 1 failed TIMEOUT after 0 attempt(s), never placed: "),
+                log.get(0));
         assertEquals("no node could take the request within 0 ms (1 prefill-capable and 0 decode-capable nodes alive)",
                 client.errorMessage);
         assertEquals(0, scheduler.queued());
@@ -442,11 +450,13 @@ class RequestSchedulerTest {
 
     @Test
     void queueBoundRefusesTheNextRequest() {
-        final RouterContext ctx = new RouterContext().maxQueuedRequests(1).nanoClock(clock);
+        final RouterContext ctx = new RouterContext().maxQueuedRequests(1).nanoClock(clock).log(log::add);
         scheduler = new RequestScheduler(ctx, registry, new JsqPlacement(1.0), metrics, null, model.tokenizer(), 0);
         submit(10);
         final RecordingListener refused = submit(10);
         assertEquals(ErrorCode.OVERLOADED, refused.errorCode);
+        assertEquals(List.of("router: request refused OVERLOADED before acceptance: 1 requests are already waiting"
+                + " (--max-queued-requests 1); retry later"), log);
         assertEquals(1, scheduler.queued());
     }
 
