@@ -222,6 +222,8 @@ class KvTransferFailureTest
         assertTrue(sender.begin(8, SMALL, TOKENS, 32, null, ids));
         awaitLease(8);
         assertEquals(KvTransferStatus.REJECTED_PREFIX_MISSING, leases.ended.get(8L));
+        // the receiver acks before it records its verdict: wait for the record
+        KvTestData.await(() -> receipts.failed.containsKey(8L), 10_000, "the receiver's verdict", Thread::yield);
         assertEquals(KvTransferStatus.REJECTED_PREFIX_MISSING, receipts.failed.get(8L));
         assertEquals(16, store.freePages());
 
