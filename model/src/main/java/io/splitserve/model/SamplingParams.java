@@ -4,7 +4,8 @@ package io.splitserve.model;
  * How one sequence picks its next token. Temperature 0 is greedy (argmax, the seed is unused). Otherwise logits
  * are divided by the temperature and filtered in Hugging Face's order: top-k (0 = off), top-p (1 = off), min-p
  * (0 = off, keeps tokens at least {@code minP} times as likely as the most likely one), then a token is drawn with
- * the sequence's own random generator seeded by {@code seed}, so a run is reproducible.
+ * noise that depends only on {@code seed}, the number of tokens the sequence sampled before and the token, so a run is
+ * reproducible on any node and backend (the engine's {@code Sampler} gives the exact rule).
  */
 public record SamplingParams(double temperature, int topK, double topP, double minP, long seed) {
 
