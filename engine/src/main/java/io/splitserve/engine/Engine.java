@@ -405,12 +405,8 @@ public final class Engine implements AutoCloseable {
                     + prompts.size() + " prompts, " + params.size() + " settings and " + cachedTokens.length
                     + " cached lengths");
         }
-        for (int i = 0; i < prompts.size(); i++) {
-            validatePrompt(prompts.get(i));
-            if (cachedTokens[i] != 0 && cachedPrefixTokens(prompts.get(i), cachedTokens[i]) != cachedTokens[i]) {
-                throw new IllegalStateException("prompt " + i + ": the prefix cache does not hold its first "
-                        + cachedTokens[i] + " tokens in whole pages");
-            }
+        for (int[] prompt : prompts) {
+            validatePrompt(prompt);
         }
         final BlockTable[] tables = new BlockTable[prompts.size()];
         try {
@@ -418,8 +414,10 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < tables.length; i++) {
                 final int[] prompt = prompts.get(i);
                 tables[i] = new BlockTable();
-                if (options.prefixCaching()) {
-                    importer.shareCached(prompt, cachedTokens[i], tables[i]); // referenced now: no later take evicts them
+                if (options.prefixCaching() || cachedTokens[i] != 0) {
+                    // referenced now, so no later take evicts them; throws (and the catch returns the pages shared so
+                    // far) when the cache does not hold them, which with caching off it never does
+                    importer.shareCached(prompt, cachedTokens[i], tables[i]);
                 }
                 pagesNeeded += blocks.missingPages(tables[i], prompt.length);
             }
