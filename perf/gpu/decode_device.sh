@@ -4,8 +4,11 @@
 #   runner MODEL LABEL [-Dprop=value ...]  `bench runner` (prefill 40 x 600, decode 40 x (600, 600) greedy and
 #                   sampled, single stream 128/256, step time by batch at 1k context) with the given JVM properties,
 #                   into /tmp/res/runner-MODEL-LABEL.csv (log beside it)
-#   profile MODEL LABEL [-Dprop=value ...] a per-kernel profile (Nsight Compute) of one eager decode step at batch 1,
-#                   1k context, into /tmp/res/profile-MODEL-LABEL.txt
+#   profile MODEL LABEL [-Dprop=value ...] [-- RUNNER_PROFILE_ARGS] a per-kernel profile (Nsight Compute) of one eager
+#                   decode step at 1k context (batch 1 unless the args say otherwise, e.g. `-- --batch 256 --sampled`),
+#                   into /tmp/res/profile-MODEL-LABEL.txt
+#   kernelbench SECTIONS  `bench kernels --sections SECTIONS` and torch_bench.py over the same sections (those it has),
+#                   into /tmp/res/kernels-java.csv and kernels-torch.csv
 #   hfcheck NAME... hf_models.py's random-weight checkpoints and transformers goldens for the given names (into $MODELS
 #                   and /tmp/golden), then `bench runner-check` on each, into /tmp/res/hfcheck-NAME.log
 # MODEL is a name under $MODELS (default /tmp/models) or a model directory. $OUT gets run.log and results.tgz.
@@ -28,16 +31,26 @@ phase_runner() {
 
 phase_profile() {
   local name; name=$(basename "$1"); local model; model=$(model_dir "$1"); local label=$2; shift 2
+  local props=() extra=(--batch 1)
+  while (($#)); do if [[ $1 == -- ]]; then shift; extra=("$@"); break; fi; props+=("$1"); shift; done
+  set -- "${props[@]}"
   local ncu_bin; ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
   if [[ -z $ncu_bin ]]; then log "no ncu on this machine"; return; fi
   timeout 200 "$ncu_bin" --clock-control none --metrics gpu__time_duration.sum --csv --log-file "$R/ncu-$name-$label.csv" \
-    $JAVA $JAVA_OPTS "$@" -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench runner-profile "$model" --batch 1 \
-    --context 1024 --steps 3 > "$R/ncu-$name-$label.log" 2>&1
+    $JAVA $JAVA_OPTS "$@" -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench runner-profile "$model" \
+    --context 1024 --steps 3 "${extra[@]}" > "$R/ncu-$name-$label.log" 2>&1
   log "profile $name $label rc=$?"
   python3 "$here/ncu_step.py" "$R/ncu-$name-$label.csv" > "$R/profile-$name-$label.txt" 2>&1
   head -40 "$R/profile-$name-$label.txt"
 }
 
+phase_kernelbench() {
+  timeout 200 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench kernels "$R/kernels-java.csv" \
+    --sections "$1" > "$R/kernels-java.log" 2>&1
+  log "kernels java rc=$?"; cat "$R/kernels-java.csv"
+  PYTHONUNBUFFERED=1 timeout 200 python3 "$here/torch_bench.py" "$R/kernels-torch.csv" "$1" > "$R/kernels-torch.log" 2>&1
+  log "kernels torch rc=$?"; cat "$R/kernels-torch.csv"
+}
 phase_hfcheck() {
   mkdir -p "$MODELS" /tmp/golden
   timeout 300 python3 "$here/hf_models.py" "$MODELS" /tmp/golden "$@" > "$R/hfcheck-models.log" 2>&1

@@ -2,9 +2,11 @@
 
 Same shapes and the same timing method: CUDA events, the median of 7 rounds after a warm-up, random inputs, and
 weights rotated across copies when one would fit in L2. Measures the device-to-device copy bandwidth,
-torch.matmul on the model projections and scaled_dot_product_attention with the flash backend.
+torch.matmul on the model projections, scaled_dot_product_attention with the flash backend, and token selection
+over a 151,936-token vocabulary as transformers' generate does it (argmax; or temperature, top-p by sort and
+cumulative softmax, softmax and torch.multinomial).
 
-usage: python3 torch_bench.py OUTPUT.csv [SECTIONS]   (SECTIONS: a comma-separated subset of copy,gemm,prefill)
+usage: python3 torch_bench.py OUTPUT.csv [SECTIONS]   (SECTIONS: a comma-separated subset of copy,gemm,prefill,sampling)
 """
 import sys
 
@@ -30,7 +32,7 @@ def timed(work, per_round):
     return sorted(times)[ROUNDS // 2]
 
 
-SECTIONS = ("copy", "gemm", "prefill")
+SECTIONS = ("copy", "gemm", "prefill", "sampling")
 
 
 def main(path, sections=SECTIONS):
@@ -48,10 +50,44 @@ def main(path, sections=SECTIONS):
         gemm_bench(dev, record)
     if "prefill" in sections:
         prefill_bench(dev, record)
+    if "sampling" in sections:
+        sampling_bench(dev, record)
 
     with open(path, "w") as f:
         f.write("bench,case,ms,metric,unit\n")
         f.write("\n".join(rows) + "\n")
+
+
+def sampling_bench(dev, record):
+    """The same cases as KernelBenchmark's sampling section: greedy, and temperature 0.7 with top-p 0.9 done as
+    transformers' TemperatureLogitsWarper + TopPLogitsWarper + multinomial do it."""
+    vocab = 151936
+    gen = torch.Generator(device=dev).manual_seed(0)
+    for shape in ("gaussian", "flat"):
+        for batch in (1, 16, 64, 256):
+            if shape == "flat":
+                logits = 0.5 * torch.rand(batch, vocab, device=dev)
+            else:
+                logits = 4 * torch.randn(batch, vocab, device=dev)
+
+            def greedy():
+                for _ in range(20):
+                    torch.argmax(logits, dim=-1)
+
+            def sampled():
+                for _ in range(20):
+                    scores = logits / 0.7
+                    ordered, order = torch.sort(scores, descending=False)
+                    cumulative = ordered.softmax(dim=-1).cumsum(dim=-1)
+                    remove = cumulative <= (1 - 0.9)
+                    remove[..., -1:] = False
+                    scores = scores.masked_fill(remove.scatter(1, order, remove), float("-inf"))
+                    torch.multinomial(scores.softmax(dim=-1), 1, generator=gen)
+
+            for name, work in (("greedy", greedy), ("t0.7 p0.9", sampled)):
+                ms = timed(work, 20)
+                record("sampling", f"{shape} {name} batch={batch}", ms, 4.0 * batch * vocab / (ms * 1e-3) / 1e9,
+                       "GB/s of logits")
 
 
 def copy_bench(dev, record):

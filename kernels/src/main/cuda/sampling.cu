@@ -1,40 +1,49 @@
 // Token selection on the GPU, so a decode step never copies logits to the host.
 //
 // One block per sequence over fp32 logits. temperature <= 0 selects the argmax (lowest index on ties), in one pass.
-// Otherwise only candidates take part: tokens whose logit reaches the floor max - 20 * temperature (a probability
-// at least e^-20 ~ 2e-9 of the top token's); the others have probability 0. Among the candidates, the kept set is
-// every token whose logit reaches the largest of three thresholds: top-k (the k-th largest logit, ties kept), top-p
-// (the smallest high-logit set whose softmax mass reaches p of the top-k set's) and min-p (probability at least minP
-// times the top token's). Thresholds are found by bisection over the order-preserving integer image of the float
-// logits, so they are exact and need no sort. A token is then drawn from softmax(logit / temperature) restricted to
-// the kept set by the Gumbel-max rule, with noise from a counter-based hash of (seed, counter, token): each sequence
-// has its own reproducible stream, and the kernel advances the sequence's counter itself, so a captured graph draws
-// fresh tokens on every replay.
+// Otherwise only candidates take part: tokens whose logit lies between the floor max - 20 * temperature and the
+// maximum (a probability at least e^-20 ~ 2e-9 of the top token's; NaN is never a candidate). Each candidate weighs
+// W = trunc(2^40 * 2^((logit - max) / temperature * log2 e)), an integer, with 2^y evaluated by a fixed sequence of
+// correctly rounded float operations (exp2_exact); sums of weights are therefore exact and independent of the order
+// in which threads add them, so the kernel is deterministic and the host sampler repeats it bit for bit.
 //
-// Why the floor: the bisections and the draw then need not read the row. After the argmax pass, one pass counts the
-// candidates; when at most SAMPLE_CANDIDATES pass, a second pass copies them (value and token, in a fixed order) into
-// shared memory and every bisection, mass sum and the draw run there. When more pass, the same rule runs over the
-// whole row (the floor still applies), so the token is the same either way. The floor costs the rule nothing the
-// draw could see: Gumbel noise from a 23-bit uniform lies in [-2.82, 16.64], so a token more than 19.46 below the top
-// token (in logit / temperature) never beats it; it only leaves out of the top-p total a mass of at most
-// vocab * e^-20 of the top token's.
+// The kept set is every candidate whose logit's order-preserving integer image (its key) reaches the largest of:
+// the floor; top-k's threshold (the k-th largest key, ties kept); top-p's (the largest key t such that the weight of
+// the candidates with key >= t reaches floor(p * 2^24) / 2^24 of the top-k set's weight); min-p's (logit at least
+// max + temperature * ln(minP)). The token is then drawn by inverse CDF: with K the kept weight and r = the high 64
+// bits of hash(seed, counter) * K, the first token in id order whose running kept weight exceeds r. The kernel
+// advances the sequence's counter itself, so a captured graph draws fresh tokens on every replay.
 //
-// The engine's CPU Sampler implements this rule exactly (io.splitserve.engine.sampling.Sampler): the hash, the
-// 23-bit uniform, the floor, the thresholds and the float arithmetic of the keys are the same bit for bit, which is
-// why the floor, the key and the min-p threshold are written with explicitly rounded operations (no fused
-// multiply-add contraction). Only the top-p mass sums (float here, in block order) and logf's last bit may differ
-// from the host at near-ties.
+// How the thresholds are found without sorting and in few passes over the row. Pass 1 finds the maximum (and the
+// row's minimum). Pass 2 puts every candidate in one of SAMPLE_BINS bins by value (a monotone function of the logit
+// over [max(floor, min), max]) with each bin's count and weight. A threshold is the key at which a running count or
+// weight, taken from the top, reaches a target: the bins' suffix sums name the bin it lies in; that bin's candidates
+// (a few hundred on any row but a flat one) are copied to shared memory (pass 3) and resolved there by histograms
+// over their keys, SAMPLE_BINS buckets per level, down to the single key. A bin too full for shared memory is
+// narrowed by key histograms over the row until its part fits. Pass 4 draws. A flat row where every candidate is
+// kept at top-p 0.9 therefore reads the row four times, where a bisection over keys read it about 35 times.
+//
+// The engine's CPU Sampler implements this rule (io.splitserve.engine.sampling.Sampler): keys, weights, thresholds and
+// the draw are the same integers there. Only min-p's threshold uses logf, whose last bit may differ from the host's.
 #include "common.cuh"
 
 #define SAMPLE_THREADS 1024
-// candidates held in shared memory (value and token: 32 KiB); must equal SamplingKernel.CANDIDATE_CAPACITY
-#define SAMPLE_CANDIDATES 4096
+// bins per histogram level; one per thread in the scans over them
+#define SAMPLE_BINS 1024
+// candidate keys a block holds in shared memory; must equal SamplingKernel.SHARED_KEY_CAPACITY
+#define SAMPLE_CAPACITY 4096
 // the floor's distance below the top logit, in units of the temperature; must equal Sampler.CANDIDATE_MARGIN
 #define SAMPLE_MARGIN 20.f
+// 2^40: the fixed-point weight of a token as likely as the top one
+#define SAMPLE_WEIGHT_ONE 1099511627776.f
 
 __device__ __forceinline__ uint32_t ordered_key(float f) {
     const uint32_t u = __float_as_uint(f);
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+__device__ __forceinline__ float key_value(uint32_t k) {
+    return __uint_as_float((k & 0x80000000u) ? (k ^ 0x80000000u) : ~k);
 }
 
 __device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
@@ -43,50 +52,112 @@ __device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
     return z ^ (z >> 31);
 }
 
-// uniform strictly inside (0, 1) from 23 random bits: (bits + 0.5) / 2^23 is exact in float, so it never rounds
-// up to 1 (whose Gumbel noise, -log(-log 1), is +inf and would win the draw whatever the token's probability)
-__device__ __forceinline__ float uniform01(unsigned long long seed, unsigned long long counter, int token) {
-    const unsigned long long h =
-        mix64(seed + 0x9e3779b97f4a7c15ull * (mix64(counter + 0x632be59bd9b4e019ull * (token + 1ull)) + 1ull));
-    return (static_cast<float>(h >> 41) + 0.5f) * (1.f / 8388608.f);
+// 64 random bits for draw `counter` of the stream `seed`
+__device__ __forceinline__ unsigned long long draw_hash(unsigned long long seed, unsigned long long counter) {
+    return mix64(seed + 0x9e3779b97f4a7c15ull * (mix64(counter) + 1ull));
 }
 
-__device__ __forceinline__ unsigned int block_count(unsigned int v, unsigned int *scratch) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    v = lane < (blockDim.x >> 5) ? scratch[lane] : 0u;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
+// 2^y for y <= 0 (clamped to [-64, 0]; NaN counts as 0): 2^n * poly(f) with n = rint(y), f = y - n in [-0.5, 0.5]
+// and the degree-7 Taylor polynomial of 2^f (relative error below 1e-8 before rounding), every operation rounded to
+// nearest and none fused, as Sampler.exp2 does on the host
+__device__ __forceinline__ float exp2_exact(float y) {
+    if (!(y < 0.f)) y = 0.f;
+    if (y < -64.f) y = -64.f;
+    const float n = rintf(y);
+    const float f = __fsub_rn(y, n);
+    float p = 0x1.ffcbfcp-17f;
+    p = __fadd_rn(__fmul_rn(p, f), 0x1.430912p-13f);
+    p = __fadd_rn(__fmul_rn(p, f), 0x1.5d87fep-10f);
+    p = __fadd_rn(__fmul_rn(p, f), 0x1.3b2ab6p-7f);
+    p = __fadd_rn(__fmul_rn(p, f), 0x1.c6b08ep-5f);
+    p = __fadd_rn(__fmul_rn(p, f), 0x1.ebfbe0p-3f);
+    p = __fadd_rn(__fmul_rn(p, f), 0x1.62e430p-1f);
+    p = __fadd_rn(__fmul_rn(p, f), 1.f);
+    return ldexpf(p, static_cast<int>(n));
 }
 
-// Block-wide exclusive prefix sum of one count per thread (in thread order); *total gets the sum in every thread.
-__device__ __forceinline__ unsigned int block_exclusive_scan(unsigned int v, unsigned int *scratch,
-                                                             unsigned int *total) {
+// a candidate's fixed-point weight: 2^40 for the top token, at least ~2^40 * e^-20 ~ 2,200 for any candidate
+__device__ __forceinline__ unsigned long long token_weight(float v, float max_logit, float inv_temp) {
+    const float y = __fmul_rn(__fmul_rn(__fsub_rn(v, max_logit), inv_temp), 0x1.715476p+0f);
+    return __float2ull_rz(__fmul_rn(exp2_exact(y), SAMPLE_WEIGHT_ONE));
+}
+
+// Visits every logit of a row as f(value, index), each thread its strided share, four at a time when aligned.
+template <class F>
+__device__ __forceinline__ void for_each_logit(const float *row, int vocab, bool aligned, F f) {
+    int tail = 0;
+    if (aligned) {
+        const float4 *row4 = reinterpret_cast<const float4 *>(row);
+        const int quads = vocab >> 2, step = blockDim.x;
+        auto visit = [&](const float4 &v, int q) {
+            f(v.x, 4 * q);
+            f(v.y, 4 * q + 1);
+            f(v.z, 4 * q + 2);
+            f(v.w, 4 * q + 3);
+        };
+        int q = threadIdx.x;
+        for (; q + 3 * step < quads; q += 4 * step) {  // four loads in flight before any use
+            const float4 a = __ldg(row4 + q), b = __ldg(row4 + q + step), c = __ldg(row4 + q + 2 * step),
+                         d = __ldg(row4 + q + 3 * step);
+            visit(a, q);
+            visit(b, q + step);
+            visit(c, q + 2 * step);
+            visit(d, q + 3 * step);
+        }
+        for (; q < quads; q += step) visit(__ldg(row4 + q), q);
+        tail = quads << 2;
+    }
+    for (int i = tail + threadIdx.x; i < vocab; i += blockDim.x) f(row[i], i);
+}
+
+// Visits logits [begin, end) of a row in order as f(value, index), four at a time when aligned (begin % 4 == 0);
+// f returns false to stop.
+template <class F>
+__device__ __forceinline__ void for_each_in_run(const float *row, int begin, int end, bool aligned, F f) {
+    int i = begin;
+    if (aligned) {
+        const float4 *row4 = reinterpret_cast<const float4 *>(row);
+        for (; i + 16 <= end; i += 16) {  // four loads in flight before any use
+            const float4 a = __ldg(row4 + (i >> 2)), b = __ldg(row4 + (i >> 2) + 1), c = __ldg(row4 + (i >> 2) + 2),
+                         d = __ldg(row4 + (i >> 2) + 3);
+            if (!f(a.x, i) || !f(a.y, i + 1) || !f(a.z, i + 2) || !f(a.w, i + 3) || !f(b.x, i + 4) ||
+                !f(b.y, i + 5) || !f(b.z, i + 6) || !f(b.w, i + 7) || !f(c.x, i + 8) || !f(c.y, i + 9) ||
+                !f(c.z, i + 10) || !f(c.w, i + 11) || !f(d.x, i + 12) || !f(d.y, i + 13) || !f(d.z, i + 14) ||
+                !f(d.w, i + 15)) {
+                return;
+            }
+        }
+        for (; i + 4 <= end; i += 4) {
+            const float4 v = __ldg(row4 + (i >> 2));
+            if (!f(v.x, i) || !f(v.y, i + 1) || !f(v.z, i + 2) || !f(v.w, i + 3)) return;
+        }
+    }
+    for (; i < end; i++) {
+        if (!f(row[i], i)) return;
+    }
+}
+
+// Block-wide inclusive prefix sum in thread order; *total gets the sum in every thread.
+__device__ __forceinline__ unsigned long long block_inclusive_scan(unsigned long long v, unsigned long long *scratch,
+                                                                   unsigned long long *total) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    unsigned int inclusive = v;
 #pragma unroll
     for (int o = 1; o < 32; o <<= 1) {
-        const unsigned int up = __shfl_up_sync(0xffffffffu, inclusive, o);
-        if (lane >= o) inclusive += up;
+        const unsigned long long up = __shfl_up_sync(0xffffffffu, v, o);
+        if (lane >= o) v += up;
     }
     __syncthreads();
-    if (lane == 31) scratch[warp] = inclusive;
+    if (lane == 31) scratch[warp] = v;
     __syncthreads();
-    unsigned int warp_total = lane < warps ? scratch[lane] : 0u;
-    unsigned int warp_inclusive = warp_total;
+    unsigned long long warp_total = lane < warps ? scratch[lane] : 0ull;
 #pragma unroll
     for (int o = 1; o < 32; o <<= 1) {
-        const unsigned int up = __shfl_up_sync(0xffffffffu, warp_inclusive, o);
-        if (lane >= o) warp_inclusive += up;
+        const unsigned long long up = __shfl_up_sync(0xffffffffu, warp_total, o);
+        if (lane >= o) warp_total += up;
     }
-    *total = __shfl_sync(0xffffffffu, warp_inclusive, 31);
-    const unsigned int warp_base = __shfl_sync(0xffffffffu, warp_inclusive - warp_total, warp);
-    return warp_base + inclusive - v;
+    *total = __shfl_sync(0xffffffffu, warp_total, 31);
+    const unsigned long long before = warp > 0 ? __shfl_sync(0xffffffffu, warp_total, warp - 1) : 0ull;
+    return before + v;
 }
 
 // Block-wide (value, index) argmax; lowest index wins ties. Result valid in every thread.
@@ -120,85 +191,160 @@ __device__ __forceinline__ void block_argmax(float &value, int &index, float *vs
     }
 }
 
-// The whole row as the tokens to choose from: item i is token i (the fallback when the candidates overflow).
-struct RowTokens {
+struct SampleShared {
+    // pass 2's value bins: candidates and their weight per bin
+    unsigned int count[SAMPLE_BINS];
+    unsigned long long weight[SAMPLE_BINS];
+    // one level of key buckets while a threshold is resolved
+    unsigned int key_count[SAMPLE_BINS];
+    unsigned long long key_weight[SAMPLE_BINS];
+    // the candidates of the bin being resolved, by key
+    uint32_t keys[SAMPLE_CAPACITY];
+    unsigned int held;
+    unsigned long long scan_scratch[32];
+    float fscratch[32];
+    int iscratch[32];
+    // find_crossing's answer
+    int crossing;
+    unsigned int above_count, crossing_count;
+    unsigned long long above_weight, crossing_weight, total_count, total_weight;
+    int chosen;
+};
+
+// What a row's candidates are and how they are binned, fixed once the maximum is known.
+struct RowRule {
     const float *row;
-    __device__ __forceinline__ float value(int i) const { return row[i]; }
-    __device__ __forceinline__ int token(int i) const { return i; }
+    int vocab;
+    bool aligned;
+    float max_logit, inv_temp, low, scale;
+    uint32_t floor_key, max_key;
+
+    __device__ __forceinline__ bool candidate(uint32_t key) const { return key >= floor_key && key <= max_key; }
+    __device__ __forceinline__ int value_bin(float v) const {
+        const int b = static_cast<int>(__fmul_rn(__fsub_rn(v, low), scale));
+        return b < SAMPLE_BINS - 1 ? b : SAMPLE_BINS - 1;
+    }
+    __device__ __forceinline__ unsigned long long weight(float v) const { return token_weight(v, max_logit, inv_temp); }
 };
 
-// The candidates copied to shared memory: item i is token tokens[i] with logit values[i].
-struct CandidateTokens {
-    const float *values;
-    const int *tokens;
-    __device__ __forceinline__ float value(int i) const { return values[i]; }
-    __device__ __forceinline__ int token(int i) const { return tokens[i]; }
+// Over bins[0, SAMPLE_BINS) (ascending values or keys), finds the highest bin at which the running sum from the top
+// of the count (by_weight false) or weight reaches `target` (>= 1): sets s.crossing (-1 if the total falls short),
+// the sums above it and its own, and the totals. Every thread must call it; results valid after it returns.
+__device__ __forceinline__ void find_crossing(SampleShared &s, const unsigned int *counts,
+                                              const unsigned long long *weights, bool by_weight,
+                                              unsigned long long target) {
+    const int bin = SAMPLE_BINS - 1 - threadIdx.x;
+    const unsigned long long own_count = counts[bin], own_weight = weights[bin];
+    unsigned long long total_count, total_weight;
+    const unsigned long long count_through = block_inclusive_scan(own_count, s.scan_scratch, &total_count);
+    const unsigned long long weight_through = block_inclusive_scan(own_weight, s.scan_scratch, &total_weight);
+    if (threadIdx.x == 0) s.crossing = -1;
+    __syncthreads();
+    const unsigned long long through = by_weight ? weight_through : count_through;
+    const unsigned long long own = by_weight ? own_weight : own_count;
+    if (through >= target && through - own < target) {
+        s.crossing = bin;
+        s.above_count = static_cast<unsigned int>(count_through - own_count);
+        s.above_weight = weight_through - own_weight;
+        s.crossing_count = static_cast<unsigned int>(own_count);
+        s.crossing_weight = own_weight;
+    }
+    if (threadIdx.x == 0) {
+        s.total_count = total_count;
+        s.total_weight = total_weight;
+    }
+    __syncthreads();
+}
+
+// A threshold found: the key and the count and weight of the candidates at or above it.
+struct Threshold {
+    uint32_t key;
+    unsigned long long count, weight;
 };
 
-// The sampled token among items [0, items) of `source`, whose tokens below `floor_key` have probability 0 and of
-// which `candidates` reach it. Every thread must call it; the result is valid in every thread (0x7fffffff if none
-// is kept, which cannot happen for a finite maximum).
-template <class Source>
-__device__ __forceinline__ int sample_from(const Source &source, int items, unsigned int candidates,
-                                           unsigned long long floor_key, float max_logit, float temp, int k, float p,
-                                           float mp, unsigned long long seed, unsigned long long counter,
-                                           float *fscratch, int *iscratch, unsigned int *uscratch) {
-    const float inv_temp = 1.f / temp;
-    const unsigned long long top = static_cast<unsigned long long>(ordered_key(max_logit)) + 1ull;
-    unsigned long long threshold = floor_key;  // keep tokens whose ordered key >= threshold
+// The largest key t such that the candidates with key >= t, among those with key >= restrict, reach `target` in
+// count or weight; `target` must lie within what those candidates hold. Uses pass 2's bins (s.count, s.weight).
+__device__ Threshold select_threshold(SampleShared &s, const RowRule &rule, bool by_weight,
+                                      unsigned long long target, uint32_t restrict_key) {
+    find_crossing(s, s.count, s.weight, by_weight, target);
+    if (s.crossing < 0) return Threshold{rule.max_key, 0ull, 0ull};  // unreachable for a target the row holds
+    const int bin = s.crossing;
+    unsigned long long above_count = s.above_count, above_weight = s.above_weight;
+    const bool bin_fits = s.crossing_count <= SAMPLE_CAPACITY;
+    __syncthreads();
 
-    if (k > 0 && static_cast<unsigned int>(k) < candidates) {
-        unsigned long long lo = threshold, hi = top;  // count(key >= lo) >= k holds, count(key >= hi) >= k fails
-        while (hi - lo > 1) {
-            const unsigned long long mid = (lo + hi) >> 1;
-            unsigned int c = 0;
-            for (int i = threadIdx.x; i < items; i += blockDim.x) c += ordered_key(source.value(i)) >= mid;
-            if (block_count(c, uscratch) >= static_cast<unsigned int>(k)) lo = mid; else hi = mid;
-        }
-        threshold = lo;
+    // the elements being resolved: candidates of `bin` with key >= restrict, and within [lo, hi]
+    uint32_t lo = restrict_key > rule.floor_key ? restrict_key : rule.floor_key, hi = rule.max_key;
+    bool in_shared = false;
+    if (bin_fits) {
+        if (threadIdx.x == 0) s.held = 0;
+        __syncthreads();
+        for_each_logit(rule.row, rule.vocab, rule.aligned, [&](float v, int) {
+            const uint32_t key = ordered_key(v);
+            if (rule.candidate(key) && key >= lo && rule.value_bin(v) == bin) s.keys[atomicAdd(&s.held, 1u)] = key;
+        });
+        __syncthreads();
+        in_shared = true;
     }
-
-    if (p < 1.f) {
-        float total = 0.f;
-        for (int i = threadIdx.x; i < items; i += blockDim.x) {
-            const float v = source.value(i);
-            if (ordered_key(v) >= threshold) total += exp2f((v - max_logit) * inv_temp * 1.4426950408889634f);
-        }
-        const float target = p * block_sum(total, fscratch);
-        unsigned long long lo = threshold, hi = top;  // mass(key >= lo) >= target holds, mass(key >= top) is 0
-        while (hi - lo > 1) {
-            const unsigned long long mid = (lo + hi) >> 1;
-            float mass = 0.f;
-            for (int i = threadIdx.x; i < items; i += blockDim.x) {
-                const float v = source.value(i);
-                if (ordered_key(v) >= mid) mass += exp2f((v - max_logit) * inv_temp * 1.4426950408889634f);
+    while (true) {
+        const unsigned long long span = static_cast<unsigned long long>(hi) - lo + 1ull;
+        const int shift = span > SAMPLE_BINS ? (64 - __clzll(span - 1ull)) - 10 : 0;
+        s.key_count[threadIdx.x] = 0u;
+        s.key_weight[threadIdx.x] = 0ull;
+        __syncthreads();
+        auto add = [&](uint32_t key, float v) {
+            const int b = static_cast<int>((key - lo) >> shift);
+            atomicAdd(&s.key_count[b], 1u);
+            atomicAdd(&s.key_weight[b], rule.weight(v));
+        };
+        if (in_shared) {
+            const unsigned int held = s.held;
+            for (unsigned int i = threadIdx.x; i < held; i += blockDim.x) {
+                const uint32_t key = s.keys[i];
+                if (key >= lo && key <= hi) add(key, key_value(key));
             }
-            if (block_sum(mass, fscratch) >= target) lo = mid; else hi = mid;
+        } else {
+            for_each_logit(rule.row, rule.vocab, rule.aligned, [&](float v, int) {
+                const uint32_t key = ordered_key(v);
+                if (rule.candidate(key) && key >= lo && key <= hi && rule.value_bin(v) == bin) add(key, v);
+            });
         }
-        threshold = lo;
-    }
-
-    if (mp > 0.f) {  // p_i >= mp * p_max  <=>  logit_i >= max + temperature * ln(mp)
-        const unsigned long long key = ordered_key(__fadd_rn(max_logit, __fmul_rn(temp, logf(mp))));
-        if (key > threshold) threshold = key;
-    }
-
-    float best_key = SPLITSERVE_NEG_INF;
-    int chosen = 0x7fffffff;
-    for (int i = threadIdx.x; i < items; i += blockDim.x) {
-        const float v = source.value(i);
-        if (ordered_key(v) >= threshold) {
-            const int t = source.token(i);
-            const float gumbel = -logf(-logf(uniform01(seed, counter, t)));
-            const float key = __fadd_rn(__fmul_rn(__fsub_rn(v, max_logit), inv_temp), gumbel);
-            if (key > best_key || (key == best_key && t < chosen)) {
-                best_key = key;
-                chosen = t;
-            }
+        __syncthreads();
+        find_crossing(s, s.key_count, s.key_weight, by_weight,
+                      target - (by_weight ? above_weight : above_count));
+        if (s.crossing < 0) return Threshold{rule.max_key, 0ull, 0ull};  // unreachable, as above
+        const uint32_t bucket_lo = lo + (static_cast<uint32_t>(s.crossing) << shift);
+        above_count += s.above_count;
+        above_weight += s.above_weight;
+        if (shift == 0) {
+            const Threshold t{bucket_lo, above_count + s.crossing_count, above_weight + s.crossing_weight};
+            __syncthreads();
+            return t;
+        }
+        const unsigned long long bucket_hi = static_cast<unsigned long long>(bucket_lo) + (1ull << shift) - 1ull;
+        const bool bucket_fits = s.crossing_count <= SAMPLE_CAPACITY;
+        __syncthreads();
+        lo = bucket_lo;
+        hi = bucket_hi < hi ? static_cast<uint32_t>(bucket_hi) : hi;
+        if (!in_shared && bucket_fits) {
+            if (threadIdx.x == 0) s.held = 0;
+            __syncthreads();
+            for_each_logit(rule.row, rule.vocab, rule.aligned, [&](float v, int) {
+                const uint32_t key = ordered_key(v);
+                if (rule.candidate(key) && key >= lo && key <= hi && rule.value_bin(v) == bin) {
+                    s.keys[atomicAdd(&s.held, 1u)] = key;
+                }
+            });
+            __syncthreads();
+            in_shared = true;
         }
     }
-    block_argmax(best_key, chosen, fscratch, iscratch);
-    return chosen;
+}
+
+// floor(total * scaled_p / 2^24) without overflow (total < 2^58, scaled_p < 2^24), at least 1
+__device__ __forceinline__ unsigned long long top_p_target(unsigned long long total, unsigned long long scaled_p) {
+    const unsigned long long t = (total >> 24) * scaled_p + (((total & 0xffffffull) * scaled_p) >> 24);
+    return t > 0ull ? t : 1ull;
 }
 
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
@@ -206,25 +352,22 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
                   const float *__restrict__ temperature, const int *__restrict__ top_k,
                   const float *__restrict__ top_p, const float *__restrict__ min_p,
                   const unsigned long long *__restrict__ seeds, unsigned long long *__restrict__ counters) {
-    __shared__ float fscratch[32];
-    __shared__ int iscratch[32];
-    __shared__ unsigned int uscratch[32];
-    __shared__ float candidate_values[SAMPLE_CANDIDATES];
-    __shared__ int candidate_tokens[SAMPLE_CANDIDATES];
+    __shared__ SampleShared s;
     const int b = blockIdx.x;
     const float *row = logits + static_cast<long long>(b) * logits_stride;
+    const bool aligned = (logits_stride & 3) == 0 && (reinterpret_cast<uintptr_t>(logits) & 15) == 0;
 
-    float best = SPLITSERVE_NEG_INF;
+    // pass 1: the maximum (first index on ties) and the minimum
+    float best = SPLITSERVE_NEG_INF, lowest = -SPLITSERVE_NEG_INF;
     int best_index = 0x7fffffff;
-    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
-        const float v = row[i];
+    for_each_logit(row, vocab, aligned, [&](float v, int i) {
         if (v > best) {
             best = v;
             best_index = i;
         }
-    }
-    block_argmax(best, best_index, fscratch, iscratch);
-
+        if (v < lowest) lowest = v;
+    });
+    block_argmax(best, best_index, s.fscratch, s.iscratch);
     const float temp = temperature[b];
     if (!(temp > 0.f)) {
         if (threadIdx.x == 0) {
@@ -233,36 +376,89 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
         }
         return;
     }
-    const float max_logit = best;
-    const unsigned long long floor_key = ordered_key(__fsub_rn(max_logit, __fmul_rn(SAMPLE_MARGIN, temp)));
+    lowest = -block_max(-lowest, s.fscratch);
 
-    unsigned int mine = 0;
-    for (int i = threadIdx.x; i < vocab; i += blockDim.x) mine += ordered_key(row[i]) >= floor_key;
-    unsigned int candidates;
-    unsigned int slot = block_exclusive_scan(mine, uscratch, &candidates);
+    RowRule rule;
+    rule.row = row;
+    rule.vocab = vocab;
+    rule.aligned = aligned;
+    rule.max_logit = best;
+    rule.inv_temp = __fdiv_rn(1.f, temp);
+    const float floor_value = __fsub_rn(best, __fmul_rn(SAMPLE_MARGIN, temp));
+    rule.floor_key = ordered_key(floor_value);
+    rule.max_key = ordered_key(best);
+    rule.low = fmaxf(floor_value, lowest);
+    const float span = __fsub_rn(best, rule.low);
+    rule.scale = span > 0.f ? __fdiv_rn(static_cast<float>(SAMPLE_BINS), span) : 0.f;
 
-    const unsigned long long seed = seeds[b], counter = counters[b];
-    int chosen;
-    if (candidates <= SAMPLE_CANDIDATES) {
-        for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
-            const float v = row[i];
-            if (ordered_key(v) >= floor_key) {
-                candidate_values[slot] = v;
-                candidate_tokens[slot] = i;
-                slot++;
-            }
+    // pass 2: candidates by value bin
+    s.count[threadIdx.x] = 0u;
+    s.weight[threadIdx.x] = 0ull;
+    __syncthreads();
+    for_each_logit(row, vocab, aligned, [&](float v, int) {
+        if (rule.candidate(ordered_key(v))) {
+            const int bin = rule.value_bin(v);
+            atomicAdd(&s.count[bin], 1u);
+            atomicAdd(&s.weight[bin], rule.weight(v));
         }
-        __syncthreads();
-        const CandidateTokens source{candidate_values, candidate_tokens};
-        chosen = sample_from(source, static_cast<int>(candidates), candidates, floor_key, max_logit, temp, top_k[b],
-                             top_p[b], min_p[b], seed, counter, fscratch, iscratch, uscratch);
-    } else {
-        const RowTokens source{row};
-        chosen = sample_from(source, vocab, candidates, floor_key, max_logit, temp, top_k[b], top_p[b], min_p[b],
-                             seed, counter, fscratch, iscratch, uscratch);
+    });
+    __syncthreads();
+    find_crossing(s, s.count, s.weight, false, 1ull);
+    const unsigned long long candidates = s.total_count;
+    unsigned long long kept_weight = s.total_weight;
+    __syncthreads();
+
+    uint32_t threshold = rule.floor_key;
+    const int k = top_k[b];
+    if (k > 0 && static_cast<unsigned long long>(k) < candidates) {
+        const Threshold t = select_threshold(s, rule, false, static_cast<unsigned long long>(k), threshold);
+        threshold = t.key;
+        kept_weight = t.weight;
     }
+    const float p = top_p[b];
+    if (p < 1.f) {
+        const unsigned long long scaled_p = __float2ull_rz(__fmul_rn(p, 16777216.f));
+        const Threshold t = select_threshold(s, rule, true, top_p_target(kept_weight, scaled_p), threshold);
+        threshold = t.key;
+    }
+    const float mp = min_p[b];
+    if (mp > 0.f) {  // p_i >= mp * p_max  <=>  logit_i >= max + temperature * ln(mp)
+        const uint32_t key = ordered_key(__fadd_rn(best, __fmul_rn(temp, logf(mp))));
+        if (key > threshold) threshold = key;
+    }
+
+    // pass 4: inverse-CDF draw in token order; each thread takes a contiguous run of the row
+    const int run = ((vocab + 4 * SAMPLE_THREADS - 1) / (4 * SAMPLE_THREADS)) * 4;
+    const int begin = threadIdx.x * run, end = min(vocab, begin + run);
+    unsigned long long own = 0ull;
+    for_each_in_run(row, begin, end, aligned, [&](float v, int) {
+        const uint32_t key = ordered_key(v);
+        if (key >= threshold && key <= rule.max_key) own += rule.weight(v);
+        return true;
+    });
+    unsigned long long kept;
+    const unsigned long long through = block_inclusive_scan(own, s.scan_scratch, &kept);
+    const unsigned long long counter = counters[b];
+    const unsigned long long r = __umul64hi(draw_hash(seeds[b], counter), kept);
+    if (threadIdx.x == 0) s.chosen = best_index;
+    __syncthreads();
+    unsigned long long running = through - own;
+    if (running <= r && r < through) {
+        for_each_in_run(row, begin, end, aligned, [&](float v, int i) {
+            const uint32_t key = ordered_key(v);
+            if (key >= threshold && key <= rule.max_key) {
+                running += rule.weight(v);
+                if (running > r) {
+                    s.chosen = i;
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+    __syncthreads();
     if (threadIdx.x == 0) {
-        out_tokens[b] = chosen == 0x7fffffff ? best_index : chosen;
+        out_tokens[b] = s.chosen;
         counters[b] = counter + 1;
     }
 }

@@ -63,14 +63,14 @@ final class BenchCommand implements Runnable {
     }
 
     @Command(name = "kernels", mixinStandardHelpOptions = true,
-        description = "GPU kernels on GPU 0 (copy bandwidth, cuBLAS GEMM, prefill and decode attention), the Java half"
+        description = "GPU kernels on GPU 0 (copy bandwidth, cuBLAS GEMM, prefill and decode attention, sampling), the Java half"
             + " of perf/gpu/torch_bench.py; rows bench,case,ms,metric,unit to OUT.csv.")
     static final class Kernels implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "OUT.csv", description = "Where the rows go.")
         Path csv;
 
         @Option(names = "--sections", paramLabel = "S1,S2", split = ",",
-            description = "Sections to time, a subset of copy,gemm,prefill,decode,decode-sweep (default: all but decode-sweep).")
+            description = "Sections to time, a subset of copy,gemm,prefill,decode,decode-sweep,sampling (default: the first four).")
         List<String> sections = new ArrayList<>(KernelBenchmark.DEFAULT_SECTIONS);
 
         @Spec
@@ -141,6 +141,9 @@ final class BenchCommand implements Runnable {
         @Option(names = "--steps", paramLabel = "N", defaultValue = "3", description = "Eager decode steps (default: ${DEFAULT-VALUE}).")
         int steps;
 
+        @Option(names = "--sampled", description = "Sample at temperature 0.7, top-p 0.9 (a seed per sequence) instead of greedily.")
+        boolean sampled;
+
         @Spec
         CommandSpec spec;
 
@@ -150,7 +153,7 @@ final class BenchCommand implements Runnable {
             requirePositive(spec, "--context", context);
             requirePositive(spec, "--steps", steps);
             requireGpu("runner-profile");
-            RunnerProfile.run(model, batch, context, steps);
+            RunnerProfile.run(model, batch, context, steps, sampled);
             return 0;
         }
     }

@@ -71,7 +71,7 @@ class BenchCommandTest {
         final String csv = tmp.resolve("out.csv").toString();
         assertUsage("bench needs a kind: " + String.join(", ", KINDS), "bench");
         assertUsage("Unmatched argument at index 1: 'warp-speed'", "bench", "warp-speed");
-        assertUsage("--sections takes a subset of copy,gemm,prefill,decode,decode-sweep, got copy,warp",
+        assertUsage("--sections takes a subset of copy,gemm,prefill,decode,decode-sweep,sampling, got copy,warp",
                 "bench", "kernels", csv, "--sections", "copy,warp");
         assertUsage("Missing required parameter: 'OUT.csv'", "bench", "runner", model);
         assertUsage("--batch must be positive, got 0", "bench", "runner-profile", model, "--batch", "0");

@@ -12,38 +12,34 @@ import java.util.Arrays;
  *
  * <p>The rule. Greedy parameters ({@link SamplingParams#isGreedy()}) take the argmax, lowest id on ties. Otherwise,
  * with temperature, top-p and min-p rounded to float as the kernel receives them, only candidates take part: tokens
- * whose logit reaches the floor {@code max - CANDIDATE_MARGIN * T} (in float, the product rounded first), that is a
- * probability at least {@code e^-20} of the top token's; the others have probability 0. The floor lets the kernel
- * work on the few candidates in shared memory instead of re-reading the whole row (it falls back to the row, under
- * the same rule, when more than {@code SamplingKernel.CANDIDATE_CAPACITY} pass), and it costs the rule nothing a draw
- * could see: the Gumbel noise below lies in [-2.82, 16.64], so a token more than 19.46 below the top one (in
- * {@code logit / T}) never beats it; the floor only leaves out of the top-p total a mass of at most
- * {@code vocab * e^-20} of the top token's. A candidate is kept when its logit reaches the largest of three
- * thresholds: top-k (the k-th largest logit, ties kept; off for {@code k <= 0} or
- * {@code k >= vocab}), top-p (the smallest set of highest logits, ties kept together, whose softmax mass reaches
- * {@code p} of the top-k set's; off for {@code p >= 1}) and min-p (logit at least {@code max + T ln(minP)}, that is
- * a probability at least {@code minP} times the top token's; off for {@code minP <= 0}). Logits compare by their
- * order-preserving integer image ({@link #orderedKey}), as the kernel's bisection does. Among the kept tokens the one
- * with the largest {@code (logit - max) / T + g} wins (lowest id on ties), where {@code g = -ln(-ln u)} is Gumbel noise
- * and {@code u} is a hash of (seed, counter, token) ({@link #uniform}): the Gumbel-max draw from the kept set's
- * softmax. The counter is the number of tokens the sequence sampled before this one, so the draws of a sequence
- * form one stream wherever its tokens are sampled (a prefill node's first token at counter {@code sampledBefore},
- * the decode node's next one at the following value).
+ * whose logit lies between the floor {@code max - CANDIDATE_MARGIN * T} (in float, the product rounded first) and the
+ * maximum, that is a probability at least {@code e^-20} of the top token's (NaN is never a candidate). Logits compare
+ * by their order-preserving integer image ({@link #orderedKey}). Each candidate weighs the integer
+ * {@link #weight}: {@code 2^40 * 2^((logit - max) / T * log2 e)} truncated, with the power evaluated by a fixed
+ * sequence of rounded float operations ({@link #exp2}), so every sum of weights is an exact integer whatever order it
+ * is added in. A candidate is kept when its key reaches the largest of: the floor; top-k's threshold (the k-th largest
+ * key, ties kept; off for {@code k <= 0} or {@code k >=} the candidates); top-p's (the largest key {@code t} such that
+ * the candidates with key {@code >= t} weigh at least {@code floor(W * floor(p * 2^24) / 2^24)} (at least 1), where
+ * {@code W} is the weight of the top-k set; off for {@code p >= 1}) and min-p's (logit at least {@code max + T ln(minP)},
+ * a probability at least {@code minP} times the top token's; off for {@code minP <= 0}). The token is then drawn by
+ * inverse CDF: with {@code K} the kept weight and {@code r} the high 64 bits of {@code hash(seed, counter) * K}, the
+ * first token in id order whose running kept weight exceeds {@code r}, so token {@code i} is drawn with probability
+ * {@code weight_i / K}. The counter is the number of tokens the sequence sampled before this one, so the draws of a
+ * sequence form one stream wherever its tokens are sampled (a prefill node's first token at counter
+ * {@code sampledBefore}, the decode node's next one at the following value).
  *
  * <p>Where the two sides may still part: only when the logits differ (a GPU forward pass computes in bf16, so the same
- * sequence on the CPU backend has other logits), or at a near-tie that float rounding decides differently: the kernel
- * sums the top-p masses in float in its own order and this class in double, so a top-p boundary within rounding of
- * {@code p} may fall on either side (whether the kernel takes its candidates or the whole row changes only its
- * summation order); and the GPU's {@code logf} may differ from {@link Math#log} in the last bit, which matters only
- * when two kept tokens' Gumbel keys (or a logit and the min-p threshold) agree to the last bit. Everything else (the
- * hash, the float arithmetic of the keys, the floor, the thresholds of top-k and min-p, the tie breaks) is the same bit
- * for bit.
+ * sequence on the CPU backend has other logits), or through min-p's threshold, which uses the GPU's {@code logf} and
+ * {@link Math#log} here; they may differ in the last bit, which matters only when a logit equals the threshold to the
+ * last bit. The floor, the keys, the weights, the top-k and top-p thresholds and the draw are the same integers.
  */
 public final class Sampler {
     /** The floor's distance below the top logit, in units of the temperature; the kernel's {@code SAMPLE_MARGIN}. */
     static final float CANDIDATE_MARGIN = 20f;
+    /** 2^40: the weight of a token as likely as the top one. */
+    static final float WEIGHT_ONE = 0x1p40f;
+    private static final float LOG2_E = 0x1.715476p+0f;
     private static final long GOLDEN = 0x9e3779b97f4a7c15L;
-    private static final long TOKEN_STRIDE = 0x632be59bd9b4e019L;
     private final long[] sorted;
 
     public Sampler(int vocabSize) {
@@ -55,45 +51,75 @@ public final class Sampler {
      * sequence sampled before this one.
      */
     public int sample(float[] logits, int offset, int vocab, SamplingParams params, long counter) {
-        if (vocab <= 0 || vocab > sorted.length) {
-            throw new IllegalArgumentException("vocab " + vocab + " is outside this sampler's 1.." + sorted.length);
-        }
+        checkVocab(vocab);
         if (params.isGreedy()) {
             return CpuOps.argmax(logits, offset, vocab);
         }
-        final float temperature = (float) params.temperature();
-        final float invTemperature = 1f / temperature;
-        final int best = argmaxOrRefuse(logits, offset, vocab);
-        final float max = logits[offset + best];
-        final int threshold = threshold(logits, offset, vocab, params, temperature, invTemperature, max);
-
-        final long seed = params.seed();
-        float bestKey = Float.NEGATIVE_INFINITY;
-        int chosen = -1;
+        final Row row = new Row(logits, offset, vocab, params);
+        final int threshold = threshold(row, params);
+        long kept = 0;
         for (int i = 0; i < vocab; i++) {
-            final float v = logits[offset + i];
-            if (orderedKey(v) >= threshold) {
-                final float key = (v - max) * invTemperature + gumbel(uniform(seed, counter, i));
-                if (key > bestKey) {
-                    bestKey = key;
-                    chosen = i;
-                }
+            kept += row.keptWeight(i, threshold);
+        }
+        final long r = unsignedMultiplyHigh(drawHash(params.seed(), counter), kept);
+        long running = 0;
+        for (int i = 0; i < vocab; i++) {
+            running += row.keptWeight(i, threshold);
+            if (Long.compareUnsigned(running, r) > 0) {
+                return i;
             }
         }
-        return chosen < 0 ? best : chosen;
+        return row.best; // unreachable: the top token is always kept, so the running weight ends at kept > r
     }
 
     /**
      * The {@link #orderedKey} a token's logit must reach to be kept under non-greedy {@code params}: a token is in
-     * the kept set exactly when {@code orderedKey(logit) >= keptThreshold(...)}.
+     * the kept set exactly when it is a candidate and {@code orderedKey(logit) >= keptThreshold(...)}.
      */
     int keptThreshold(float[] logits, int offset, int vocab, SamplingParams params) {
+        checkVocab(vocab);
+        return threshold(new Row(logits, offset, vocab, params), params);
+    }
+
+    private void checkVocab(int vocab) {
         if (vocab <= 0 || vocab > sorted.length) {
             throw new IllegalArgumentException("vocab " + vocab + " is outside this sampler's 1.." + sorted.length);
         }
-        final float temperature = (float) params.temperature();
-        final float max = logits[offset + argmaxOrRefuse(logits, offset, vocab)];
-        return threshold(logits, offset, vocab, params, temperature, 1f / temperature, max);
+    }
+
+    /** One row under one temperature: its maximum, candidate range and weights. */
+    private static final class Row {
+        final float[] logits;
+        final int offset, vocab, best;
+        final float max, temperature, invTemperature;
+        final int floorKey, maxKey;
+
+        Row(float[] logits, int offset, int vocab, SamplingParams params) {
+            this.logits = logits;
+            this.offset = offset;
+            this.vocab = vocab;
+            this.best = argmaxOrRefuse(logits, offset, vocab);
+            this.max = logits[offset + best];
+            this.temperature = (float) params.temperature();
+            this.invTemperature = 1f / temperature;
+            this.floorKey = orderedKey(max - CANDIDATE_MARGIN * temperature);
+            this.maxKey = orderedKey(max);
+        }
+
+        float logit(int i) {
+            return logits[offset + i];
+        }
+
+        boolean candidate(int key) {
+            return key >= floorKey && key <= maxKey;
+        }
+
+        /** Token {@code i}'s weight if it is a candidate with key {@code >= threshold}, else 0. */
+        long keptWeight(int i, int threshold) {
+            final float v = logit(i);
+            final int key = orderedKey(v);
+            return key >= threshold && candidate(key) ? weight(v, max, invTemperature) : 0;
+        }
     }
 
     /** The first index of the largest logit; a row without a finite maximum (all NaN or -inf) is refused. */
@@ -113,50 +139,88 @@ public final class Sampler {
         return best;
     }
 
-    /**
-     * The ordered key a kept token's logit reaches: the largest of the candidate floor and the top-k, top-p and
-     * min-p thresholds.
-     */
-    private int threshold(float[] logits, int offset, int vocab, SamplingParams params, float temperature,
-                          float invTemperature, float max) {
+    /** The key a kept token's logit reaches: the largest of the floor and the top-k, top-p and min-p thresholds. */
+    private int threshold(Row row, SamplingParams params) {
         final int k = params.topK();
         final float topP = (float) params.topP();
         final float minP = (float) params.minP();
-        int threshold = orderedKey(max - CANDIDATE_MARGIN * temperature);
-        if ((k > 0 && k < vocab) || topP < 1f) {
-            for (int i = 0; i < vocab; i++) {
-                sorted[i] = ((long) orderedKey(logits[offset + i]) << 32) | i;
+        int threshold = row.floorKey;
+        int candidates = 0;
+        for (int i = 0; i < row.vocab; i++) {
+            final int key = orderedKey(row.logit(i));
+            if (row.candidate(key)) {
+                sorted[candidates++] = ((long) key << 32) | i;
             }
-            Arrays.sort(sorted, 0, vocab); // ascending: the highest logit is last
-            if (k > 0 && k < vocab) {
-                threshold = Math.max(threshold, key(sorted[vocab - k]));
+        }
+        Arrays.sort(sorted, 0, candidates); // ascending: the highest key is last
+        long keptWeight = 0;
+        for (int r = 0; r < candidates; r++) {
+            keptWeight += weightOf(row, sorted[r]);
+        }
+        if (k > 0 && k < candidates) {
+            threshold = key(sorted[candidates - k]);
+            keptWeight = 0;
+            for (int r = candidates - 1; r >= 0 && key(sorted[r]) >= threshold; r--) {
+                keptWeight += weightOf(row, sorted[r]);
             }
-            if (topP < 1f) {
-                double total = 0;
-                for (int r = vocab - 1; r >= 0 && key(sorted[r]) >= threshold; r--) {
-                    total += weight(logits[offset + token(sorted[r])], max, invTemperature);
-                }
-                // the first logit, from the top, at which the mass reaches the target: tokens tied with it are
-                // kept too, since the threshold is its key
-                final double target = topP * total;
-                double mass = 0;
-                for (int r = vocab - 1; r >= 0; r--) {
-                    mass += weight(logits[offset + token(sorted[r])], max, invTemperature);
-                    if (mass >= target) {
-                        threshold = Math.max(threshold, key(sorted[r]));
-                        break;
-                    }
+        }
+        if (topP < 1f) {
+            // the first key, from the top, at which the weight reaches the target: tokens tied with it are kept
+            // too, since the threshold is its key
+            final long target = topPTarget(keptWeight, (long) (topP * 0x1p24f));
+            long mass = 0;
+            for (int r = candidates - 1; r >= 0; r--) {
+                mass += weightOf(row, sorted[r]);
+                if (mass >= target) {
+                    threshold = Math.max(threshold, key(sorted[r]));
+                    break;
                 }
             }
         }
         if (minP > 0f) {
-            threshold = Math.max(threshold, orderedKey(max + temperature * (float) Math.log(minP)));
+            threshold = Math.max(threshold, orderedKey(row.max + row.temperature * (float) Math.log(minP)));
         }
         return threshold;
     }
 
-    private static double weight(float logit, float max, float invTemperature) {
-        return Math.exp((logit - max) * invTemperature);
+    private static long weightOf(Row row, long packed) {
+        return weight(row.logit(token(packed)), row.max, row.invTemperature);
+    }
+
+    /** {@code floor(total * scaledP / 2^24)}, at least 1, without overflow for {@code total < 2^58}. */
+    static long topPTarget(long total, long scaledP) {
+        final long target = (total >>> 24) * scaledP + (((total & 0xffffffL) * scaledP) >>> 24);
+        return Math.max(1, target);
+    }
+
+    /** A candidate's weight: {@code 2^40} for the top token, at least about 2,200 for any candidate. */
+    static long weight(float logit, float max, float invTemperature) {
+        return (long) (exp2((logit - max) * invTemperature * LOG2_E) * WEIGHT_ONE);
+    }
+
+    /**
+     * {@code 2^y} for {@code y <= 0} (clamped to [-64, 0]; NaN counts as 0) as the kernel evaluates it, operation for
+     * operation: {@code 2^n * poly(f)} with {@code n = rint(y)}, {@code f = y - n} and the degree-7 Taylor polynomial
+     * of {@code 2^f} by Horner's rule, each step rounded to float.
+     */
+    static float exp2(float y) {
+        if (!(y < 0f)) {
+            y = 0f;
+        }
+        if (y < -64f) {
+            y = -64f;
+        }
+        final float n = (float) Math.rint(y);
+        final float f = y - n;
+        float p = 0x1.ffcbfcp-17f;
+        p = p * f + 0x1.430912p-13f;
+        p = p * f + 0x1.5d87fep-10f;
+        p = p * f + 0x1.3b2ab6p-7f;
+        p = p * f + 0x1.c6b08ep-5f;
+        p = p * f + 0x1.ebfbe0p-3f;
+        p = p * f + 0x1.62e430p-1f;
+        p = p * f + 1f;
+        return Math.scalb(p, (int) n);
     }
 
     /**
@@ -168,21 +232,14 @@ public final class Sampler {
         return bits ^ ((bits >> 31) & 0x7fffffff);
     }
 
-    /** Noise in (0, 1) for token {@code token} of draw {@code counter} of the stream {@code seed}; the kernel's hash. */
-    static float uniform(long seed, long counter, int token) {
-        return unitInterval(mix64(seed + GOLDEN * (mix64(counter + TOKEN_STRIDE * (token + 1L)) + 1L)));
+    /** 64 random bits for draw {@code counter} of the stream {@code seed}; the kernel's {@code draw_hash}. */
+    static long drawHash(long seed, long counter) {
+        return mix64(seed + GOLDEN * (mix64(counter) + 1L));
     }
 
-    /**
-     * The top 23 bits of a hash as a float strictly inside (0, 1): {@code (bits + 0.5) / 2^23} is exact in float, so
-     * no hash rounds up to 1 (whose Gumbel noise would be infinite and win the draw whatever the token's probability).
-     */
-    static float unitInterval(long hash) {
-        return ((float) (hash >>> 41) + 0.5f) * (1f / 8388608f);
-    }
-
-    static float gumbel(float uniform) {
-        return -(float) Math.log(-(float) Math.log(uniform));
+    /** The high 64 bits of the unsigned product {@code a * b} for {@code b >= 0}. */
+    static long unsignedMultiplyHigh(long a, long b) {
+        return Math.multiplyHigh(a, b) + ((a >> 63) & b);
     }
 
     /** SplitMix64's finaliser. */

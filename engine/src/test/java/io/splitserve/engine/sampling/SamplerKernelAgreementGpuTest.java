@@ -10,41 +10,44 @@ import io.splitserve.kernels.cuda.DeviceBuffer;
 import io.splitserve.kernels.cuda.GpuTest;
 import io.splitserve.kernels.cuda.SamplingKernel;
 import io.splitserve.model.SamplingParams;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
  * The kernel {@code sampling.cu} and the host {@link Sampler} pick the same token from the same logits for the same
  * (parameters, seed, counter), on every row: greedy, temperature, top-k (1 included), top-p and min-p, alone and
- * combined, at vocabulary sizes of a small and a real model. The logits are spread Gaussians, so the near-ties at
- * which float rounding may part the two sides (see {@link Sampler}) have negligible probability; no mismatch is
- * allowed. Rows of three shapes make the kernel take both of its paths, which the test checks on the host: peaked rows
- * (few tokens above the candidate floor, sampled from shared memory), flat rows (near-equal logits, more candidates
- * than {@link SamplingKernel#CANDIDATE_CAPACITY}, sampled from the whole row) and Gaussian rows (either, by
- * temperature). The kernel also advances every counter by one. (This test lives beside the sampler rather than in the
- * kernels module, which cannot see the engine.)
+ * combined, at vocabulary sizes of a small and a real model. No mismatch is allowed: weights, thresholds and the draw
+ * are integers on both sides (only min-p's logf may differ in the last bit, which random rows never meet). Row shapes
+ * cover the kernel's ways of resolving a threshold, which the test checks on the host: peaked rows (few candidates),
+ * flat and Gaussian rows (candidates spread over many value bins, each small enough for shared memory), tied rows
+ * (eight distinct logits shared by the whole vocabulary: bins far over {@link SamplingKernel#SHARED_KEY_CAPACITY},
+ * resolved over the row down to a single key) and clustered rows (10,000 logits within 1e-3 of each other at the top:
+ * one overfull bin narrowed over the row until its part fits shared memory). The kernel also advances every counter
+ * by one. (This test lives beside the sampler rather than in the kernels module, which cannot see the engine.)
  */
 @GpuTest
 class SamplerKernelAgreementGpuTest {
     private static final double[] TEMPERATURES = {0, 0.3, 0.7, 1, 1.5};
-    private static final int[] TOP_KS = {0, 0, 1, 5, 50, 1000};
+    private static final int[] TOP_KS = {0, 0, 1, 5, 50, 1000, 5000};
     private static final double[] TOP_PS = {1, 1, 0.5, 0.9, 0.95};
     private static final double[] MIN_PS = {0, 0, 0.01, 0.1};
+    private static final int BINS = 1024;
 
     @Test
     void kernelPicksTheSamplersTokenOnEveryRow() throws Exception {
         final Random rnd = new Random(2024);
         try (CudaDevice device = CudaDevice.open(0); CudaStream stream = new CudaStream()) {
             final SamplingKernel kernel = new SamplingKernel(device);
-            agree(kernel, stream, rnd, 96, 32000, SamplerKernelAgreementGpuTest::gaussian, Path.EITHER);
-            agree(kernel, stream, rnd, 8, 151936, SamplerKernelAgreementGpuTest::gaussian, Path.EITHER);
-            agree(kernel, stream, rnd, 40, 151936, SamplerKernelAgreementGpuTest::peaked, Path.CANDIDATES);
-            agree(kernel, stream, rnd, 40, 151936, SamplerKernelAgreementGpuTest::flat, Path.WHOLE_ROW);
+            agree(kernel, stream, rnd, 96, 32000, SamplerKernelAgreementGpuTest::gaussian, false);
+            agree(kernel, stream, rnd, 8, 151936, SamplerKernelAgreementGpuTest::gaussian, false);
+            agree(kernel, stream, rnd, 40, 151936, SamplerKernelAgreementGpuTest::peaked, false);
+            agree(kernel, stream, rnd, 40, 151936, SamplerKernelAgreementGpuTest::flat, false);
+            agree(kernel, stream, rnd, 40, 151936, SamplerKernelAgreementGpuTest::tied, true);
+            agree(kernel, stream, rnd, 40, 151936, SamplerKernelAgreementGpuTest::clustered, true);
+            agree(kernel, stream, rnd, 13, 1001, SamplerKernelAgreementGpuTest::gaussian, false);
         }
     }
-
-    /** Which of the kernel's paths every sampled row of a shape takes. */
-    private enum Path { CANDIDATES, WHOLE_ROW, EITHER }
 
     /** Fills one row of logits. */
     private interface RowShape {
@@ -75,30 +78,46 @@ class SamplerKernelAgreementGpuTest {
         }
     }
 
-    /** Sampled rows whose candidates the kernel holds in shared memory, and those it samples from the whole row. */
-    private static int[] rowsByPath(float[] logits, int vocab, SamplingBatch batch, int rows) {
-        final int[] byPath = new int[2];
-        for (int r = 0; r < rows; r++) {
-            final float temperature = batch.temperature(r);
-            if (!(temperature > 0f)) {
-                continue;
-            }
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < vocab; i++) {
-                max = Math.max(max, logits[r * vocab + i]);
-            }
-            final int floor = Sampler.orderedKey(max - Sampler.CANDIDATE_MARGIN * temperature);
-            int candidates = 0;
-            for (int i = 0; i < vocab; i++) {
-                candidates += Sampler.orderedKey(logits[r * vocab + i]) >= floor ? 1 : 0;
-            }
-            byPath[candidates <= SamplingKernel.CANDIDATE_CAPACITY ? 0 : 1]++;
+    /** Eight distinct values, each shared by about an eighth of the vocabulary. */
+    private static void tied(Random rnd, float[] logits, int offset, int vocab) {
+        for (int i = 0; i < vocab; i++) {
+            logits[offset + i] = 0.25f * rnd.nextInt(8);
         }
-        return byPath;
+    }
+
+    /** 10,000 logits within 1e-3 of 20 above a Gaussian rest whose maximum stays below 20. */
+    private static void clustered(Random rnd, float[] logits, int offset, int vocab) {
+        for (int i = 0; i < vocab; i++) {
+            logits[offset + i] = (float) Math.max(-19, Math.min(19, rnd.nextGaussian() * 4));
+        }
+        for (int j = 0; j < 10_000; j++) {
+            logits[offset + j * (vocab / 10_000)] = 20f + 1e-3f * rnd.nextFloat();
+        }
+    }
+
+    /** The most candidates the kernel puts in one value bin of a row at a temperature (its pass 2, on the host). */
+    private static int fullestBin(float[] logits, int offset, int vocab, float temperature) {
+        float max = Float.NEGATIVE_INFINITY, min = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) {
+            max = Math.max(max, logits[offset + i]);
+            min = Math.min(min, logits[offset + i]);
+        }
+        final float floor = max - Sampler.CANDIDATE_MARGIN * temperature;
+        final float low = Math.max(floor, min);
+        final float span = max - low;
+        final float scale = span > 0 ? BINS / span : 0;
+        final int[] bins = new int[BINS];
+        for (int i = 0; i < vocab; i++) {
+            final float v = logits[offset + i];
+            if (v >= floor) {
+                bins[Math.min(BINS - 1, (int) ((v - low) * scale))]++;
+            }
+        }
+        return Arrays.stream(bins).max().orElse(0);
     }
 
     private static void agree(SamplingKernel kernel, CudaStream stream, Random rnd, int rows, int vocab,
-                              RowShape shape, Path path) {
+                              RowShape shape, boolean overfullBins) {
         final float[] logits = new float[rows * vocab];
         for (int r = 0; r < rows; r++) {
             shape.fill(rnd, logits, r * vocab, vocab);
@@ -124,11 +143,16 @@ class SamplerKernelAgreementGpuTest {
             seeds[r] = batch.seed(r);
             counters[r] = batch.counter(r);
         }
-        final int[] byPath = rowsByPath(logits, vocab, batch, rows);
-        if (path != Path.EITHER) {
-            final int taken = path == Path.CANDIDATES ? 0 : 1;
-            assertTrue(byPath[taken] > 0 && byPath[1 - taken] == 0, "every sampled row takes the " + path
-                    + " path: " + byPath[0] + " rows from candidates, " + byPath[1] + " from the whole row");
+        int overfull = 0, sampled = 0;
+        for (int r = 0; r < rows; r++) {
+            if (temperature[r] > 0f) {
+                sampled++;
+                overfull += fullestBin(logits, r * vocab, vocab, temperature[r]) > SamplingKernel.SHARED_KEY_CAPACITY
+                        ? 1 : 0;
+            }
+        }
+        if (overfullBins) {
+            assertEquals(sampled, overfull, "every sampled row has a value bin too full for shared memory");
         }
         final Sampler sampler = new Sampler(vocab);
         final int[] expected = new int[rows];

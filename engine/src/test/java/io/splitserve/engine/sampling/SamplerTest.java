@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.splitserve.model.SamplingParams;
+import java.math.BigInteger;
 import java.util.Arrays;
+import java.util.Random;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -167,10 +169,9 @@ class SamplerTest {
     }
 
     @Test
-    void moreCandidatesThanTheKernelHoldsFollowTheSameRule() {
-        // 5096 distinct candidates (0, -0.001, -0.002, ...: more than the kernel holds, so it samples such a row from
-        // the whole row), then 1000 tokens far below the floor
-        final int candidates = io.splitserve.kernels.cuda.SamplingKernel.CANDIDATE_CAPACITY + 1000;
+    void aRowOfManyCandidatesFollowsTheSameRule() {
+        // 5096 distinct candidates (0, -0.001, -0.002, ...), then 1000 tokens far below the floor
+        final int candidates = 5096;
         final float[] logits = new float[candidates + 1000];
         Arrays.fill(logits, -30f);
         for (int i = 0; i < candidates; i++) {
@@ -234,14 +235,50 @@ class SamplerTest {
     }
 
     @Test
-    void theHashIsSplitMix64AndItsNoiseStaysFinite() {
+    void theHashIsSplitMix64() {
         for (long seed : new long[] {0, 1, -7, 0x123456789abcdefL}) {
             assertEquals(new SplittableRandom(seed).nextLong(), Sampler.mix64(seed + 0x9e3779b97f4a7c15L));
         }
-        final float highest = Sampler.unitInterval(-1L);
-        final float lowest = Sampler.unitInterval(0L);
-        assertTrue(highest < 1f && lowest > 0f, lowest + " .. " + highest);
-        assertTrue(Float.isFinite(Sampler.gumbel(highest)) && Float.isFinite(Sampler.gumbel(lowest)));
+    }
+
+    @Test
+    void exp2IsWithinTwoFloatUlpsOfTheTruePowerOverTheCandidateRange() {
+        // weights below 2^-40 truncate to 0; every candidate lies above 2^-29 (20 temperatures below the top)
+        for (float y = -40f; y <= 0f; y += 0.0009765625f * 0.37f) {
+            final double exact = Math.pow(2, y);
+            final double error = Math.abs(Sampler.exp2(y) - exact) / exact;
+            assertTrue(error < 2.5e-7, "2^" + y + ": relative error " + error);
+        }
+        assertEquals(1f, Sampler.exp2(0f));
+        assertEquals(1f, Sampler.exp2(Float.NaN), "NaN counts as 0");
+        assertEquals(1f, Sampler.exp2(3f), "positive powers are clamped to 0");
+        assertEquals(Math.scalb(1f, -64), Sampler.exp2(-1000f), 1e-26f, "clamped to 2^-64");
+    }
+
+    @Test
+    void weightsAreExactIntegersTopTokenOneAndFloorPositive() {
+        assertEquals(1L << 40, Sampler.weight(3.5f, 3.5f, 1 / 0.7f));
+        final float temperature = 0.7f;
+        final float floor = 3.5f - Sampler.CANDIDATE_MARGIN * temperature;
+        final long atFloor = Sampler.weight(floor, 3.5f, 1 / temperature);
+        assertTrue(atFloor > 2000 && atFloor < 2600, "e^-20 of 2^40 is about 2,274, got " + atFloor);
+    }
+
+    @Test
+    void theDrawScalesAHashIntoTheKeptWeightWithoutOverflow() {
+        final Random rnd = new Random(5);
+        for (int i = 0; i < 10_000; i++) {
+            final long a = rnd.nextLong();
+            final long b = rnd.nextLong() >>> (1 + rnd.nextInt(40));
+            final BigInteger exact = new BigInteger(Long.toUnsignedString(a)).multiply(BigInteger.valueOf(b))
+                    .shiftRight(64);
+            assertEquals(exact.longValueExact(), Sampler.unsignedMultiplyHigh(a, b), a + " * " + b);
+            final long total = rnd.nextLong() >>> 6;
+            final long scaledP = rnd.nextInt(1 << 24);
+            final long target = BigInteger.valueOf(total).multiply(BigInteger.valueOf(scaledP)).shiftRight(24)
+                    .longValueExact();
+            assertEquals(Math.max(1, target), Sampler.topPTarget(total, scaledP), total + " * " + scaledP);
+        }
     }
 
     @Test

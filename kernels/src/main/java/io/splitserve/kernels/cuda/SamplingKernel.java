@@ -7,13 +7,14 @@ package io.splitserve.kernels.cuda;
  * {@code <= 0} disables it), seed (64-bit) and counter (64-bit, advanced by one per call by the kernel itself,
  * so a replayed graph draws new tokens while staying reproducible from the seed).
  *
- * <p>A sampled row is read three times (argmax, candidate count, candidate copy) when at most
- * {@link #CANDIDATE_CAPACITY} tokens lie within the candidate floor below its top logit; its thresholds and draw then
- * run in shared memory. A row with more candidates is sampled by the same rule over the whole row, more slowly.
+ * <p>A sampled row is read four times (maximum, candidates by value bin, the candidates of the bin a top-k or
+ * top-p threshold falls in, the draw); a threshold's bin is resolved in shared memory when it holds at most
+ * {@link #SHARED_KEY_CAPACITY} candidates, and is narrowed by further passes over the row when it holds more (rows
+ * of many exactly tied or nearly tied logits). A greedy row is read once.
  */
 public final class SamplingKernel {
-    /** The candidates a row's block holds in shared memory: {@code SAMPLE_CANDIDATES} in {@code sampling.cu}. */
-    public static final int CANDIDATE_CAPACITY = 4096;
+    /** The candidates of one bin a block resolves in shared memory: {@code SAMPLE_CAPACITY} in {@code sampling.cu}. */
+    public static final int SHARED_KEY_CAPACITY = 4096;
 
     private final CudaKernel kernel;
 

@@ -25,18 +25,20 @@ import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DecodeAttentionKernel;
 import io.splitserve.kernels.cuda.DeviceBuffer;
 import io.splitserve.kernels.cuda.PrefillAttentionKernel;
+import io.splitserve.kernels.cuda.SamplingKernel;
 import jcuda.Pointer;
 import jcuda.driver.CUevent;
 
 /**
  * GPU kernel benchmarks, the Java half of the side-by-side with torch ({@code perf/gpu/torch_bench.py}, same
  * shapes, same timing method): device-to-device copy bandwidth, cuBLAS GEMM on the model projections, prefill
- * attention at head dim 128, and decode attention in achieved GB/s. Times come from CUDA events; each figure is the
+ * attention at head dim 128, decode attention in achieved GB/s, and token selection over a 151,936-token vocabulary
+ * (greedy, and temperature 0.7 with top-p 0.9) from Gaussian and flat logits. Times come from CUDA events; each figure is the
  * median of several timed rounds after warm-up; inputs are random (never zeros) and rotated across buffers larger
  * than the L2 cache where one run's data would fit in it.
  *
- * <p>Run as {@code splitserve bench kernels OUTPUT.csv [--sections copy,gemm,prefill,decode,decode-sweep]} (all
- * but the sweep by default), so variants of one kernel can be timed without re-running the rest.
+ * <p>Run as {@code splitserve bench kernels OUTPUT.csv [--sections copy,gemm,prefill,decode,decode-sweep,sampling]}
+ * (the first four by default), so variants of one kernel can be timed without re-running the rest.
  */
 public final class KernelBenchmark {
     private static final int ROUNDS = 7;
@@ -57,7 +59,7 @@ public final class KernelBenchmark {
     }
 
     /** The sections, in the order they run; {@link #DEFAULT_SECTIONS} leaves out the slow decode sweep. */
-    public static final List<String> SECTIONS = List.of("copy", "gemm", "prefill", "decode", "decode-sweep");
+    public static final List<String> SECTIONS = List.of("copy", "gemm", "prefill", "decode", "decode-sweep", "sampling");
     public static final List<String> DEFAULT_SECTIONS = SECTIONS.subList(0, 4);
 
     /** Times {@code sections} (a subset of {@link #SECTIONS}) on GPU 0 and writes the rows to {@code csv}. */
@@ -82,6 +84,9 @@ public final class KernelBenchmark {
             }
             if (sections.contains("decode-sweep")) {
                 bench.decodeSweep();
+            }
+            if (sections.contains("sampling")) {
+                bench.sampling();
             }
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(csv))) {
                 w.println("bench,case,ms,metric,unit");
@@ -302,5 +307,63 @@ public final class KernelBenchmark {
             p[j] = t;
         }
         return p;
+    }
+
+    /**
+     * {@code sample_tokens} over {@code batch} rows of a 151,936-token vocabulary: greedy, and temperature 0.7 with
+     * top-p 0.9, from Gaussian logits (scale 4, as a random-weight model's are spread) and flat ones (every logit
+     * within 0.5 of the others: every token a candidate and kept). Reported in ms per call and GB/s of logits.
+     */
+    private void sampling() {
+        final int vocab = 151936;
+        final SamplingKernel kernel = new SamplingKernel(device);
+        for (String shape : new String[] {"gaussian", "flat"}) {
+            for (int batch : new int[] {1, 16, 64, 256}) {
+                final float[] logits = new float[batch * vocab];
+                for (int i = 0; i < logits.length; i++) {
+                    logits[i] = shape.equals("flat") ? 0.5f * rnd.nextFloat() : (float) rnd.nextGaussian() * 4f;
+                }
+                final float[] topP = new float[batch];
+                final float[] minP = new float[batch];
+                final int[] topK = new int[batch];
+                final long[] seeds = new long[batch];
+                for (int b = 0; b < batch; b++) {
+                    topP[b] = 0.9f;
+                    seeds[b] = b;
+                }
+                try (DeviceBuffer out = DeviceBuffer.allocate(4L * batch);
+                     DeviceBuffer dLogits = DeviceBuffer.allocate(4L * logits.length);
+                     DeviceBuffer greedy = DeviceBuffer.allocate(4L * batch);
+                     DeviceBuffer sampled = DeviceBuffer.allocate(4L * batch);
+                     DeviceBuffer dTopK = DeviceBuffer.allocate(4L * batch);
+                     DeviceBuffer dTopP = DeviceBuffer.allocate(4L * batch);
+                     DeviceBuffer dMinP = DeviceBuffer.allocate(4L * batch);
+                     DeviceBuffer dSeeds = DeviceBuffer.allocate(8L * batch);
+                     DeviceBuffer counters = DeviceBuffer.allocate(8L * batch)) {
+                    dLogits.copyFrom(logits);
+                    greedy.copyFrom(new float[batch]);
+                    final float[] t = new float[batch];
+                    Arrays.fill(t, 0.7f);
+                    sampled.copyFrom(t);
+                    dTopK.copyFrom(topK);
+                    dTopP.copyFrom(topP);
+                    dMinP.copyFrom(minP);
+                    dSeeds.copyFrom(seeds);
+                    counters.copyFrom(new long[batch]);
+                    for (boolean isSampled : new boolean[] {false, true}) {
+                        final DeviceBuffer temperature = isSampled ? sampled : greedy;
+                        final double ms = time(() -> {
+                            for (int i = 0; i < 20; i++) {
+                                kernel.sample(stream, out.address(), dLogits.address(), vocab, vocab, batch,
+                                        temperature.address(), dTopK.address(), dTopP.address(), dMinP.address(),
+                                        dSeeds.address(), counters.address());
+                            }
+                        }, 20);
+                        record("sampling", shape + (isSampled ? " t0.7 p0.9" : " greedy") + " batch=" + batch, ms,
+                                4.0 * batch * vocab / (ms * 1e-3) / 1e9, "GB/s of logits");
+                    }
+                }
+            }
+        }
     }
 }
