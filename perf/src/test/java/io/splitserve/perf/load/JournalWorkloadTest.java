@@ -62,7 +62,7 @@ class JournalWorkloadTest {
     @Test
     void aMalformedLineIsAnErrorNotASilentSkip() {
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> JournalWorkload.parse("A 7 99 3 48 0.0 1.0 0 0 12,oops", tokenizer));
+                () -> JournalWorkload.parse("A 7 99 3 48 0.0 1.0 0 0 12,oops  ", tokenizer));
         assertTrue(e.getMessage().contains("prompt token 1 'oops'"), e.getMessage());
     }
 }
