@@ -13,6 +13,7 @@ import io.splitserve.sbe.PromptFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.agrona.CloseHelper;
 import org.agrona.ExpandableDirectByteBuffer;
@@ -30,6 +31,12 @@ import org.agrona.concurrent.BackoffIdleStrategy;
  * the request timeout, in which case the request is also cancelled at the router). Request ids are unique across
  * sessions of the same client id. Thread-safe: any thread may submit and cancel; listeners run on the client's one
  * receiving thread.
+ *
+ * <p>Across a router restart: when a new router's egress stream appears, the client says hello again, and the
+ * router continues this client's unfinished requests, sending again the tokens its journal held as delivered. Each
+ * token carries its index in the request, so a token already passed on (the journal may lag what was sent) is
+ * dropped here, and a token past the next index (a gap, which the router never sends) fails the request with
+ * INTERNAL rather than being passed on out of order.
  */
 public final class SplitServeClient implements AutoCloseable {
     private static final long TIMEOUT_CHECK_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -47,10 +54,14 @@ public final class SplitServeClient implements AutoCloseable {
     private final GenerateRequestEncoder generate = new GenerateRequestEncoder();
     private final CancelRequestEncoder cancel = new CancelRequestEncoder();
     private final ClientHelloEncoder hello = new ClientHelloEncoder();
+    /** Set when a router's egress image appears after the first hello: the receiving thread says hello again. */
+    private final AtomicBoolean helloDue = new AtomicBoolean();
 
     private static final class Pending {
         final TokenListener listener;
         volatile long deadlineNs;
+        /** The index of the next token to pass on; receiving thread only. */
+        int nextIndex;
 
         Pending(TokenListener listener, long deadlineNs) {
             this.listener = listener;
@@ -62,7 +73,8 @@ public final class SplitServeClient implements AutoCloseable {
         this.ctx = ctx;
         this.aeron = aeron;
         this.ownsAeron = ownsAeron;
-        this.egress = aeron.addSubscription(ctx.egressChannel(), ctx.egressStreamId());
+        this.egress = aeron.addSubscription(ctx.egressChannel(), ctx.egressStreamId(), image -> helloDue.set(true),
+                image -> { });
         this.ingress = aeron.addPublication(ctx.ingressChannel(), ctx.ingressStreamId());
         final FragmentAssembler assembler = new FragmentAssembler(new EgressAdapter(ctx.clientId(), this));
         this.receiver = new AgentRunner(new BackoffIdleStrategy(1, 10, 1_000, 100_000), Throwable::printStackTrace,
@@ -71,7 +83,12 @@ public final class SplitServeClient implements AutoCloseable {
 
                     @Override
                     public int doWork() {
-                        int work = egress.poll(assembler, 64);
+                        int work = 0;
+                        if (helloDue.compareAndSet(true, false)) {
+                            sayHello();
+                            work++;
+                        }
+                        work += egress.poll(assembler, 64);
                         final long now = System.nanoTime();
                         if (now - nextCheckNs >= 0) {
                             nextCheckNs = now + TIMEOUT_CHECK_INTERVAL_NS;
@@ -119,12 +136,18 @@ public final class SplitServeClient implements AutoCloseable {
             }
             sleepBriefly();
         }
+        client.helloDue.set(false); // this router's image: the hello below is for it
+        client.sayHello();
         AgentRunner.startOnThread(client.receiver);
-        synchronized (client) {
-            client.hello.wrapAndApplyHeader(client.buffer, 0, client.header).clientId(ctx.clientId());
-            client.offer(MessageHeaderEncoder.ENCODED_LENGTH + client.hello.encodedLength());
-        }
         return client;
+    }
+
+    /** Tells the router this client id is here, so it continues the requests an earlier router left unfinished. */
+    private void sayHello() {
+        synchronized (this) {
+            hello.wrapAndApplyHeader(buffer, 0, header).clientId(ctx.clientId());
+            offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
+        }
     }
 
     public long clientId() {
@@ -204,11 +227,27 @@ public final class SplitServeClient implements AutoCloseable {
     }
 
     void onToken(Token token) {
-        final Pending p = token.isLast() ? pending.remove(token.requestId()) : pending.get(token.requestId());
-        if (p != null) {
-            p.deadlineNs = System.nanoTime() + ctx.requestTimeoutNs();
-            p.listener.onToken(token);
+        final Pending p = pending.get(token.requestId());
+        if (p == null) {
+            return;
         }
+        p.deadlineNs = System.nanoTime() + ctx.requestTimeoutNs();
+        if (token.index() < p.nextIndex) {
+            return; // sent again by a router continuing the request after a restart
+        }
+        if (token.index() > p.nextIndex) {
+            if (pending.remove(token.requestId(), p)) {
+                cancel(token.requestId());
+                p.listener.onError(new SplitServeException(ErrorCode.INTERNAL, "request " + token.requestId()
+                        + " got token index " + token.index() + " when " + p.nextIndex + " was next"));
+            }
+            return;
+        }
+        p.nextIndex++;
+        if (token.isLast()) {
+            pending.remove(token.requestId(), p);
+        }
+        p.listener.onToken(token);
     }
 
     void onError(long requestId, ErrorCode code, String message) {

@@ -78,6 +78,11 @@ final class RouterOptions {
         description = "Chronicle Queue directory journaling every accepted and completed request (default: none).")
     Path journal;
 
+    @Option(names = "--max-recoveries", paramLabel = "N", defaultValue = "3",
+        description = "With a journal, times a restarted router continues a request an earlier run left unfinished;"
+            + " past that it fails with ROUTER_RESTARTED, and 0 fails every one (default: ${DEFAULT-VALUE}).")
+    int maxRecoveries;
+
     @Option(names = "--ingress-channel", paramLabel = "URI", defaultValue = "aeron:ipc",
         description = "Aeron channel clients send requests on (default: ${DEFAULT-VALUE}).")
     String ingressChannel;
@@ -95,6 +100,9 @@ final class RouterOptions {
     int egressStreamId;
 
     void apply(RouterContext ctx) {
+        if (maxRecoveries < 0) {
+            throw new IllegalArgumentException("--max-recoveries must be 0 or more, got " + maxRecoveries);
+        }
         if (!(kvOvercommit >= 1)) {
             throw new IllegalArgumentException("--kv-overcommit must be at least 1, got " + kvOvercommit);
         }
@@ -105,6 +113,7 @@ final class RouterOptions {
         ctx.prefixCaching(prefixCaching).kvAwareBalance(kvAwareBalance).kvAwareImbalanceFactor(kvAwareImbalanceFactor)
                 .kvOvercommit(kvOvercommit).maxInputLength(maxInputLength).maxOutputLength(maxOutputLength).maxQueuedRequests(maxQueuedRequests)
                 .heartbeatTimeoutNs(TimeUnit.MILLISECONDS.toNanos(heartbeatTimeoutMs)).journalDir(journal)
+                .maxRecoveries(maxRecoveries)
                 .ingressChannel(ingressChannel).ingressStreamId(ingressStreamId)
                 .egressChannel(egressChannel).egressStreamId(egressStreamId);
     }

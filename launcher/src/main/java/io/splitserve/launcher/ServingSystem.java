@@ -90,24 +90,22 @@ public final class ServingSystem implements AutoCloseable {
 
     private final MediaDriver driver;
     private final Aeron aeron;
-    private final RouterAgent router;
-    private final List<AgentRunner> runners = new ArrayList<>();
+    private final Options options;
+    private RouterAgent router;
+    private AgentRunner routerRunner;
     private final List<AgentRunner> nodeRunners = new ArrayList<>();
     private final List<DecodeNodeAgent> decodeAgents = new ArrayList<>();
 
     private ServingSystem(Options o) throws ModelLoadException, TokenizerException {
+        this.options = o;
         final String dir = o.aeronDir != null ? o.aeronDir
                 : Path.of(System.getProperty("java.io.tmpdir"), "splitserve-" + ProcessHandle.current().pid() + "-"
                 + System.nanoTime()).toString();
         driver = MediaDriver.launchEmbedded(ipcDriver(dir));
         try {
             aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
-            final RouterContext routerCtx = new RouterContext().aeron(aeron)
-                    .model(ServedModel.load(o.modelDir, o.modelName)).heartbeatTimeoutNs(o.heartbeatTimeoutNs)
-                    .prefixCaching(o.prefixCaching);
-            o.routerSettings.accept(routerCtx);
-            router = new RouterAgent(routerCtx);
-            runners.add(start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router)));
+            router = new RouterAgent(routerContext());
+            routerRunner = start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router));
             final int prefillNodes = o.colocated ? 0 : o.prefillNodes;
             final GpuPlacement placement = new GpuPlacement(o.prefillGpus, prefillNodes, o.decodeGpus, o.decodeNodes);
             for (int i = 1; i <= prefillNodes; i++) {
@@ -125,11 +123,28 @@ public final class ServingSystem implements AutoCloseable {
                 decodeAgents.add(agent);
                 nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
             }
-            runners.addAll(nodeRunners);
         } catch (RuntimeException | ModelLoadException | TokenizerException e) {
             close();
             throw e;
         }
+    }
+
+    private RouterContext routerContext() throws ModelLoadException, TokenizerException {
+        final RouterContext routerCtx = new RouterContext().aeron(aeron)
+                .model(ServedModel.load(options.modelDir, options.modelName))
+                .heartbeatTimeoutNs(options.heartbeatTimeoutNs).prefixCaching(options.prefixCaching);
+        options.routerSettings.accept(routerCtx);
+        return routerCtx;
+    }
+
+    /**
+     * Stops the router as if it crashed (its agent stops and closes its streams and journal; the nodes, the driver and
+     * connected clients stay) and starts a new one with the same settings, which reads the same journal.
+     */
+    public void restartRouter() throws ModelLoadException, TokenizerException {
+        CloseHelper.close(routerRunner);
+        router = new RouterAgent(routerContext());
+        routerRunner = start(new AgentRunner(routerIdle(), Throwable::printStackTrace, null, router));
     }
 
     /**
@@ -209,9 +224,9 @@ public final class ServingSystem implements AutoCloseable {
 
     @Override
     public void close() {
-        for (int i = runners.size() - 1; i >= 0; i--) {
-            CloseHelper.quietClose(runners.get(i));
+        for (int i = nodeRunners.size() - 1; i >= 0; i--) {
+            CloseHelper.quietClose(nodeRunners.get(i));
         }
-        CloseHelper.quietCloseAll(aeron, driver);
+        CloseHelper.quietCloseAll(routerRunner, aeron, driver);
     }
 }

@@ -10,7 +10,7 @@ import io.splitserve.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.List;
 
-/** What {@code splitserve generate} produces for a prompt, greedy, computed in this JVM: the expected output. */
+/** What {@code splitserve generate} produces for a prompt, greedy or seeded, computed in this JVM: the expected output. */
 final class Reference {
     private Reference() {}
 
@@ -19,10 +19,16 @@ final class Reference {
     }
 
     static GenerationResult generate(Path model, String prompt, int maxTokens, boolean stopAtEos) throws Exception {
+        return generate(model, prompt, maxTokens, stopAtEos, SamplingParams.greedy());
+    }
+
+    /** As {@link #generate(Path, String, int, boolean)}, drawing with {@code sampling} (seeded) instead. */
+    static GenerationResult generate(Path model, String prompt, int maxTokens, boolean stopAtEos,
+                                     SamplingParams sampling) throws Exception {
         try (Engine engine = Engine.load(model, new EngineOptions())) {
             final Tokenizer tokenizer = Tokenizer.load(model.resolve("tokenizer.json"));
             final GenerationRequest request = new GenerationRequest(tokenizer.encode(prompt, true),
-                    SamplingParams.greedy(), maxTokens, List.of(), stopAtEos ? engine.stopTokenIds() : new int[0]);
+                    sampling, maxTokens, List.of(), stopAtEos ? engine.stopTokenIds() : new int[0]);
             return new TextGenerator(engine, tokenizer).generate(request, piece -> { });
         }
     }

@@ -15,7 +15,7 @@ import org.agrona.ExpandableDirectByteBuffer;
  * tagged with the client id, so every client on the shared egress keeps only its own. A client that does not keep
  * up for 100 ms loses the event (counted by the router) rather than stalling every other request.
  */
-final class ClientEgressProxy implements ClientEgress {
+final class ClientEgressProxy implements ClientEgress, AutoCloseable {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final ExclusivePublication publication;
@@ -56,5 +56,10 @@ final class ClientEgressProxy implements ClientEgress {
 
     private boolean offer(int length) {
         return BoundedOffer.offer(publication, buffer, length, OFFER_TIMEOUT_NS);
+    }
+
+    @Override
+    public void close() {
+        publication.close();
     }
 }

@@ -99,6 +99,38 @@ final class RequestScheduler {
         return r;
     }
 
+    /**
+     * Re-admits a request an earlier run of the router accepted and never completed, as a continuation under its
+     * old router id: the tokens it had delivered ({@code journaledTokens}) go to the listener again with their
+     * indices (a client drops those it already has), then it queues, and its attempt re-prefills prompt + those
+     * tokens with the remaining max tokens and the sampler's counter at their number, so the tokens that follow are
+     * the ones an uninterrupted run would have given. It is never refused for a full queue: it was admitted once.
+     * Returns null when the replayed tokens already end it (a stop or max tokens whose completion was not
+     * journaled): it is then completed as usual.
+     */
+    RouterRequest readmit(long routerId, long clientId, long clientRequestId, ValidatedRequest request,
+                          int[] journaledTokens, ResponseListener listener) {
+        final RouterRequest r = new RouterRequest(routerId, clientId, clientRequestId, request, listener, tokenizer,
+                ctx.maxAttempts(), clock.nanoTime());
+        metrics.recovered++;
+        active.put(r.routerId, r);
+        byListener.put(listener, r);
+        if (clientId != 0) {
+            byClientKey.put(clientKey(clientId, clientRequestId), r);
+        }
+        r.journaledTokens = journaledTokens.length;
+        r.replayedTokens = journaledTokens.length;
+        final long now = epochClock.nanoTime();
+        for (int token : journaledTokens) {
+            deliver(r, token, now, false);
+            if (r.phase == RouterRequest.Phase.DONE) {
+                return null;
+            }
+        }
+        queue.add(r);
+        return r;
+    }
+
     /** Whether the Aeron client already has a running request with this id. */
     boolean hasClientRequest(long clientId, long clientRequestId) {
         return byClientKey.containsKey(clientKey(clientId, clientRequestId));
@@ -353,22 +385,29 @@ final class RequestScheduler {
             r.early.put(index, token); // a decode token overtook the prefill node's first token
             return;
         }
-        deliver(r, token, epochNanos);
+        deliver(r, token, epochNanos, true);
         int next;
         while (r.phase != RouterRequest.Phase.DONE && (next = r.early.remove(r.delivered.size())) != -1) {
-            deliver(r, next, epochNanos);
+            deliver(r, next, epochNanos, true);
         }
     }
 
-    private void deliver(RouterRequest r, int token, long epochNanos) {
+    /**
+     * Delivers the request's next token; {@code live} is false for a token replayed from the journal, which is
+     * neither timed (it was sampled by an earlier run) nor journaled again.
+     */
+    private void deliver(RouterRequest r, int token, long epochNanos, boolean live) {
         final long now = clock.nanoTime();
-        if (r.delivered.isEmpty()) {
-            metrics.timeToFirstToken.recordValue(Math.max(0, now - r.acceptedNs));
-        } else {
+        if (live && r.delivered.size() > r.replayedTokens) {
             metrics.timePerOutputToken.recordValue(Math.max(0, now - r.lastTokenNs));
+        } else if (live) {
+            metrics.timeToFirstToken.recordValue(Math.max(0, now - r.acceptedNs)); // since acceptance or re-admission
         }
         r.lastTokenNs = now;
         r.delivered.addInt(token);
+        if (journal != null) {
+            journal.delivered(r);
+        }
         FinishReason finish = FinishReason.NONE;
         String text;
         if (r.isStopToken(token)) {

@@ -22,7 +22,9 @@ import org.agrona.concurrent.NanoClock;
  * commands handed over by other threads (the HTTP shim, Aeron's image handler), checks node health every 20 ms and
  * expires queued requests, then places queued requests. Its on* handlers only route: node health to the
  * {@link NodeRegistry}, requests and their attempts to the {@link RequestScheduler} (which places through
- * {@link PrefixAwarePlacement}, or {@link JsqPlacement} when nodes cache no prefixes), a reconnecting client's unfinished requests of an earlier run to {@link RestartedRequests};
+ * {@link PrefixAwarePlacement}, or {@link JsqPlacement} when nodes cache no prefixes), a reconnecting client's unfinished
+ * requests of an earlier run to {@link RestartedRequests}, which continues them; at the end of each cycle the journal
+ * records the tokens it delivered ({@link RequestJournal#flush});
  * outbound messages leave through {@link NodeProxy} and {@link ClientEgressProxy}.
  *
  * <p>Single-threaded; other threads only talk to it through {@link #submit}, {@link #cancel}, {@link #metricsText}
@@ -58,7 +60,8 @@ public final class RouterAgent implements Agent {
         this.nodes = new NodeRegistry(model.name(), ctx.heartbeatTimeoutNs(),
                 (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId)));
         this.journal = ctx.journalDir() == null ? null : new RequestJournal(ctx.journalDir());
-        this.restarted = journal == null ? null : new RestartedRequests(journal, metrics);
+        this.restarted = journal == null ? null
+                : new RestartedRequests(journal, metrics, model, ctx.maxRecoveries(), ctx.log());
         this.scheduler = new RequestScheduler(ctx, nodes, placement(ctx), metrics, journal,
                 model.tokenizer(), journal == null ? 0 : journal.highestRouterId());
         nodes.deathListener(scheduler::onNodeDied)
@@ -133,7 +136,8 @@ public final class RouterAgent implements Agent {
             nextHealthCheckNs = now + HEALTH_CHECK_INTERVAL_NS;
             work += nodes.checkHeartbeats(now) + scheduler.expireQueued();
         }
-        return work + scheduler.dispatch();
+        work += scheduler.dispatch();
+        return journal == null ? work : work + journal.flush(); // this cycle's delivered tokens, one entry a request
     }
 
     // ---- client side -------------------------------------------------------------------------------------------
@@ -172,10 +176,10 @@ public final class RouterAgent implements Agent {
         scheduler.cancel(clientId, clientRequestId);
     }
 
-    /** A client (re)connected: report the requests a previous router run accepted from it and never completed. */
+    /** A client (re)connected: continue the requests a previous router run accepted from it and never completed. */
     void onClientHello(long clientId) {
         if (restarted != null) {
-            restarted.onClientHello(clientId, egress);
+            restarted.onClientHello(clientId, scheduler, AeronResponder::new);
         }
     }
 
@@ -219,7 +223,7 @@ public final class RouterAgent implements Agent {
 
     @Override
     public void onClose() {
-        CloseHelper.closeAll(nodes, nodeEvents, ingress, journal);
+        CloseHelper.closeAll(nodes, nodeEvents, ingress, egress, journal);
     }
 
     /** Delivers one Aeron client's request on the shared egress stream, tagged with its client id. */

@@ -33,6 +33,7 @@ public final class RouterContext {
     public static final long DEFAULT_HEARTBEAT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(1);
     public static final long DEFAULT_QUEUE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
     public static final int DEFAULT_MAX_ATTEMPTS = 4;
+    public static final int DEFAULT_MAX_RECOVERIES = 3;
     public static final double DEFAULT_KV_AWARE_BALANCE = 1.0;
     public static final double DEFAULT_KV_AWARE_IMBALANCE_FACTOR = 4.0;
     public static final long DEFAULT_PREFIX_INDEX_TOKENS = 262_144;
@@ -51,6 +52,7 @@ public final class RouterContext {
     private long heartbeatTimeoutNs = DEFAULT_HEARTBEAT_TIMEOUT_NS;
     private long queueTimeoutNs = DEFAULT_QUEUE_TIMEOUT_NS;
     private int maxAttempts = DEFAULT_MAX_ATTEMPTS;
+    private int maxRecoveries = DEFAULT_MAX_RECOVERIES;
     private Path journalDir;
     private double kvOvercommit = 1.0;
     private boolean prefixCaching = true;
@@ -70,10 +72,10 @@ public final class RouterContext {
             throw new IllegalStateException("router needs the served model (tokenizer and config)");
         }
         if (maxInputLength <= 0 || maxOutputLength <= 0 || maxQueuedRequests <= 0 || heartbeatTimeoutNs <= 0
-                || queueTimeoutNs <= 0 || maxAttempts <= 0 || !(kvOvercommit >= 1) || nanoClock == null
-                || epochNanoClock == null || log == null) {
-            throw new IllegalStateException("router lengths, queue bound, timeouts and attempts must be positive and the"
-                    + " KV overcommit at least 1, and the clocks and the log set");
+                || queueTimeoutNs <= 0 || maxAttempts <= 0 || maxRecoveries < 0 || !(kvOvercommit >= 1)
+                || nanoClock == null || epochNanoClock == null || log == null) {
+            throw new IllegalStateException("router lengths, queue bound, timeouts and attempts must be positive, the"
+                    + " recoveries 0 or more and the KV overcommit at least 1, and the clocks and the log set");
         }
         if (!(kvAwareBalance >= 0) || !(kvAwareImbalanceFactor >= 1) || prefixIndexTokens < 0) {
             throw new IllegalStateException("the KV-aware balance must be 0 or more (got " + kvAwareBalance
@@ -128,6 +130,14 @@ public final class RouterContext {
     /** Prefill/decode attempts per request (re-prefill after preemption, failover, KV failure) before it fails. */
     public int maxAttempts() { return maxAttempts; }
     public RouterContext maxAttempts(int attempts) { this.maxAttempts = attempts; return this; }
+
+    /**
+     * Times a request left unfinished by a router that stopped is continued by a restarted one; the next restart
+     * fails it with ROUTER_RESTARTED instead (a request that keeps bringing the router down stops doing so). 0 turns
+     * recovery off: every unfinished request is reported ROUTER_RESTARTED.
+     */
+    public int maxRecoveries() { return maxRecoveries; }
+    public RouterContext maxRecoveries(int recoveries) { this.maxRecoveries = recoveries; return this; }
 
     /**
      * How far the router may promise decode nodes' KV pages beyond their size (1: every placed request can reach

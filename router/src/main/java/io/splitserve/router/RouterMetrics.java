@@ -26,6 +26,8 @@ final class RouterMetrics {
     final Map<ErrorCode, long[]> rejected = new EnumMap<>(ErrorCode.class);
     final long[] retries = new long[RetryReason.values().length];
     long accepted;
+    /** Requests of an earlier router run re-admitted as continuations after a restart. */
+    long recovered;
     long kvTransfersOk;
     long kvTransfersFailed;
     /** Transfers ended, by path (HOST, GPU, then a path this router does not know) and outcome (ok, failed). */
@@ -149,6 +151,8 @@ final class RouterMetrics {
         }
         counter(out, "splitserve_kv_transfer_bytes_total", "KV bytes prefill nodes transferred to decode nodes (either path)",
                 kvTransferBytes);
+        counter(out, "splitserve_requests_recovered_total", "Requests an earlier router run left unfinished, continued"
+                + " after a restart from the tokens it had delivered", recovered);
         counter(out, "splitserve_preemptions_total", "Sequences a decode node preempted for lack of KV pages (re-queued)",
                 preemptions);
         out.append("# HELP splitserve_attempt_retries_total Attempts that ended unfinished and were queued again, by"

@@ -28,6 +28,10 @@ final class RouterRequest {
     final Int2IntHashMap early = new Int2IntHashMap(-1);
     final Attempt attempt;
     final long acceptedNs;
+    /** How many of the delivered tokens the journal holds (or will hold at its next flush). */
+    int journaledTokens;
+    /** Tokens an earlier run of the router delivered, replayed when this run re-admitted the request (else 0). */
+    int replayedTokens;
     long queuedSinceNs;
     long lastTokenNs;
     Phase phase = Phase.QUEUED;

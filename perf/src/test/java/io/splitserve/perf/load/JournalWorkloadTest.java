@@ -9,6 +9,7 @@ import io.splitserve.engine.demo.DemoModel;
 import io.splitserve.router.JournalRecord;
 import io.splitserve.tokenizer.Tokenizer;
 import java.nio.file.Path;
+import java.util.List;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,7 +31,7 @@ class JournalWorkloadTest {
 
     private static String accepted(long routerId, String prompt, int maxNew) {
         return new JournalRecord.Accepted(routerId, 99, routerId, maxNew, 0f, 1f, 0, 0,
-                tokenizer.encode(prompt, true)).appendTo(new StringBuilder()).toString();
+                tokenizer.encode(prompt, true), new int[0], List.of()).appendTo(new StringBuilder()).toString();
     }
 
     @Test
@@ -61,7 +62,7 @@ class JournalWorkloadTest {
     @Test
     void aMalformedLineIsAnErrorNotASilentSkip() {
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> JournalWorkload.parse("A 7 99 3 48 0.0 1.0 0 0 12,oops", tokenizer));
+                () -> JournalWorkload.parse("A 7 99 3 48 0.0 1.0 0 0 12,oops  ", tokenizer));
         assertTrue(e.getMessage().contains("prompt token 1 'oops'"), e.getMessage());
     }
 }
