@@ -6,6 +6,7 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.splitserve.sbe.CancelRequestEncoder;
 import io.splitserve.sbe.ClientHelloEncoder;
+import io.splitserve.sbe.HelloSigner;
 import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.GenerateRequestEncoder;
 import io.splitserve.sbe.MessageHeaderEncoder;
@@ -121,7 +122,12 @@ public final class SplitServeClient implements AutoCloseable {
         }
         AgentRunner.startOnThread(client.receiver);
         synchronized (client) {
-            client.hello.wrapAndApplyHeader(client.buffer, 0, client.header).clientId(ctx.clientId());
+            final HelloSigner signer = new HelloSigner(ctx.sharedSecret());
+            client.hello.wrapAndApplyHeader(client.buffer, 0, client.header).clientId(ctx.clientId())
+                    .proofTimestampNanos(signer.timestampNanos()).proofNonce(signer.nonce());
+            final byte[] proof = signer.proofOf(client.buffer, 0,
+                    MessageHeaderEncoder.ENCODED_LENGTH + client.hello.encodedLength());
+            client.hello.putProof(proof, 0, proof.length);
             client.offer(MessageHeaderEncoder.ENCODED_LENGTH + client.hello.encodedLength());
         }
         return client;

@@ -70,6 +70,9 @@ final class DecodeCommand implements Callable<Integer> {
     @Mixin
     MediaDriverOptions drivers;
 
+    @Mixin
+    SecretOptions secretOptions;
+
     @Override
     public Integer call() throws Exception {
         final Path dir = modelOptions.modelDir();
@@ -91,8 +94,14 @@ final class DecodeCommand implements Callable<Integer> {
             ackPublish = "aeron:udp?" + ackControl;
             ackSubscribe = "aeron:udp?endpoint=" + host + ":0|" + ackControl;
         }
+        final byte[] secret = secretOptions.secret(System.getenv());
+        final String insecure = secretOptions.checkEndpoints(secret, "decode-" + nodeId, router, control, kv,
+                ackPublish, ackSubscribe);
+        if (insecure != null) {
+            System.err.println(insecure);
+        }
         return StandaloneRole.run("decode-" + nodeId, drivers, aeron -> new DecodeNodeAgent(new DecodeNodeContext()
-                .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir))
+                .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir)).sharedSecret(secret)
                 .routerChannel(router).controlChannel(control).kvChannel(kv)
                 .kvAckChannel(ackPublish).kvAckSubscribeChannel(ackSubscribe)
                 .maxBatchSize(maxBatchSize).colocated(colocated)
