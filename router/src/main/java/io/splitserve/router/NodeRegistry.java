@@ -136,14 +136,6 @@ final class NodeRegistry implements AutoCloseable {
         }
     }
 
-    /** What a decode node's heartbeat said of the KV messages it dropped as matching no attempt placed on it. */
-    void onKvRefusedReport(int nodeId, long kvRefused) {
-        final NodeState node = nodes.get(nodeId);
-        if (node != null) {
-            node.kvRefused = kvRefused;
-        }
-    }
-
     /**
      * The image of a node's events stream closed (its publication or its process went away): the live node whose
      * hello came on that session dies. An image of an earlier session of a node that has since said hello again

@@ -29,8 +29,6 @@ final class NodeState {
     long prefixHitTokens;
     long prefixEvictions;
     long prefixResends;
-    /** KV messages the node dropped as matching no attempt placed on it, as its last heartbeat said. */
-    long kvRefused;
     long lastHeardNs;
     boolean alive;
     long pendingPromptTokens;

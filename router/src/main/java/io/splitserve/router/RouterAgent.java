@@ -223,8 +223,7 @@ public final class RouterAgent implements Agent {
     }
 
     void onHeartbeat(int nodeId, int freePages, int cachedPages, long prefixLookupTokens, long prefixHitTokens,
-                     long prefixEvictions, long prefixResends, long kvRefused) {
-        nodes.onKvRefusedReport(nodeId, kvRefused);
+                     long prefixEvictions, long prefixResends) {
         nodes.onHeartbeat(nodeId, freePages, clock.nanoTime());
         nodes.onPrefixCacheReport(nodeId, cachedPages, prefixLookupTokens, prefixHitTokens, prefixEvictions,
                 prefixResends);
