@@ -97,9 +97,6 @@ final class DecodeCommand implements Callable<Integer> {
         final byte[] secret = secretOptions.secret(System.getenv());
         final String insecure = secretOptions.checkEndpoints(secret, "decode-" + nodeId, router, control, kv,
                 ackPublish, ackSubscribe);
-        if (insecure != null) {
-            System.err.println(insecure);
-        }
         return StandaloneRole.run("decode-" + nodeId, drivers, aeron -> new DecodeNodeAgent(new DecodeNodeContext()
                 .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir)).sharedSecret(secret)
                 .routerChannel(router).controlChannel(control).kvChannel(kv)
@@ -107,6 +104,11 @@ final class DecodeCommand implements Callable<Integer> {
                 .maxBatchSize(maxBatchSize).colocated(colocated)
                 .kvTransferTimeoutNs(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(kvTransferTimeoutMs))
                 .engineOptions(modelOptions.standaloneEngineOptions(dir).prefixCaching(prefixCaching.enabled))),
-                agent -> null);
+                agent -> {
+                    if (insecure != null) {
+                        System.err.println(insecure); // once the role runs, after any start-up error
+                    }
+                    return null;
+                });
     }
 }

@@ -60,14 +60,16 @@ final class PrefillCommand implements Callable<Integer> {
         final String control = drivers.channel(controlChannel, "aeron:udp?endpoint=127.0.0.1:" + (41000 + nodeId));
         final byte[] secret = secretOptions.secret(System.getenv());
         final String insecure = secretOptions.checkEndpoints(secret, "prefill-" + nodeId, router, control);
-        if (insecure != null) {
-            System.err.println(insecure);
-        }
         return StandaloneRole.run("prefill-" + nodeId, drivers, aeron -> new PrefillNodeAgent(new PrefillNodeContext()
                 .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir)).sharedSecret(secret)
                 .routerChannel(router).controlChannel(control).prefillTokenBudget(prefillTokenBudget)
                 .kvPathMode(kvPath.mode())
                 .engineOptions(modelOptions.standaloneEngineOptions(dir).prefixCaching(prefixCaching.enabled))),
-                agent -> null);
+                agent -> {
+                    if (insecure != null) {
+                        System.err.println(insecure); // once the role runs, after any start-up error
+                    }
+                    return null;
+                });
     }
 }
