@@ -21,6 +21,7 @@ public final class ClientContext {
     private int ingressStreamId = DEFAULT_INGRESS_STREAM_ID;
     private String egressChannel = DEFAULT_CHANNEL;
     private int egressStreamId = DEFAULT_EGRESS_STREAM_ID;
+    private byte[] sharedSecret;
     private long clientId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
     private long connectTimeoutNs = DEFAULT_CONNECT_TIMEOUT_NS;
     private long requestTimeoutNs = DEFAULT_REQUEST_TIMEOUT_NS;
@@ -61,4 +62,11 @@ public final class ClientContext {
         this.earlierSessionFailures = listener;
         return this;
     }
+
+    /**
+     * The deployment's shared secret, or null for none: the client's hello then proves it, and a router with a secret
+     * takes this client's requests only after that proof.
+     */
+    public byte[] sharedSecret() { return sharedSecret; }
+    public ClientContext sharedSecret(byte[] secret) { this.sharedSecret = secret; return this; }
 }

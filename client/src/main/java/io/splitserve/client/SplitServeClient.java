@@ -6,6 +6,7 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.splitserve.sbe.CancelRequestEncoder;
 import io.splitserve.sbe.ClientHelloEncoder;
+import io.splitserve.sbe.HelloSigner;
 import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.GenerateRequestEncoder;
 import io.splitserve.sbe.MessageHeaderEncoder;
@@ -54,6 +55,7 @@ public final class SplitServeClient implements AutoCloseable {
     private final GenerateRequestEncoder generate = new GenerateRequestEncoder();
     private final CancelRequestEncoder cancel = new CancelRequestEncoder();
     private final ClientHelloEncoder hello = new ClientHelloEncoder();
+    private final HelloSigner signer;
     /** Set when a router's egress image appears after the first hello: the receiving thread says hello again. */
     private final AtomicBoolean helloDue = new AtomicBoolean();
 
@@ -71,6 +73,7 @@ public final class SplitServeClient implements AutoCloseable {
 
     private SplitServeClient(ClientContext ctx, Aeron aeron, boolean ownsAeron) {
         this.ctx = ctx;
+        this.signer = new HelloSigner(ctx.sharedSecret());
         this.aeron = aeron;
         this.ownsAeron = ownsAeron;
         this.egress = aeron.addSubscription(ctx.egressChannel(), ctx.egressStreamId(), image -> helloDue.set(true),
@@ -143,9 +146,13 @@ public final class SplitServeClient implements AutoCloseable {
     }
 
     /** Tells the router this client id is here, so it continues the requests an earlier router left unfinished. */
+    /** Says hello to the router, with a fresh proof of the shared secret when one is configured. */
     private void sayHello() {
         synchronized (this) {
-            hello.wrapAndApplyHeader(buffer, 0, header).clientId(ctx.clientId());
+            hello.wrapAndApplyHeader(buffer, 0, header).clientId(ctx.clientId())
+                    .proofTimestampNanos(signer.timestampNanos()).proofNonce(signer.nonce());
+            final byte[] proof = signer.proofOf(buffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
+            hello.putProof(proof, 0, proof.length);
             offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
         }
     }

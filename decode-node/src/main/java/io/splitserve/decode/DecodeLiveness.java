@@ -35,7 +35,7 @@ final class DecodeLiveness implements Agent {
         this.nodeId = nodeId;
         this.intervalNs = intervalNs;
         this.roleName = roleName;
-        this.router = new RouterProxy(toRouter);
+        this.router = new RouterProxy(toRouter, null);
         this.load = initial;
     }
 

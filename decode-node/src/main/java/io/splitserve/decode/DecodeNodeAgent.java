@@ -89,7 +89,8 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
                 .transferTimeoutNs(ctx.kvTransferTimeoutNs())
                 .receiveListener(this));
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
-        this.router = new RouterProxy(ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()));
+        this.router = new RouterProxy(ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()),
+                ctx.sharedSecret());
         this.assembler = new FragmentAssembler(new DecodeControlAdapter(this));
         this.liveness = new DecodeLiveness(ctx.nodeId(), ctx.heartbeatIntervalNs(), roleName() + "-liveness",
                 ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()), load());

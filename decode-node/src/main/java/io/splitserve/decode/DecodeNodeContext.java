@@ -30,6 +30,7 @@ public final class DecodeNodeContext {
     private int nodeId = 1;
     private Path modelDir;
     private String modelName;
+    private byte[] sharedSecret;
     private EngineOptions engineOptions = new EngineOptions();
     private int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
     private boolean colocated;
@@ -156,4 +157,11 @@ public final class DecodeNodeContext {
     /** How long verified KV waits for its DecodeAdmit (or a DecodeAdmit for its KV) before it is dropped. */
     public long orphanTimeoutNs() { return orphanTimeoutNs; }
     public DecodeNodeContext orphanTimeoutNs(long ns) { this.orphanTimeoutNs = ns; return this; }
+
+    /**
+     * The deployment's shared secret, or null for none: this node's NodeHello then proves it to the router, which with
+     * a secret of its own refuses a hello without that proof.
+     */
+    public byte[] sharedSecret() { return sharedSecret; }
+    public DecodeNodeContext sharedSecret(byte[] secret) { this.sharedSecret = secret; return this; }
 }

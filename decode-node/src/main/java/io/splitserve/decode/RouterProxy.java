@@ -6,6 +6,7 @@ import io.splitserve.sbe.BoundedOffer;
 import io.splitserve.sbe.DecodeDoneEncoder;
 import io.splitserve.sbe.FinishReason;
 import io.splitserve.sbe.HeartbeatEncoder;
+import io.splitserve.sbe.HelloSigner;
 import io.splitserve.sbe.MessageHeaderEncoder;
 import io.splitserve.sbe.NodeHelloEncoder;
 import io.splitserve.sbe.NodeRole;
@@ -26,6 +27,7 @@ final class RouterProxy implements AutoCloseable {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(1);
 
     private final ExclusivePublication publication;
+    private final HelloSigner signer;
     private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
     private final MessageHeaderEncoder header = new MessageHeaderEncoder();
     private final NodeHelloEncoder hello = new NodeHelloEncoder();
@@ -33,8 +35,10 @@ final class RouterProxy implements AutoCloseable {
     private final TokenEventEncoder token = new TokenEventEncoder();
     private final DecodeDoneEncoder done = new DecodeDoneEncoder();
 
-    RouterProxy(ExclusivePublication publication) {
+    /** {@code sharedSecret} null: hellos carry no proof. */
+    RouterProxy(ExclusivePublication publication, byte[] sharedSecret) {
         this.publication = publication;
+        this.signer = new HelloSigner(sharedSecret);
     }
 
     boolean isConnected() {
@@ -52,11 +56,15 @@ final class RouterProxy implements AutoCloseable {
                 .controlStreamId(ctx.controlStreamId())
                 .kvStreamId(ctx.kvStreamId())
                 .kvAckStreamId(ctx.kvAckStreamId())
+                .proofTimestampNanos(signer.timestampNanos())
+                .proofNonce(signer.nonce())
                 .modelName(ctx.modelName())
                 .controlChannel(ctx.controlChannel())
                 .kvChannel(ctx.kvChannel())
                 .kvAckChannel(ctx.kvAckSubscribeChannel())
                 .putKvEndpoint(ctx.kvEndpoint(), 0, ctx.kvEndpoint().length);
+        final byte[] proof = signer.proofOf(buffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
+        hello.putProof(proof, 0, proof.length);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
     }
 

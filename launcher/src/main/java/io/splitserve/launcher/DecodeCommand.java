@@ -70,6 +70,9 @@ final class DecodeCommand implements Callable<Integer> {
     @Mixin
     MediaDriverOptions drivers;
 
+    @Mixin
+    SecretOptions secretOptions;
+
     @Override
     public Integer call() throws Exception {
         final Path dir = modelOptions.modelDir();
@@ -91,13 +94,21 @@ final class DecodeCommand implements Callable<Integer> {
             ackPublish = "aeron:udp?" + ackControl;
             ackSubscribe = "aeron:udp?endpoint=" + host + ":0|" + ackControl;
         }
+        final byte[] secret = secretOptions.secret(System.getenv());
+        final String insecure = secretOptions.checkEndpoints(secret, "decode-" + nodeId, router, control, kv,
+                ackPublish, ackSubscribe);
         return StandaloneRole.run("decode-" + nodeId, drivers, aeron -> new DecodeNodeAgent(new DecodeNodeContext()
-                .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir))
+                .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir)).sharedSecret(secret)
                 .routerChannel(router).controlChannel(control).kvChannel(kv)
                 .kvAckChannel(ackPublish).kvAckSubscribeChannel(ackSubscribe)
                 .maxBatchSize(maxBatchSize).colocated(colocated)
                 .kvTransferTimeoutNs(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(kvTransferTimeoutMs))
                 .engineOptions(modelOptions.standaloneEngineOptions(dir).prefixCaching(prefixCaching.enabled))),
-                agent -> null);
+                agent -> {
+                    if (insecure != null) {
+                        System.err.println(insecure); // once the role runs, after any start-up error
+                    }
+                    return null;
+                });
     }
 }

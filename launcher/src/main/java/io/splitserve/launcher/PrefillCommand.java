@@ -50,16 +50,26 @@ final class PrefillCommand implements Callable<Integer> {
     @Mixin
     MediaDriverOptions drivers;
 
+    @Mixin
+    SecretOptions secretOptions;
+
     @Override
     public Integer call() throws Exception {
         final Path dir = modelOptions.modelDir();
         final String router = drivers.channel(routerChannel, RouterCommand.ROUTER_UDP);
         final String control = drivers.channel(controlChannel, "aeron:udp?endpoint=127.0.0.1:" + (41000 + nodeId));
+        final byte[] secret = secretOptions.secret(System.getenv());
+        final String insecure = secretOptions.checkEndpoints(secret, "prefill-" + nodeId, router, control);
         return StandaloneRole.run("prefill-" + nodeId, drivers, aeron -> new PrefillNodeAgent(new PrefillNodeContext()
-                .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir))
+                .aeron(aeron).nodeId(nodeId).modelDir(dir).modelName(modelOptions.servedName(dir)).sharedSecret(secret)
                 .routerChannel(router).controlChannel(control).prefillTokenBudget(prefillTokenBudget)
                 .kvPathMode(kvPath.mode())
                 .engineOptions(modelOptions.standaloneEngineOptions(dir).prefixCaching(prefixCaching.enabled))),
-                agent -> null);
+                agent -> {
+                    if (insecure != null) {
+                        System.err.println(insecure); // once the role runs, after any start-up error
+                    }
+                    return null;
+                });
     }
 }

@@ -41,14 +41,22 @@ final class RouterCommand implements Callable<Integer> {
     @Mixin
     MediaDriverOptions drivers;
 
+    @Mixin
+    SecretOptions secretOptions;
+
     @Override
     public Integer call() throws Exception {
         final Path dir = modelOptions.modelDir();
         final ServedModel model = ServedModel.load(dir, modelOptions.servedName(dir));
         final String events = drivers.channel(nodeEventsChannel, ROUTER_UDP);
+        final byte[] secret = secretOptions.secret(System.getenv());
+        // the router says once itself when it runs without a secret
+        secretOptions.checkEndpoints(secret, "router", events, routerOptions.ingressChannel,
+                routerOptions.egressChannel);
         return StandaloneRole.run("router", drivers, aeron -> {
             final RouterContext ctx = new RouterContext().aeron(aeron).model(model).nodeEventsChannel(events);
             routerOptions.apply(ctx);
+            ctx.sharedSecret(secret);
             return new RouterAgent(ctx);
         }, agent -> {
             try {

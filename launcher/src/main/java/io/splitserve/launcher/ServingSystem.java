@@ -56,6 +56,7 @@ public final class ServingSystem implements AutoCloseable {
         long heartbeatTimeoutNs = RouterContext.DEFAULT_HEARTBEAT_TIMEOUT_NS;
         boolean prefixCaching = true;
         Consumer<RouterContext> routerSettings = ctx -> { };
+        byte[] sharedSecret;
 
         public Options modelDir(Path dir) { this.modelDir = dir; return this; }
         public Options modelName(String name) { this.modelName = name; return this; }
@@ -86,6 +87,8 @@ public final class ServingSystem implements AutoCloseable {
         public Options prefixCaching(boolean enabled) { this.prefixCaching = enabled; return this; }
         /** Further router settings (lengths, queue bound, journal). */
         public Options routerSettings(Consumer<RouterContext> settings) { this.routerSettings = settings; return this; }
+        /** The shared secret every node proves to the router (and Aeron clients must prove); null for none. */
+        public Options sharedSecret(byte[] secret) { this.sharedSecret = secret; return this; }
     }
 
     private final MediaDriver driver;
@@ -111,12 +114,14 @@ public final class ServingSystem implements AutoCloseable {
             for (int i = 1; i <= prefillNodes; i++) {
                 final PrefillNodeAgent agent = new PrefillNodeAgent(new PrefillNodeContext().aeron(aeron).nodeId(i)
                         .modelDir(o.modelDir).modelName(o.modelName).prefillTokenBudget(o.prefillTokenBudget)
+                        .sharedSecret(o.sharedSecret)
                         .kvPathMode(o.kvPath).engineOptions(engineOptions(o, placement.prefill(i - 1))));
                 nodeRunners.add(start(new AgentRunner(idle(), Throwable::printStackTrace, null, agent)));
             }
             for (int i = 1; i <= o.decodeNodes; i++) {
                 final DecodeNodeAgent agent = new DecodeNodeAgent(new DecodeNodeContext().aeron(aeron).nodeId(100 + i)
                         .modelDir(o.modelDir).modelName(o.modelName).colocated(o.colocated).maxBatchSize(o.maxBatchSize)
+                        .sharedSecret(o.sharedSecret)
                         .kvLayerImport(o.kvLayerImport)
                         .engineOptions(engineOptions(o, placement.decode(i - 1))
                                 .maxPages(o.decodePages).prefillTokenBudget(o.prefillTokenBudget)));
@@ -132,7 +137,8 @@ public final class ServingSystem implements AutoCloseable {
     private RouterContext routerContext() throws ModelLoadException, TokenizerException {
         final RouterContext routerCtx = new RouterContext().aeron(aeron)
                 .model(ServedModel.load(options.modelDir, options.modelName))
-                .heartbeatTimeoutNs(options.heartbeatTimeoutNs).prefixCaching(options.prefixCaching);
+                .heartbeatTimeoutNs(options.heartbeatTimeoutNs).prefixCaching(options.prefixCaching)
+                .sharedSecret(options.sharedSecret);
         options.routerSettings.accept(routerCtx);
         return routerCtx;
     }

@@ -37,7 +37,7 @@ final class PrefillLiveness implements Agent {
     PrefillLiveness(int nodeId, long intervalNs, ExclusivePublication toRouter, Load initial) {
         this.nodeId = nodeId;
         this.intervalNs = intervalNs;
-        this.router = new RouterProxy(toRouter);
+        this.router = new RouterProxy(toRouter, null);
         this.load = initial;
     }
 

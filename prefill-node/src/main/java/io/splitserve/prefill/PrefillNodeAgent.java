@@ -139,7 +139,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
                 engine.config().headDim(), KvDtype.valueOf(engine.kvWireType().name()));
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         final ExclusivePublication toRouter = ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId());
-        this.router = new RouterProxy(toRouter);
+        this.router = new RouterProxy(toRouter, ctx.sharedSecret());
         this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this));
         this.batcher = new PrefillBatcher(ctx.prefillTokenBudget(), engine.options().pageSize(), ctx.connectTimeoutNs());
         this.liveness = new PrefillLiveness(ctx.nodeId(), ctx.heartbeatIntervalNs(),

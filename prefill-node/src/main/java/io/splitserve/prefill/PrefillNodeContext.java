@@ -32,6 +32,7 @@ public final class PrefillNodeContext {
     private int nodeId = 1;
     private Path modelDir;
     private String modelName;
+    private byte[] sharedSecret;
     private EngineOptions engineOptions = new EngineOptions();
     private int prefillTokenBudget = DEFAULT_PREFILL_TOKEN_BUDGET;
     private String routerChannel = DEFAULT_CHANNEL;
@@ -127,4 +128,11 @@ public final class PrefillNodeContext {
     /** How long a request waits for its decode node's KV stream to connect before it fails FAILED_DISCONNECTED. */
     public long connectTimeoutNs() { return connectTimeoutNs; }
     public PrefillNodeContext connectTimeoutNs(long ns) { this.connectTimeoutNs = ns; return this; }
+
+    /**
+     * The deployment's shared secret, or null for none: this node's NodeHello then proves it to the router, which with
+     * a secret of its own refuses a hello without that proof.
+     */
+    public byte[] sharedSecret() { return sharedSecret; }
+    public PrefillNodeContext sharedSecret(byte[] secret) { this.sharedSecret = secret; return this; }
 }

@@ -5,6 +5,7 @@ import io.splitserve.engine.kv.PrefixCacheStats;
 import io.splitserve.sbe.BoundedOffer;
 import io.splitserve.sbe.FirstTokenEncoder;
 import io.splitserve.sbe.HeartbeatEncoder;
+import io.splitserve.sbe.HelloSigner;
 import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
 import io.splitserve.sbe.MessageHeaderEncoder;
@@ -28,6 +29,7 @@ final class RouterProxy implements AutoCloseable {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final ExclusivePublication publication;
+    private final HelloSigner signer;
     private final UnsafeBuffer buffer = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
     private final MessageHeaderEncoder header = new MessageHeaderEncoder();
     private final NodeHelloEncoder hello = new NodeHelloEncoder();
@@ -36,8 +38,10 @@ final class RouterProxy implements AutoCloseable {
     private final FirstTokenEncoder firstToken = new FirstTokenEncoder();
     private static final byte[] NO_KV_ENDPOINT = new byte[0];
 
-    RouterProxy(ExclusivePublication publication) {
+    /** {@code sharedSecret} null: hellos carry no proof. */
+    RouterProxy(ExclusivePublication publication, byte[] sharedSecret) {
         this.publication = publication;
+        this.signer = new HelloSigner(sharedSecret);
     }
 
     boolean isConnected() {
@@ -55,11 +59,15 @@ final class RouterProxy implements AutoCloseable {
                 .controlStreamId(ctx.controlStreamId())
                 .kvStreamId(0)
                 .kvAckStreamId(0)
+                .proofTimestampNanos(signer.timestampNanos())
+                .proofNonce(signer.nonce())
                 .modelName(ctx.modelName())
                 .controlChannel(ctx.controlChannel())
                 .kvChannel("")
                 .kvAckChannel("")
                 .putKvEndpoint(NO_KV_ENDPOINT, 0, 0);
+        final byte[] proof = signer.proofOf(buffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
+        hello.putProof(proof, 0, proof.length);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength());
     }
 

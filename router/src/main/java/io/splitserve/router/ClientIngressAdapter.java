@@ -20,7 +20,9 @@ import org.agrona.DirectBuffer;
  * Inbound side of the router's client ingress stream: GenerateRequest (text prompt, or chat messages as a JSON array
  * of {role, content}), CancelRequest and ClientHello. A GenerateRequest is reduced to a {@link CompletionInput}, so
  * Aeron clients get exactly the checks and messages HTTP clients get; one whose chat JSON does not parse is refused
- * with BAD_REQUEST naming the problem.
+ * with BAD_REQUEST naming the problem. With a shared secret, a ClientHello counts only with a valid proof, and requests
+ * and cancels only from the publication session whose hello proved their client id ({@link PeerAuthenticator}); the
+ * rest is dropped unanswered.
  */
 final class ClientIngressAdapter implements FragmentHandler {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,6 +33,7 @@ final class ClientIngressAdapter implements FragmentHandler {
     private final CancelRequestDecoder cancel = new CancelRequestDecoder();
     private final ClientHelloDecoder hello = new ClientHelloDecoder();
     private final RouterAgent router;
+    private final PeerAuthenticator.ProofReader helloProof = into -> hello.getProof(into, 0, into.length);
 
     ClientIngressAdapter(RouterAgent router) {
         this.router = router;
@@ -43,21 +46,32 @@ final class ClientIngressAdapter implements FragmentHandler {
             return;
         }
         switch (header.templateId()) {
-            case GenerateRequestDecoder.TEMPLATE_ID -> onGenerate(buffer, offset);
+            case GenerateRequestDecoder.TEMPLATE_ID -> onGenerate(buffer, offset, h.sessionId());
             case CancelRequestDecoder.TEMPLATE_ID -> {
                 cancel.wrapAndApplyHeader(buffer, offset, header);
-                router.onClientCancel(cancel.clientId(), cancel.requestId());
+                if (router.clientMessageProved(h.sessionId(), cancel.clientId())) {
+                    router.onClientCancel(cancel.clientId(), cancel.requestId());
+                }
             }
             case ClientHelloDecoder.TEMPLATE_ID -> {
                 hello.wrapAndApplyHeader(buffer, offset, header);
-                router.onClientHello(hello.clientId());
+                final long clientId = hello.clientId();
+                if (router.helloProved(PeerAuthenticator.Refused.CLIENT_HELLO, h.sessionId(), "router: ClientHello of"
+                        + " client " + clientId, buffer, offset, hello.limit() - offset, hello.proofTimestampNanos(),
+                        hello.proofNonce(), hello.proofLength(), helloProof)) {
+                    router.onClientProved(h.sessionId(), clientId);
+                    router.onClientHello(clientId);
+                }
             }
             default -> { }
         }
     }
 
-    private void onGenerate(DirectBuffer buffer, int offset) {
+    private void onGenerate(DirectBuffer buffer, int offset, int sessionId) {
         generate.wrapAndApplyHeader(buffer, offset, header);
+        if (!router.clientMessageProved(sessionId, generate.clientId())) {
+            return;
+        }
         final long requestId = generate.requestId();
         final int maxNewTokens = generate.maxNewTokens();
         final double temperature = generate.temperature();

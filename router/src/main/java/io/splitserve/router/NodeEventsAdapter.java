@@ -19,7 +19,8 @@ import org.agrona.DirectBuffer;
  * TokenEvent and DecodeDone, decoded and handed to the router agent. Enum values newer than this router's schema
  * never throw: a KV status goes on as its raw value, a finish reason and a KV path as NULL_VAL, for the router to
  * report as unknown; a PrefillDone from a node older than schema version 4 carries no path and is read as HOST, the
- * only path those nodes had. Messages of other schemas or types are ignored.
+ * only path those nodes had. A NodeHello reaches the router only after its proof of the shared secret passed
+ * ({@link PeerAuthenticator}: the proof covers every byte before it). Messages of other schemas or types are ignored.
  */
 final class NodeEventsAdapter implements FragmentHandler {
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
@@ -30,6 +31,7 @@ final class NodeEventsAdapter implements FragmentHandler {
     private final FirstTokenDecoder firstToken = new FirstTokenDecoder();
     private final DecodeDoneDecoder decodeDone = new DecodeDoneDecoder();
     private final RouterAgent router;
+    private final PeerAuthenticator.ProofReader helloProof = into -> hello.getProof(into, 0, into.length);
 
     NodeEventsAdapter(RouterAgent router) {
         this.router = router;
@@ -82,12 +84,19 @@ final class NodeEventsAdapter implements FragmentHandler {
                 final int controlStreamId = hello.controlStreamId();
                 final int kvStreamId = hello.kvStreamId();
                 final int kvAckStreamId = hello.kvAckStreamId();
+                final long proofTimestamp = hello.proofTimestampNanos();
+                final long proofNonce = hello.proofNonce();
                 final String modelName = hello.modelName();
                 final String controlChannel = hello.controlChannel();
                 final String kvChannel = hello.kvChannel();
                 final String kvAckChannel = hello.kvAckChannel();
                 final byte[] kvEndpoint = new byte[hello.kvEndpointLength()];
                 hello.getKvEndpoint(kvEndpoint, 0, kvEndpoint.length);
+                if (!router.helloProved(PeerAuthenticator.Refused.NODE_HELLO, h.sessionId(), "router: NodeHello of node "
+                        + nodeId, buffer, offset, hello.limit() - offset, proofTimestamp, proofNonce,
+                        hello.proofLength(), helloProof)) {
+                    return;
+                }
                 router.onNodeHello(nodeId, h.sessionId(), role, totalPages, pageSize, modelName, controlChannel,
                         controlStreamId, kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, kvEndpoint);
             }

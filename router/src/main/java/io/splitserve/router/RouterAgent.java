@@ -11,15 +11,18 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.agrona.DirectBuffer;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.EpochNanoClock;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.NanoClock;
 
 /**
  * The router as one Agrona agent, the system's front door: its duty cycle and its dispatch. Each cycle reads node
  * events and client requests from Aeron (through {@link NodeEventsAdapter} and {@link ClientIngressAdapter}) and
- * commands handed over by other threads (the HTTP shim, Aeron's image handler), checks node health every 20 ms and
+ * commands handed over by other threads (the HTTP shim, Aeron's image handler), believes hellos and client requests
+ * only as far as {@link PeerAuthenticator} lets it (a shared secret proved), checks node health every 20 ms and
  * expires queued requests, then places queued requests. Its on* handlers only route: node health to the
  * {@link NodeRegistry}, requests and their attempts to the {@link RequestScheduler} (which places through
  * {@link PrefixAwarePlacement}, or {@link JsqPlacement} when nodes cache no prefixes), a reconnecting client's unfinished
@@ -36,6 +39,8 @@ public final class RouterAgent implements Agent {
 
     private final ServedModel model;
     private final NanoClock clock;
+    private final EpochNanoClock epochClock;
+    private final PeerAuthenticator authenticator;
     private final RequestValidator validator;
     private final Subscription nodeEvents;
     private final Subscription ingress;
@@ -56,6 +61,13 @@ public final class RouterAgent implements Agent {
         this.model = ctx.model();
         this.clock = ctx.nanoClock();
         this.log = ctx.log();
+        this.epochClock = ctx.epochNanoClock();
+        this.authenticator = new PeerAuthenticator(ctx.sharedSecret(), log);
+        metrics.authenticator = authenticator;
+        if (!authenticator.enabled()) {
+            log.accept("router: no shared secret configured: every node and client that reaches the router is believed"
+                    + " (safe only when its endpoints are reachable from this host alone)");
+        }
         this.validator = new RequestValidator(model, ctx.maxInputLength(), ctx.maxOutputLength());
         this.nodes = new NodeRegistry(model.name(), ctx.heartbeatTimeoutNs(),
                 (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId)));
@@ -69,7 +81,8 @@ public final class RouterAgent implements Agent {
                         + " refused: " + reason));
         this.nodeEvents = ctx.aeron().addSubscription(ctx.nodeEventsChannel(), ctx.nodeEventsStreamId(),
                 image -> { }, this::onNodeEventsImageUnavailable);
-        this.ingress = ctx.aeron().addSubscription(ctx.ingressChannel(), ctx.ingressStreamId());
+        this.ingress = ctx.aeron().addSubscription(ctx.ingressChannel(), ctx.ingressStreamId(),
+                image -> { }, this::onIngressImageUnavailable);
         this.egress = new ClientEgressProxy(ctx.aeron().addExclusivePublication(ctx.egressChannel(),
                 ctx.egressStreamId()));
         this.nodeAssembler = new FragmentAssembler(new NodeEventsAdapter(this));
@@ -172,6 +185,27 @@ public final class RouterAgent implements Agent {
         }
     }
 
+    /**
+     * Whether a hello (node or client) proves the shared secret, fresh and not seen before; a refusal is counted and
+     * logged once per session.
+     */
+    boolean helloProved(PeerAuthenticator.Refused what, int sessionId, String who, DirectBuffer buffer, int offset,
+                        int signedLength, long proofTimestampNs, long proofNonce, int proofLength,
+                        PeerAuthenticator.ProofReader proof) {
+        return authenticator.acceptHello(what, sessionId, who, buffer, offset, signedLength, proofTimestampNs,
+                proofNonce, proofLength, proof, epochClock.nanoTime());
+    }
+
+    /** A client's hello on ingress session {@code sessionId} proved the secret: that session speaks for it. */
+    void onClientProved(int sessionId, long clientId) {
+        authenticator.clientProved(sessionId, clientId);
+    }
+
+    /** Whether a client request or cancel on {@code sessionId} comes from the session that proved its client id. */
+    boolean clientMessageProved(int sessionId, long clientId) {
+        return authenticator.acceptClientMessage(sessionId, clientId);
+    }
+
     void onClientCancel(long clientId, long clientRequestId) {
         scheduler.cancel(clientId, clientRequestId);
     }
@@ -219,6 +253,12 @@ public final class RouterAgent implements Agent {
     private void onNodeEventsImageUnavailable(Image image) {
         final int sessionId = image.sessionId();
         commands.offer(() -> nodes.onEventsImageClosed(sessionId)); // when full, the heartbeat timeout still finds it
+    }
+
+    /** On Aeron's conductor thread: a client's ingress stream went away; its session proves nothing any more. */
+    private void onIngressImageUnavailable(Image image) {
+        final int sessionId = image.sessionId();
+        commands.offer(() -> authenticator.sessionClosed(sessionId));
     }
 
     @Override

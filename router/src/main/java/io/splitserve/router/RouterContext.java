@@ -15,8 +15,9 @@ import org.agrona.concurrent.SystemNanoClock;
  * most 1024; at most 256 requests queued for a node (more are refused at once as OVERLOADED); a node that sends no
  * heartbeat for 1 s is dead; a queued request that no node takes within 30 s fails with TIMEOUT; nodes cache prompt
  * prefixes, so placement is KV-aware ({@link PrefixAwarePlacement}: balance 1, imbalance factor 4, 262144 prompt
- * tokens remembered per node); no journal unless a directory is given; time from the system clocks; log lines (one per
- * failed request, refused node hellos) to standard error. Only the Aeron client and the served model have no default.
+ * tokens remembered per node); no journal unless a directory is given; no shared secret (every node and client is
+ * believed, as on loopback); time from the system clocks; log lines (one per failed request, refused node hellos,
+ * refused peers) to standard error. Only the Aeron client and the served model have no default.
  */
 public final class RouterContext {
     public static final String DEFAULT_CHANNEL = "aeron:ipc";
@@ -62,6 +63,7 @@ public final class RouterContext {
     private NanoClock nanoClock = SystemNanoClock.INSTANCE;
     private EpochNanoClock epochNanoClock = new SystemEpochNanoClock();
     private Consumer<String> log = System.err::println;
+    private byte[] sharedSecret;
 
     /** Checks the configuration; throws IllegalStateException naming the first missing or invalid setting. */
     RouterContext conclude() {
@@ -192,5 +194,13 @@ public final class RouterContext {
      * router id, attempt count and the nodes of its last attempt) and one for every refused node hello.
      */
     public Consumer<String> log() { return log; }
+
+    /**
+     * The deployment's shared secret (at least {@link io.splitserve.sbe.HelloProof#MIN_SECRET_BYTES} bytes), or null
+     * for none: with one, a node is registered and an Aeron client's requests are taken only after a hello that proves
+     * it ({@link PeerAuthenticator}).
+     */
+    public byte[] sharedSecret() { return sharedSecret; }
+    public RouterContext sharedSecret(byte[] secret) { this.sharedSecret = secret; return this; }
     public RouterContext log(Consumer<String> log) { this.log = log; return this; }
 }

@@ -38,6 +38,8 @@ final class RouterMetrics {
     long placementsByPrefix;
     long placementsByLoad;
     long placementPrefixTokens;
+    /** Hellos and client messages the router refused for want of a valid proof; null until the agent sets it. */
+    PeerAuthenticator authenticator;
 
     void finished(FinishReason reason) {
         finished.computeIfAbsent(reason, r -> new long[1])[0]++;
@@ -171,6 +173,13 @@ final class RouterMetrics {
                 + " colocated node) likely held in its prefix cache, over all attempts placed", placementPrefixTokens);
         counter(out, "splitserve_egress_dropped_total", "Client events dropped because the client did not keep up",
                 egressDropped);
+        out.append("# HELP splitserve_auth_refused_total Hellos and client messages dropped because their sender did"
+                        + " not prove the shared secret, by what was dropped\n")
+                .append("# TYPE splitserve_auth_refused_total counter\n");
+        for (PeerAuthenticator.Refused what : PeerAuthenticator.Refused.values()) {
+            out.append("splitserve_auth_refused_total{what=\"").append(what.label).append("\"} ")
+                    .append(authenticator == null ? 0 : authenticator.refused(what)).append('\n');
+        }
         summary(out, "splitserve_time_to_first_token_seconds", "Time from acceptance to the first token",
                 timeToFirstToken);
         summary(out, "splitserve_time_per_output_token_seconds", "Time between consecutive tokens of a request",
