@@ -1,0 +1,164 @@
+package io.splitserve.sbe;
+
+import java.nio.ByteOrder;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Checks an inbound message of this schema against the fragment it arrived in before any decoder reads it, since
+ * the generated decoders trust the bytes: a var-data length (up to 1 GiB) is read as given, and a field past the
+ * fragment is read from whatever the term buffer holds next. {@link #fits} walks the message's groups and var data on
+ * a view bounded to the fragment and says whether everything the header and length fields declare lies inside it,
+ * so a truncated message or a lying length is refused before it is decoded, allocates, or loops. The walk reads only
+ * length fields, each after the one before; a length of 2 GiB or more (read as a negative int, which would step the
+ * walk backwards and let a later decoder allocate a negative or huge array) is refused as running backwards.
+ *
+ * <p>After {@code fits} returned true, decode through {@link #buffer()} at offset 0: the view ends where the fragment
+ * ends, so even a fixed field an old-version header claims short lies inside it or is refused by Agrona's bounds
+ * check (never read from beyond the fragment). One instance per adapter; nothing is allocated per message.
+ */
+public final class MessageBounds {
+    private static final int BODY = MessageHeaderDecoder.ENCODED_LENGTH;
+
+    private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
+    private final ForwardOnlyBuffer walk = new ForwardOnlyBuffer();
+    private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+    private final GenerateRequestDecoder generateRequest = new GenerateRequestDecoder();
+    private final CancelRequestDecoder cancelRequest = new CancelRequestDecoder();
+    private final TokenEventDecoder tokenEvent = new TokenEventDecoder();
+    private final RequestErrorDecoder requestError = new RequestErrorDecoder();
+    private final ClientHelloDecoder clientHello = new ClientHelloDecoder();
+    private final NodeHelloDecoder nodeHello = new NodeHelloDecoder();
+    private final HeartbeatDecoder heartbeat = new HeartbeatDecoder();
+    private final PrefillRequestDecoder prefillRequest = new PrefillRequestDecoder();
+    private final PrefillDoneDecoder prefillDone = new PrefillDoneDecoder();
+    private final FirstTokenDecoder firstToken = new FirstTokenDecoder();
+    private final DecodeAdmitDecoder decodeAdmit = new DecodeAdmitDecoder();
+    private final DecodeDoneDecoder decodeDone = new DecodeDoneDecoder();
+    private final KvTransferBeginDecoder kvTransferBegin = new KvTransferBeginDecoder();
+    private final KvChunkDecoder kvChunk = new KvChunkDecoder();
+    private final KvTransferEndDecoder kvTransferEnd = new KvTransferEndDecoder();
+    private final KvLayerReadyDecoder kvLayerReady = new KvLayerReadyDecoder();
+    private final KvKeepAliveDecoder kvKeepAlive = new KvKeepAliveDecoder();
+    private final KvTransferAckDecoder kvTransferAck = new KvTransferAckDecoder();
+
+    /**
+     * Whether the fragment {@code [offset, offset + length)} of {@code buffer} holds one whole message of this schema
+     * with a known template: its header, its block as the header sizes it (at least this schema's block when the header
+     * claims this version or later), and every group and var-data field its length fields declare. On true, the view
+     * ({@link #buffer()}) and header ({@link #header()}) are wrapped on that fragment.
+     */
+    public boolean fits(DirectBuffer buffer, int offset, int length) {
+        if (offset < 0 || length < MessageHeaderDecoder.ENCODED_LENGTH || offset > buffer.capacity() - length) {
+            return false;
+        }
+        view.wrap(buffer, offset, length);
+        walk.wrap(buffer, offset, length);
+        header.wrap(view, 0);
+        if (header.schemaId() != MessageHeaderDecoder.SCHEMA_ID) {
+            return false;
+        }
+        final int decodedLength;
+        try {
+            walk.restart();
+            decodedLength = decodedLength(header.templateId());
+        } catch (IndexOutOfBoundsException e) { // a length field lies past the fragment, or the walk ran backwards
+            return false;
+        }
+        return decodedLength >= walk.readEnd && decodedLength <= length;
+    }
+
+    /** The fragment as the last {@link #fits} call that returned true saw it, from offset 0. */
+    public DirectBuffer buffer() {
+        return view;
+    }
+
+    /** The message header of that fragment. */
+    public MessageHeaderDecoder header() {
+        return header;
+    }
+
+    // header + block + groups + var data as declared, or -1 for an unknown template or a block shorter than this
+    // version's; a declared var-data length past the fragment gives a length over the fragment's, never a read there
+    private int decodedLength(int templateId) {
+        final int blockLength = header.blockLength();
+        final int version = header.version();
+        final boolean current = version >= MessageHeaderDecoder.SCHEMA_VERSION;
+        final int bodyLength = switch (templateId) {
+            case GenerateRequestDecoder.TEMPLATE_ID -> current && blockLength < GenerateRequestDecoder.BLOCK_LENGTH
+                    ? -1 : generateRequest.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case CancelRequestDecoder.TEMPLATE_ID -> current && blockLength < CancelRequestDecoder.BLOCK_LENGTH
+                    ? -1 : cancelRequest.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case TokenEventDecoder.TEMPLATE_ID -> current && blockLength < TokenEventDecoder.BLOCK_LENGTH
+                    ? -1 : tokenEvent.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case RequestErrorDecoder.TEMPLATE_ID -> current && blockLength < RequestErrorDecoder.BLOCK_LENGTH
+                    ? -1 : requestError.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case ClientHelloDecoder.TEMPLATE_ID -> current && blockLength < ClientHelloDecoder.BLOCK_LENGTH
+                    ? -1 : clientHello.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case NodeHelloDecoder.TEMPLATE_ID -> current && blockLength < NodeHelloDecoder.BLOCK_LENGTH
+                    ? -1 : nodeHello.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case HeartbeatDecoder.TEMPLATE_ID -> current && blockLength < HeartbeatDecoder.BLOCK_LENGTH
+                    ? -1 : heartbeat.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case PrefillRequestDecoder.TEMPLATE_ID -> current && blockLength < PrefillRequestDecoder.BLOCK_LENGTH
+                    ? -1 : prefillRequest.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case PrefillDoneDecoder.TEMPLATE_ID -> current && blockLength < PrefillDoneDecoder.BLOCK_LENGTH
+                    ? -1 : prefillDone.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case FirstTokenDecoder.TEMPLATE_ID -> current && blockLength < FirstTokenDecoder.BLOCK_LENGTH
+                    ? -1 : firstToken.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case DecodeAdmitDecoder.TEMPLATE_ID -> current && blockLength < DecodeAdmitDecoder.BLOCK_LENGTH
+                    ? -1 : decodeAdmit.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case DecodeDoneDecoder.TEMPLATE_ID -> current && blockLength < DecodeDoneDecoder.BLOCK_LENGTH
+                    ? -1 : decodeDone.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case KvTransferBeginDecoder.TEMPLATE_ID -> current && blockLength < KvTransferBeginDecoder.BLOCK_LENGTH
+                    ? -1 : kvTransferBegin.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case KvChunkDecoder.TEMPLATE_ID -> current && blockLength < KvChunkDecoder.BLOCK_LENGTH
+                    ? -1 : kvChunk.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case KvTransferEndDecoder.TEMPLATE_ID -> current && blockLength < KvTransferEndDecoder.BLOCK_LENGTH
+                    ? -1 : kvTransferEnd.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case KvLayerReadyDecoder.TEMPLATE_ID -> current && blockLength < KvLayerReadyDecoder.BLOCK_LENGTH
+                    ? -1 : kvLayerReady.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case KvKeepAliveDecoder.TEMPLATE_ID -> current && blockLength < KvKeepAliveDecoder.BLOCK_LENGTH
+                    ? -1 : kvKeepAlive.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case KvTransferAckDecoder.TEMPLATE_ID -> current && blockLength < KvTransferAckDecoder.BLOCK_LENGTH
+                    ? -1 : kvTransferAck.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            default -> -1;
+        };
+        // sbeDecodedLength counts from the block; a length field near 1 GiB can wrap the int sum negative
+        return bodyLength < 0 ? -1 : MessageHeaderDecoder.ENCODED_LENGTH + bodyLength;
+    }
+
+    /** The walk's view: refuses a read before the one it just made, and remembers how far the reads reached. */
+    private static final class ForwardOnlyBuffer extends UnsafeBuffer {
+        private int lastIndex;
+        private int readEnd;
+
+        ForwardOnlyBuffer() {
+            super(0, 0);
+        }
+
+        void restart() {
+            lastIndex = 0;
+            readEnd = 0;
+        }
+
+        private void forward(int index, int size) {
+            if (index < lastIndex) {
+                throw new IndexOutOfBoundsException("length fields run backwards: " + index + " after " + lastIndex);
+            }
+            lastIndex = index;
+            readEnd = Math.max(readEnd, index + size);
+        }
+
+        @Override
+        public int getInt(int index, ByteOrder byteOrder) {
+            forward(index, Integer.BYTES);
+            return super.getInt(index, byteOrder);
+        }
+
+        @Override
+        public short getShort(int index, ByteOrder byteOrder) {
+            forward(index, Short.BYTES);
+            return super.getShort(index, byteOrder);
+        }
+    }
+}
