@@ -1,5 +1,7 @@
 package io.splitserve.sbe;
 
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.nio.ByteOrder;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -13,12 +15,32 @@ import org.agrona.concurrent.UnsafeBuffer;
  * length fields, each after the one before; a length of 2 GiB or more (read as a negative int, which would step the
  * walk backwards and let a later decoder allocate a negative or huge array) is refused as running backwards.
  *
- * <p>After {@code fits} returned true, decode through {@link #buffer()} at offset 0: the view ends where the fragment
- * ends, so even a fixed field an old-version header claims short lies inside it or is refused by Agrona's bounds
- * check (never read from beyond the fragment). One instance per adapter; nothing is allocated per message.
+ * <p>The block must hold every fixed field of the version the header claims (a field since a later version is not
+ * read), since the decoders read those at fixed offsets whatever the block length says. After {@code fits} returned
+ * true, decode through {@link #buffer()} at offset 0, a view that ends where the fragment ends (Agrona's bounds check
+ * stays the last line). One instance per adapter; nothing is allocated per message.
  */
 public final class MessageBounds {
     private static final int BODY = MessageHeaderDecoder.ENCODED_LENGTH;
+    // per message, per schema version: the block its fixed fields of that version need
+    private static final int[] GENERATE_REQUEST_BLOCKS = requiredBlocks(GenerateRequestDecoder.class);
+    private static final int[] CANCEL_REQUEST_BLOCKS = requiredBlocks(CancelRequestDecoder.class);
+    private static final int[] TOKEN_EVENT_BLOCKS = requiredBlocks(TokenEventDecoder.class);
+    private static final int[] REQUEST_ERROR_BLOCKS = requiredBlocks(RequestErrorDecoder.class);
+    private static final int[] CLIENT_HELLO_BLOCKS = requiredBlocks(ClientHelloDecoder.class);
+    private static final int[] NODE_HELLO_BLOCKS = requiredBlocks(NodeHelloDecoder.class);
+    private static final int[] HEARTBEAT_BLOCKS = requiredBlocks(HeartbeatDecoder.class);
+    private static final int[] PREFILL_REQUEST_BLOCKS = requiredBlocks(PrefillRequestDecoder.class);
+    private static final int[] PREFILL_DONE_BLOCKS = requiredBlocks(PrefillDoneDecoder.class);
+    private static final int[] FIRST_TOKEN_BLOCKS = requiredBlocks(FirstTokenDecoder.class);
+    private static final int[] DECODE_ADMIT_BLOCKS = requiredBlocks(DecodeAdmitDecoder.class);
+    private static final int[] DECODE_DONE_BLOCKS = requiredBlocks(DecodeDoneDecoder.class);
+    private static final int[] KV_TRANSFER_BEGIN_BLOCKS = requiredBlocks(KvTransferBeginDecoder.class);
+    private static final int[] KV_CHUNK_BLOCKS = requiredBlocks(KvChunkDecoder.class);
+    private static final int[] KV_TRANSFER_END_BLOCKS = requiredBlocks(KvTransferEndDecoder.class);
+    private static final int[] KV_LAYER_READY_BLOCKS = requiredBlocks(KvLayerReadyDecoder.class);
+    private static final int[] KV_KEEP_ALIVE_BLOCKS = requiredBlocks(KvKeepAliveDecoder.class);
+    private static final int[] KV_TRANSFER_ACK_BLOCKS = requiredBlocks(KvTransferAckDecoder.class);
 
     private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
     private final ForwardOnlyBuffer walk = new ForwardOnlyBuffer();
@@ -78,53 +100,83 @@ public final class MessageBounds {
         return header;
     }
 
-    // header + block + groups + var data as declared, or -1 for an unknown template or a block shorter than this
-    // version's; a declared var-data length past the fragment gives a length over the fragment's, never a read there
+    // header + block + groups + var data as declared, or -1 for an unknown template or a block shorter than the fixed
+    // fields of the version the header claims (the decoders read those whatever the block length says); a declared var-data length past the fragment gives a length over the fragment's, never a read there
     private int decodedLength(int templateId) {
         final int blockLength = header.blockLength();
         final int version = header.version();
-        final boolean current = version >= MessageHeaderDecoder.SCHEMA_VERSION;
         final int bodyLength = switch (templateId) {
-            case GenerateRequestDecoder.TEMPLATE_ID -> current && blockLength < GenerateRequestDecoder.BLOCK_LENGTH
+            case GenerateRequestDecoder.TEMPLATE_ID -> blockLength < required(GENERATE_REQUEST_BLOCKS, version)
                     ? -1 : generateRequest.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case CancelRequestDecoder.TEMPLATE_ID -> current && blockLength < CancelRequestDecoder.BLOCK_LENGTH
+            case CancelRequestDecoder.TEMPLATE_ID -> blockLength < required(CANCEL_REQUEST_BLOCKS, version)
                     ? -1 : cancelRequest.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case TokenEventDecoder.TEMPLATE_ID -> current && blockLength < TokenEventDecoder.BLOCK_LENGTH
+            case TokenEventDecoder.TEMPLATE_ID -> blockLength < required(TOKEN_EVENT_BLOCKS, version)
                     ? -1 : tokenEvent.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case RequestErrorDecoder.TEMPLATE_ID -> current && blockLength < RequestErrorDecoder.BLOCK_LENGTH
+            case RequestErrorDecoder.TEMPLATE_ID -> blockLength < required(REQUEST_ERROR_BLOCKS, version)
                     ? -1 : requestError.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case ClientHelloDecoder.TEMPLATE_ID -> current && blockLength < ClientHelloDecoder.BLOCK_LENGTH
+            case ClientHelloDecoder.TEMPLATE_ID -> blockLength < required(CLIENT_HELLO_BLOCKS, version)
                     ? -1 : clientHello.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case NodeHelloDecoder.TEMPLATE_ID -> current && blockLength < NodeHelloDecoder.BLOCK_LENGTH
+            case NodeHelloDecoder.TEMPLATE_ID -> blockLength < required(NODE_HELLO_BLOCKS, version)
                     ? -1 : nodeHello.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case HeartbeatDecoder.TEMPLATE_ID -> current && blockLength < HeartbeatDecoder.BLOCK_LENGTH
+            case HeartbeatDecoder.TEMPLATE_ID -> blockLength < required(HEARTBEAT_BLOCKS, version)
                     ? -1 : heartbeat.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case PrefillRequestDecoder.TEMPLATE_ID -> current && blockLength < PrefillRequestDecoder.BLOCK_LENGTH
+            case PrefillRequestDecoder.TEMPLATE_ID -> blockLength < required(PREFILL_REQUEST_BLOCKS, version)
                     ? -1 : prefillRequest.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case PrefillDoneDecoder.TEMPLATE_ID -> current && blockLength < PrefillDoneDecoder.BLOCK_LENGTH
+            case PrefillDoneDecoder.TEMPLATE_ID -> blockLength < required(PREFILL_DONE_BLOCKS, version)
                     ? -1 : prefillDone.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case FirstTokenDecoder.TEMPLATE_ID -> current && blockLength < FirstTokenDecoder.BLOCK_LENGTH
+            case FirstTokenDecoder.TEMPLATE_ID -> blockLength < required(FIRST_TOKEN_BLOCKS, version)
                     ? -1 : firstToken.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case DecodeAdmitDecoder.TEMPLATE_ID -> current && blockLength < DecodeAdmitDecoder.BLOCK_LENGTH
+            case DecodeAdmitDecoder.TEMPLATE_ID -> blockLength < required(DECODE_ADMIT_BLOCKS, version)
                     ? -1 : decodeAdmit.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case DecodeDoneDecoder.TEMPLATE_ID -> current && blockLength < DecodeDoneDecoder.BLOCK_LENGTH
+            case DecodeDoneDecoder.TEMPLATE_ID -> blockLength < required(DECODE_DONE_BLOCKS, version)
                     ? -1 : decodeDone.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case KvTransferBeginDecoder.TEMPLATE_ID -> current && blockLength < KvTransferBeginDecoder.BLOCK_LENGTH
+            case KvTransferBeginDecoder.TEMPLATE_ID -> blockLength < required(KV_TRANSFER_BEGIN_BLOCKS, version)
                     ? -1 : kvTransferBegin.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case KvChunkDecoder.TEMPLATE_ID -> current && blockLength < KvChunkDecoder.BLOCK_LENGTH
+            case KvChunkDecoder.TEMPLATE_ID -> blockLength < required(KV_CHUNK_BLOCKS, version)
                     ? -1 : kvChunk.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case KvTransferEndDecoder.TEMPLATE_ID -> current && blockLength < KvTransferEndDecoder.BLOCK_LENGTH
+            case KvTransferEndDecoder.TEMPLATE_ID -> blockLength < required(KV_TRANSFER_END_BLOCKS, version)
                     ? -1 : kvTransferEnd.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case KvLayerReadyDecoder.TEMPLATE_ID -> current && blockLength < KvLayerReadyDecoder.BLOCK_LENGTH
+            case KvLayerReadyDecoder.TEMPLATE_ID -> blockLength < required(KV_LAYER_READY_BLOCKS, version)
                     ? -1 : kvLayerReady.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case KvKeepAliveDecoder.TEMPLATE_ID -> current && blockLength < KvKeepAliveDecoder.BLOCK_LENGTH
+            case KvKeepAliveDecoder.TEMPLATE_ID -> blockLength < required(KV_KEEP_ALIVE_BLOCKS, version)
                     ? -1 : kvKeepAlive.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
-            case KvTransferAckDecoder.TEMPLATE_ID -> current && blockLength < KvTransferAckDecoder.BLOCK_LENGTH
+            case KvTransferAckDecoder.TEMPLATE_ID -> blockLength < required(KV_TRANSFER_ACK_BLOCKS, version)
                     ? -1 : kvTransferAck.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
             default -> -1;
         };
         // sbeDecodedLength counts from the block; a length field near 1 GiB can wrap the int sum negative
         return bodyLength < 0 ? -1 : MessageHeaderDecoder.ENCODED_LENGTH + bodyLength;
+    }
+
+    private static int required(int[] blockByVersion, int version) {
+        return blockByVersion[Math.min(version, blockByVersion.length - 1)];
+    }
+
+    /**
+     * For each schema version up to this one, the end of the last fixed field a decoder of that version reads, from
+     * the generated field metadata ({@code xSinceVersion}, {@code xEncodingOffset}, {@code xEncodingLength}).
+     */
+    private static int[] requiredBlocks(Class<?> decoder) {
+        final int[] blocks = new int[MessageHeaderDecoder.SCHEMA_VERSION + 1];
+        final String offsetSuffix = "EncodingOffset";
+        try {
+            for (Method method : decoder.getMethods()) {
+                final String name = method.getName();
+                if (!Modifier.isStatic(method.getModifiers()) || !name.endsWith(offsetSuffix)
+                        || method.getParameterCount() != 0) {
+                    continue;
+                }
+                final String field = name.substring(0, name.length() - offsetSuffix.length());
+                final int end = (int) method.invoke(null) + (int) decoder.getMethod(field + "EncodingLength").invoke(null);
+                final int since = (int) decoder.getMethod(field + "SinceVersion").invoke(null);
+                for (int version = since; version < blocks.length; version++) {
+                    blocks[version] = Math.max(blocks[version], end);
+                }
+            }
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("generated decoder " + decoder.getSimpleName() + " lacks field metadata", e);
+        }
+        return blocks;
     }
 
     /** The walk's view: refuses a read before the one it just made, and remembers how far the reads reached. */

@@ -79,6 +79,23 @@ class MessageBoundsTest {
         assertFalse(bounds.fits(buffer, 0, length));
     }
 
+    /**
+     * Found by MessageBoundsFuzzTest: a KvTransferBegin header claiming version 0 with a 5-byte block passed, since
+     * only a current-version block was checked, and its decoder then read requestId's neighbours past the fragment.
+     */
+    @Test
+    void anOldVersionBlockShorterThanThatVersionsFieldsIsRefused() {
+        final KvTransferBeginEncoder begin = new KvTransferBeginEncoder()
+                .wrapAndApplyHeader(buffer, 0, new MessageHeaderEncoder());
+        begin.requestId(1).putGpuExport(new byte[0], 0, 0).putTokenIds(new byte[0], 0, 0);
+        final int length = MessageHeaderEncoder.ENCODED_LENGTH + begin.encodedLength();
+        buffer.putShort(6, (short) 0);
+        buffer.putShort(0, (short) 5);
+        assertFalse(bounds.fits(buffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + 5 + 4 * 2));
+        buffer.putShort(0, (short) KvTransferBeginEncoder.BLOCK_LENGTH);
+        assertTrue(bounds.fits(buffer, 0, length), "version 0 with the whole block");
+    }
+
     @Test
     void anotherSchemaOrAnUnknownTemplateIsRefused() {
         final int length = encodeHello();
