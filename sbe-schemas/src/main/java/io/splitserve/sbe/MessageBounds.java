@@ -15,14 +15,16 @@ import org.agrona.concurrent.UnsafeBuffer;
  * length fields, each after the one before; a length of 2 GiB or more (read as a negative int, which would step the
  * walk backwards and let a later decoder allocate a negative or huge array) is refused as running backwards.
  *
- * <p>The block must hold every fixed field of the version the header claims (a field since a later version is not
+ * <p>The block, and a group's element block, must hold every fixed field of the version the header claims (a field since a later version is not
  * read), since the decoders read those at fixed offsets whatever the block length says. After {@code fits} returned
  * true, decode through {@link #buffer()} at offset 0, a view that ends where the fragment ends (Agrona's bounds check
  * stays the last line). One instance per adapter; nothing is allocated per message.
  */
 public final class MessageBounds {
     private static final int BODY = MessageHeaderDecoder.ENCODED_LENGTH;
-    // per message, per schema version: the block its fixed fields of that version need
+    // per message (and per group), per schema version: the block its fixed fields of that version need
+    private static final int[] STOP_STRINGS_BLOCKS = requiredBlocks(GenerateRequestDecoder.StopStringsDecoder.class);
+    private static final int[] TRANSFERS_BLOCKS = requiredBlocks(KvKeepAliveDecoder.TransfersDecoder.class);
     private static final int[] GENERATE_REQUEST_BLOCKS = requiredBlocks(GenerateRequestDecoder.class);
     private static final int[] CANCEL_REQUEST_BLOCKS = requiredBlocks(CancelRequestDecoder.class);
     private static final int[] TOKEN_EVENT_BLOCKS = requiredBlocks(TokenEventDecoder.class);
@@ -100,13 +102,14 @@ public final class MessageBounds {
         return header;
     }
 
-    // header + block + groups + var data as declared, or -1 for an unknown template or a block shorter than the fixed
-    // fields of the version the header claims (the decoders read those whatever the block length says); a declared var-data length past the fragment gives a length over the fragment's, never a read there
+    // header + block + groups + var data as declared, or -1 for an unknown template or a block (or group element block)
+    // shorter than the fixed fields of the version the header claims (the decoders read those whatever the block length says); a declared var-data length past the fragment gives a length over the fragment's, never a read there
     private int decodedLength(int templateId) {
         final int blockLength = header.blockLength();
         final int version = header.version();
         final int bodyLength = switch (templateId) {
             case GenerateRequestDecoder.TEMPLATE_ID -> blockLength < required(GENERATE_REQUEST_BLOCKS, version)
+                    || groupBlockShort(STOP_STRINGS_BLOCKS, blockLength, version)
                     ? -1 : generateRequest.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
             case CancelRequestDecoder.TEMPLATE_ID -> blockLength < required(CANCEL_REQUEST_BLOCKS, version)
                     ? -1 : cancelRequest.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
@@ -139,6 +142,7 @@ public final class MessageBounds {
             case KvLayerReadyDecoder.TEMPLATE_ID -> blockLength < required(KV_LAYER_READY_BLOCKS, version)
                     ? -1 : kvLayerReady.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
             case KvKeepAliveDecoder.TEMPLATE_ID -> blockLength < required(KV_KEEP_ALIVE_BLOCKS, version)
+                    || groupBlockShort(TRANSFERS_BLOCKS, blockLength, version)
                     ? -1 : kvKeepAlive.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
             case KvTransferAckDecoder.TEMPLATE_ID -> blockLength < required(KV_TRANSFER_ACK_BLOCKS, version)
                     ? -1 : kvTransferAck.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
@@ -146,6 +150,17 @@ public final class MessageBounds {
         };
         // sbeDecodedLength counts from the block; a length field near 1 GiB can wrap the int sum negative
         return bodyLength < 0 ? -1 : MessageHeaderDecoder.ENCODED_LENGTH + bodyLength;
+    }
+
+    // a message's one group starts right after its block; its elements need their version's fixed fields too
+    private boolean groupBlockShort(int[] groupBlockByVersion, int blockLength, int version) {
+        final int at = BODY + blockLength;
+        if (at > view.capacity() - GroupSizeEncodingDecoder.ENCODED_LENGTH) {
+            return true;
+        }
+        final int groupBlockLength = view.getShort(at, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+        final int count = view.getShort(at + 2, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+        return count > 0 && groupBlockLength < required(groupBlockByVersion, version);
     }
 
     private static int required(int[] blockByVersion, int version) {

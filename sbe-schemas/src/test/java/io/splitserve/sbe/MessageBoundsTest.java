@@ -96,6 +96,18 @@ class MessageBoundsTest {
         assertTrue(bounds.fits(buffer, 0, length), "version 0 with the whole block");
     }
 
+    /** Found by MessageBoundsFuzzTest: a KvKeepAlive group of 64 elements with a 0-byte element block passed. */
+    @Test
+    void aGroupElementBlockShorterThanItsFieldsIsRefused() {
+        final KvKeepAliveEncoder keepAlive = new KvKeepAliveEncoder()
+                .wrapAndApplyHeader(buffer, 0, new MessageHeaderEncoder());
+        keepAlive.transfersCount(2).next().requestId(7).next().requestId(8);
+        final int length = MessageHeaderEncoder.ENCODED_LENGTH + keepAlive.encodedLength();
+        assertTrue(bounds.fits(buffer, 0, length));
+        buffer.putShort(MessageHeaderEncoder.ENCODED_LENGTH + KvKeepAliveEncoder.BLOCK_LENGTH, (short) 0);
+        assertFalse(bounds.fits(buffer, 0, length));
+    }
+
     @Test
     void anotherSchemaOrAnUnknownTemplateIsRefused() {
         final int length = encodeHello();
