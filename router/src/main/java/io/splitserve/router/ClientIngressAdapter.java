@@ -9,6 +9,7 @@ import io.splitserve.sbe.CancelRequestDecoder;
 import io.splitserve.sbe.ClientHelloDecoder;
 import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.GenerateRequestDecoder;
+import io.splitserve.sbe.MessageBounds;
 import io.splitserve.sbe.MessageHeaderDecoder;
 import io.splitserve.sbe.PromptFormat;
 import io.splitserve.tokenizer.ChatMessage;
@@ -20,15 +21,17 @@ import org.agrona.DirectBuffer;
  * Inbound side of the router's client ingress stream: GenerateRequest (text prompt, or chat messages as a JSON array
  * of {role, content}), CancelRequest and ClientHello. A GenerateRequest is reduced to a {@link CompletionInput}, so
  * Aeron clients get exactly the checks and messages HTTP clients get; one whose chat JSON does not parse is refused
- * with BAD_REQUEST naming the problem. With a shared secret, a ClientHello counts only with a valid proof, and requests
- * and cancels only from the publication session whose hello proved their client id ({@link PeerAuthenticator}); the
- * rest is dropped unanswered.
+ * with BAD_REQUEST naming the problem, and so is one whose prompt format this router does not know. With a shared
+ * secret, a ClientHello counts only with a valid proof, and requests and cancels only from the publication session
+ * whose hello proved their client id ({@link PeerAuthenticator}); the rest is dropped unanswered. A message that does
+ * not lie wholly within its fragment ({@link MessageBounds}) is ignored; every message is decoded from a view bounded
+ * to its fragment.
  */
 final class ClientIngressAdapter implements FragmentHandler {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TypeReference<List<ChatMessage>> MESSAGES = new TypeReference<>() { };
 
-    private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+    private final MessageBounds bounds = new MessageBounds();
     private final GenerateRequestDecoder generate = new GenerateRequestDecoder();
     private final CancelRequestDecoder cancel = new CancelRequestDecoder();
     private final ClientHelloDecoder hello = new ClientHelloDecoder();
@@ -40,24 +43,25 @@ final class ClientIngressAdapter implements FragmentHandler {
     }
 
     @Override
-    public void onFragment(DirectBuffer buffer, int offset, int length, Header h) {
-        header.wrap(buffer, offset);
-        if (header.schemaId() != GenerateRequestDecoder.SCHEMA_ID) {
+    public void onFragment(DirectBuffer fragment, int offset, int length, Header h) {
+        if (!bounds.fits(fragment, offset, length)) {
             return;
         }
+        final DirectBuffer buffer = bounds.buffer();
+        final MessageHeaderDecoder header = bounds.header();
         switch (header.templateId()) {
-            case GenerateRequestDecoder.TEMPLATE_ID -> onGenerate(buffer, offset, h.sessionId());
+            case GenerateRequestDecoder.TEMPLATE_ID -> onGenerate(buffer, header, h.sessionId());
             case CancelRequestDecoder.TEMPLATE_ID -> {
-                cancel.wrapAndApplyHeader(buffer, offset, header);
+                cancel.wrapAndApplyHeader(buffer, 0, header);
                 if (router.clientMessageProved(h.sessionId(), cancel.clientId())) {
                     router.onClientCancel(cancel.clientId(), cancel.requestId());
                 }
             }
             case ClientHelloDecoder.TEMPLATE_ID -> {
-                hello.wrapAndApplyHeader(buffer, offset, header);
+                hello.wrapAndApplyHeader(buffer, 0, header);
                 final long clientId = hello.clientId();
                 if (router.helloProved(PeerAuthenticator.Refused.CLIENT_HELLO, h.sessionId(), "router: ClientHello of"
-                        + " client " + clientId, buffer, offset, hello.limit() - offset, hello.proofTimestampNanos(),
+                        + " client " + clientId, buffer, 0, hello.limit(), hello.proofTimestampNanos(),
                         hello.proofNonce(), hello.proofLength(), helloProof)) {
                     router.onClientProved(h.sessionId(), clientId);
                     router.onClientHello(clientId);
@@ -67,8 +71,8 @@ final class ClientIngressAdapter implements FragmentHandler {
         }
     }
 
-    private void onGenerate(DirectBuffer buffer, int offset, int sessionId) {
-        generate.wrapAndApplyHeader(buffer, offset, header);
+    private void onGenerate(DirectBuffer buffer, MessageHeaderDecoder header, int sessionId) {
+        generate.wrapAndApplyHeader(buffer, 0, header);
         if (!router.clientMessageProved(sessionId, generate.clientId())) {
             return;
         }
@@ -78,7 +82,7 @@ final class ClientIngressAdapter implements FragmentHandler {
         final double topP = generate.topP();
         final int topK = generate.topK();
         final long seed = generate.seed();
-        final PromptFormat format = generate.promptFormat();
+        final PromptFormat format = promptFormat(generate.promptFormatRaw());
         final long clientId = generate.clientId();
         final boolean ignoreEos = generate.ignoreEos() == 1;
         final List<String> stops = new ArrayList<>();
@@ -88,6 +92,11 @@ final class ClientIngressAdapter implements FragmentHandler {
         final String model = generate.model();
         final String prompt = generate.prompt();
         router.onClientHello(clientId);
+        if (format == null) {
+            router.rejectAeron(clientId, requestId, ErrorCode.BAD_REQUEST,
+                    "unknown prompt format " + generate.promptFormatRaw());
+            return;
+        }
         List<ChatMessage> messages = null;
         if (format == PromptFormat.CHAT_JSON) {
             try {
@@ -101,5 +110,14 @@ final class ClientIngressAdapter implements FragmentHandler {
         router.onClientGenerate(clientId, requestId, new CompletionInput(model.isEmpty() ? null : model,
                 format == PromptFormat.CHAT_JSON ? null : prompt, messages, maxNewTokens, temperature,
                 topP, topK, seed, stops, ignoreEos));
+    }
+
+    private static PromptFormat promptFormat(short raw) {
+        for (PromptFormat format : PromptFormat.values()) {
+            if (format != PromptFormat.NULL_VAL && format.value() == raw) {
+                return format;
+            }
+        }
+        return null;
     }
 }

@@ -7,8 +7,10 @@ import io.splitserve.sbe.FinishReason;
 import io.splitserve.sbe.FirstTokenDecoder;
 import io.splitserve.sbe.HeartbeatDecoder;
 import io.splitserve.sbe.KvPath;
+import io.splitserve.sbe.MessageBounds;
 import io.splitserve.sbe.MessageHeaderDecoder;
 import io.splitserve.sbe.NodeHelloDecoder;
+import io.splitserve.sbe.NodeRole;
 import io.splitserve.sbe.PrefillDoneDecoder;
 import io.splitserve.sbe.TokenEventDecoder;
 import org.agrona.DirectBuffer;
@@ -20,10 +22,12 @@ import org.agrona.DirectBuffer;
  * never throw: a KV status goes on as its raw value, a finish reason and a KV path as NULL_VAL, for the router to
  * report as unknown; a PrefillDone from a node older than schema version 4 carries no path and is read as HOST, the
  * only path those nodes had. A NodeHello reaches the router only after its proof of the shared secret passed
- * ({@link PeerAuthenticator}: the proof covers every byte before it). Messages of other schemas or types are ignored.
+ * ({@link PeerAuthenticator}: the proof covers every byte before it). Messages of other schemas or types are ignored,
+ * and so are messages that do not lie wholly within their fragment ({@link MessageBounds}) and hellos with a role
+ * this router does not know: both are decoded only from a view bounded to the fragment.
  */
 final class NodeEventsAdapter implements FragmentHandler {
-    private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+    private final MessageBounds bounds = new MessageBounds();
     private final NodeHelloDecoder hello = new NodeHelloDecoder();
     private final HeartbeatDecoder heartbeat = new HeartbeatDecoder();
     private final PrefillDoneDecoder prefillDone = new PrefillDoneDecoder();
@@ -38,18 +42,19 @@ final class NodeEventsAdapter implements FragmentHandler {
     }
 
     @Override
-    public void onFragment(DirectBuffer buffer, int offset, int length, Header h) {
-        header.wrap(buffer, offset);
-        if (header.schemaId() != NodeHelloDecoder.SCHEMA_ID) {
+    public void onFragment(DirectBuffer fragment, int offset, int length, Header h) {
+        if (!bounds.fits(fragment, offset, length)) {
             return;
         }
+        final DirectBuffer buffer = bounds.buffer();
+        final MessageHeaderDecoder header = bounds.header();
         switch (header.templateId()) {
             case TokenEventDecoder.TEMPLATE_ID -> {
-                token.wrapAndApplyHeader(buffer, offset, header);
+                token.wrapAndApplyHeader(buffer, 0, header);
                 router.onNodeToken(token.requestId(), token.index(), token.tokenId(), token.timestampNanos());
             }
             case HeartbeatDecoder.TEMPLATE_ID -> {
-                heartbeat.wrapAndApplyHeader(buffer, offset, header);
+                heartbeat.wrapAndApplyHeader(buffer, 0, header);
                 final int cachedPages = heartbeat.cachedPages();
                 final long lookups = heartbeat.prefixLookupTokens();
                 final long hits = heartbeat.prefixHitTokens();
@@ -63,22 +68,25 @@ final class NodeEventsAdapter implements FragmentHandler {
                         resends == HeartbeatDecoder.prefixResendsNullValue() ? 0 : resends); // null: before version 5
             }
             case FirstTokenDecoder.TEMPLATE_ID -> {
-                firstToken.wrapAndApplyHeader(buffer, offset, header);
+                firstToken.wrapAndApplyHeader(buffer, 0, header);
                 router.onFirstToken(firstToken.requestId(), firstToken.tokenId(), firstToken.timestampNanos());
             }
             case PrefillDoneDecoder.TEMPLATE_ID -> {
-                prefillDone.wrapAndApplyHeader(buffer, offset, header);
+                prefillDone.wrapAndApplyHeader(buffer, 0, header);
                 router.onPrefillDone(prefillDone.requestId(), prefillDone.firstToken(), prefillDone.kvStatusRaw(),
                         kvPath(prefillDone.kvPathRaw()), prefillDone.kvBytes());
             }
             case DecodeDoneDecoder.TEMPLATE_ID -> {
-                decodeDone.wrapAndApplyHeader(buffer, offset, header);
+                decodeDone.wrapAndApplyHeader(buffer, 0, header);
                 router.onDecodeDone(decodeDone.requestId(), finishReason(decodeDone.finishReasonRaw()));
             }
             case NodeHelloDecoder.TEMPLATE_ID -> {
-                hello.wrapAndApplyHeader(buffer, offset, header);
+                hello.wrapAndApplyHeader(buffer, 0, header);
                 final int nodeId = hello.nodeId();
-                final var role = hello.role();
+                final NodeRole role = nodeRole(hello.roleRaw());
+                if (role == null) {
+                    return;
+                }
                 final int totalPages = hello.totalKvPages();
                 final int pageSize = hello.pageSize();
                 final int controlStreamId = hello.controlStreamId();
@@ -93,7 +101,7 @@ final class NodeEventsAdapter implements FragmentHandler {
                 final byte[] kvEndpoint = new byte[hello.kvEndpointLength()];
                 hello.getKvEndpoint(kvEndpoint, 0, kvEndpoint.length);
                 if (!router.helloProved(PeerAuthenticator.Refused.NODE_HELLO, h.sessionId(), "router: NodeHello of node "
-                        + nodeId, buffer, offset, hello.limit() - offset, proofTimestamp, proofNonce,
+                        + nodeId, buffer, 0, hello.limit(), proofTimestamp, proofNonce,
                         hello.proofLength(), helloProof)) {
                     return;
                 }
@@ -102,6 +110,15 @@ final class NodeEventsAdapter implements FragmentHandler {
             }
             default -> { }
         }
+    }
+
+    private static NodeRole nodeRole(short raw) {
+        for (NodeRole role : NodeRole.values()) {
+            if (role != NodeRole.NULL_VAL && role.value() == raw) {
+                return role;
+            }
+        }
+        return null;
     }
 
     private static KvPath kvPath(short raw) {
