@@ -56,10 +56,12 @@ public final class Soak {
     private final SoakContext ctx;
     private final Path outDir;
     private final PrintWriter log;
-    private final long clientId = ProcessHandle.current().pid() * 1_000_003L + System.nanoTime() % 1000;
+    private final long clientId = ProcessHandle.current().pid() * 1_000_003L + Math.floorMod(System.nanoTime(), 1000L);
     private final Map<Long, SoakRequest> byRequestId = new ConcurrentHashMap<>();
     private final ReentrantLock sending = new ReentrantLock();
     private final List<SoakReport.FaultOutcome> faultOutcomes = new ArrayList<>();
+    /** The start sample of each process running now, by role name; a restart replaces its role's. */
+    private final Map<String, SoakReport.ProcessSample> incarnationStarts = new ConcurrentHashMap<>();
     private SoakSystem system;
     private Aeron aeron;
     private SplitServeClient client;
@@ -93,8 +95,9 @@ public final class Soak {
             final Map<String, Integer> baselinePages = system.freePages();
             connectClient();
             warmUp(tokenizer);
-            final Map<String, SoakReport.ProcessSample> startSamples = sample(null);
-            final Map<String, Long> startPids = pids();
+            for (String name : system.processes().keySet()) {
+                sampleStart(name, 0);
+            }
             final List<SoakRequest> requests = new ArrayList<>();
             final long origin = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
             final Thread injector = new Thread(() -> inject(faults, origin), "soak-fault-injector");
@@ -113,12 +116,15 @@ public final class Soak {
             awaitEnded(requests, drainDeadline);
             system.awaitAllNodes();
             final Map<String, Integer> endPages = settledPages(baselinePages);
-            final Map<String, SoakReport.ProcessSample> endSamples = sample(startPids);
+            final Map<String, SoakReport.ProcessSample> endSamples = new LinkedHashMap<>();
+            for (Map.Entry<String, RoleProcess> e : system.processes().entrySet()) {
+                endSamples.put(e.getKey(), sample(e.getValue(), -1));
+            }
             log.println("soak: checking " + requests.size() + " requests against one CPU engine");
             log.flush();
             final Map<RequestSpec, int[]> references = references(requests);
             return new SoakReport(ctx, faults, faultOutcomes, requests, references, baselinePages, endPages,
-                    startSamples, endSamples, injectorFailure);
+                    incarnationStarts, endSamples, injectorFailure);
         } finally {
             CloseHelper.quietCloseAll(client, aeron, system);
         }
@@ -183,6 +189,9 @@ public final class Soak {
                 }
                 final long began = System.nanoTime();
                 final SoakReport.FaultOutcome outcome = apply(fault, targets);
+                if (!outcome.target().equals("http")) {
+                    sampleStart(outcome.target(), System.nanoTime() - origin);
+                }
                 faultOutcomes.add(outcome);
                 log.printf("soak: %s at %.1f s took %.1f s: %s%n", fault.kind().label, (began - origin) / 1e9,
                         (System.nanoTime() - began) / 1e9, outcome.detail());
@@ -292,26 +301,16 @@ public final class Soak {
         return pages;
     }
 
-    private Map<String, Long> pids() {
-        final Map<String, Long> pids = new HashMap<>();
-        system.processes().forEach((name, p) -> pids.put(name, p.pid()));
-        return pids;
+    /**
+     * Takes the start sample of the process now running as {@code name}, started {@code sinceNs} after the soak's
+     * origin (0: before it): a restarted process is compared from its own start, as the old one is gone.
+     */
+    private void sampleStart(String name, long sinceNs) throws Exception {
+        incarnationStarts.put(name, sample(system.processes().get(name), sinceNs));
     }
 
-    /**
-     * Heap after a GC and open files of each process; at the end ({@code startPids} given) only of those that ran
-     * the whole soak, since a restarted one has nothing to compare with.
-     */
-    private Map<String, SoakReport.ProcessSample> sample(Map<String, Long> startPids) throws Exception {
-        final Map<String, SoakReport.ProcessSample> samples = new LinkedHashMap<>();
-        for (Map.Entry<String, RoleProcess> e : system.processes().entrySet()) {
-            final RoleProcess p = e.getValue();
-            if (startPids != null && !Long.valueOf(p.pid()).equals(startPids.get(e.getKey()))) {
-                continue;
-            }
-            samples.put(e.getKey(), new SoakReport.ProcessSample(p.pid(), p.heapUsedAfterGcKib(outDir), p.openFiles()));
-        }
-        return samples;
+    private SoakReport.ProcessSample sample(RoleProcess p, long sinceNs) throws Exception {
+        return new SoakReport.ProcessSample(p.pid(), sinceNs, p.heapUsedAfterGcKib(outDir), p.openFiles());
     }
 
     /** Greedy output of one in-process CPU engine for every distinct request, ignoring EOS as the soak's requests do. */

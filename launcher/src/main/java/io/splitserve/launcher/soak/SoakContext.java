@@ -2,6 +2,7 @@ package io.splitserve.launcher.soak;
 
 import io.splitserve.perf.load.Slo;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -109,7 +110,7 @@ public final class SoakContext {
 
     /** The names of the nodes a node fault of {@code kind} may hit: prefill-1.., or decode-101... */
     List<String> nodeNames(Fault.Kind kind) {
-        final List<String> names = new java.util.ArrayList<>();
+        final List<String> names = new ArrayList<>();
         if (kind == Fault.Kind.PREFILL_KILL) {
             for (int i = 1; i <= prefillNodes; i++) {
                 names.add("prefill-" + i);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ class FaultPlanTest {
         assertEquals("udp-loss:decode-102@30.0", f.toString());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Fault.parse("router-kill:router@3")).getMessage()
                 .contains("takes no ':node'"));
-        final SoakContext ctx = new SoakContext().modelDir(java.nio.file.Path.of("m")).decodeNodes(2)
+        final SoakContext ctx = new SoakContext().modelDir(Path.of("m")).decodeNodes(2)
                 .faults(List.of(Fault.parse("decode-kill:decode-103@3")));
         assertTrue(assertThrows(IllegalArgumentException.class, ctx::validate).getMessage()
                 .contains("[decode-101, decode-102]"));
