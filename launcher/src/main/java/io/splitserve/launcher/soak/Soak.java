@@ -41,14 +41,15 @@ import org.agrona.CloseHelper;
  * load generator's workloads) through the Aeron client while an injector thread carries out the {@link FaultPlan}
  * one fault at a time, drains, and then checks every request and every process into a {@link SoakReport}.
  *
- * <p>A router restart happens while no send is under way and once the router has taken in every request sent to it
- * (its accepted and refused counters reach the number sent, bounded by a wait), so a request lost in a dead router's
+ * <p>A router restart happens while no send is under way and once the router has accepted every request sent to it
+ * that was not refused (its accepted counter reaches the number sent, less those that ended in an error before any
+ * token, plus the stalled readers it took; bounded by a wait), so a request lost in a dead router's
  * ingress is not mistaken for one the router dropped; the client then connects to the new router with the same client
  * id, which reports (ROUTER_RESTARTED) or recovers each unfinished request of the earlier session.
  */
 public final class Soak {
-    private static final Pattern COUNTER = Pattern.compile(
-            "^splitserve_requests_(accepted|rejected)_total(?:\\{[^}]*})? (\\d+)$", Pattern.MULTILINE);
+    private static final Pattern ACCEPTED = Pattern.compile("^splitserve_requests_accepted_total (\\d+)$",
+            Pattern.MULTILINE);
     private static final long QUIESCE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
     private static final long PAGES_SETTLE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
     private static final double LOSS_RATE = 0.05;
@@ -65,7 +66,9 @@ public final class Soak {
     private SoakSystem system;
     private Aeron aeron;
     private SplitServeClient client;
-    private int sentToThisRouter;
+    /** Requests sent to the current router: the Aeron client's, and the HTTP stalled readers it answered. */
+    private final List<SoakRequest> sentToThisRouter = new ArrayList<>();
+    private int httpAcceptedByThisRouter;
     private volatile Throwable injectorFailure;
 
     private Soak(SoakContext ctx, Path outDir, PrintWriter log) {
@@ -149,7 +152,8 @@ public final class Soak {
                         r.onError(error);
                     }
                 }), aeron);
-        sentToThisRouter = 0;
+        sentToThisRouter.clear();
+        httpAcceptedByThisRouter = 0;
     }
 
     private static GenerateOptions options(RequestSpec spec) {
@@ -162,7 +166,7 @@ public final class Soak {
             // registered before the send's events can come: the listener is the request itself
             request.requestId = client.submit(options(request.spec), request);
             byRequestId.put(request.requestId, request);
-            sentToThisRouter++;
+            sentToThisRouter.add(request);
         } finally {
             sending.unlock();
         }
@@ -238,6 +242,9 @@ public final class Soak {
             case STALLED_READER -> {
                 final String status = StalledClients.stalledReader(system.routerHttpPort(),
                         "A client that stops reading its stream", 200, ctx.faultIntervalNs());
+                if (status.contains(" 200")) {
+                    httpAcceptedByThisRouter++;
+                }
                 return new SoakReport.FaultOutcome(fault, "http", status.contains(" 200"),
                         "stream answered '" + status + "', then unread for "
                                 + TimeUnit.NANOSECONDS.toMillis(ctx.faultIntervalNs()) + " ms and dropped");
@@ -263,16 +270,22 @@ public final class Soak {
         return fault.target();
     }
 
-    /** Waits until the router's accepted and refused counters reach what was sent to it; false if they did not. */
+    /**
+     * Waits until the router's accepted counter reaches the requests sent to it that did not end in an error before
+     * any token (refused ones, mostly; one accepted and then failed before its first token is counted on both sides,
+     * which can only end the wait early); false if the wait ran out.
+     */
     private boolean quiesce() throws Exception {
         final long deadline = System.nanoTime() + QUIESCE_TIMEOUT_NS;
         while (true) {
-            long taken = 0;
-            final Matcher m = COUNTER.matcher(system.get("/metrics"));
-            while (m.find()) {
-                taken += Long.parseLong(m.group(2));
+            long expected = httpAcceptedByThisRouter;
+            for (SoakRequest r : sentToThisRouter) {
+                if (!(r.ended() && r.tokens().length == 0 && !r.endings().get(0).equals(SoakRequest.COMPLETED))) {
+                    expected++;
+                }
             }
-            if (taken >= sentToThisRouter) {
+            final Matcher m = ACCEPTED.matcher(system.get("/metrics"));
+            if (m.find() && Long.parseLong(m.group(1)) >= expected) {
                 return true;
             }
             if (System.nanoTime() - deadline > 0) {
