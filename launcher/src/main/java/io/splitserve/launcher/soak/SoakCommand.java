@@ -71,9 +71,9 @@ public final class SoakCommand implements Callable<Integer> {
     @Option(names = "--length-scale", paramLabel = "F", defaultValue = "1", description = "Multiply a named mix's lengths by F (default: ${DEFAULT-VALUE}).")
     double lengthScale;
 
-    @Option(names = "--fault", paramLabel = "KIND@SECONDS",
+    @Option(names = "--fault", paramLabel = "KIND[:NODE]@SECONDS",
         description = "A fault at a time from the start (repeatable); kinds: decode-kill, prefill-kill, router-kill,"
-            + " udp-loss, stalled-reader, stalled-upload.")
+            + " udp-loss, stalled-reader, stalled-upload; a node fault may name its node (prefill-1.., decode-101..).")
     List<String> faults = new ArrayList<>();
 
     @Option(names = "--fault-mean-interval", paramLabel = "SECONDS", defaultValue = "0",
