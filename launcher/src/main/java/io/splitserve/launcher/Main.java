@@ -1,5 +1,6 @@
 package io.splitserve.launcher;
 
+import io.splitserve.launcher.soak.SoakCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -15,7 +16,8 @@ import picocli.CommandLine.Command;
     version = "splitserve 0.1.0",
     description = "Prefill/decode disaggregated LLM serving.",
     subcommands = {GenerateCommand.class, ServeCommand.class, DriverCommand.class, RouterCommand.class,
-        PrefillCommand.class, DecodeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        PrefillCommand.class, DecodeCommand.class, BenchCommand.class, SoakCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
