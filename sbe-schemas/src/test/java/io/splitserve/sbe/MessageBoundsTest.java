@@ -16,7 +16,7 @@ class MessageBoundsTest {
         final NodeHelloEncoder hello = new NodeHelloEncoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderEncoder());
         hello.nodeId(3).role(NodeRole.DECODE).totalKvPages(10).pageSize(16).controlStreamId(1).kvStreamId(2)
                 .kvAckStreamId(3).modelName("demo").controlChannel("aeron:ipc").kvChannel("aeron:ipc")
-                .kvAckChannel("aeron:ipc").putKvEndpoint(new byte[] {1, 2, 3}, 0, 3);
+                .kvAckChannel("aeron:ipc").putKvEndpoint(new byte[] {1, 2, 3}, 0, 3).putProof(new byte[0], 0, 0);
         return MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength();
     }
 
