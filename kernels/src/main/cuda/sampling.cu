@@ -21,7 +21,9 @@
 // (a few hundred on any row but a flat one) are copied to shared memory (pass 3) and resolved there by histograms
 // over their keys, SAMPLE_BINS buckets per level, down to the single key. A bin too full for shared memory is
 // narrowed by key histograms over the row until its part fits. Pass 4 draws. A flat row where every candidate is
-// kept at top-p 0.9 therefore reads the row four times, where a bisection over keys read it about 35 times.
+// kept at top-p 0.9 therefore reads the row four times, where a bisection over keys read it about 35 times. Pass 2's
+// per-candidate shared-memory atomics are 32-bit (64-bit ones are compare-and-swap loops, measured at ~50 us of a
+// 176 us flat row); pass 4 reads coalesced (a contiguous run per thread cost ~47 us there).
 //
 // The engine's CPU Sampler implements this rule (io.splitserve.engine.sampling.Sampler): keys, weights, thresholds and
 // the draw are the same integers there. Only min-p's threshold uses logf, whose last bit may differ from the host's.
@@ -34,6 +36,8 @@
 #define SAMPLE_CAPACITY 4096
 // the floor's distance below the top logit, in units of the temperature; must equal Sampler.CANDIDATE_MARGIN
 #define SAMPLE_MARGIN 20.f
+// a value bin holding this many candidates has its weight summed in 64 bits (two 32-bit halves could overflow)
+#define SAMPLE_FULL_BIN 4096
 // 2^40: the fixed-point weight of a token as likely as the top one
 #define SAMPLE_WEIGHT_ONE 1099511627776.f
 
@@ -108,33 +112,6 @@ __device__ __forceinline__ void for_each_logit(const float *row, int vocab, bool
         tail = quads << 2;
     }
     for (int i = tail + threadIdx.x; i < vocab; i += blockDim.x) f(row[i], i);
-}
-
-// Visits logits [begin, end) of a row in order as f(value, index), four at a time when aligned (begin % 4 == 0);
-// f returns false to stop.
-template <class F>
-__device__ __forceinline__ void for_each_in_run(const float *row, int begin, int end, bool aligned, F f) {
-    int i = begin;
-    if (aligned) {
-        const float4 *row4 = reinterpret_cast<const float4 *>(row);
-        for (; i + 16 <= end; i += 16) {  // four loads in flight before any use
-            const float4 a = __ldg(row4 + (i >> 2)), b = __ldg(row4 + (i >> 2) + 1), c = __ldg(row4 + (i >> 2) + 2),
-                         d = __ldg(row4 + (i >> 2) + 3);
-            if (!f(a.x, i) || !f(a.y, i + 1) || !f(a.z, i + 2) || !f(a.w, i + 3) || !f(b.x, i + 4) ||
-                !f(b.y, i + 5) || !f(b.z, i + 6) || !f(b.w, i + 7) || !f(c.x, i + 8) || !f(c.y, i + 9) ||
-                !f(c.z, i + 10) || !f(c.w, i + 11) || !f(d.x, i + 12) || !f(d.y, i + 13) || !f(d.z, i + 14) ||
-                !f(d.w, i + 15)) {
-                return;
-            }
-        }
-        for (; i + 4 <= end; i += 4) {
-            const float4 v = __ldg(row4 + (i >> 2));
-            if (!f(v.x, i) || !f(v.y, i + 1) || !f(v.z, i + 2) || !f(v.w, i + 3)) return;
-        }
-    }
-    for (; i < end; i++) {
-        if (!f(row[i], i)) return;
-    }
 }
 
 // Block-wide inclusive prefix sum in thread order; *total gets the sum in every thread.
@@ -391,18 +368,37 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
     const float span = __fsub_rn(best, rule.low);
     rule.scale = span > 0.f ? __fdiv_rn(static_cast<float>(SAMPLE_BINS), span) : 0.f;
 
-    // pass 2: candidates by value bin
+    // pass 2: candidates by value bin. Weights go in as two 32-bit halves (bits 20 and up, bits below 20; shared
+    // memory adds 32-bit integers natively, 64-bit ones by a compare-and-swap loop), which are exact sums for a bin
+    // of fewer than 4,096 candidates; the rare fuller bin is summed again below, in 64 bits.
+    unsigned int *weight_high = reinterpret_cast<unsigned int *>(s.key_weight);
+    unsigned int *weight_low = weight_high + SAMPLE_BINS;
     s.count[threadIdx.x] = 0u;
-    s.weight[threadIdx.x] = 0ull;
+    weight_high[threadIdx.x] = 0u;
+    weight_low[threadIdx.x] = 0u;
     __syncthreads();
     for_each_logit(row, vocab, aligned, [&](float v, int) {
         if (rule.candidate(ordered_key(v))) {
             const int bin = rule.value_bin(v);
+            const unsigned long long w = rule.weight(v);
             atomicAdd(&s.count[bin], 1u);
-            atomicAdd(&s.weight[bin], rule.weight(v));
+            atomicAdd(&weight_high[bin], static_cast<unsigned int>(w >> 20));
+            atomicAdd(&weight_low[bin], static_cast<unsigned int>(w & 0xfffffull));
         }
     });
     __syncthreads();
+    const bool full_bin = s.count[threadIdx.x] >= SAMPLE_FULL_BIN;
+    s.weight[threadIdx.x] = full_bin ? 0ull
+        : (static_cast<unsigned long long>(weight_high[threadIdx.x]) << 20) + weight_low[threadIdx.x];
+    if (__syncthreads_or(full_bin)) {
+        for_each_logit(row, vocab, aligned, [&](float v, int) {
+            if (rule.candidate(ordered_key(v))) {
+                const int bin = rule.value_bin(v);
+                if (s.count[bin] >= SAMPLE_FULL_BIN) atomicAdd(&s.weight[bin], rule.weight(v));
+            }
+        });
+        __syncthreads();
+    }
     find_crossing(s, s.count, s.weight, false, 1ull);
     const unsigned long long candidates = s.total_count;
     unsigned long long kept_weight = s.total_weight;
@@ -427,34 +423,76 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
         if (key > threshold) threshold = key;
     }
 
-    // pass 4: inverse-CDF draw in token order; each thread takes a contiguous run of the row
-    const int run = ((vocab + 4 * SAMPLE_THREADS - 1) / (4 * SAMPLE_THREADS)) * 4;
-    const int begin = threadIdx.x * run, end = min(vocab, begin + run);
+    // pass 4: inverse-CDF draw in token order. Each warp takes a contiguous segment of the row, its lanes four
+    // neighbouring logits each per 128 (coalesced); a block scan over the warps' kept weight finds the warp whose
+    // segment holds the draw, and that warp walks its segment 128 logits at a time.
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int segment = ((vocab + 128 * (SAMPLE_THREADS / 32) - 1) / (128 * (SAMPLE_THREADS / 32))) * 128;
+    const int seg_begin = warp * segment, seg_end = min(vocab, seg_begin + segment);
+    // the kept weight of logits [i, i + 4) that lie before seg_end
+    auto kept_quad = [&](int i) {
+        float v[4];
+        if (aligned && i + 4 <= seg_end) {
+            const float4 q = __ldg(reinterpret_cast<const float4 *>(row + i));
+            v[0] = q.x;
+            v[1] = q.y;
+            v[2] = q.z;
+            v[3] = q.w;
+        } else {
+#pragma unroll
+            for (int j = 0; j < 4; j++) v[j] = i + j < seg_end ? row[i + j] : SPLITSERVE_NEG_INF;
+        }
+        unsigned long long w = 0ull;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const uint32_t key = ordered_key(v[j]);
+            if (key >= threshold && key <= rule.max_key) w += rule.weight(v[j]);
+        }
+        return w;
+    };
     unsigned long long own = 0ull;
-    for_each_in_run(row, begin, end, aligned, [&](float v, int) {
-        const uint32_t key = ordered_key(v);
-        if (key >= threshold && key <= rule.max_key) own += rule.weight(v);
-        return true;
-    });
+    for (int i = seg_begin + 4 * lane; i < seg_end; i += 128) own += kept_quad(i);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) own += __shfl_xor_sync(0xffffffffu, own, o);
     unsigned long long kept;
-    const unsigned long long through = block_inclusive_scan(own, s.scan_scratch, &kept);
+    const unsigned long long warp_through = block_inclusive_scan(lane == 0 ? own : 0ull, s.scan_scratch, &kept);
     const unsigned long long counter = counters[b];
     const unsigned long long r = __umul64hi(draw_hash(seeds[b], counter), kept);
     if (threadIdx.x == 0) s.chosen = best_index;
     __syncthreads();
+    // warp_through, in lane 0, is the kept weight of segments 0..warp (the scan adds one value per warp)
+    const unsigned long long through = __shfl_sync(0xffffffffu, warp_through, 0);
     unsigned long long running = through - own;
     if (running <= r && r < through) {
-        for_each_in_run(row, begin, end, aligned, [&](float v, int i) {
-            const uint32_t key = ordered_key(v);
-            if (key >= threshold && key <= rule.max_key) {
-                running += rule.weight(v);
-                if (running > r) {
-                    s.chosen = i;
-                    return false;
-                }
+        for (int base = seg_begin; base < seg_end; base += 128) {
+            const int i = base + 4 * lane;
+            const unsigned long long w = i < seg_end ? kept_quad(i) : 0ull;
+            unsigned long long inclusive = w;
+#pragma unroll
+            for (int o = 1; o < 32; o <<= 1) {
+                const unsigned long long up = __shfl_up_sync(0xffffffffu, inclusive, o);
+                if (lane >= o) inclusive += up;
             }
-            return true;
-        });
+            const unsigned int past = __ballot_sync(0xffffffffu, running + inclusive > r);
+            if (past != 0u) {
+                if (lane == __ffs(past) - 1) {  // the first lane whose quad takes the running weight past r
+                    unsigned long long at = running + inclusive - w;
+                    for (int j = 0; j < 4 && i + j < seg_end; j++) {
+                        const float v = row[i + j];
+                        const uint32_t key = ordered_key(v);
+                        if (key >= threshold && key <= rule.max_key) {
+                            at += rule.weight(v);
+                            if (at > r) {
+                                s.chosen = i + j;
+                                break;
+                            }
+                        }
+                    }
+                }
+                break;
+            }
+            running += __shfl_sync(0xffffffffu, inclusive, 31);
+        }
     }
     __syncthreads();
     if (threadIdx.x == 0) {
