@@ -11,8 +11,6 @@
 #                   into /tmp/res/kernels-java.csv and kernels-torch.csv
 #   hfcheck NAME... hf_models.py's random-weight checkpoints and transformers goldens for the given names (into $MODELS
 #                   and /tmp/golden), then `bench runner-check` on each, into /tmp/res/hfcheck-NAME.log
-#   gemvshapes      GemvShapeBench: every GEMV launch variant on the Qwen2.5-1.5B and Llama-3-8B projection shapes
-#                   at 1/2/4/8 rows, into /tmp/res/gemvshapes.csv (the data for GemvTuning.MEASURED)
 # MODEL is a name under $MODELS (default /tmp/models) or a model directory. $OUT gets run.log and results.tgz.
 # usage: bash perf/gpu/decode_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
 set -uo pipefail
@@ -63,13 +61,6 @@ phase_hfcheck() {
       "/tmp/golden/$name" > "$R/hfcheck-$name.log" 2>&1
     log "hfcheck $name rc=$?"; tail -3 "$R/hfcheck-$name.log"
   done
-}
-
-phase_gemvshapes() {
-  timeout 400 $JAVA $JAVA_OPTS -Xmx8g -cp "$CP" io.splitserve.perf.kernels.GemvShapeBench "$R/gemvshapes.csv" \
-    > "$R/gemvshapes.log" 2>&1
-  log "gemvshapes rc=$?"
-  grep '^best' "$R/gemvshapes.log"
 }
 
 run_phases "$@"

@@ -1,7 +1,20 @@
 // RMSNorm family: plain, fused residual-add + norm, and per-head (Qwen3 q/k) norm. Statistics in fp32.
-// Grid: one block per row (per token, or per token-head for the per-head norm) of rms_threads(hidden / 8) threads;
-// rows are multiples of 8 wide.
-#include "rms_row.cuh"
+// Grid: one block per row (per token, or per token-head for the per-head norm); rows are multiples of 8 wide.
+#include "common.cuh"
+
+// Sum of squares of the 8-wide chunks first, first + step, ... below chunks (this thread's share of a row).
+__device__ __forceinline__ float sum_squares(const uint4 *__restrict__ in, int first, int chunks, int step) {
+    float ss = 0.f;
+    for (int c = first; c < chunks; c += step) {
+        Bf16x8 v;
+        v.raw = in[c];
+        float f[8];
+        bf16x8_to_float(v, f);
+#pragma unroll
+        for (int i = 0; i < 8; i++) ss += f[i] * f[i];
+    }
+    return ss;
+}
 
 // out = in * inv * w over this thread's chunks of a row (out may alias in).
 __device__ __forceinline__ void scale_store(uint4 *out, const uint4 *in, const uint4 *__restrict__ w, float inv,

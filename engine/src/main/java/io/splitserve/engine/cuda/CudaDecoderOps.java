@@ -26,12 +26,9 @@ import io.splitserve.model.ModelConfig;
  * decode step queues the same kernels with the same arguments every time and can be captured as a graph.
  *
  * <p>Fused (the default, {@link io.splitserve.engine.EngineOptions#fusedDecode}): RoPE and the KV write run as one
- * kernel, decode attention merges its splits in its own launch, and a step of at most {@link GemvKernel#MAX_ROWS}
- * tokens folds every RMSNorm into the GEMV after it (QKV, gate|up with SiLU·up, the LM head) and every residual add
- * into the GEMV before it (o, down): per layer of a decode step RMSNorm+QKV, RoPE+KV write, attention, o+add,
- * RMSNorm+gate|up+SiLU·up, down+add. More tokens take cuBLAS, with the norms, adds and SiLU-and-mul as their own
- * kernels. Unfused runs the separate kernels of the old sequence (each residual add held back for the add-RMSNorm
- * after it), with the same results.
+ * kernel, a step of at most {@link GemvKernel#MAX_ROWS} tokens runs gate|up and SiLU·up as one GEMV (more tokens take
+ * the GEMM into the {@link Act#GATE_UP} slot and SiLU-and-mul), and decode attention merges its splits in its own
+ * launch; three launches fewer per layer of a decode step. Unfused runs the separate kernels, with the same results.
  *
  * <p>Owned by the runner's thread.
  */
@@ -62,8 +59,6 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
     private int maxContext;
     private int logitRows;
     private KvExport export;
-    /** The residual slot whose add of {@link Act#X} the next norm owes, or null. */
-    private Act heldBackResidual;
 
     CudaDecoderOps(ModelConfig config, CudaDevice device, CudaStream stream, KvWriteKernel kvWrite,
                    ActivationKernels activations, DecodeAttentionKernel decodeAttention, StepMetadata metadata,
@@ -122,41 +117,27 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
         this.export = export;
     }
 
-    /** A step starts here: nothing is held back from a step before. */
     @Override
     public void embed(Act out, DeviceBuffer table) {
-        heldBackResidual = null;
         embedding.gather(stream, work.address(out), table.address(), metadata.address(metadata.tokenIds), tokens,
                 config.hiddenSize(), config.vocabSize());
     }
 
-    /** Folded: one GEMV normalises as it reads; otherwise the norm (with a held-back residual add) and the linear. */
     @Override
-    public void rmsNormLinear(Act out, Act in, DeviceBuffer norm, DeviceLinear linear) {
-        if (folds()) {
-            requireNothingHeldBack(in);
-            linear.applyNormed(stream, work.address(out), work.address(in), norm.address(), config.rmsNormEps(),
-                    tokens);
-        } else {
-            normalize(in, norm);
-            linear.apply(stream, work.address(out), work.address(Act.NORMED), tokens);
-        }
+    public void rmsNorm(Act out, Act in, DeviceBuffer weight) {
+        norms.rmsNorm(stream, work.address(out), work.address(in), weight.address(), tokens, config.hiddenSize(),
+                config.rmsNormEps());
     }
 
-    /**
-     * Folded: the GEMV adds its product to the residual in its epilogue. Otherwise the product goes to {@link Act#X}
-     * and the add is held back for the norm that reads the residual next, which runs it as add-RMSNorm (the unfused
-     * sequence: one kernel for add and norm).
-     */
     @Override
-    public void linearAddResidual(Act residual, Act in, DeviceLinear linear) {
-        requireNothingHeldBack(residual);
-        if (folds()) {
-            linear.applyAddResidual(stream, work.address(residual), work.address(in), tokens);
-        } else {
-            linear.apply(stream, work.address(Act.X), work.address(in), tokens);
-            heldBackResidual = residual;
-        }
+    public void addRmsNorm(Act out, Act residual, Act x, DeviceBuffer weight) {
+        norms.addRmsNorm(stream, work.address(out), work.address(residual), work.address(x), weight.address(), tokens,
+                config.hiddenSize(), config.rmsNormEps());
+    }
+
+    @Override
+    public void linear(Act out, Act in, DeviceLinear linear) {
+        linear.apply(stream, work.address(out), work.address(in), tokens);
     }
 
     @Override
@@ -209,25 +190,12 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
         }
     }
 
-    /**
-     * Folded: one SwiGLU GEMV normalises as it reads. Otherwise the norm into {@link Act#NORMED}, then (fused, at most
-     * {@link GemvKernel#MAX_ROWS} rows) the SwiGLU GEMV, or the gate|up linear into {@link Act#GATE_UP} and
-     * SiLU-and-mul.
-     */
     @Override
-    public void rmsNormGateUpSiluMul(Act out, Act in, DeviceBuffer norm, DeviceLinear gateUp) {
-        if (folds()) {
-            requireNothingHeldBack(in);
-            gateUp.applyNormedSwiGlu(stream, work.address(out), work.address(in), norm.address(), config.rmsNormEps(),
-                    tokens);
-            return;
-        }
-        normalize(in, norm);
-        final long normed = work.address(Act.NORMED);
+    public void gateUpSiluMul(Act out, Act in, DeviceLinear gateUp) {
         if (fused && tokens <= GemvKernel.MAX_ROWS) {
-            gateUp.applySwiGlu(stream, work.address(out), normed, tokens);
+            gateUp.applySwiGlu(stream, work.address(out), work.address(in), tokens);
         } else {
-            gateUp.apply(stream, work.address(Act.GATE_UP), normed, tokens);
+            gateUp.apply(stream, work.address(Act.GATE_UP), work.address(in), tokens);
             activations.siluAndMul(stream, work.address(out), work.address(Act.GATE_UP), tokens,
                     config.intermediateSize());
         }
@@ -238,56 +206,16 @@ final class CudaDecoderOps implements DecoderOps<DeviceBuffer, DeviceBuffer, Dev
         return logitRows;
     }
 
-    /**
-     * fp32 logits into the work buffer's logits. A decode step's rows are all its rows: folded, the LM head GEMV
-     * normalises as it reads. A ragged step normalises every row, gathers the rows that need logits, then runs the
-     * LM head.
-     */
+    /** fp32 logits into the work buffer's logits; a decode step's rows are all its rows, a ragged step gathers. */
     @Override
-    public void logits(Act residual, DeviceBuffer finalNorm, DeviceLinear lmHead) {
-        if (decode && folds()) {
-            requireNothingHeldBack(residual);
-            lmHead.applyNormed(stream, work.logits.address(), work.address(residual), finalNorm.address(),
-                    config.rmsNormEps(), tokens);
-            return;
-        }
-        normalize(residual, finalNorm);
+    public void logits(Act hidden, DeviceLinear lmHead) {
         if (decode) {
-            lmHead.apply(stream, work.logits.address(), work.address(Act.NORMED), tokens);
+            lmHead.apply(stream, work.logits.address(), work.address(hidden), tokens);
         } else {
             // a row gather is an embedding lookup whose table is the hidden states
-            embedding.gather(stream, work.gathered.address(), work.address(Act.NORMED),
+            embedding.gather(stream, work.gathered.address(), work.address(hidden),
                     metadata.address(metadata.logitRows), logitRows, config.hiddenSize(), tokens);
             lmHead.apply(stream, work.logits.address(), work.gathered.address(), logitRows);
-        }
-    }
-
-    /** Whether this step runs the norms and residual adds inside the GEMVs: fused, at most MAX_ROWS rows. */
-    private boolean folds() {
-        return fused && tokens <= GemvKernel.MAX_ROWS;
-    }
-
-    /** {@code in} normalised into {@link Act#NORMED}, adding a held-back product to it first (add-RMSNorm). */
-    private void normalize(Act in, DeviceBuffer norm) {
-        final long out = work.address(Act.NORMED);
-        if (heldBackResidual == null) {
-            norms.rmsNorm(stream, out, work.address(in), norm.address(), tokens, config.hiddenSize(),
-                    config.rmsNormEps());
-            return;
-        }
-        if (heldBackResidual != in) {
-            throw new IllegalStateException("a product held back for " + heldBackResidual + " but " + in
-                    + " is normalised");
-        }
-        norms.addRmsNorm(stream, out, work.address(in), work.address(Act.X), norm.address(), tokens,
-                config.hiddenSize(), config.rmsNormEps());
-        heldBackResidual = null;
-    }
-
-    private void requireNothingHeldBack(Act next) {
-        if (heldBackResidual != null) {
-            throw new IllegalStateException("a product is still held back for " + heldBackResidual + " when " + next
-                    + " is used");
         }
     }
 

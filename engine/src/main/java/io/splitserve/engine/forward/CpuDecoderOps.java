@@ -74,23 +74,20 @@ final class CpuDecoderOps implements DecoderOps<float[], float[], CpuLinear> {
         CpuOps.embed(step.tokenIds(), tokens, table, config.hiddenSize(), slot(out));
     }
 
-    /** Composed: the norm into the {@link Act#NORMED} slot, then the linear. */
     @Override
-    public void rmsNormLinear(Act out, Act in, float[] norm, CpuLinear linear) {
-        normalize(in, norm);
-        linear.apply(slot(Act.NORMED), tokens, slot(out));
+    public void rmsNorm(Act out, Act in, float[] weight) {
+        CpuOps.rmsNorm(slot(in), weight, config.rmsNormEps(), tokens, config.hiddenSize(), slot(out));
     }
 
-    /** Composed: the linear into the {@link Act#X} slot, then the add. */
     @Override
-    public void linearAddResidual(Act residual, Act in, CpuLinear linear) {
-        final float[] x = slot(Act.X);
-        final float[] sum = slot(residual);
-        linear.apply(slot(in), tokens, x);
-        final int n = tokens * config.hiddenSize();
-        for (int i = 0; i < n; i++) {
-            sum[i] += x[i];
-        }
+    public void addRmsNorm(Act out, Act residual, Act x, float[] weight) {
+        CpuOps.addRmsNorm(slot(x), slot(residual), weight, config.rmsNormEps(), tokens, config.hiddenSize(),
+                slot(out));
+    }
+
+    @Override
+    public void linear(Act out, Act in, CpuLinear linear) {
+        linear.apply(slot(in), tokens, slot(out));
     }
 
     @Override
@@ -136,11 +133,10 @@ final class CpuDecoderOps implements DecoderOps<float[], float[], CpuLinear> {
                 slot(out), scores);
     }
 
-    /** Composed: the norm into {@link Act#NORMED}, the gate|up projection into {@link Act#GATE_UP}, SiLU-and-mul. */
+    /** Composed: the gate|up projection into the {@link Act#GATE_UP} slot, then SiLU-and-mul. */
     @Override
-    public void rmsNormGateUpSiluMul(Act out, Act in, float[] norm, CpuLinear gateUp) {
-        normalize(in, norm);
-        gateUp.apply(slot(Act.NORMED), tokens, slot(Act.GATE_UP));
+    public void gateUpSiluMul(Act out, Act in, CpuLinear gateUp) {
+        gateUp.apply(slot(in), tokens, slot(Act.GATE_UP));
         CpuOps.siluMul(slot(Act.GATE_UP), tokens, config.intermediateSize(), slot(out));
     }
 
@@ -149,17 +145,11 @@ final class CpuDecoderOps implements DecoderOps<float[], float[], CpuLinear> {
         return step.numLogitRows();
     }
 
-    /** Every row normalised into {@link Act#NORMED}, the rows that need logits gathered, then the LM head. */
     @Override
-    public void logits(Act residual, float[] finalNorm, CpuLinear lmHead) {
+    public void logits(Act hidden, CpuLinear lmHead) {
         final int rows = step.numLogitRows();
-        normalize(residual, finalNorm);
-        CpuOps.gatherRows(slot(Act.NORMED), step.logitRows(), rows, config.hiddenSize(), logitInputs);
+        CpuOps.gatherRows(slot(hidden), step.logitRows(), rows, config.hiddenSize(), logitInputs);
         lmHead.apply(logitInputs, rows, logits);
-    }
-
-    private void normalize(Act in, float[] norm) {
-        CpuOps.rmsNorm(slot(in), norm, config.rmsNormEps(), tokens, config.hiddenSize(), slot(Act.NORMED));
     }
 
     private float[] slot(Act act) {

@@ -8,10 +8,9 @@ import io.splitserve.engine.weights.DecoderWeights;
  * the weights ({@link io.splitserve.engine.weights.WeightLayout}): q/k/v biases live inside the fused QKV linear, a
  * tied LM head is the embedding table, and q/k head norms run where the layer has them.
  *
- * <p>Per layer: {@code RMSNorm + QKV → [q/k head norm] → RoPE + KV write → paged attention → o_proj added to the
- * residual → RMSNorm + gate|up + SiLU·up → down added to the residual}, each norm folded into the linear after it
- * and each residual add into the linear before it; the first layer's residual stream is the embedding. Then the
- * final norm and the LM head on the rows that need logits.
+ * <p>Per layer: {@code residual → RMSNorm → QKV → [q/k head norm] → RoPE + KV write → paged attention → o_proj →
+ * residual add + RMSNorm → gate|up + SiLU·up → down}; the first layer's residual stream is the embedding, later
+ * layers add the previous layer's output first. Then the final norm and the LM head on the rows that need logits.
  */
 public final class DecoderModel<E, N, L extends Linear> {
     private final DecoderWeights<E, N, L> weights;
@@ -29,19 +28,26 @@ public final class DecoderModel<E, N, L extends Linear> {
         ops.embed(Act.RESIDUAL, weights.embedding());
         for (int l = 0; l < weights.layerCount(); l++) {
             final DecoderWeights.Layer<N, L> w = weights.layer(l);
-            ops.rmsNormLinear(Act.QKV, Act.RESIDUAL, w.inputNorm(), w.qkv());
+            if (l == 0) {
+                ops.rmsNorm(Act.NORMED, Act.RESIDUAL, w.inputNorm());
+            } else {
+                ops.addRmsNorm(Act.NORMED, Act.RESIDUAL, Act.X, w.inputNorm());
+            }
+            ops.linear(Act.QKV, Act.NORMED, w.qkv());
             if (w.qNorm() != null) {
                 ops.qkNorm(Act.QKV, w.qNorm(), w.kNorm());
             }
             ops.ropeAndWriteKv(l, Act.QKV);
             ops.kvWritten(l);
             ops.attention(l, Act.ATTENTION, Act.QKV);
-            ops.linearAddResidual(Act.RESIDUAL, Act.ATTENTION, w.o());
-            ops.rmsNormGateUpSiluMul(Act.ACTIVATION, Act.RESIDUAL, w.postAttentionNorm(), w.gateUp());
-            ops.linearAddResidual(Act.RESIDUAL, Act.ACTIVATION, w.down());
+            ops.linear(Act.X, Act.ATTENTION, w.o());
+            ops.addRmsNorm(Act.NORMED, Act.RESIDUAL, Act.X, w.postAttentionNorm());
+            ops.gateUpSiluMul(Act.ACTIVATION, Act.NORMED, w.gateUp());
+            ops.linear(Act.X, Act.ACTIVATION, w.down());
         }
         if (ops.logitRows() > 0) {
-            ops.logits(Act.RESIDUAL, weights.finalNorm(), weights.lmHead());
+            ops.addRmsNorm(Act.NORMED, Act.RESIDUAL, Act.X, weights.finalNorm());
+            ops.logits(Act.NORMED, weights.lmHead());
         }
     }
 }

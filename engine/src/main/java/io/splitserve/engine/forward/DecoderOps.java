@@ -8,24 +8,22 @@ package io.splitserve.engine.forward;
  * on every token row of the current step.
  *
  * <p>Weights are the backend's own types: {@code E} the embedding table, {@code N} a norm weight, {@code L} a
- * linear layer. Norms and residual adds are folded into the linears next to them ({@link #rmsNormLinear},
- * {@link #linearAddResidual}, {@link #rmsNormGateUpSiluMul}, {@link #logits}), so a backend can run each pair as one
- * kernel; a backend without a fused form composes it from smaller ones, and the model definition only promises the
- * result. Implementations must not allocate per op: the eager path pays its host cost on every step.
+ * linear layer. A backend without a fused form of an op (say {@link #addRmsNorm}) composes it from smaller ones;
+ * the model definition only promises the result. Implementations must not allocate per op: the eager path pays
+ * its host cost on every step.
  */
 public interface DecoderOps<E, N, L extends Linear> {
     /** {@code out[t] = table[tokenId[t]]}. */
     void embed(Act out, E table);
 
-    /** {@code out = (rmsNorm(in) · norm) · Wᵀ (+ bias)} per row; {@code in} is left as it is. */
-    void rmsNormLinear(Act out, Act in, N norm, L linear);
+    /** {@code out = rmsNorm(in) · weight} per row. */
+    void rmsNorm(Act out, Act in, N weight);
 
-    /**
-     * {@code residual += in · Wᵀ (+ bias)} per row. The sum is promised to {@link #rmsNormLinear},
-     * {@link #rmsNormGateUpSiluMul} and {@link #logits} reading {@code residual} next: a backend may leave the
-     * product aside and add it there (as its unfused add-and-norm does).
-     */
-    void linearAddResidual(Act residual, Act in, L linear);
+    /** Residual add and norm: {@code residual += x; out = rmsNorm(residual) · weight}. */
+    void addRmsNorm(Act out, Act residual, Act x, N weight);
+
+    /** {@code out = in · Wᵀ (+ bias)} per row. */
+    void linear(Act out, Act in, L linear);
 
     /** Per-head RMSNorm in place of the Q heads (by {@code q}) and the K heads (by {@code k}) of fused QKV rows. */
     void qkNorm(Act qkv, N q, N k);
@@ -50,18 +48,18 @@ public interface DecoderOps<E, N, L extends Linear> {
     void attention(int layer, Act out, Act qkv);
 
     /**
-     * The MLP's first half: {@code out = silu(gate) · up} where {@code [gate | up] = (rmsNorm(in) · norm) · gateUpᵀ},
-     * gateUp the fused {@code [2·intermediate][hidden]} linear. A backend may compute it in one pass or through its
-     * {@link Act#NORMED} and {@link Act#GATE_UP} slots.
+     * The MLP's first half: {@code out = silu(gate) · up} where {@code [gate | up] = in · gateUpᵀ}, gateUp the fused
+     * {@code [2·intermediate][hidden]} linear. A backend may compute it in one pass or through its
+     * {@link Act#GATE_UP} slot.
      */
-    void rmsNormGateUpSiluMul(Act out, Act in, N norm, L gateUp);
+    void gateUpSiluMul(Act out, Act in, L gateUp);
 
     /** Rows of the current step that need logits; 0 skips the final norm and the LM head. */
     int logitRows();
 
     /**
-     * The final norm and the LM head over the rows of {@code residual} that need logits (gathered where they are not
-     * every row), into the backend's logits output, fp32 {@code [logitRows][vocab]}.
+     * The LM head over the rows of {@code hidden} that need logits (gathered first where they are not every row),
+     * into the backend's logits output, fp32 {@code [logitRows][vocab]}.
      */
-    void logits(Act residual, N finalNorm, L lmHead);
+    void logits(Act hidden, L lmHead);
 }

@@ -43,13 +43,18 @@ class DecoderModelTest {
         }
 
         @Override
-        public void rmsNormLinear(Act out, Act in, String norm, Named linear) {
-            calls.add("rmsNormLinear " + out + " " + in + " " + norm + " " + linear);
+        public void rmsNorm(Act out, Act in, String weight) {
+            calls.add("rmsNorm " + out + " " + in + " " + weight);
         }
 
         @Override
-        public void linearAddResidual(Act residual, Act in, Named linear) {
-            calls.add("linearAddResidual " + residual + " " + in + " " + linear);
+        public void addRmsNorm(Act out, Act residual, Act x, String weight) {
+            calls.add("addRmsNorm " + out + " " + residual + " " + x + " " + weight);
+        }
+
+        @Override
+        public void linear(Act out, Act in, Named linear) {
+            calls.add("linear " + out + " " + in + " " + linear);
         }
 
         @Override
@@ -73,8 +78,8 @@ class DecoderModelTest {
         }
 
         @Override
-        public void rmsNormGateUpSiluMul(Act out, Act in, String norm, Named gateUp) {
-            calls.add("rmsNormGateUpSiluMul " + out + " " + in + " " + norm + " " + gateUp);
+        public void gateUpSiluMul(Act out, Act in, Named gateUp) {
+            calls.add("gateUpSiluMul " + out + " " + in + " " + gateUp);
         }
 
         @Override
@@ -83,8 +88,8 @@ class DecoderModelTest {
         }
 
         @Override
-        public void logits(Act residual, String finalNorm, Named lmHead) {
-            calls.add("logits " + residual + " " + finalNorm + " " + lmHead);
+        public void logits(Act hidden, Named lmHead) {
+            calls.add("logits " + hidden + " " + lmHead);
         }
     }
 
@@ -100,14 +105,15 @@ class DecoderModelTest {
 
     private static List<String> layer(int l, boolean qkNorm) {
         final List<String> calls = new ArrayList<>();
-        calls.add("rmsNormLinear QKV RESIDUAL in" + l + " qkv" + l);
+        calls.add(l == 0 ? "rmsNorm NORMED RESIDUAL in0" : "addRmsNorm NORMED RESIDUAL X in" + l);
+        calls.add("linear QKV NORMED qkv" + l);
         if (qkNorm) {
             calls.add("qkNorm QKV qn" + l + " kn" + l);
         }
         calls.addAll(List.of("ropeAndWriteKv " + l + " QKV", "kvWritten " + l,
-                "attention " + l + " ATTENTION QKV", "linearAddResidual RESIDUAL ATTENTION o" + l,
-                "rmsNormGateUpSiluMul ACTIVATION RESIDUAL post" + l + " gateUp" + l,
-                "linearAddResidual RESIDUAL ACTIVATION down" + l));
+                "attention " + l + " ATTENTION QKV", "linear X ATTENTION o" + l,
+                "addRmsNorm NORMED RESIDUAL X post" + l, "gateUpSiluMul ACTIVATION NORMED gateUp" + l,
+                "linear X ACTIVATION down" + l));
         return calls;
     }
 
@@ -117,7 +123,8 @@ class DecoderModelTest {
         for (int l = 0; l < layers; l++) {
             calls.addAll(layer(l, qkNorm));
         }
-        calls.add("logits RESIDUAL final head");
+        calls.add("addRmsNorm NORMED RESIDUAL X final");
+        calls.add("logits NORMED head");
         return calls;
     }
 
@@ -141,6 +148,6 @@ class DecoderModelTest {
         ops.logitRows = 0;
         new DecoderModel<>(weights(2, false)).forward(ops);
         final List<String> expected = expected(2, false);
-        assertEquals(expected.subList(0, expected.size() - 1), ops.calls);
+        assertEquals(expected.subList(0, expected.size() - 2), ops.calls);
     }
 }

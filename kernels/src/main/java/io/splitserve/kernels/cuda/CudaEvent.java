@@ -2,7 +2,6 @@ package io.splitserve.kernels.cuda;
 
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventDestroy;
-import static jcuda.driver.JCudaDriver.cuEventElapsedTime;
 import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuStreamWaitEvent;
@@ -16,9 +15,8 @@ import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
 /**
- * A CUDA event: orders work between streams ({@link #record} on one, {@link #makeWait} on another) and lets the host
- * wait for a point in a stream ({@link #synchronize}) without waiting for the whole stream. Events are made without
- * timing (cheaper to record) unless made by {@link #timing()}, for benchmarks that time device work.
+ * A CUDA event without timing: orders work between streams ({@link #record} on one, {@link #makeWait} on another)
+ * and lets the host wait for a point in a stream ({@link #synchronize}) without waiting for the whole stream.
  */
 public final class CudaEvent implements AutoCloseable {
     /**
@@ -41,22 +39,6 @@ public final class CudaEvent implements AutoCloseable {
 
     public CudaEvent() {
         cuEventCreate(event, CUevent_flags.CU_EVENT_DISABLE_TIMING);
-    }
-
-    private CudaEvent(int flags) {
-        cuEventCreate(event, flags);
-    }
-
-    /** An event that records a timestamp, for {@link #millisSince}. */
-    public static CudaEvent timing() {
-        return new CudaEvent(CUevent_flags.CU_EVENT_DEFAULT);
-    }
-
-    /** Device milliseconds from {@code start}'s recorded point to this one's; both timing events, both reached. */
-    public float millisSince(CudaEvent start) {
-        final float[] millis = new float[1];
-        cuEventElapsedTime(millis, start.event, event);
-        return millis[0];
     }
 
     /** Marks the current end of {@code stream}'s queued work. */

@@ -22,13 +22,9 @@ enum KernelSpec {
     PREFILL_HD64("prefill_attention_hd64", "pipipppppiiiiif"),
     PREFILL_HD128("prefill_attention_hd128", "pipipppppiiiiif"),
     SAMPLE_TOKENS("sample_tokens", "ppiipppppp"),
-    GEMV_BF16("gemv_bf16", "ppppiiiii"),
-    GEMV_F32("gemv_f32", "ppppiiiii"),
-    GEMV_ADD_RESIDUAL("gemv_add_residual", "ppppiiii"),
-    GEMV_SWIGLU("gemv_swiglu", "ppppiiii"),
-    RMSNORM_GEMV_BF16("rmsnorm_gemv_bf16", "pppfppiiii"),
-    RMSNORM_GEMV_F32("rmsnorm_gemv_f32", "pppfppiiii"),
-    RMSNORM_GEMV_SWIGLU("rmsnorm_gemv_swiglu", "pppfppiiii"),
+    GEMV_BF16("gemv_bf16", "ppppiii"),
+    GEMV_F32("gemv_f32", "ppppiii"),
+    GEMV_SWIGLU("gemv_swiglu", "ppppiii"),
     CRC32C_PARTIAL("crc32c_partial", "pppp"),
     CRC32C_COMBINE("crc32c_combine", "ppp");
 

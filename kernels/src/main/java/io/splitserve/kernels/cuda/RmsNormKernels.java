@@ -47,10 +47,6 @@ public final class RmsNormKernels {
         headNorm.launch(tokens, 1, 1, Math.min(heads, 16) * 32, 0, stream);
     }
 
-    /**
-     * Threads of a norm block for rows of {@code hidden}; {@code rms_row.cuh}'s {@code rms_threads} says the same, so
-     * the GEMVs that fold the norm in reproduce its fp32 statistics exactly.
-     */
     private static int threadsFor(int hidden) {
         int chunks = hidden / 8;
         return chunks >= 512 ? 512 : Math.max(32, (chunks + 31) / 32 * 32);

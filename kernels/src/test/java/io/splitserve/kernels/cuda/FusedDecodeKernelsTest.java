@@ -15,18 +15,12 @@ import io.splitserve.model.RopeFrequencies;
 /**
  * The fused decode kernels against the CPU reference ops they stand for and, bit for bit, against the unfused
  * kernels they replace: RoPE + KV write (odd token counts, shuffled slots, a padding token, NaN-poisoned pools) and
- * the GEMVs (every row count 1-8, odd widths, with and without bias, NaN-poisoned outputs): SwiGLU, the residual-add
- * epilogue, and RMSNorm folded into the plain, fp32 and SwiGLU forms (at the supported models' hidden sizes, also
- * split). The one-launch
+ * the SwiGLU GEMV (every row count 1-8, odd widths, with and without bias, NaN-poisoned outputs). The one-launch
  * decode attention is covered in {@link AttentionKernelsTest}.
  */
 @GpuTest
 class FusedDecodeKernelsTest {
     private static final double TOL = 1e-2;
-    private static final float EPS = 1e-6f;
-    private static final GemvVariant ONE = GemvVariant.ONE_WARP_PER_COLUMN;
-    /** Hidden sizes of the supported models (Qwen2.5 0.5B/1.5B/7B, Qwen3-1.7B, Llama-3-8B) and an odd small one. */
-    private static final int[] HIDDEN = {896, 1536, 3584, 2048, 4096, 264};
     private final Random rnd = new Random();
 
     @Test
@@ -130,7 +124,7 @@ class FusedDecodeKernelsTest {
                     DeviceBuffer xd = Gpu.bf16(s, x), wd = Gpu.bf16(s, w);
                     long b = bias == null ? 0 : Gpu.bf16(s, bias).address();
                     DeviceBuffer y = Gpu.poisoned(s, 2L * m * inter);
-                    gemv.applySwiGlu(Gpu.stream(), y.address(), xd.address(), wd.address(), b, m, inter, k, ONE);
+                    gemv.applySwiGlu(Gpu.stream(), y.address(), xd.address(), wd.address(), b, m, inter, k);
                     float[] got = Gpu.readBf16(y, m * inter);
 
                     float[] gateUp = new float[m * 2 * inter], ref = new float[m * inter];
@@ -141,106 +135,10 @@ class FusedDecodeKernelsTest {
                     if (inter % 8 == 0) {  // silu_and_mul's 16-byte rows need a multiple of 8
                         DeviceBuffer gu = Gpu.poisoned(s, 4L * m * inter);
                         DeviceBuffer plain = Gpu.poisoned(s, 2L * m * inter);
-                        gemv.apply(Gpu.stream(), gu.address(), xd.address(), wd.address(), b, m, 2 * inter, k, ONE);
+                        gemv.apply(Gpu.stream(), gu.address(), xd.address(), wd.address(), b, m, 2 * inter, k);
                         activations.siluAndMul(Gpu.stream(), plain.address(), gu.address(), m, inter);
                         assertArrayEquals(Gpu.readBf16(plain, m * inter), got, 0f, what + ": as gemv + silu_and_mul");
                     }
-                }
-            }
-        }
-    }
-
-    @Test
-    void foldedNormGemvEqualsRmsNormThenGemvAndTheCpuOps() throws Exception {
-        CudaDevice device = Gpu.device();
-        GemvKernel gemv = new GemvKernel(device);
-        RmsNormKernels norms = new RmsNormKernels(device);
-        ActivationKernels activations = new ActivationKernels(device);
-        int n = 264, inter = 40;  // odd block counts; SwiGLU's plain reference needs inter % 8 == 0
-        for (int m = 1; m <= GemvKernel.MAX_ROWS; m++) {
-            for (int k : HIDDEN) {
-                boolean withBias = (m + k / 8) % 2 == 1;
-                GemvVariant v = m % 3 == 0 ? new GemvVariant(8, 2, 1) : ONE;
-                String what = "rmsnorm gemv " + m + "x" + n + "x" + k + (withBias ? " +bias" : "") + " " + v;
-                try (Gpu.Scope s = new Gpu.Scope()) {
-                    float[] x = Gpu.randomBf16(rnd, m * k, 3f), norm = Gpu.randomBf16(rnd, k, 1f);
-                    float[] w = Gpu.randomBf16(rnd, n * k, 0.05f), gateUp = Gpu.randomBf16(rnd, 2 * inter * k, 0.05f);
-                    float[] bias = withBias ? Gpu.randomBf16(rnd, 2 * inter * 4, 0.5f) : null;
-                    DeviceBuffer xd = Gpu.bf16(s, x), nd = Gpu.bf16(s, norm), wd = Gpu.bf16(s, w);
-                    DeviceBuffer gud = Gpu.bf16(s, gateUp);
-                    long b = bias == null ? 0 : Gpu.bf16(s, bias).address();
-                    DeviceBuffer normed = Gpu.poisoned(s, 2L * m * k);
-                    norms.rmsNorm(Gpu.stream(), normed.address(), xd.address(), nd.address(), m, k, EPS);
-
-                    DeviceBuffer fused = Gpu.poisoned(s, 2L * m * n), plain = Gpu.poisoned(s, 2L * m * n);
-                    gemv.applyNormed(Gpu.stream(), fused.address(), xd.address(), nd.address(), EPS, wd.address(), b,
-                            m, n, k, v);
-                    gemv.apply(Gpu.stream(), plain.address(), normed.address(), wd.address(), b, m, n, k, v);
-                    float[] got = Gpu.readBf16(fused, m * n);
-                    assertArrayEquals(Gpu.readBf16(plain, m * n), got, 0f, what + ": as rmsnorm + gemv");
-                    float[] cpuNormed = new float[m * k], ref = new float[m * n];
-                    CpuOps.rmsNorm(x, norm, EPS, m, k, cpuNormed);
-                    CpuOps.matmul(cpuNormed, m, k, w, n, bias == null ? null : Arrays.copyOf(bias, n), ref);
-                    Gpu.assertClose(what, ref, got, TOL);
-
-                    DeviceBuffer fused32 = Gpu.poisoned(s, 4L * m * n), plain32 = Gpu.poisoned(s, 4L * m * n);
-                    gemv.applyNormedFloat(Gpu.stream(), fused32.address(), xd.address(), nd.address(), EPS,
-                            wd.address(), b, m, n, k, v);
-                    gemv.applyFloat(Gpu.stream(), plain32.address(), normed.address(), wd.address(), b, m, n, k, v);
-                    assertArrayEquals(Gpu.readFloats(plain32, m * n), Gpu.readFloats(fused32, m * n), 0f,
-                            what + " fp32: as rmsnorm + gemv");
-
-                    DeviceBuffer swiGlu = Gpu.poisoned(s, 2L * m * inter), gu = Gpu.poisoned(s, 4L * m * inter);
-                    DeviceBuffer plainSwiGlu = Gpu.poisoned(s, 2L * m * inter);
-                    gemv.applyNormedSwiGlu(Gpu.stream(), swiGlu.address(), xd.address(), nd.address(), EPS,
-                            gud.address(), b, m, inter, k, v);
-                    gemv.apply(Gpu.stream(), gu.address(), normed.address(), gud.address(), b, m, 2 * inter, k, v);
-                    activations.siluAndMul(Gpu.stream(), plainSwiGlu.address(), gu.address(), m, inter);
-                    float[] gotSwiGlu = Gpu.readBf16(swiGlu, m * inter);
-                    assertArrayEquals(Gpu.readBf16(plainSwiGlu, m * inter), gotSwiGlu, 0f,
-                            what + " swiglu: as rmsnorm + gemv + silu_and_mul");
-                    float[] gateUpRef = new float[m * 2 * inter], swiGluRef = new float[m * inter];
-                    CpuOps.matmul(cpuNormed, m, k, gateUp, 2 * inter, bias == null ? null : Arrays.copyOf(bias, 2 * inter),
-                            gateUpRef);
-                    CpuOps.siluMul(gateUpRef, m, inter, swiGluRef);
-                    Gpu.assertClose(what + " swiglu", swiGluRef, gotSwiGlu, TOL);
-                }
-            }
-        }
-    }
-
-    @Test
-    void residualGemvEqualsGemvThenAddRmsNormsResidualAndTheCpuOps() throws Exception {
-        CudaDevice device = Gpu.device();
-        GemvKernel gemv = new GemvKernel(device);
-        RmsNormKernels norms = new RmsNormKernels(device);
-        int[][] shapes = {{1536, 8960}, {4096, 4096}, {896, 264}, {264, 8}};  // hidden (n), reduction length (k)
-        for (int m = 1; m <= GemvKernel.MAX_ROWS; m++) {
-            for (int[] shape : shapes) {
-                int n = shape[0], k = shape[1];
-                boolean withBias = (m + n / 8) % 2 == 0;
-                GemvVariant v = m % 4 == 0 ? new GemvVariant(8, 4, 1) : ONE;
-                String what = "residual gemv " + m + "x" + n + "x" + k + (withBias ? " +bias" : "") + " " + v;
-                try (Gpu.Scope s = new Gpu.Scope()) {
-                    float[] x = Gpu.randomBf16(rnd, m * k, 1f), w = Gpu.randomBf16(rnd, n * k, 0.05f);
-                    float[] residual = Gpu.randomBf16(rnd, m * n, 4f), norm = Gpu.randomBf16(rnd, n, 1f);
-                    float[] bias = withBias ? Gpu.randomBf16(rnd, n, 0.5f) : null;
-                    DeviceBuffer xd = Gpu.bf16(s, x), wd = Gpu.bf16(s, w), nd = Gpu.bf16(s, norm);
-                    long b = bias == null ? 0 : Gpu.bf16(s, bias).address();
-                    DeviceBuffer fused = Gpu.bf16(s, residual), plain = Gpu.bf16(s, residual);
-                    gemv.applyAddResidual(Gpu.stream(), fused.address(), xd.address(), wd.address(), b, m, n, k, v);
-                    DeviceBuffer product = Gpu.poisoned(s, 2L * m * n), normed = Gpu.poisoned(s, 2L * m * n);
-                    gemv.apply(Gpu.stream(), product.address(), xd.address(), wd.address(), b, m, n, k, v);
-                    norms.addRmsNorm(Gpu.stream(), normed.address(), plain.address(), product.address(), nd.address(),
-                            m, n, EPS);
-                    float[] got = Gpu.readBf16(fused, m * n);
-                    assertArrayEquals(Gpu.readBf16(plain, m * n), got, 0f, what + ": as gemv + add_rmsnorm");
-                    float[] ref = new float[m * n];
-                    CpuOps.matmul(x, m, k, w, n, bias, ref);
-                    for (int i = 0; i < ref.length; i++) {
-                        ref[i] += residual[i];
-                    }
-                    Gpu.assertClose(what, ref, got, TOL);
                 }
             }
         }
