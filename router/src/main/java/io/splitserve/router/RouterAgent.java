@@ -56,6 +56,11 @@ public final class RouterAgent implements Agent {
     private final Consumer<String> log;
     private long nextHealthCheckNs;
 
+    private static boolean onlyIpc(RouterContext ctx) {
+        return ctx.nodeEventsChannel().startsWith("aeron:ipc") && ctx.ingressChannel().startsWith("aeron:ipc")
+                && ctx.egressChannel().startsWith("aeron:ipc");
+    }
+
     public RouterAgent(RouterContext context) {
         final RouterContext ctx = context.conclude();
         this.model = ctx.model();
@@ -64,7 +69,7 @@ public final class RouterAgent implements Agent {
         this.epochClock = ctx.epochNanoClock();
         this.authenticator = new PeerAuthenticator(ctx.sharedSecret(), log);
         metrics.authenticator = authenticator;
-        if (!authenticator.enabled()) {
+        if (!authenticator.enabled() && !onlyIpc(ctx)) { // IPC streams are reachable from this host alone
             log.accept("router: no shared secret configured: every node and client that reaches the router is believed"
                     + " (safe only when its endpoints are reachable from this host alone)");
         }
