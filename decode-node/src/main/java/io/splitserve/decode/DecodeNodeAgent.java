@@ -31,15 +31,15 @@ import org.agrona.concurrent.SystemEpochNanoClock;
 
 /**
  * The decode node as one Agrona agent: each duty cycle reads its control stream (DecodeAdmit, CancelRequest), lets the
- * KV receiver scatter arriving KV straight into the engine's page pool, admits sequences whose KV verified and whose
- * DecodeAdmit arrived (in either order) into the running batch while it has room, runs one engine step (receiving
+ * KV receiver scatter arriving KV straight into the engine's page pool, admits sequences whose DecodeAdmit arrived and
+ * whose KV then verified into the running batch while it has room, runs one engine step (receiving
  * more KV while the GPU computes it) and publishes one TokenEvent per sequence in it.
  *
  * <p>Guarantees: a sequence's tokens are published in order with consecutive indices, then exactly one DecodeDone
  * (STOP, LENGTH, CANCELLED, PREEMPTED or ERROR), after which its pages are free. When pages run out mid-generation the
  * engine frees the newest sequence and the router is told PREEMPTED, so it can re-prefill prompt + tokens so far
- * elsewhere; the other sequences go on. Verified KV whose DecodeAdmit never comes is released after the orphan
- * timeout. A failed KV transfer ends its sequence with ERROR, except REJECTED_PREFIX_MISSING (this node's prefix cache
+ * elsewhere; the other sequences go on. Verified KV whose sequence was cancelled while it streamed is released after
+ * the orphan timeout. A failed KV transfer ends its sequence with ERROR, except REJECTED_PREFIX_MISSING (this node's prefix cache
  * lost the leading tokens the sender left out), after which the prefill node sends the whole KV again under the same id.
  * KV is taken only for a DecodeAdmit this node holds and still waits for KV, from the prefill node it names and with its
  * attempt token ({@link #check}; with a shared secret the token is required), so a Begin that overtakes its DecodeAdmit
