@@ -58,9 +58,13 @@ final class DecodeControlAdapter implements FragmentHandler {
         final int topK = admit.topK();
         final long seed = admit.seed();
         final int sampled = admit.sampledTokens() == DecodeAdmitDecoder.sampledTokensNullValue() ? 0 : admit.sampledTokens();
+        final long attemptToken = admit.attemptToken() == DecodeAdmitDecoder.attemptTokenNullValue()
+                ? 0 : admit.attemptToken(); // a router older than version 5 draws none
+        final int prefillNodeId = admit.prefillNodeId();
         final int n = admit.stopTokensLength();
         final int[] stops = readInts(n, (dst, len) -> admit.getStopTokens(dst, 0, len));
-        agent.onAdmit(requestId, promptTokens, maxNewTokens, temperature, topP, topK, seed, sampled, stops);
+        agent.onAdmit(requestId, attemptToken, prefillNodeId, promptTokens, maxNewTokens, temperature, topP, topK, seed,
+                sampled, stops);
     }
 
     private interface Reader {

@@ -8,7 +8,10 @@ import io.splitserve.engine.StepOutput;
 import io.splitserve.model.ModelFingerprint;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.model.SamplingParams;
+import io.splitserve.kvtransfer.KvAdmissions;
+import io.splitserve.kvtransfer.KvBeginCheck;
 import io.splitserve.kvtransfer.KvEndpoint;
+import io.splitserve.kvtransfer.KvRefusal;
 import io.splitserve.kvtransfer.KvReceiveListener;
 import io.splitserve.kvtransfer.KvReceiver;
 import io.splitserve.kvtransfer.KvReceiverContext;
@@ -28,19 +31,22 @@ import org.agrona.concurrent.SystemEpochNanoClock;
 
 /**
  * The decode node as one Agrona agent: each duty cycle reads its control stream (DecodeAdmit, CancelRequest), lets the
- * KV receiver scatter arriving KV straight into the engine's page pool, admits sequences whose KV verified and whose
- * DecodeAdmit arrived (in either order) into the running batch while it has room, runs one engine step (receiving
+ * KV receiver scatter arriving KV straight into the engine's page pool, admits sequences whose DecodeAdmit arrived and
+ * whose KV then verified into the running batch while it has room, runs one engine step (receiving
  * more KV while the GPU computes it) and publishes one TokenEvent per sequence in it.
  *
  * <p>Guarantees: a sequence's tokens are published in order with consecutive indices, then exactly one DecodeDone
  * (STOP, LENGTH, CANCELLED, PREEMPTED or ERROR), after which its pages are free. When pages run out mid-generation the
  * engine frees the newest sequence and the router is told PREEMPTED, so it can re-prefill prompt + tokens so far
- * elsewhere; the other sequences go on. Verified KV whose DecodeAdmit never comes is released after the orphan
- * timeout. A failed KV transfer ends its sequence with ERROR, except REJECTED_PREFIX_MISSING (this node's prefix cache
+ * elsewhere; the other sequences go on. Verified KV whose sequence was cancelled while it streamed is released after
+ * the orphan timeout. A failed KV transfer ends its sequence with ERROR, except REJECTED_PREFIX_MISSING (this node's prefix cache
  * lost the leading tokens the sender left out), after which the prefill node sends the whole KV again under the same id.
+ * KV is taken only for a DecodeAdmit this node holds and still waits for KV, from the prefill node it names and with its
+ * attempt token ({@link #check}; with a shared secret the token is required), so a Begin that overtakes its DecodeAdmit
+ * waits for it in the receiver, and a stranger's is refused and counted ({@link #kvRefused}).
  * Single-threaded: the agent's thread owns the engine and the KV receiver.
  */
-public final class DecodeNodeAgent implements Agent, KvReceiveListener {
+public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmissions {
     private static final int FRAGMENT_LIMIT = 32;
     private static final int RECEIVE_POLLS_PER_STEP = 4;
     private static final long HELLO_INTERVAL_NS = 1_000_000_000L;
@@ -87,6 +93,8 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
                 .modelFingerprint(fingerprint)
                 .pageStore(store)
                 .transferTimeoutNs(ctx.kvTransferTimeoutNs())
+                .admissions(this)
+                .log(line -> System.err.println(roleName() + ": " + line))
                 .receiveListener(this));
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         this.router = new RouterProxy(ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()),
@@ -139,9 +147,30 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener {
         return work;
     }
 
-    void onAdmit(long requestId, int promptTokens, int maxNewTokens, float temperature, float topP, int topK,
-                 long seed, int sampledBefore, int[] stopTokens) {
+    /** KV messages the receiver refused for {@code why} (0 on a colocated node, which receives none). */
+    public long kvRefused(KvRefusal why) {
+        return receiver == null ? 0 : receiver.refused(why);
+    }
+
+    /**
+     * A Begin may open a transfer only for a DecodeAdmit this node holds whose sequence has no KV yet, from the prefill
+     * node it names and with its attempt token; called on the agent's thread, by the receiver.
+     */
+    @Override
+    public KvBeginCheck check(long requestId, long attemptToken, int senderNodeId) {
+        final DecodeTicket ticket = tickets.get(requestId);
+        if (ticket == null || !ticket.admitted || ticket.kv != null || ticket.sequenceId >= 0) {
+            return KvBeginCheck.NOT_ADMITTED;
+        }
+        return KvBeginCheck.match(ticket.attemptToken, ticket.prefillNodeId, attemptToken, senderNodeId,
+                ctx.sharedSecret() != null);
+    }
+
+    void onAdmit(long requestId, long attemptToken, int prefillNodeId, int promptTokens, int maxNewTokens,
+                 float temperature, float topP, int topK, long seed, int sampledBefore, int[] stopTokens) {
         final DecodeTicket ticket = ticket(requestId);
+        ticket.attemptToken = attemptToken;
+        ticket.prefillNodeId = prefillNodeId;
         try {
             ticket.params = new SamplingParams(temperature, topK, topP, 0, seed);
         } catch (IllegalArgumentException e) {

@@ -4,7 +4,8 @@ import io.splitserve.engine.ImportedKv;
 import io.splitserve.model.SamplingParams;
 
 /**
- * One request on its way into a decode node: how to decode it (from DecodeAdmit) and, once they arrive, its verified
+ * One request on its way into a decode node: how to decode it and whose KV to take (from DecodeAdmit) and, once they
+ * arrive, its verified
  * KV and first token (or, colocated, its prompt). It becomes ready when both halves are here; then, while running,
  * it counts the tokens this attempt produced (the first token, sampled by the prefill node, included).
  */
@@ -16,6 +17,9 @@ final class DecodeTicket {
     int sampledBefore;
     int[] stopTokens;
     boolean admitted;
+    /** From DecodeAdmit: the only token and prefill node whose KvTransferBegin may carry this sequence (0: none). */
+    long attemptToken;
+    int prefillNodeId;
     ImportedKv kv;
     int firstToken = -1;
     int[] prompt;

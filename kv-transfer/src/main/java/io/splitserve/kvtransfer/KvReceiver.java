@@ -12,9 +12,12 @@ import io.splitserve.sbe.KvTransferEndDecoder;
 import io.splitserve.sbe.KvTransferStatus;
 import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
+import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.IntHashSet;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.Agent;
@@ -32,7 +35,18 @@ import org.agrona.concurrent.UnsafeBuffer;
  * whose sender's data stream goes away fails with FAILED_DISCONNECTED. A keep-alive may come on any session (the
  * sender's liveness thread publishes on a stream of its own); it names transfers by request id, which is unique.
  *
- * A second Begin for a request id that is still open fails the open transfer with FAILED_INCOMPATIBLE.
+ * A second Begin for a request id that is still open, from the same session, fails the open transfer with
+ * FAILED_INCOMPATIBLE.
+ *
+ * <p>Who may send: a Begin opens a transfer only when the context's {@link KvAdmissions} says an admission waits for its
+ * (request id, attempt token, sender node id) ({@link KvBeginCheck#ADMITTED}). One whose token or sender does not match
+ * is refused; one no admission waits for yet is held: its session is not read past it (so that sender's later messages
+ * wait behind it, and a stranger holds up only itself) until its admission comes or the Begin hold timeout passes, and
+ * then it is refused, as it is at once when {@link KvReceiverContext#maxHeldBegins()} sessions already hold one. A
+ * Begin, chunk, layer announcement or End of an open transfer from another publication session than the one whose
+ * Begin opened it is refused too, so a stranger cannot write into, end or fail a real transfer. Refused messages are
+ * dropped unanswered (nothing reserved, no ack, the listener not told: the request id may be a real transfer's),
+ * counted by {@link KvRefusal} ({@link #refused}) and said once per source session in the context's log.
  *
  * <p>A Begin with {@code cachedTokens} > 0 (schema version 5) sends only the rows after them: it must carry the token
  * ids (FAILED_INCOMPATIBLE otherwise), and the store must hold those leading tokens in its prefix cache now, or the
@@ -69,6 +83,10 @@ public final class KvReceiver implements Agent, AutoCloseable
     /** GPU path: the arena each sender session exported from, unmapped once that session's image is gone. */
     private final Int2ObjectHashMap<LongHashSet> arenasBySession = new Int2ObjectHashMap<>();
     private final ArrayList<InboundTransfer> failing = new ArrayList<>();
+    /** Sessions (as longs) whose next message is a Begin held for its admission, with when it was first held. */
+    private final Long2LongHashMap heldBeginSinceBySession = new Long2LongHashMap(Long.MIN_VALUE);
+    private final IntHashSet refusalLoggedSessions = new IntHashSet();
+    private final AtomicLongArray refused = new AtomicLongArray(KvRefusal.values().length);
     private long nextCheckNs;
     private boolean closed;
 
@@ -95,6 +113,12 @@ public final class KvReceiver implements Agent, AutoCloseable
         return subscription.isConnected() && ackPublication.isConnected();
     }
 
+    /** Messages refused for {@code why} since this receiver started; any thread may read it. */
+    public long refused(final KvRefusal why)
+    {
+        return refused.get(why.ordinal());
+    }
+
     /** Transfers begun and not yet given a verdict. */
     public int openTransfers()
     {
@@ -104,7 +128,7 @@ public final class KvReceiver implements Agent, AutoCloseable
     @Override
     public int doWork()
     {
-        int workCount = subscription.poll(adapter, ctx.fragmentLimit());
+        int workCount = subscription.controlledPoll(adapter, ctx.fragmentLimit());
         final long nowNs = ctx.nanoClock().nanoTime();
         if (nowNs - nextCheckNs >= 0)
         {
@@ -140,15 +164,69 @@ public final class KvReceiver implements Agent, AutoCloseable
         CloseHelper.closeAll(subscription, ackPublication);
     }
 
-    void onBegin(final int sessionId, final KvTransferBeginDecoder begin)
+    /** Returns false when the Begin is held: its session is to be read from it again later. */
+    boolean onBegin(final int sessionId, final KvTransferBeginDecoder begin)
     {
         final long requestId = begin.requestId();
+        final long attemptToken = begin.attemptToken() == KvTransferBeginDecoder.attemptTokenNullValue() ?
+            0 : begin.attemptToken(); // a sender older than version 5 names no attempt and no sender
+        final int senderNodeId = begin.senderNodeId() == KvTransferBeginDecoder.senderNodeIdNullValue() ?
+            0 : begin.senderNodeId();
         final InboundTransfer duplicate = transfers.get(requestId);
+        if (duplicate != null && duplicate.sessionId != sessionId)
+        {
+            refuse(sessionId, requestId, KvRefusal.FOREIGN_SESSION);
+            return true;
+        }
+        final KvBeginCheck check = ctx.admissions().check(requestId, attemptToken, senderNodeId);
+        if (check == KvBeginCheck.NOT_ADMITTED && holds(sessionId))
+        {
+            return false;
+        }
+        heldBeginSinceBySession.remove(sessionId);
+        if (check != KvBeginCheck.ADMITTED)
+        {
+            refuse(sessionId, requestId, KvRefusal.of(check));
+            return true;
+        }
         if (duplicate != null)
         {
             fail(duplicate, KvTransferStatus.FAILED_INCOMPATIBLE);
-            return;
+            return true;
         }
+        open(sessionId, requestId, begin);
+        return true;
+    }
+
+    // whether the session's Begin, which no admission waits for, is (still) held
+    private boolean holds(final int sessionId)
+    {
+        final long nowNs = ctx.nanoClock().nanoTime();
+        final long sinceNs = heldBeginSinceBySession.get(sessionId);
+        if (sinceNs == heldBeginSinceBySession.missingValue())
+        {
+            if (ctx.beginHoldTimeoutNs() == 0 || heldBeginSinceBySession.size() >= ctx.maxHeldBegins())
+            {
+                return false;
+            }
+            heldBeginSinceBySession.put(sessionId, nowNs);
+            return true;
+        }
+        return nowNs - sinceNs < ctx.beginHoldTimeoutNs();
+    }
+
+    private void refuse(final int sessionId, final long requestId, final KvRefusal why)
+    {
+        refused.incrementAndGet(why.ordinal());
+        if (refusalLoggedSessions.add(sessionId))
+        {
+            ctx.log().accept("kv-receiver: refused a message of KV transfer " + requestId + " from session " + sessionId +
+                ": " + why.label() + " (further refusals from this session are counted, not logged)");
+        }
+    }
+
+    private void open(final int sessionId, final long requestId, final KvTransferBeginDecoder begin)
+    {
         final int tokens = begin.tokens();
         final int cachedTokens = begin.cachedTokens() == KvTransferBeginDecoder.cachedTokensNullValue() ?
             0 : begin.cachedTokens(); // a sender older than version 5 sends every row
@@ -276,8 +354,12 @@ public final class KvReceiver implements Agent, AutoCloseable
             return;
         }
         final int layer = ready.layer();
-        if (transfer.sessionId != sessionId || transfer.export == null || layer < 0 || layer >= geometry.layers() ||
-            transfer.layerAnnounced[layer])
+        if (transfer.sessionId != sessionId)
+        {
+            refuse(sessionId, transfer.requestId, KvRefusal.FOREIGN_SESSION);
+            return;
+        }
+        if (transfer.export == null || layer < 0 || layer >= geometry.layers() || transfer.layerAnnounced[layer])
         {
             fail(transfer, KvTransferStatus.FAILED_INCOMPATIBLE);
             return;
@@ -309,11 +391,16 @@ public final class KvReceiver implements Agent, AutoCloseable
         {
             return;
         }
+        if (transfer.sessionId != sessionId)
+        {
+            refuse(sessionId, transfer.requestId, KvRefusal.FOREIGN_SESSION); // its payload fragments are skipped
+            return;
+        }
         final int layer = chunk.layer();
         final short part = chunk.partRaw();
         final int tokenOffset = chunk.tokenOffset();
         final int tokenCount = chunk.tokenCount();
-        final boolean inBounds = transfer.sessionId == sessionId && transfer.export == null &&
+        final boolean inBounds = transfer.export == null &&
             layer >= 0 && layer < geometry.layers() &&
             (part == KvPart.K.value() || part == KvPart.V.value()) &&
             tokenOffset >= 0 && tokenCount > 0 && (long)tokenOffset + tokenCount <= transfer.tokens &&
@@ -354,7 +441,7 @@ public final class KvReceiver implements Agent, AutoCloseable
         }
         if (transfer.sessionId != sessionId)
         {
-            fail(transfer, KvTransferStatus.FAILED_INCOMPATIBLE);
+            refuse(sessionId, transfer.requestId, KvRefusal.FOREIGN_SESSION);
             return;
         }
         final boolean intact = transfer.export == null ?
@@ -394,6 +481,7 @@ public final class KvReceiver implements Agent, AutoCloseable
 
     private int failStalledTransfers(final long nowNs)
     {
+        forgetGoneSessions();
         if (transfers.isEmpty())
         {
             return detachGoneArenas();
@@ -419,6 +507,39 @@ public final class KvReceiver implements Agent, AutoCloseable
         final int orphaned = failing.size();
         failAll(KvTransferStatus.FAILED_DISCONNECTED);
         return stalled + orphaned + detachGoneArenas();
+    }
+
+    // a held Begin or a logged refusal of a session whose image is gone needs no memory any more
+    private void forgetGoneSessions()
+    {
+        if (!heldBeginSinceBySession.isEmpty())
+        {
+            final Long2LongHashMap.KeyIterator sessions = heldBeginSinceBySession.keySet().iterator();
+            while (sessions.hasNext())
+            {
+                if (isGone((int)sessions.nextValue()))
+                {
+                    sessions.remove();
+                }
+            }
+        }
+        if (!refusalLoggedSessions.isEmpty())
+        {
+            final IntHashSet.IntIterator sessions = refusalLoggedSessions.iterator();
+            while (sessions.hasNext())
+            {
+                if (isGone((int)sessions.nextValue()))
+                {
+                    sessions.remove();
+                }
+            }
+        }
+    }
+
+    private boolean isGone(final int sessionId)
+    {
+        final Image image = subscription.imageBySessionId(sessionId);
+        return image == null || image.isClosed();
     }
 
     // after the failures above, no transfer of a closed session is left to read from its arenas

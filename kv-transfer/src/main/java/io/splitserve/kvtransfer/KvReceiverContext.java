@@ -2,6 +2,7 @@ package io.splitserve.kvtransfer;
 
 import io.aeron.Aeron;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
@@ -21,6 +22,14 @@ public final class KvReceiverContext
     public static final long DEFAULT_TRANSFER_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(2);
     public static final long DEFAULT_ACK_OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
     public static final int DEFAULT_FRAGMENT_LIMIT = 256;
+    /**
+     * How long a Begin no admission waits for is held (its sender's session not read past it) before it is refused: the
+     * router sends DecodeAdmit before PrefillRequest, so over UDP a Begin overtakes its admission by a retransmission at
+     * most, while a session held longer would back-pressure that sender's other transfers.
+     */
+    public static final long DEFAULT_BEGIN_HOLD_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(250);
+    /** Sessions that may each hold one Begin at a time; a Begin beyond them is refused at once. */
+    public static final int DEFAULT_MAX_HELD_BEGINS = 16;
 
     private Aeron aeron;
     private String channel = KvSenderContext.DEFAULT_CHANNEL;
@@ -35,6 +44,10 @@ public final class KvReceiverContext
     private int fragmentLimit = DEFAULT_FRAGMENT_LIMIT;
     private IdleStrategy backPressureIdleStrategy = new BackoffIdleStrategy();
     private NanoClock nanoClock = SystemNanoClock.INSTANCE;
+    private KvAdmissions admissions = KvAdmissions.ANY;
+    private long beginHoldTimeoutNs = DEFAULT_BEGIN_HOLD_TIMEOUT_NS;
+    private int maxHeldBegins = DEFAULT_MAX_HELD_BEGINS;
+    private Consumer<String> log = System.err::println;
 
     /**
      * Check the configuration before use.
@@ -59,9 +72,15 @@ public final class KvReceiverContext
         {
             throw new IllegalStateException("KV receiver needs a data channel and an ack channel");
         }
-        if (transferTimeoutNs <= 0 || ackOfferTimeoutNs <= 0 || fragmentLimit <= 0)
+        if (transferTimeoutNs <= 0 || ackOfferTimeoutNs <= 0 || fragmentLimit <= 0 || beginHoldTimeoutNs < 0 ||
+            maxHeldBegins < 0)
         {
-            throw new IllegalStateException("KV receiver timeouts and fragment limit must be positive");
+            throw new IllegalStateException("KV receiver timeouts and fragment limit must be positive, the Begin hold" +
+                " timeout and held Begins not negative");
+        }
+        if (admissions == null || log == null)
+        {
+            throw new IllegalStateException("KV receiver needs admissions (KvAdmissions.ANY takes every Begin) and a log");
         }
         return this;
     }
@@ -215,6 +234,54 @@ public final class KvReceiverContext
     public KvReceiverContext nanoClock(final NanoClock nanoClock)
     {
         this.nanoClock = nanoClock;
+        return this;
+    }
+
+    /** Which transfers this node expects, asked at each Begin; {@link KvAdmissions#ANY} (the default) takes every one. */
+    public KvAdmissions admissions()
+    {
+        return admissions;
+    }
+
+    public KvReceiverContext admissions(final KvAdmissions admissions)
+    {
+        this.admissions = admissions;
+        return this;
+    }
+
+    /** How long a Begin that no admission waits for yet is held before it is refused (0: refused at once). */
+    public long beginHoldTimeoutNs()
+    {
+        return beginHoldTimeoutNs;
+    }
+
+    public KvReceiverContext beginHoldTimeoutNs(final long beginHoldTimeoutNs)
+    {
+        this.beginHoldTimeoutNs = beginHoldTimeoutNs;
+        return this;
+    }
+
+    /** How many sessions may hold a Begin at once; a Begin beyond them is refused at once. */
+    public int maxHeldBegins()
+    {
+        return maxHeldBegins;
+    }
+
+    public KvReceiverContext maxHeldBegins(final int maxHeldBegins)
+    {
+        this.maxHeldBegins = maxHeldBegins;
+        return this;
+    }
+
+    /** Where refusals are said, once per source session (standard error by default). */
+    public Consumer<String> log()
+    {
+        return log;
+    }
+
+    public KvReceiverContext log(final Consumer<String> log)
+    {
+        this.log = log;
         return this;
     }
 }

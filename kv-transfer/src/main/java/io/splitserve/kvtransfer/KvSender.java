@@ -132,6 +132,23 @@ public final class KvSender implements Agent, AutoCloseable
         final GpuKvExport export,
         final int[] tokenIds)
     {
+        return begin(requestId, 0, geometry, tokens, cachedTokens, export, tokenIds);
+    }
+
+    /**
+     * As {@link #begin(long, KvGeometry, int, int, GpuKvExport, int[])} for the router's attempt {@code attemptToken}
+     * (from its PrefillRequest; 0 for none), which Begin carries with this sender's node id so the receiver takes the
+     * transfer only as the attempt its router placed there.
+     */
+    public boolean begin(
+        final long requestId,
+        final long attemptToken,
+        final KvGeometry geometry,
+        final int tokens,
+        final int cachedTokens,
+        final GpuKvExport export,
+        final int[] tokenIds)
+    {
         if (tokenIds != null && tokenIds.length != tokens)
         {
             throw new IllegalArgumentException(tokenIds.length + " token ids for a transfer of " + tokens + " tokens");
@@ -162,7 +179,8 @@ public final class KvSender implements Agent, AutoCloseable
         transfers.put(requestId, transfer);
         publishOpenRequestIds();
         final KvTransferStatus status =
-            proxy.begin(requestId, ctx.modelFingerprint(), geometry, tokens, cachedTokens, export, tokenIds);
+            proxy.begin(requestId, attemptToken, ctx.senderNodeId(), ctx.modelFingerprint(), geometry, tokens, cachedTokens,
+                export, tokenIds);
         if (status != KvTransferStatus.OK)
         {
             endLease(transfer, status);

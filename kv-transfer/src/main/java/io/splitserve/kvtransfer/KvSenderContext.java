@@ -33,6 +33,7 @@ public final class KvSenderContext
     private String ackChannel = DEFAULT_CHANNEL;
     private int ackStreamId = DEFAULT_ACK_STREAM_ID;
     private long modelFingerprint;
+    private int senderNodeId;
     private int maxChunkBytes = DEFAULT_MAX_CHUNK_BYTES;
     private long leaseTimeoutNs = DEFAULT_LEASE_TIMEOUT_NS;
     private long offerTimeoutNs = DEFAULT_OFFER_TIMEOUT_NS;
@@ -120,6 +121,21 @@ public final class KvSenderContext
     public KvSenderContext ackStreamId(final int ackStreamId)
     {
         this.ackStreamId = ackStreamId;
+        return this;
+    }
+
+    /**
+     * This sender's node id, carried in every Begin so the receiver can check it against the prefill node its
+     * admission names; 0 (the default) sends none, for senders with no router behind them.
+     */
+    public int senderNodeId()
+    {
+        return senderNodeId;
+    }
+
+    public KvSenderContext senderNodeId(final int senderNodeId)
+    {
+        this.senderNodeId = senderNodeId;
         return this;
     }
 

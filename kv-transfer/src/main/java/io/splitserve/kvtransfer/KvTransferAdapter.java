@@ -1,6 +1,6 @@
 package io.splitserve.kvtransfer;
 
-import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.aeron.protocol.DataHeaderFlyweight;
 import io.splitserve.sbe.KvChunkDecoder;
@@ -21,9 +21,11 @@ import org.agrona.collections.Int2ObjectHashMap;
  * KvLayerReady, End and KvKeepAlive (which a sender's liveness thread sends on a session of its own) always fit one
  * frame; a Begin may not (it carries the prompt's token ids), so any other
  * message that arrives in fragments is assembled per session (one buffer, reused) and handed over whole. Messages of
- * other schemas are ignored.
+ * other schemas are ignored. A Begin the receiver holds (no admission waits for it yet) is answered ABORT, so its
+ * session is read from that Begin again on a later poll; an assembled Begin keeps its earlier fragments meanwhile and
+ * takes its last one again at the same place.
  */
-final class KvTransferAdapter implements FragmentHandler
+final class KvTransferAdapter implements ControlledFragmentHandler
 {
     private final KvReceiver receiver;
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
@@ -43,7 +45,7 @@ final class KvTransferAdapter implements FragmentHandler
     }
 
     @Override
-    public void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    public Action onFragment(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
         final int sessionId = header.sessionId();
         final byte flags = header.flags();
@@ -56,21 +58,25 @@ final class KvTransferAdapter implements FragmentHandler
             {
                 final int at = assemblingLength.get(sessionId);
                 assembling.putBytes(at, buffer, offset, length);
-                assemblingLength.put(sessionId, at + length);
-                if (last)
+                if (!last)
                 {
-                    assemblyBySession.remove(sessionId);
-                    onMessage(assembling, 0, at + length, sessionId);
-                    spareAssembly = assembling;
+                    assemblingLength.put(sessionId, at + length);
+                    return Action.CONTINUE;
                 }
-                return;
+                if (!onMessage(assembling, 0, at + length, sessionId))
+                {
+                    return Action.ABORT; // held: this last fragment comes again and is written at the same place
+                }
+                assemblyBySession.remove(sessionId);
+                spareAssembly = assembling;
+                return Action.CONTINUE;
             }
             final ChunkCursor cursor = cursorBySession.get(sessionId);
             if (cursor != null && cursor.remaining > 0)
             {
                 receiver.onChunkPayload(cursor, buffer, offset, length);
             }
-            return;
+            return Action.CONTINUE;
         }
         if (!last && !isChunk(buffer, offset))
         {
@@ -80,9 +86,9 @@ final class KvTransferAdapter implements FragmentHandler
             assembling.putBytes(0, buffer, offset, length);
             assemblyBySession.put(sessionId, assembling);
             assemblingLength.put(sessionId, length);
-            return;
+            return Action.CONTINUE;
         }
-        onMessage(buffer, offset, length, sessionId);
+        return onMessage(buffer, offset, length, sessionId) ? Action.CONTINUE : Action.ABORT;
     }
 
     private boolean isChunk(final DirectBuffer buffer, final int offset)
@@ -92,13 +98,14 @@ final class KvTransferAdapter implements FragmentHandler
             headerDecoder.templateId() == KvChunkDecoder.TEMPLATE_ID;
     }
 
-    // a whole message, or the first fragment of a chunk (whose payload continues in the session's next fragments)
-    private void onMessage(final DirectBuffer buffer, final int offset, final int length, final int sessionId)
+    // a whole message, or the first fragment of a chunk (whose payload continues in the session's next fragments);
+    // false when the receiver holds it (a Begin no admission waits for yet)
+    private boolean onMessage(final DirectBuffer buffer, final int offset, final int length, final int sessionId)
     {
         headerDecoder.wrap(buffer, offset);
         if (headerDecoder.schemaId() != MessageHeaderDecoder.SCHEMA_ID)
         {
-            return;
+            return true;
         }
         final int bodyOffset = offset + MessageHeaderDecoder.ENCODED_LENGTH;
         final int blockLength = headerDecoder.blockLength();
@@ -121,8 +128,7 @@ final class KvTransferAdapter implements FragmentHandler
             }
             case KvTransferBeginDecoder.TEMPLATE_ID:
                 beginDecoder.wrap(buffer, bodyOffset, blockLength, version);
-                receiver.onBegin(sessionId, beginDecoder);
-                break;
+                return receiver.onBegin(sessionId, beginDecoder);
             case KvLayerReadyDecoder.TEMPLATE_ID:
                 layerReadyDecoder.wrap(buffer, bodyOffset, blockLength, version);
                 receiver.onLayerReady(sessionId, layerReadyDecoder);
@@ -141,6 +147,7 @@ final class KvTransferAdapter implements FragmentHandler
             default:
                 break;
         }
+        return true;
     }
 
     private ChunkCursor cursorFor(final int sessionId)

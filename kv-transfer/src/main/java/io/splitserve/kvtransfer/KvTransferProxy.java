@@ -62,10 +62,13 @@ final class KvTransferProxy
     /**
      * Begin of a transfer; {@code export} is null on the host path and names the sender's device memory on the GPU
      * path; {@code tokenIds}, when not null, are the ids of the tokens whose KV this is; rows after the first
-     * {@code cachedTokens} travel.
+     * {@code cachedTokens} travel; {@code attemptToken} and {@code senderNodeId} (0: none) identify the attempt and
+     * the sending node to the receiver.
      */
     KvTransferStatus begin(
         final long requestId,
+        final long attemptToken,
+        final int senderNodeId,
         final long modelFingerprint,
         final KvGeometry geometry,
         final int tokens,
@@ -91,7 +94,9 @@ final class KvTransferProxy
             .dtype(geometry.dtype())
             .totalBytes(geometry.totalBytes(tokens - cachedTokens))
             .path(export == null ? KvPath.HOST : KvPath.GPU)
-            .cachedTokens(cachedTokens);
+            .cachedTokens(cachedTokens)
+            .attemptToken(attemptToken)
+            .senderNodeId(senderNodeId);
         if (export == null)
         {
             beginEncoder.putGpuExport(exportBytes, 0, 0);

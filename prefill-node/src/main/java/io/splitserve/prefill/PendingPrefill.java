@@ -8,7 +8,8 @@ import io.splitserve.kvtransfer.KvSender;
  * A PrefillRequest waiting for its batch: the prompt, how to sample its first token and where its KV goes (the KV
  * sender of the decode node's stream, and the decode node's KV endpoint: opaque bytes from its NodeHello that the
  * router passed on, empty when the decode node announced none), and how many leading prompt tokens the decode node
- * likely holds in its prefix cache (the router's word; 0 once the decode node said it no longer holds them).
+ * likely holds in its prefix cache (the router's word; 0 once the decode node said it no longer holds them), and the
+ * attempt token its transfer's Begin carries.
  */
 final class PendingPrefill {
     final long requestId;
@@ -22,6 +23,8 @@ final class PendingPrefill {
     String peerKey = "";
     KvPath kvPath = KvPath.HOST;
     boolean streaming;
+    /** The router's token for this attempt (0: none), repeated in the transfer's Begin for the decode node to check. */
+    long attemptToken;
     /** Leading prompt tokens the decode node likely holds: the most this prefill may take from its own cache. */
     int decodeCachedTokens;
     /** Leading prompt tokens this attempt's prefill took from the cache and its transfer left out. */

@@ -187,7 +187,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
 
     void onPrefillRequest(long requestId, int[] tokens, int maxNewTokens, float temperature, float topP, int topK,
                           long seed, int sampledTokens, String kvChannel, int kvStreamId, String kvAckChannel,
-                          int kvAckStreamId, byte[] decodeKvEndpoint, int decodeCachedTokens) {
+                          int kvAckStreamId, byte[] decodeKvEndpoint, int decodeCachedTokens, long attemptToken) {
         final SamplingParams sampling;
         try {
             sampling = new SamplingParams(temperature, topK, topP, 0, seed);
@@ -216,6 +216,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         pending.peerKey = peerKey;
         pending.kvPath = paths.choose(peerKey, KvEndpoint.fromBytes(decodeKvEndpoint));
         pending.decodeCachedTokens = decodeCachedTokens;
+        pending.attemptToken = attemptToken;
         batcher.add(pending);
     }
 
@@ -229,6 +230,7 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
                     .ackChannel(ackChannel)
                     .ackStreamId(ackStreamId)
                     .modelFingerprint(fingerprint)
+                    .senderNodeId(ctx.nodeId())
                     .maxChunkBytes(ctx.kvChunkBytes())
                     .leaseTimeoutNs(ctx.kvLeaseTimeoutNs())
                     .leaseListener(this));
@@ -268,14 +270,14 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
             if (export != null) {
                 p.kvPath = KvPath.GPU;
                 exports.put(p.requestId, export); // before begin, whose failure ends the lease (and releases) at once
-                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, p.cachedTokens,
-                        new GpuKvExport(arena.hostId(), arena.deviceUuid(), arena.processId(), arena.arenaId(),
-                                arenaHandle, export.offset() + (long) rowStart * geometry.rowBytes(),
+                p.streaming = p.sender.begin(p.requestId, p.attemptToken, geometry, p.promptTokens.length,
+                        p.cachedTokens, new GpuKvExport(arena.hostId(), arena.deviceUuid(), arena.processId(),
+                                arena.arenaId(), arenaHandle, export.offset() + (long) rowStart * geometry.rowBytes(),
                                 (long) batchTokens * geometry.rowBytes()), p.promptTokens);
             } else {
                 p.kvPath = KvPath.HOST;
-                p.streaming = p.sender.begin(p.requestId, geometry, p.promptTokens.length, p.cachedTokens, null,
-                        p.promptTokens);
+                p.streaming = p.sender.begin(p.requestId, p.attemptToken, geometry, p.promptTokens.length,
+                        p.cachedTokens, null, p.promptTokens);
             }
             rowStart += p.promptTokens.length - p.cachedTokens;
             prompts.add(p.promptTokens);

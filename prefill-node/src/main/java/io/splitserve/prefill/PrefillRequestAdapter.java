@@ -9,7 +9,7 @@ import org.agrona.DirectBuffer;
 /**
  * Inbound side of a prefill node's control stream: decodes PrefillRequests (messages of other types and other
  * schemas are ignored) and hands their fields to the agent, the decode node's KV endpoint as the bytes the router
- * sent. Fragments arrive reassembled.
+ * sent, the attempt token as 0 when the router sent none. Fragments arrive reassembled.
  */
 final class PrefillRequestAdapter implements FragmentHandler {
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
@@ -40,6 +40,8 @@ final class PrefillRequestAdapter implements FragmentHandler {
                 ? 0 : request.sampledTokens());
         final int decodeCachedTokens = request.decodeCachedTokens() == PrefillRequestDecoder.decodeCachedTokensNullValue()
                 ? 0 : Math.max(0, request.decodeCachedTokens()); // a router older than version 5 names none
+        final long attemptToken = request.attemptToken() == PrefillRequestDecoder.attemptTokenNullValue()
+                ? 0 : request.attemptToken(); // a router older than version 5 draws none
         final String kvChannel = request.decodeKvChannel();
         final int bytes = request.promptTokensLength();
         if (tokenBytes.length < bytes) {
@@ -56,6 +58,7 @@ final class PrefillRequestAdapter implements FragmentHandler {
         final byte[] decodeKvEndpoint = new byte[request.decodeKvEndpointLength()]; // empty from an older router
         request.getDecodeKvEndpoint(decodeKvEndpoint, 0, decodeKvEndpoint.length);
         agent.onPrefillRequest(requestId, tokens, maxNewTokens, temperature, topP, topK, seed, sampledTokens,
-                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, decodeKvEndpoint, decodeCachedTokens);
+                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, decodeKvEndpoint, decodeCachedTokens,
+                attemptToken);
     }
 }

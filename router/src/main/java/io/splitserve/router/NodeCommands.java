@@ -13,14 +13,17 @@ interface NodeCommands extends AutoCloseable {
     /**
      * Asks a prefill-capable node to prefill {@code prompt} and stream its KV to {@code decode}, which likely holds the
      * first {@code decodeCachedTokens} prompt tokens in its prefix cache (whole pages of it; 0 for none), so their KV
-     * need not travel.
+     * need not travel; the prefill node repeats {@code attemptToken} in the transfer's Begin.
      */
-    boolean prefill(long attemptId, NodeState decode, int[] prompt, int maxNewTokens, ValidatedRequest request,
-                    int sampledBefore, int decodeCachedTokens);
+    boolean prefill(long attemptId, long attemptToken, NodeState decode, int[] prompt, int maxNewTokens,
+                    ValidatedRequest request, int sampledBefore, int decodeCachedTokens);
 
-    /** Tells a decode-capable node that a sequence of {@code promptTokens} will arrive from {@code prefillNodeId}. */
-    boolean admit(long attemptId, int prefillNodeId, int promptTokens, int maxNewTokens, ValidatedRequest request,
-                  int sampledBefore);
+    /**
+     * Tells a decode-capable node that a sequence of {@code promptTokens} will arrive from {@code prefillNodeId}, in a
+     * transfer whose Begin carries {@code attemptToken} (the one its PrefillRequest carries).
+     */
+    boolean admit(long attemptId, long attemptToken, int prefillNodeId, int promptTokens, int maxNewTokens,
+                  ValidatedRequest request, int sampledBefore);
 
     /** Tells the node to drop the attempt and free what it holds for it. */
     boolean cancel(long attemptId);

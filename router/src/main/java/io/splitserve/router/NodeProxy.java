@@ -15,7 +15,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The router's outbound stream to one node, the real {@link NodeCommands}: PrefillRequest (with the decode node's KV
- * endpoint bytes copied unread from its NodeHello), DecodeAdmit and CancelRequest, SBE-encoded into a buffer that
+ * endpoint bytes copied unread from its NodeHello) and DecodeAdmit, both with the attempt's token, and CancelRequest, SBE-encoded into a buffer that
  * grows with the prompt. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
  * the router re-queues the request rather than waiting on a stuck node.
  */
@@ -41,8 +41,8 @@ final class NodeProxy implements NodeCommands {
     }
 
     @Override
-    public boolean prefill(long attemptId, NodeState decode, int[] prompt, int maxNewTokens, ValidatedRequest v,
-                           int sampledBefore, int decodeCachedTokens) {
+    public boolean prefill(long attemptId, long attemptToken, NodeState decode, int[] prompt, int maxNewTokens,
+                           ValidatedRequest v, int sampledBefore, int decodeCachedTokens) {
         final int promptLength = prompt.length;
         prefill.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(attemptId)
@@ -56,6 +56,7 @@ final class NodeProxy implements NodeCommands {
                 .decodeKvAckStreamId(decode.kvAckStreamId)
                 .sampledTokens(sampledBefore)
                 .decodeCachedTokens(decodeCachedTokens)
+                .attemptToken(attemptToken)
                 .decodeKvChannel(decode.kvChannel);
         fillInts(prompt, promptLength);
         prefill.putPromptTokens(intsView, 0, promptLength * Integer.BYTES);
@@ -65,8 +66,8 @@ final class NodeProxy implements NodeCommands {
     }
 
     @Override
-    public boolean admit(long attemptId, int prefillNodeId, int promptLength, int maxNewTokens, ValidatedRequest v,
-                         int sampledBefore) {
+    public boolean admit(long attemptId, long attemptToken, int prefillNodeId, int promptLength, int maxNewTokens,
+                         ValidatedRequest v, int sampledBefore) {
         admit.wrapAndApplyHeader(buffer, 0, header)
                 .requestId(attemptId)
                 .prefillNodeId(prefillNodeId)
@@ -76,7 +77,8 @@ final class NodeProxy implements NodeCommands {
                 .topP(v.topP())
                 .topK(v.topK())
                 .seed(v.seed())
-                .sampledTokens(sampledBefore);
+                .sampledTokens(sampledBefore)
+                .attemptToken(attemptToken);
         final int[] stops = v.stopTokenIds();
         fillInts(stops, stops.length);
         admit.putStopTokens(intsView, 0, stops.length * Integer.BYTES);

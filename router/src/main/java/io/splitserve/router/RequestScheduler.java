@@ -47,6 +47,7 @@ final class RequestScheduler {
     private final Long2ObjectHashMap<RouterRequest> byAttempt = new Long2ObjectHashMap<>();
     private final Map<String, RouterRequest> byClientKey = new HashMap<>();
     private final Map<ResponseListener, RouterRequest> byListener = new IdentityHashMap<>();
+    private final AttemptTokens attemptTokens = new AttemptTokens();
     private long lastRouterId;
     private long lastAttemptId;
 
@@ -207,12 +208,14 @@ final class RequestScheduler {
         final NodeState prefill = decision.prefill;
         final NodeState decode = decision.decode;
         final long attemptId = ++lastAttemptId;
+        final long attemptToken = attemptTokens.next(); // the decode node takes KV for this attempt only with it
         final int base = r.delivered.size();
         // the decode node's likely cached prefix, in its whole pages and short of the last token, need not travel
         final int decodeCached = decode == prefill || decode.pageSize <= 0 ? 0
                 : Math.min(decision.decodePrefixTokens, (prompt.length - 1) / decode.pageSize * decode.pageSize);
-        if (!decode.commands.admit(attemptId, prefill.nodeId, prompt.length, remaining, r.request, base)
-                || !prefill.commands.prefill(attemptId, decode, prompt, remaining, r.request, base, decodeCached)) {
+        if (!decode.commands.admit(attemptId, attemptToken, prefill.nodeId, prompt.length, remaining, r.request, base)
+                || !prefill.commands.prefill(attemptId, attemptToken, decode, prompt, remaining, r.request, base,
+                        decodeCached)) {
             decode.commands.cancel(attemptId);
             return false;
         }

@@ -49,7 +49,7 @@ class NodeProxyTest {
             }
             final int[] prompt = {3, 1, 4, 1, 5, 9, 2, 6};
             final ValidatedRequest request = new ValidatedRequest(prompt, 5, 0f, 1f, 0, 0, List.of(), new int[0]);
-            assertTrue(prefill.commands.prefill(77, registry.node(101), prompt, 5, request, 2, 4));
+            assertTrue(prefill.commands.prefill(77, -0x1234_5678_9ABCL, registry.node(101), prompt, 5, request, 2, 4));
 
             final PrefillRequestDecoder decoded = new PrefillRequestDecoder();
             final byte[][] received = new byte[3][];
@@ -62,6 +62,7 @@ class NodeProxyTest {
                 assertEquals(101, decoded.decodeNodeId());
                 assertEquals(2, decoded.sampledTokens());
                 assertEquals(4, decoded.decodeCachedTokens());
+                assertEquals(-0x1234_5678_9ABCL, decoded.attemptToken());
                 channels[0] = decoded.decodeKvChannel();
                 received[0] = new byte[decoded.promptTokensLength()];
                 decoded.getPromptTokens(received[0], 0, received[0].length);

@@ -7,7 +7,7 @@ import java.util.List;
 final class RecordingNodeCommands implements NodeCommands {
     /** One command as the node would receive it; {@code peerNodeId} is the decode node of a prefill, and vice versa. */
     record Sent(String kind, long attemptId, int peerNodeId, int[] prompt, int promptTokens, int maxNewTokens,
-                int sampledBefore, int decodeCachedTokens, ValidatedRequest request) { }
+                int sampledBefore, int decodeCachedTokens, ValidatedRequest request, long attemptToken) { }
 
     final List<Sent> sent = new ArrayList<>();
     boolean connected = true;
@@ -19,23 +19,24 @@ final class RecordingNodeCommands implements NodeCommands {
     }
 
     @Override
-    public boolean prefill(long attemptId, NodeState decode, int[] prompt, int maxNewTokens, ValidatedRequest request,
-                           int sampledBefore, int decodeCachedTokens) {
+    public boolean prefill(long attemptId, long attemptToken, NodeState decode, int[] prompt, int maxNewTokens,
+                           ValidatedRequest request, int sampledBefore, int decodeCachedTokens) {
         sent.add(new Sent("prefill", attemptId, decode.nodeId, prompt.clone(), prompt.length, maxNewTokens,
-                sampledBefore, decodeCachedTokens, request));
+                sampledBefore, decodeCachedTokens, request, attemptToken));
         return connected;
     }
 
     @Override
-    public boolean admit(long attemptId, int prefillNodeId, int promptTokens, int maxNewTokens,
+    public boolean admit(long attemptId, long attemptToken, int prefillNodeId, int promptTokens, int maxNewTokens,
                          ValidatedRequest request, int sampledBefore) {
-        sent.add(new Sent("admit", attemptId, prefillNodeId, null, promptTokens, maxNewTokens, sampledBefore, 0, request));
+        sent.add(new Sent("admit", attemptId, prefillNodeId, null, promptTokens, maxNewTokens, sampledBefore, 0, request,
+                attemptToken));
         return connected;
     }
 
     @Override
     public boolean cancel(long attemptId) {
-        sent.add(new Sent("cancel", attemptId, 0, null, 0, 0, 0, 0, null));
+        sent.add(new Sent("cancel", attemptId, 0, null, 0, 0, 0, 0, null, 0));
         return connected;
     }
 

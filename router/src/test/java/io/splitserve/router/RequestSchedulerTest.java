@@ -3,6 +3,7 @@ package io.splitserve.router;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -111,6 +112,8 @@ class RequestSchedulerTest {
         assertArrayEquals(PROMPT, prefill.prompt());
         assertEquals(101, prefill.peerNodeId());
         assertEquals(0, prefill.sampledBefore());
+        assertNotEquals(0L, admit.attemptToken(), "an attempt token is never 0 (no token)");
+        assertEquals(admit.attemptToken(), prefill.attemptToken(), "both nodes get the attempt's one token");
         assertEquals(5, registry.node(1).pendingPromptTokens);
         assertEquals(2, registry.node(101).committedPages, "5 + 3 tokens in pages of 4");
 
@@ -246,8 +249,11 @@ class RequestSchedulerTest {
         assertEquals(1, metrics.kvTransfersFailed);
         assertEquals(0, registry.node(1).pendingPromptTokens);
         assertEquals(0, registry.node(101).committedPages);
+        final long firstToken = node(1).sent.get(0).attemptToken();
         final long second = placeOn(1);
         assertNull(client.errorCode);
+        assertEquals(node(101).last("admit").attemptToken(), node(1).last("prefill").attemptToken());
+        assertNotEquals(firstToken, node(1).last("prefill").attemptToken(), "each attempt draws its own token");
         scheduler.onPrefillDone(second, -1, KvTransferStatus.FAILED_TIMEOUT.value(), KvPath.HOST, 0);
         assertEquals(ErrorCode.KV_TRANSFER_FAILED, client.errorCode);
         assertEquals("the KV transfer to decode node 101 failed (FAILED_TIMEOUT) (after 2 attempts)",

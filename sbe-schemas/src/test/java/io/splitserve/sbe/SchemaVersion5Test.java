@@ -87,6 +87,58 @@ class SchemaVersion5Test
         assertEquals(32, now.decodeCachedTokens());
     }
 
+    /**
+     * The attempt token (PrefillRequest, DecodeAdmit, KvTransferBegin) and the Begin's sender node id: a version-4
+     * reader keeps the var data behind them, and a version-5 reader sees a version-4 message's as null values, which
+     * nodes read as "none" (accepted only without a shared secret).
+     */
+    @Test
+    void attemptTokensAreInvisibleToVersion4ReadersAndNullFromVersion4Writers()
+    {
+        new DecodeAdmitEncoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderEncoder())
+            .requestId(4L).prefillNodeId(3).promptTokens(5).maxNewTokens(9).temperature(0f).topP(1f).topK(0).seed(2L)
+            .sampledTokens(0).attemptToken(0x7A7A7A7A7AL).putStopTokens(ids(TOKEN_IDS), 0, 4 * TOKEN_IDS.length);
+        final io.splitserve.sbe.v4.DecodeAdmitDecoder oldAdmit = new io.splitserve.sbe.v4.DecodeAdmitDecoder()
+            .wrapAndApplyHeader(buffer, 0, new io.splitserve.sbe.v4.MessageHeaderDecoder());
+        assertEquals(3, oldAdmit.prefillNodeId());
+        assertEquals(4 * TOKEN_IDS.length, oldAdmit.stopTokensLength());
+        assertEquals(0x7A7A7A7A7AL,
+            new DecodeAdmitDecoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderDecoder()).attemptToken());
+
+        new KvTransferBeginEncoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderEncoder())
+            .requestId(3L).modelFingerprint(7L).layers(2).tokens(5).kvHeads(1).headDim(4).dtype(KvDtype.F32)
+            .totalBytes(2L * 2 * 5 * 4 * 4).path(KvPath.HOST).cachedTokens(0).attemptToken(-5L).senderNodeId(12)
+            .putGpuExport(new byte[0], 0, 0).putTokenIds(ids(TOKEN_IDS), 0, 4 * TOKEN_IDS.length);
+        final io.splitserve.sbe.v4.KvTransferBeginDecoder oldBegin = new io.splitserve.sbe.v4.KvTransferBeginDecoder()
+            .wrapAndApplyHeader(buffer, 0, new io.splitserve.sbe.v4.MessageHeaderDecoder());
+        oldBegin.skipGpuExport();
+        assertEquals(4 * TOKEN_IDS.length, oldBegin.tokenIdsLength());
+        final KvTransferBeginDecoder begin = new KvTransferBeginDecoder()
+            .wrapAndApplyHeader(buffer, 0, new MessageHeaderDecoder());
+        assertEquals(-5L, begin.attemptToken());
+        assertEquals(12, begin.senderNodeId());
+
+        new io.splitserve.sbe.v4.DecodeAdmitEncoder()
+            .wrapAndApplyHeader(buffer, 0, new io.splitserve.sbe.v4.MessageHeaderEncoder())
+            .requestId(4L).prefillNodeId(3).promptTokens(5).maxNewTokens(9).temperature(0f).topP(1f).topK(0).seed(2L)
+            .sampledTokens(0).putStopTokens(new byte[0], 0, 0);
+        assertEquals(DecodeAdmitDecoder.attemptTokenNullValue(),
+            new DecodeAdmitDecoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderDecoder()).attemptToken());
+        new io.splitserve.sbe.v4.KvTransferBeginEncoder()
+            .wrapAndApplyHeader(buffer, 0, new io.splitserve.sbe.v4.MessageHeaderEncoder())
+            .requestId(9L).modelFingerprint(1L).layers(2).tokens(3).kvHeads(4).headDim(8)
+            .dtype(io.splitserve.sbe.v4.KvDtype.F32).totalBytes(768L).path(io.splitserve.sbe.v4.KvPath.HOST);
+        final KvTransferBeginDecoder oldSender = new KvTransferBeginDecoder()
+            .wrapAndApplyHeader(buffer, 0, new MessageHeaderDecoder());
+        assertEquals(KvTransferBeginDecoder.attemptTokenNullValue(), oldSender.attemptToken());
+        assertEquals(KvTransferBeginDecoder.senderNodeIdNullValue(), oldSender.senderNodeId());
+        new io.splitserve.sbe.v4.PrefillRequestEncoder()
+            .wrapAndApplyHeader(buffer, 0, new io.splitserve.sbe.v4.MessageHeaderEncoder())
+            .requestId(8L).decodeNodeId(101).maxNewTokens(20).temperature(0f).topP(1f).topK(0).seed(6L);
+        assertEquals(PrefillRequestDecoder.attemptTokenNullValue(),
+            new PrefillRequestDecoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderDecoder()).attemptToken());
+    }
+
     @Test
     void aVersion4ReaderSeesTheNewStatusOnlyAsItsRawValue()
     {
