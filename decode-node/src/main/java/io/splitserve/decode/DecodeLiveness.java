@@ -20,7 +20,7 @@ import org.agrona.concurrent.SystemEpochNanoClock;
  */
 final class DecodeLiveness implements Agent {
     /** What a heartbeat reports, as the agent last saw it. */
-    record Load(int freePages, int running, long stepNanos, PrefixCacheStats prefixCache) {
+    record Load(int freePages, int running, long stepNanos, PrefixCacheStats prefixCache, long kvRefused) {
     }
 
     private final int nodeId;
@@ -52,7 +52,8 @@ final class DecodeLiveness implements Agent {
         }
         nextBeatNs = now + intervalNs;
         final Load l = load;
-        router.heartbeat(nodeId, epochClock.nanoTime(), l.freePages(), 0, l.running(), l.stepNanos(), l.prefixCache());
+        router.heartbeat(nodeId, epochClock.nanoTime(), l.freePages(), 0, l.running(), l.stepNanos(), l.prefixCache(),
+                l.kvRefused());
         return 1;
     }
 

@@ -47,6 +47,7 @@ import org.agrona.concurrent.SystemEpochNanoClock;
  * Single-threaded: the agent's thread owns the engine and the KV receiver.
  */
 public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmissions {
+    private static final KvRefusal[] KV_REFUSALS = KvRefusal.values();
     private static final int FRAGMENT_LIMIT = 32;
     private static final int RECEIVE_POLLS_PER_STEP = 4;
     private static final long HELLO_INTERVAL_NS = 1_000_000_000L;
@@ -106,7 +107,8 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmiss
     }
 
     private DecodeLiveness.Load load() {
-        return new DecodeLiveness.Load(engine.freePages(), running.size(), lastStepNanos, engine.prefixCacheStats());
+        return new DecodeLiveness.Load(engine.freePages(), running.size(), lastStepNanos, engine.prefixCacheStats(),
+                kvRefusedTotal());
     }
 
     @Override
@@ -145,6 +147,15 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmiss
             work += step();
         }
         return work;
+    }
+
+    /** KV messages the receiver refused for any reason, as heartbeats report them. */
+    private long kvRefusedTotal() {
+        long total = 0;
+        for (KvRefusal why : KV_REFUSALS) {
+            total += kvRefused(why);
+        }
+        return total;
     }
 
     /** KV messages the receiver refused for {@code why} (0 on a colocated node, which receives none). */

@@ -69,7 +69,7 @@ final class RouterProxy implements AutoCloseable {
     }
 
     boolean heartbeat(int nodeId, long nowNanos, int freePages, long queuedTokens, int running, long stepNanos,
-                      PrefixCacheStats prefixCache) {
+                      PrefixCacheStats prefixCache, long kvRefused) {
         heartbeat.wrapAndApplyHeader(buffer, 0, header)
                 .nodeId(nodeId)
                 .timestampNanos(nowNanos)
@@ -81,7 +81,8 @@ final class RouterProxy implements AutoCloseable {
                 .prefixLookupTokens(prefixCache.lookedUpTokens())
                 .prefixHitTokens(prefixCache.hitTokens())
                 .prefixEvictions(prefixCache.evictions())
-                .prefixResends(0); // only a prefill node resends KV
+                .prefixResends(0) // only a prefill node resends KV
+                .kvRefused(kvRefused);
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
     }
 

@@ -84,7 +84,8 @@ final class RouterProxy implements AutoCloseable {
                 .prefixLookupTokens(prefixCache.lookedUpTokens())
                 .prefixHitTokens(prefixCache.hitTokens())
                 .prefixEvictions(prefixCache.evictions())
-                .prefixResends(prefixResends);
+                .prefixResends(prefixResends)
+                .kvRefused(0); // only a decode node receives KV
         return offer(MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
     }
 

@@ -60,12 +60,14 @@ final class NodeEventsAdapter implements FragmentHandler {
                 final long hits = heartbeat.prefixHitTokens();
                 final long evictions = heartbeat.prefixEvictions();
                 final long resends = heartbeat.prefixResends();
+                final long kvRefused = heartbeat.kvRefused();
                 router.onHeartbeat(heartbeat.nodeId(), heartbeat.freeKvPages(), // null values: a node before version 4
                         cachedPages == HeartbeatDecoder.cachedPagesNullValue() ? 0 : cachedPages,
                         lookups == HeartbeatDecoder.prefixLookupTokensNullValue() ? 0 : lookups,
                         hits == HeartbeatDecoder.prefixHitTokensNullValue() ? 0 : hits,
                         evictions == HeartbeatDecoder.prefixEvictionsNullValue() ? 0 : evictions,
-                        resends == HeartbeatDecoder.prefixResendsNullValue() ? 0 : resends); // null: before version 5
+                        resends == HeartbeatDecoder.prefixResendsNullValue() ? 0 : resends, // null: before version 5
+                        kvRefused == HeartbeatDecoder.kvRefusedNullValue() ? 0 : kvRefused);
             }
             case FirstTokenDecoder.TEMPLATE_ID -> {
                 firstToken.wrapAndApplyHeader(buffer, 0, header);

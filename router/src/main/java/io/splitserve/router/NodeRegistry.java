@@ -120,6 +120,14 @@ final class NodeRegistry implements AutoCloseable {
         }
     }
 
+    /** What a decode node's heartbeat said of the KV messages it refused since it started. */
+    void onKvRefusedReport(int nodeId, long refused) {
+        final NodeState node = nodes.get(nodeId);
+        if (node != null) {
+            node.kvRefused = refused;
+        }
+    }
+
     /**
      * What a node's heartbeat said of its prefix cache: pages it holds, tokens looked up and found, evictions, and (a
      * prefill node) transfers sent again whole because their decode node had lost the prefix they left out.

@@ -29,6 +29,7 @@ final class NodeState {
     long prefixHitTokens;
     long prefixEvictions;
     long prefixResends;
+    long kvRefused;
     long lastHeardNs;
     boolean alive;
     long pendingPromptTokens;

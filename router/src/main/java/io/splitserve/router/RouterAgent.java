@@ -232,8 +232,9 @@ public final class RouterAgent implements Agent {
     }
 
     void onHeartbeat(int nodeId, int freePages, int cachedPages, long prefixLookupTokens, long prefixHitTokens,
-                     long prefixEvictions, long prefixResends) {
+                     long prefixEvictions, long prefixResends, long kvRefused) {
         nodes.onHeartbeat(nodeId, freePages, clock.nanoTime());
+        nodes.onKvRefusedReport(nodeId, kvRefused);
         nodes.onPrefixCacheReport(nodeId, cachedPages, prefixLookupTokens, prefixHitTokens, prefixEvictions,
                 prefixResends);
     }

@@ -137,6 +137,9 @@ final class RouterMetrics {
         nodeSeries(out, nodes, "splitserve_kv_prefix_resends_total", "counter",
                 "KV transfers each live prefill node sent again whole, their decode node having lost the cached prefix"
                         + " they left out", n -> n.prefixResends);
+        nodeSeries(out, nodes, "splitserve_kv_refused_total", "counter",
+                "KV messages each live decode node refused: a Begin for no admission it holds, with a wrong attempt token"
+                        + " or sender, or a message from another session than its transfer's", n -> n.kvRefused);
         counter(out, "splitserve_kv_transfers_ok_total", "KV transfers that reached their decode node", kvTransfersOk);
         counter(out, "splitserve_kv_transfers_failed_total", "KV transfers that failed", kvTransfersFailed);
         out.append("# HELP splitserve_kv_transfers_total KV transfers ended, by the path their bytes took and outcome\n")

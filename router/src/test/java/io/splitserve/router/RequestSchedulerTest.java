@@ -443,6 +443,15 @@ class RequestSchedulerTest {
         assertTrue(text.contains("splitserve_kv_prefix_resends_total{node=\"1\",role=\"prefill\"} 3\n"), text);
     }
 
+    /** A decode node's heartbeat count of refused KV messages is what /metrics says of that node. */
+    @Test
+    void aDecodeNodesKvRefusalsReachMetrics() {
+        hello(101, NodeRole.DECODE, 100);
+        registry.onKvRefusedReport(101, 7);
+        final String text = metrics.render(0, 0, registry.nodes());
+        assertTrue(text.contains("splitserve_kv_refused_total{node=\"101\",role=\"decode\"} 7\n"), text);
+    }
+
     @Test
     void requestLargerThanAnyDecodeNodeFailsAtOnce() {
         hello(1, NodeRole.PREFILL, 0);
