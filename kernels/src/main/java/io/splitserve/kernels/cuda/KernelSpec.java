@@ -24,8 +24,6 @@ enum KernelSpec {
     SAMPLE_TOKENS("sample_tokens", "ppiipppppp"),
     GEMV_BF16("gemv_bf16", "ppppiii"),
     GEMV_F32("gemv_f32", "ppppiii"),
-    GEMV_BF16_SPLIT2("gemv_bf16_split2", "ppppiii"),
-    GEMV_F32_SPLIT2("gemv_f32_split2", "ppppiii"),
     GEMV_SWIGLU("gemv_swiglu", "ppppiii"),
     CRC32C_PARTIAL("crc32c_partial", "pppp"),
     CRC32C_COMBINE("crc32c_combine", "ppp");
