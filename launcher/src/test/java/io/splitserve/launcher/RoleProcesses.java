@@ -3,19 +3,11 @@ package io.splitserve.launcher;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.StringJoiner;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -32,20 +24,7 @@ final class RoleProcesses implements AutoCloseable {
     private final Map<Process, Child> children = new ConcurrentHashMap<>();
 
     Process start(String... args) throws Exception {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-")) {
-                command.add(arg);
-            }
-        }
-        command.add("-Dchronicle.analytics.disable=true");
-        command.add("-Dchronicle.announcer.disable=true");
-        command.add("-Xmx512m");
-        command.add("-cp");
-        command.add(classPath());
-        command.add(Main.class.getName());
-        command.addAll(List.of(args));
+        final List<String> command = ChildJvm.command(List.of(), List.of(args));
         final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         final CountDownLatch ready = new CountDownLatch(1);
         final StringBuffer output = new StringBuffer();
@@ -75,16 +54,6 @@ final class RoleProcesses implements AutoCloseable {
      * The test JVM's class path; a JUnit console launcher keeps the tests' class path in a class loader of its own
      * rather than in {@code java.class.path}, so that loader's entries come too.
      */
-    private static String classPath() throws URISyntaxException {
-        final StringJoiner path = new StringJoiner(File.pathSeparator);
-        path.add(System.getProperty("java.class.path"));
-        if (Thread.currentThread().getContextClassLoader() instanceof URLClassLoader loader) {
-            for (URL url : loader.getURLs()) {
-                path.add(Path.of(url.toURI()).toString());
-            }
-        }
-        return path.toString();
-    }
 
     /** What the process printed besides its ready line; all of it once the process has ended. */
     String output(Process process) throws InterruptedException {

@@ -1,25 +1,19 @@
 package io.splitserve.launcher.soak;
 
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
-import java.net.URISyntaxException;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.StringJoiner;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import io.splitserve.launcher.ChildJvm;
 import java.util.stream.Stream;
 
 /**
@@ -46,23 +40,7 @@ final class RoleProcess {
     /** Starts {@code splitserve args...} with {@code -Dname=value} for each of {@code properties}; waits for ready. */
     static RoleProcess start(String name, Path logDir, List<String> properties, List<String> args, long readyTimeoutNs)
             throws IOException, InterruptedException {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("--add-")) {
-                command.add(arg);
-            }
-        }
-        command.add("-Dchronicle.analytics.disable=true");
-        command.add("-Dchronicle.announcer.disable=true");
-        command.add("-Xmx512m");
-        for (String property : properties) {
-            command.add("-D" + property);
-        }
-        command.add("-cp");
-        command.add(classPath());
-        command.add("io.splitserve.launcher.Main");
-        command.addAll(args);
+        final List<String> command = ChildJvm.command(properties, args);
         final Path log = logDir.resolve(name + ".log");
         final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         final RoleProcess role = new RoleProcess(name, process, log);
@@ -110,20 +88,6 @@ final class RoleProcess {
      * The test JVM's or the jar's class path; a JUnit console launcher keeps its class path in a class loader of its
      * own rather than in {@code java.class.path}, so that loader's entries come too.
      */
-    private static String classPath() {
-        final StringJoiner path = new StringJoiner(File.pathSeparator);
-        path.add(System.getProperty("java.class.path"));
-        if (Thread.currentThread().getContextClassLoader() instanceof URLClassLoader loader) {
-            for (URL url : loader.getURLs()) {
-                try {
-                    path.add(Path.of(url.toURI()).toString());
-                } catch (URISyntaxException e) {
-                    throw new IllegalStateException("class path entry " + url + " is not a file", e);
-                }
-            }
-        }
-        return path.toString();
-    }
 
     String name() {
         return name;
