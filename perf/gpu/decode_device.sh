@@ -10,7 +10,11 @@
 #   kernelbench SECTIONS  `bench kernels --sections SECTIONS` and torch_bench.py over the same sections (those it has),
 #                   into /tmp/res/kernels-java.csv and kernels-torch.csv
 #   hfcheck NAME... hf_models.py's random-weight checkpoints and transformers goldens for the given names (into $MODELS
-#                   and /tmp/golden), then `bench runner-check` on each, into /tmp/res/hfcheck-NAME.log
+#                   and /tmp/golden), then `bench runner-check` on each (with $HFCHECK_ARGS, e.g. --prefill-chunk
+#                   8192), into /tmp/res/hfcheck-NAME.log
+#   long MODEL [N1,N2]  `bench runner-long` (time to first token through chunked prefill, decode at that context)
+#                   and hf_bench.py's long setup for the same prompt lengths (default 32768,131072), into
+#                   /tmp/res/long-MODEL.csv and long-hf-MODEL.csv
 # MODEL is a name under $MODELS (default /tmp/models) or a model directory. $OUT gets run.log and results.tgz.
 # usage: bash perf/gpu/decode_device.sh BUNDLE_DIR PHASE [ARGS] [, PHASE [ARGS]]...
 set -uo pipefail
@@ -51,14 +55,24 @@ phase_kernelbench() {
   PYTHONUNBUFFERED=1 timeout 200 python3 "$here/torch_bench.py" "$R/kernels-torch.csv" "$1" > "$R/kernels-torch.log" 2>&1
   log "kernels torch rc=$?"; cat "$R/kernels-torch.csv"
 }
+phase_long() {
+  local name; name=$(basename "$1"); local model; model=$(model_dir "$1"); local contexts=${2:-32768,131072}
+  timeout 420 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench runner-long "$model" \
+    "$R/long-$name.csv" --contexts "$contexts" > "$R/long-$name.log" 2>&1
+  log "long $name rc=$?"; cat "$R/long-$name.csv" 2>/dev/null || tail -5 "$R/long-$name.log"
+  HF_LONG_CONTEXTS=$contexts timeout 420 python3 "$here/hf_bench.py" "$model" "$R/long-hf-$name.csv" long \
+    > "$R/long-hf-$name.log" 2>&1
+  log "long hf $name rc=$?"; cat "$R/long-hf-$name.csv" 2>/dev/null || tail -5 "$R/long-hf-$name.log"
+}
+
 phase_hfcheck() {
   mkdir -p "$MODELS" /tmp/golden
   timeout 300 python3 "$here/hf_models.py" "$MODELS" /tmp/golden "$@" > "$R/hfcheck-models.log" 2>&1
   log "hf models rc=$?"; grep -E "parameters|reference|Error" "$R/hfcheck-models.log"
   local name
   for name in "$@"; do
-    timeout 150 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench runner-check "$MODELS/$name" \
-      "/tmp/golden/$name" > "$R/hfcheck-$name.log" 2>&1
+    timeout 300 $JAVA $JAVA_OPTS -Xmx48g -cp "$CP" io.splitserve.launcher.Main bench runner-check "$MODELS/$name" \
+      "/tmp/golden/$name" ${HFCHECK_ARGS:-} > "$R/hfcheck-$name.log" 2>&1
     log "hfcheck $name rc=$?"; tail -3 "$R/hfcheck-$name.log"
   done
 }

@@ -8,9 +8,14 @@ Setups: "dynamic" (generate's default cache) and "static" (cache_implementation=
 compiles the forward). Each case runs once to warm up (and compile), then is timed with the device synchronised.
 Also measures the device-to-device copy bandwidth (bytes read plus written), the floor's denominator, and the
 peak memory torch allocated.
+Setup "long" (beside `splitserve bench runner-long`) instead times one random prompt of each length in
+$HF_LONG_CONTEXTS (default 32768,131072): its prefill in one forward with logits for the last position only, to the
+first token (time to first token), then 63 greedy decode steps on the dynamic cache (median step); a length that
+does not fit in memory is reported as such.
 
 usage: python3 hf_bench.py MODEL_DIR OUT.csv SETUP [SETUP ...]
 """
+import os
 import sys
 import time
 
@@ -74,6 +79,47 @@ def run(model, setup):
     record("memory", f"hf_{setup}_peak_allocated", torch.cuda.max_memory_allocated() / 2**20, "MiB")
 
 
+@torch.no_grad()
+def long_context(model, contexts, steps=64):
+    vocab = model.config.vocab_size
+
+    def one(n, report):
+        ids = torch.randint(4, min(vocab, 32000), (1, n), device="cuda")
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        out = model(ids, use_cache=True, logits_to_keep=1)
+        token = out.logits[:, -1].argmax(-1, keepdim=True)
+        torch.cuda.synchronize()
+        ttft = time.perf_counter() - t0
+        past, times = out.past_key_values, []
+        del out
+        for _ in range(steps - 1):
+            s0 = time.perf_counter()
+            out = model(token, past_key_values=past, use_cache=True)
+            token = out.logits[:, -1].argmax(-1, keepdim=True)
+            past = out.past_key_values
+            torch.cuda.synchronize()
+            times.append(time.perf_counter() - s0)
+        if report:
+            step = sorted(times)[len(times) // 2]
+            record("1_ttft", f"hf_long_ctx{n}_ms", 1e3 * ttft, "ms")
+            record("1_ttft", f"hf_long_ctx{n}_prompt_tokens_per_s", n / ttft, "tok/s")
+            record("2_decode", f"hf_long_ctx{n}_step_ms_median", 1e3 * step, "ms")
+            record("2_decode", f"hf_long_ctx{n}_tokens_per_s", 1 / step, "tok/s")
+        del past
+
+    one(4096, False)
+    for n in contexts:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        try:
+            one(n, True)
+            record("memory", f"hf_long_ctx{n}_peak_allocated", torch.cuda.max_memory_allocated() / 2**20, "MiB")
+        except torch.OutOfMemoryError as e:
+            print(f"ctx {n}: out of memory: {str(e).splitlines()[0]}", flush=True)
+            record("memory", f"hf_long_ctx{n}_out_of_memory", 1, "flag")
+
+
 def main(model_dir, out_csv, setups):
     copy_bandwidth()
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16, attn_implementation="sdpa",
@@ -81,7 +127,10 @@ def main(model_dir, out_csv, setups):
     model.eval()
     for setup in setups:
         t0 = time.time()
-        run(model, setup)
+        if setup == "long":
+            long_context(model, [int(c) for c in os.environ.get("HF_LONG_CONTEXTS", "32768,131072").split(",")])
+        else:
+            run(model, setup)
         print(f"setup {setup}: {time.time() - t0:.1f} s", flush=True)
     with open(out_csv, "w") as f:
         f.write("bench,case,value,unit\n")

@@ -9,6 +9,9 @@ which `splitserve bench runner-check` (io.splitserve.perf.runner.RunnerCheck) co
 qwen2.5-yarn-tiny is a small Qwen2 (4 layers, head dim 128) with YaRN rope scaling (factor 4 over an original 4096
 positions, max_position_embeddings 16384); it is built only when named, and its prompts run past 4096 tokens so the
 interpolated frequencies and the YaRN attention factor both shape the logits being compared.
+qwen2.5-yarn-128k-tiny is the same shape with Qwen2.5's published long-context scaling (YaRN factor 4 over 32768
+positions, 131072 in all) and prompts of 37, 32768 and 131000 tokens, which the runner check prefills in chunks.
+Logits are computed for the compared positions only (logits_to_keep), so 131k-token prompts fit.
 
 usage: python3 hf_models.py MODELS_DIR GOLDEN_DIR [name ...]
 """
@@ -23,7 +26,7 @@ from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config, Qwen3Co
 
 PROMPT_LENGTHS = [37, 128, 300, 517]
 # per-model prompt lengths where the defaults would not exercise what the model is there to check
-PROMPT_LENGTHS_OF = {"qwen2.5-yarn-tiny": [37, 1500, 4600, 6000]}
+PROMPT_LENGTHS_OF = {"qwen2.5-yarn-tiny": [37, 1500, 4600, 6000], "qwen2.5-yarn-128k-tiny": [37, 32768, 131000]}
 NEW_TOKENS = 48
 
 CONFIGS = {
@@ -48,6 +51,12 @@ CONFIGS = {
         num_key_value_heads=2, vocab_size=151936, max_position_embeddings=16384, rms_norm_eps=1e-6,
         rope_parameters={"rope_type": "yarn", "rope_theta": 1000000.0, "factor": 4.0,
                          "original_max_position_embeddings": 4096}, tie_word_embeddings=True,
+        bos_token_id=151643, eos_token_id=151643, use_sliding_window=False),
+    "qwen2.5-yarn-128k-tiny": lambda: Qwen2Config(
+        hidden_size=1024, intermediate_size=2816, num_hidden_layers=4, num_attention_heads=8,
+        num_key_value_heads=2, vocab_size=151936, max_position_embeddings=131072, rms_norm_eps=1e-6,
+        rope_parameters={"rope_type": "yarn", "rope_theta": 1000000.0, "factor": 4.0,
+                         "original_max_position_embeddings": 32768}, tie_word_embeddings=True,
         bos_token_id=151643, eos_token_id=151643, use_sliding_window=False),
 }
 # built by default (a run with no names); the others only when named
@@ -77,7 +86,7 @@ def golden(name, model, golden_dir):
                              min_new_tokens=NEW_TOKENS, do_sample=False, pad_token_id=0)
         continuation = out[0, length:]
         full = torch.cat([prompt[0], continuation])[None]
-        logits = model(full).logits[0, length - 1:length - 1 + NEW_TOKENS].float().contiguous()
+        logits = model(full, logits_to_keep=NEW_TOKENS + 1).logits[0, :NEW_TOKENS].float().contiguous()
         prompts.append(prompt[0].tolist())
         continuations.append(continuation.tolist())
         tensors[f"logits.{i}"] = logits.cpu()
@@ -85,7 +94,7 @@ def golden(name, model, golden_dir):
     model.float()
     cos_min, agree, rows = 1.0, 0, 0
     for i, (full, length) in enumerate(fulls):
-        reference = model(full).logits[0, length - 1:length - 1 + NEW_TOKENS].float().cpu().contiguous()
+        reference = model(full, logits_to_keep=NEW_TOKENS + 1).logits[0, :NEW_TOKENS].float().cpu().contiguous()
         tensors[f"reference.{i}"] = reference
         ours = tensors[f"logits.{i}"]
         cos = torch.nn.functional.cosine_similarity(ours.double(), reference.double(), dim=-1)

@@ -2,11 +2,12 @@
 
 Same shapes and the same timing method: CUDA events, the median of 7 rounds after a warm-up, random inputs, and
 weights rotated across copies when one would fit in L2. Measures the device-to-device copy bandwidth,
-torch.matmul on the model projections, scaled_dot_product_attention with the flash backend, and token selection
+torch.matmul on the model projections, scaled_dot_product_attention with the flash backend (and, over 32k-128k tokens of KV, with one query token and the
+backend torch picks), and token selection
 over a 151,936-token vocabulary as transformers' generate does it (argmax; or temperature, top-p by sort and
 cumulative softmax, softmax and torch.multinomial).
 
-usage: python3 torch_bench.py OUTPUT.csv [SECTIONS]   (SECTIONS: a comma-separated subset of copy,gemm,prefill,sampling)
+usage: python3 torch_bench.py OUTPUT.csv [SECTIONS]   (SECTIONS: a comma-separated subset of copy,gemm,prefill,decode-long,sampling)
 """
 import sys
 
@@ -32,7 +33,7 @@ def timed(work, per_round):
     return sorted(times)[ROUNDS // 2]
 
 
-SECTIONS = ("copy", "gemm", "prefill", "sampling")
+SECTIONS = ("copy", "gemm", "prefill", "decode-long", "sampling")
 
 
 def main(path, sections=SECTIONS):
@@ -50,6 +51,8 @@ def main(path, sections=SECTIONS):
         gemm_bench(dev, record)
     if "prefill" in sections:
         prefill_bench(dev, record)
+    if "decode-long" in sections:
+        decode_long_bench(dev, record)
     if "sampling" in sections:
         sampling_bench(dev, record)
 
@@ -140,6 +143,28 @@ def prefill_bench(dev, record):
         record("prefill", f"sdpa-flash hd128 h32 batch={batch} len={length}", ms, flops / (ms * 1e-3) / 1e12,
                "TFLOP/s (causal)")
         del q, k, v
+
+
+def decode_long_bench(dev, record):
+    """One query token per sequence over 32k-128k tokens of contiguous KV (no pages), GQA as the models have it."""
+    for name, q_heads, kv_heads in (("llama-3-8b", 32, 8), ("qwen2.5-1.5b", 12, 2)):
+        for batch in (1, 8):
+            for ctx in (32768, 65536, 131072):
+                q = torch.empty(batch, q_heads, 1, 128, dtype=torch.bfloat16, device=dev).uniform_(-1, 1)
+                k = torch.empty(batch, kv_heads, ctx, 128, dtype=torch.bfloat16, device=dev).uniform_(-1, 1)
+                v = torch.empty_like(k).uniform_(-1, 1)
+
+                def attend():
+                    for _ in range(8):
+                        F.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+                try:
+                    ms = timed(attend, 8)
+                    kv_bytes = 2 * k.numel() * 2
+                    record("decode-long", f"{name} sdpa h{q_heads}/{kv_heads} batch={batch} ctx={ctx}", ms,
+                           kv_bytes / (ms * 1e-3) / 1e9, "GB/s (KV read)")
+                except RuntimeError as e:
+                    print(f"decode-long {name} batch={batch} ctx={ctx}: {str(e).splitlines()[0]}", flush=True)
+                del q, k, v
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import io.splitserve.perf.kv.KvStreamBenchmark;
 import io.splitserve.perf.kv.KvTransferBenchmark;
 import io.splitserve.perf.runner.RunnerBenchmark;
 import io.splitserve.perf.runner.RunnerCheck;
+import io.splitserve.perf.runner.RunnerLongContext;
 import io.splitserve.perf.runner.RunnerProfile;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Unmatched;
  * runnable jar, or every module jar on a class path) and never from a module's test classes. The kinds: {@code load}
  * (the load generator), {@code router} (throughput and the router's latency per token, through the load generator),
  * and thin typed fronts for the benchmarks in {@code perf}: {@code kernels}, {@code runner}, {@code runner-check},
- * {@code runner-profile}, {@code engine}, {@code kv-stream}, {@code kv-path}, {@code kv-transfer}. Bad arguments end with a one-line
+ * {@code runner-profile}, {@code runner-long}, {@code engine}, {@code kv-stream}, {@code kv-path}, {@code kv-transfer}. Bad arguments end with a one-line
  * error: exit status 2 for a malformed command line, 1 for one that cannot run here (e.g. a GPU kind without a GPU).
  */
 @Command(
@@ -36,7 +37,7 @@ import picocli.CommandLine.Unmatched;
     description = "Benchmarks; `bench <kind> --help` tells each kind's arguments.",
     commandListHeading = "%nKinds:%n",
     subcommands = {LoadCommand.class, RouterLatencyCommand.class, BenchCommand.Kernels.class, BenchCommand.Runner.class,
-        BenchCommand.RunnerCheckKind.class, BenchCommand.RunnerProfileKind.class, BenchCommand.EngineKind.class,
+        BenchCommand.RunnerCheckKind.class, BenchCommand.RunnerProfileKind.class, BenchCommand.RunnerLong.class, BenchCommand.EngineKind.class,
         BenchCommand.KvStream.class, BenchCommand.KvPathKind.class, BenchCommand.KvTransfer.class})
 final class BenchCommand implements Runnable {
     @Spec
@@ -109,6 +110,46 @@ final class BenchCommand implements Runnable {
         }
     }
 
+    @Command(name = "runner-long", mixinStandardHelpOptions = true,
+        description = "Long prompts on the CUDA runner on GPU 0: time to first token through chunked prefill, then decode"
+            + " steps at that context, the half of perf/gpu/hf_bench.py's long setup; rows bench,case,value,unit to OUT.csv.")
+    static final class RunnerLong implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "MODEL_DIR", description = "Hugging Face model directory.")
+        Path model;
+
+        @Parameters(index = "1", paramLabel = "OUT.csv", description = "Where the rows go.")
+        Path csv;
+
+        @Option(names = "--contexts", paramLabel = "N1,N2", split = ",", defaultValue = "32768,131072",
+            description = "Prompt lengths in tokens (default: ${DEFAULT-VALUE}).")
+        int[] contexts;
+
+        @Option(names = "--chunk", paramLabel = "N", defaultValue = "8192",
+            description = "Prefill chunk (the prefill token budget) in tokens (default: ${DEFAULT-VALUE}).")
+        int chunk;
+
+        @Option(names = "--steps", paramLabel = "N", defaultValue = "64",
+            description = "Tokens generated at each context (default: ${DEFAULT-VALUE}).")
+        int steps;
+
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            for (int c : contexts) {
+                requirePositive(spec, "--contexts", c);
+            }
+            requirePositive(spec, "--chunk", chunk);
+            if (steps < 2) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--steps must be at least 2, got " + steps);
+            }
+            requireGpu("runner-long");
+            RunnerLongContext.run(model, csv, contexts, chunk, steps);
+            return 0;
+        }
+    }
+
     @Command(name = "runner-check", mixinStandardHelpOptions = true,
         description = "The CUDA model runner against transformers' logits in a golden directory written by"
             + " perf/gpu/hf_models.py; exit status 1 when a cosine-similarity bound is missed.")
@@ -119,10 +160,21 @@ final class BenchCommand implements Runnable {
         @Parameters(index = "1", paramLabel = "GOLDEN_DIR", description = "golden.json and logits.safetensors.")
         Path golden;
 
+        @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "0",
+            description = "Prefill prompts in chunks of at most N tokens each (default: whole prompts).")
+        int prefillChunk;
+
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() throws Exception {
+            if (prefillChunk < 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--prefill-chunk must be 0 (whole prompts) or positive, got " + prefillChunk);
+            }
             requireGpu("runner-check");
-            return RunnerCheck.run(model, golden);
+            return RunnerCheck.run(model, golden, prefillChunk);
         }
     }
 

@@ -26,7 +26,7 @@ import picocli.CommandLine;
 @Timeout(120)
 class BenchCommandTest {
     private static final List<String> KINDS = List.of("load", "router", "kernels", "runner", "runner-check",
-            "runner-profile", "engine", "kv-stream", "kv-path", "kv-transfer");
+            "runner-profile", "runner-long", "engine", "kv-stream", "kv-path", "kv-transfer");
 
     /** Exit status and what the command printed, standard streams included (some benchmarks print there). */
     private record Outcome(int status, String out, String err) {
@@ -71,10 +71,12 @@ class BenchCommandTest {
         final String csv = tmp.resolve("out.csv").toString();
         assertUsage("bench needs a kind: " + String.join(", ", KINDS), "bench");
         assertUsage("Unmatched argument at index 1: 'warp-speed'", "bench", "warp-speed");
-        assertUsage("--sections takes a subset of copy,gemm,prefill,decode,decode-sweep,sampling, got copy,warp",
+        assertUsage("--sections takes a subset of copy,gemm,prefill,decode,decode-sweep,decode-long,sampling, got copy,warp",
                 "bench", "kernels", csv, "--sections", "copy,warp");
         assertUsage("Missing required parameter: 'OUT.csv'", "bench", "runner", model);
         assertUsage("--batch must be positive, got 0", "bench", "runner-profile", model, "--batch", "0");
+        assertUsage("--contexts must be positive, got -5", "bench", "runner-long", model, csv, "--contexts", "4096,-5");
+        assertUsage("--steps must be at least 2, got 1", "bench", "runner-long", model, csv, "--steps", "1");
         assertUsage("--backend must be cpu or cuda: a benchmark names what it measures",
                 "bench", "engine", model, "--backend", "auto");
         assertUsage("--rounds must be positive, got 0", "bench", "engine", model, "--rounds", "0");
@@ -104,7 +106,7 @@ class BenchCommandTest {
         final String csv = tmp.resolve("k.csv").toString();
         for (String[] args : new String[][] {{"bench", "kernels", csv}, {"bench", "runner", model, csv},
                 {"bench", "runner-check", model, tmp.toString()}, {"bench", "runner-profile", model},
-                {"bench", "engine", model}}) {
+                {"bench", "runner-long", model, csv}, {"bench", "engine", model}}) {
             final Outcome outcome = execute(args);
             assertEquals(1, outcome.status(), String.join(" ", args) + ": " + outcome.err());
             assertEquals("error: bench " + args[1] + (args[1].equals("engine") ? " --backend cuda" : "")

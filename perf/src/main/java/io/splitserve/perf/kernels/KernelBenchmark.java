@@ -37,7 +37,7 @@ import jcuda.driver.CUevent;
  * median of several timed rounds after warm-up; inputs are random (never zeros) and rotated across buffers larger
  * than the L2 cache where one run's data would fit in it.
  *
- * <p>Run as {@code splitserve bench kernels OUTPUT.csv [--sections copy,gemm,prefill,decode,decode-sweep,sampling]}
+ * <p>Run as {@code splitserve bench kernels OUTPUT.csv [--sections copy,gemm,prefill,decode,decode-sweep,decode-long,sampling]}
  * (the first four by default), so variants of one kernel can be timed without re-running the rest.
  */
 public final class KernelBenchmark {
@@ -59,7 +59,8 @@ public final class KernelBenchmark {
     }
 
     /** The sections, in the order they run; {@link #DEFAULT_SECTIONS} leaves out the slow decode sweep. */
-    public static final List<String> SECTIONS = List.of("copy", "gemm", "prefill", "decode", "decode-sweep", "sampling");
+    public static final List<String> SECTIONS = List.of("copy", "gemm", "prefill", "decode", "decode-sweep", "decode-long",
+            "sampling");
     public static final List<String> DEFAULT_SECTIONS = SECTIONS.subList(0, 4);
 
     /** Times {@code sections} (a subset of {@link #SECTIONS}) on GPU 0 and writes the rows to {@code csv}. */
@@ -84,6 +85,9 @@ public final class KernelBenchmark {
             }
             if (sections.contains("decode-sweep")) {
                 bench.decodeSweep();
+            }
+            if (sections.contains("decode-long")) {
+                bench.decodeLong();
             }
             if (sections.contains("sampling")) {
                 bench.sampling();
@@ -220,6 +224,8 @@ public final class KernelBenchmark {
     }
 
     private static final int[][] DECODE_MODELS = {{32, 8}, {12, 2}};
+    /** The runner's decode-attention split limit ({@code CudaModelRunner}'s). */
+    private static final int RUNNER_SPLITS = 64;
     private static final String[] DECODE_MODEL_NAMES = {"llama-3-8b", "qwen2.5-1.5b"};
 
     private void decode() {
@@ -248,8 +254,35 @@ public final class KernelBenchmark {
         decodeCase("decode-floor", 1, 1, 128, new int[] {64});
     }
 
-    /** One decode shape at the heuristic's partition ({@code partitions} null) or at each of {@code partitions}. */
+    /**
+     * Decode attention at 32k-128k tokens of context, batch 1 and 8: the partition the runner's rule picks (at most
+     * {@value #RUNNER_SPLITS} splits) beside longer and shorter ones under a 256-split workspace.
+     */
+    private void decodeLong() {
+        for (int mi = 0; mi < DECODE_MODELS.length; mi++) {
+            for (int batch : new int[] {1, 8}) {
+                for (int ctx : new int[] {32768, 65536, 131072}) {
+                    int runner;
+                    try (DecodeAttentionKernel rule = new DecodeAttentionKernel(device, batch, DECODE_MODELS[mi][0],
+                            RUNNER_SPLITS)) {
+                        runner = rule.partitionFor(batch, DECODE_MODELS[mi][1], 128, ctx);
+                    }
+                    int[] partitions = java.util.stream.IntStream.of(runner, 512, 1024, 2048, 4096).distinct().toArray();
+                    decodeCase("decode-long", mi, batch, ctx, partitions, runner);
+                }
+            }
+        }
+    }
+
     private void decodeCase(String bench, int model, int batch, int ctx, int[] partitions) {
+        decodeCase(bench, model, batch, ctx, partitions, -1);
+    }
+
+    /**
+     * One decode shape at the heuristic's partition ({@code partitions} null) or at each of {@code partitions};
+     * {@code runnerChoice}, when not -1, is marked as the partition the runner's rule would pick.
+     */
+    private void decodeCase(String bench, int model, int batch, int ctx, int[] partitions, int runnerChoice) {
         int qHeads = DECODE_MODELS[model][0], kvHeads = DECODE_MODELS[model][1];
         int hd = 128, pageSize = 16;
         long runBytes = 2L * 2 * batch * ctx * kvHeads * hd;  // K and V, bf16
@@ -288,7 +321,8 @@ public final class KernelBenchmark {
                 })) {
                     double ms = time(() -> graph.replay(stream), launches);
                     record(bench, DECODE_MODEL_NAMES[model] + " h" + qHeads + "/" + kvHeads + " batch=" + batch
-                            + " ctx=" + ctx + " partition=" + partition + (partition == chosen ? " (chosen)" : ""),
+                            + " ctx=" + ctx + " partition=" + partition + (partition == chosen ? " (chosen)" : "")
+                            + (partition == runnerChoice ? " (runner)" : ""),
                             ms, runBytes / (ms * 1e-3) / 1e9, "GB/s (KV read)");
                 }
             }

@@ -21,9 +21,11 @@ import java.util.Locale;
  * Prints cosine similarity and top-1 agreement against HF's bf16 logits, against the fp32 reference (the same
  * weights upcast, which shows whether we are as close to exact as transformers is), and batched against unbatched;
  * says whether the bounds (cosine >= 0.999 on every row, top-1 >= 98%) are met, and exits 1 when a cosine bound
- * is missed.
+ * is missed. With a prefill chunk the prompts are prefilled in ragged steps of at most that many tokens each (a
+ * serving node's chunked prefill: each chunk attends to the pages the earlier ones wrote), so prompts far longer than
+ * one step's work memory are checked too; the KV pool is sized to hold every prompt and continuation at once.
  *
- * <p>Run as {@code splitserve bench check MODEL_DIR GOLDEN_DIR}.
+ * <p>Run as {@code splitserve bench runner-check MODEL_DIR GOLDEN_DIR [--prefill-chunk N]}.
  */
 public final class RunnerCheck {
     private static final int PAGE = 16;
@@ -32,7 +34,7 @@ public final class RunnerCheck {
     }
 
     /** Runs the comparison and returns the exit status: 0 when every bound on cosine similarity is met, else 1. */
-    public static int run(Path model, Path golden) throws Exception {
+    public static int run(Path model, Path golden, int prefillChunk) throws Exception {
         final JsonNode expected = new ObjectMapper().readTree(golden.resolve("golden.json").toFile());
         final int n = expected.get("prompts").size();
         final int[][] prompts = new int[n][];
@@ -43,16 +45,21 @@ public final class RunnerCheck {
         }
         final ModelConfig config = ModelConfig.load(model);
         final int vocab = config.vocabSize();
+        int pages = n;
+        for (int i = 0; i < n; i++) {
+            pages += (prompts[i].length + continuations[i].length + PAGE - 1) / PAGE;
+        }
         final long start = System.nanoTime();
         final float[][][] batched;
         final float[][][] alone = new float[n][][];
         try (CudaModelRunner runner = CudaModelRunner.open(model, config,
-                new EngineOptions().pageSize(PAGE).maxPages(4096).maxRunningSequences(64))) {
-            System.out.printf(Locale.ROOT, "loaded in %.1f s: %s%n", (System.nanoTime() - start) / 1e9,
-                    runner.description());
-            batched = teacherForced(runner, prompts, continuations, vocab);
+                new EngineOptions().pageSize(PAGE).maxPages(Math.max(4096, pages)).maxRunningSequences(64))) {
+            System.out.printf(Locale.ROOT, "loaded in %.1f s: %s%s%n", (System.nanoTime() - start) / 1e9,
+                    runner.description(), prefillChunk > 0 ? "; prefill in chunks of " + prefillChunk + " tokens" : "");
+            batched = teacherForced(runner, prompts, continuations, vocab, prefillChunk);
             for (int i = 0; i < n; i++) {
-                alone[i] = teacherForced(runner, new int[][] {prompts[i]}, new int[][] {continuations[i]}, vocab)[0];
+                alone[i] = teacherForced(runner, new int[][] {prompts[i]}, new int[][] {continuations[i]}, vocab,
+                        prefillChunk)[0];
             }
         }
         final Comparison vsHf = new Comparison();
@@ -128,10 +135,12 @@ public final class RunnerCheck {
     }
 
     /**
-     * Logits predicting each continuation token: the prompt's last row from one ragged prefill of every prompt,
-     * then one batched decode step per continuation token (the token fed is the continuation's, not our pick).
+     * Logits predicting each continuation token: the prompt's last row from one ragged prefill of every prompt (or of
+     * every prompt's next {@code prefillChunk} tokens, step after step, when it is positive), then one batched decode
+     * step per continuation token (the token fed is the continuation's, not our pick).
      */
-    static float[][][] teacherForced(CudaModelRunner runner, int[][] prompts, int[][] continuations, int vocab) {
+    static float[][][] teacherForced(CudaModelRunner runner, int[][] prompts, int[][] continuations, int vocab,
+                                     int prefillChunk) {
         final int n = prompts.length;
         final BlockManager blocks = new BlockManager(runner.pageCount(), PAGE);
         final BlockTable[] tables = new BlockTable[n];
@@ -145,16 +154,40 @@ public final class RunnerCheck {
             System.arraycopy(prompts[i], 0, full[i], 0, prompts[i].length);
             System.arraycopy(continuations[i], 0, full[i], prompts[i].length, continuations[i].length);
             out[i] = new float[continuations[i].length][];
-            blocks.ensureCapacity(tables[i], prompts[i].length);
-            step.addSequence(full[i], 0, prompts[i].length, 0, tables[i], blocks, BatchStep.Logits.LAST);
             steps = Math.max(steps, continuations[i].length);
         }
         final float[] logits = new float[n * vocab];
-        runner.forward(step, logits);
-        for (int i = 0; i < n; i++) {
-            out[i][0] = slice(logits, i, vocab);
-        }
         final int[] active = new int[n];
+        final int[] done = new int[n];
+        for (boolean more = true; more; ) {
+            step.clear();
+            int rows = 0;
+            for (int i = 0; i < n; i++) {
+                final int left = prompts[i].length - done[i];
+                if (left == 0) {
+                    continue;
+                }
+                final int count = prefillChunk > 0 ? Math.min(prefillChunk, left) : left;
+                final boolean last = count == left;
+                blocks.ensureCapacity(tables[i], done[i] + count);
+                step.addSequence(full[i], done[i], count, done[i], tables[i], blocks,
+                        last ? BatchStep.Logits.LAST : BatchStep.Logits.NONE);
+                done[i] += count;
+                if (last) {
+                    active[rows++] = i;
+                }
+            }
+            more = false;
+            if (step.numTokens() > 0) {
+                runner.forward(step, logits);
+                for (int r = 0; r < rows; r++) {
+                    out[active[r]][0] = slice(logits, r, vocab);
+                }
+                for (int i = 0; i < n; i++) {
+                    more |= done[i] < prompts[i].length;
+                }
+            }
+        }
         for (int d = 1; d < steps; d++) {
             step.clear();
             int rows = 0;
