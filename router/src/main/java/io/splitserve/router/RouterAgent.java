@@ -74,8 +74,11 @@ public final class RouterAgent implements Agent {
                     + " (safe only when its endpoints are reachable from this host alone)");
         }
         this.validator = new RequestValidator(model, ctx.maxInputLength(), ctx.maxOutputLength());
+        // this instance's epoch: later than any earlier instance's start, so nodes tell the live router's work apart
+        final long routerEpoch = epochClock.nanoTime();
         this.nodes = new NodeRegistry(model.name(), ctx.heartbeatTimeoutNs(),
-                (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId)));
+                (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId),
+                        routerEpoch));
         this.journal = ctx.journalDir() == null ? null : new RequestJournal(ctx.journalDir());
         this.restarted = journal == null ? null
                 : new RestartedRequests(journal, metrics, model, ctx.maxRecoveries(), ctx.log());
