@@ -1,5 +1,7 @@
 package io.splitserve.client;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
@@ -26,6 +28,17 @@ public final class ClientContext {
     private long connectTimeoutNs = DEFAULT_CONNECT_TIMEOUT_NS;
     private long requestTimeoutNs = DEFAULT_REQUEST_TIMEOUT_NS;
     private BiConsumer<Long, SplitServeException> earlierSessionFailures = (id, e) -> { };
+    private final List<Resumed> resumed = new ArrayList<>();
+
+    /** A request an earlier client object with this client id sent and had not seen end, taken over at connect. */
+    public record Resumed(long requestId, GenerateOptions options, int nextIndex, TokenListener listener) {
+        public Resumed {
+            if (nextIndex < 0 || options == null || listener == null) {
+                throw new IllegalArgumentException("request " + requestId + " resumes at index " + nextIndex
+                        + " with options " + options + " and listener " + listener + ": all are required");
+            }
+        }
+    }
 
     /** The media driver's directory; null uses Aeron's default. */
     public String aeronDirectoryName() { return aeronDirectoryName; }
@@ -62,6 +75,20 @@ public final class ClientContext {
         this.earlierSessionFailures = listener;
         return this;
     }
+
+    /**
+     * Takes over request {@code requestId}, which an earlier client object with this client id sent with
+     * {@code options} and of which it passed on tokens up to {@code nextIndex} (exclusive): the client registers it
+     * before its hello and sends it again, so {@code listener} gets the tokens from {@code nextIndex} on and its end,
+     * or one error, exactly as if this client had sent it (a router restart's continuation included).
+     */
+    public ClientContext resume(long requestId, GenerateOptions options, int nextIndex, TokenListener listener) {
+        resumed.add(new Resumed(requestId, options, nextIndex, listener));
+        return this;
+    }
+
+    /** The requests {@link #resume} handed over, in order. */
+    public List<Resumed> resumed() { return List.copyOf(resumed); }
 
     /**
      * The deployment's shared secret, or null for none: the client's hello then proves it, and a router with a secret

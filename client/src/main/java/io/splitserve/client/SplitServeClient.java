@@ -12,6 +12,7 @@ import io.splitserve.sbe.GenerateRequestEncoder;
 import io.splitserve.sbe.MessageHeaderEncoder;
 import io.splitserve.sbe.PromptFormat;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,10 +35,18 @@ import org.agrona.concurrent.BackoffIdleStrategy;
  * receiving thread.
  *
  * <p>Across a router restart: when a new router's egress stream appears, the client says hello again, and the
- * router continues this client's unfinished requests, sending again the tokens its journal held as delivered. Each
- * token carries its index in the request, so a token already passed on (the journal may lag what was sent) is
- * dropped here, and a token past the next index (a gap, which the router never sends) fails the request with
- * INTERNAL rather than being passed on out of order.
+ * router continues this client's unfinished requests, sending again the tokens its journal held as delivered. The
+ * client then sends every request it still waits on again, marked with the index of the next token it lacks
+ * ({@code GenerateRequest.resumeFromIndex}): the router continues one it runs (sending again its tokens from that
+ * index), serves afresh one of which the client saw nothing (a request lost in the dead router's ingress, never
+ * journaled), and answers ROUTER_RESTARTED for one it cannot continue. So every request ends exactly once, with its
+ * tokens or one error, through a router restart. Each token carries its index in the request, so a token already
+ * passed on is dropped here, and a token past the next index (a gap, which the router never sends) fails the request
+ * with INTERNAL rather than being passed on out of order.
+ *
+ * <p>A client object that replaces one that is gone (its media driver died with the router) takes over the earlier
+ * object's unfinished requests through {@link ClientContext#resume}: they are registered before the hello and sent
+ * again as above, so their continuation reaches the new object's listeners instead of being dropped as unknown.
  */
 public final class SplitServeClient implements AutoCloseable {
     private static final long TIMEOUT_CHECK_INTERVAL_NS = TimeUnit.MILLISECONDS.toNanos(10);
@@ -58,16 +67,24 @@ public final class SplitServeClient implements AutoCloseable {
     private final HelloSigner signer;
     /** Set when a router's egress image appears after the first hello: the receiving thread says hello again. */
     private final AtomicBoolean helloDue = new AtomicBoolean();
+    /**
+     * Requests this object sent again to a router: an answer about one of them after its end (the router may answer
+     * a send that crossed the request's last token) is dropped rather than reported as an earlier session's.
+     */
+    private final Set<Long> sentAgain = ConcurrentHashMap.newKeySet();
 
     private static final class Pending {
+        final GenerateOptions options;
         final TokenListener listener;
         volatile long deadlineNs;
-        /** The index of the next token to pass on; receiving thread only. */
+        /** The index of the next token to pass on; receiving thread only (or the connecting thread before it runs). */
         int nextIndex;
 
-        Pending(TokenListener listener, long deadlineNs) {
+        Pending(GenerateOptions options, TokenListener listener, long deadlineNs, int nextIndex) {
+            this.options = options;
             this.listener = listener;
             this.deadlineNs = deadlineNs;
+            this.nextIndex = nextIndex;
         }
     }
 
@@ -87,8 +104,9 @@ public final class SplitServeClient implements AutoCloseable {
                     @Override
                     public int doWork() {
                         int work = 0;
-                        if (helloDue.compareAndSet(true, false)) {
+                        if (helloDue.compareAndSet(true, false)) { // a new router: it may not hold our requests
                             sayHello();
+                            sendPendingAgain();
                             work++;
                         }
                         work += egress.poll(assembler, 64);
@@ -140,12 +158,32 @@ public final class SplitServeClient implements AutoCloseable {
             sleepBriefly();
         }
         client.helloDue.set(false); // this router's image: the hello below is for it
+        final long deadlineNs = System.nanoTime() + ctx.requestTimeoutNs();
+        for (ClientContext.Resumed r : ctx.resumed()) { // before the hello, so its replies find their listeners
+            client.pending.put(r.requestId(), new Pending(r.options(), r.listener(), deadlineNs, r.nextIndex()));
+        }
         client.sayHello();
+        client.sendPendingAgain();
         AgentRunner.startOnThread(client.receiver);
         return client;
     }
 
-    /** Tells the router this client id is here, so it continues the requests an earlier router left unfinished. */
+    /**
+     * Sends every request this client waits on again, each marked with the next index it lacks: a router that runs it
+     * continues it from there, one that never had it and whose tokens the client never saw serves it afresh, and one
+     * that cannot continue it answers ROUTER_RESTARTED. Receiving thread (or the connecting thread before it runs).
+     */
+    private void sendPendingAgain() {
+        synchronized (this) { // a submit's put and send happen together, so no request is sent twice fresh
+            for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+                sentAgain.add(e.getKey());
+                if (!send(e.getKey(), e.getValue().options, e.getValue().nextIndex)) {
+                    onError(e.getKey(), ErrorCode.NODE_FAILED, "the router is not reachable (request not sent again)");
+                }
+            }
+        }
+    }
+
     /** Says hello to the router, with a fresh proof of the shared secret when one is configured. */
     private void sayHello() {
         synchronized (this) {
@@ -167,8 +205,19 @@ public final class SplitServeClient implements AutoCloseable {
      */
     public long submit(GenerateOptions options, TokenListener listener) {
         final long requestId = nextRequestId.incrementAndGet();
-        pending.put(requestId, new Pending(listener, System.nanoTime() + ctx.requestTimeoutNs()));
         final boolean sent;
+        synchronized (this) {
+            pending.put(requestId, new Pending(options, listener, System.nanoTime() + ctx.requestTimeoutNs(), 0));
+            sent = send(requestId, options, GenerateRequestEncoder.resumeFromIndexNullValue());
+        }
+        if (!sent) {
+            onError(requestId, ErrorCode.NODE_FAILED, "the router is not reachable (request not sent)");
+        }
+        return requestId;
+    }
+
+    /** Encodes and offers one GenerateRequest; {@code resumeFromIndex} is the null value for a first send. */
+    private boolean send(long requestId, GenerateOptions options, int resumeFromIndex) {
         synchronized (this) {
             generate.wrapAndApplyHeader(buffer, 0, header)
                     .requestId(requestId)
@@ -180,18 +229,15 @@ public final class SplitServeClient implements AutoCloseable {
                     .promptFormat(options.chat() ? PromptFormat.CHAT_JSON : PromptFormat.TEXT)
                     .priority((byte) 0)
                     .clientId(ctx.clientId())
-                    .ignoreEos((short) (options.ignoreEos() ? 1 : 0));
+                    .ignoreEos((short) (options.ignoreEos() ? 1 : 0))
+                    .resumeFromIndex(resumeFromIndex);
             final GenerateRequestEncoder.StopStringsEncoder stops = generate.stopStringsCount(options.stop().size());
             for (String s : options.stop()) {
                 stops.next().text(s);
             }
             generate.model(options.model()).prompt(options.prompt());
-            sent = offer(MessageHeaderEncoder.ENCODED_LENGTH + generate.encodedLength());
+            return offer(MessageHeaderEncoder.ENCODED_LENGTH + generate.encodedLength());
         }
-        if (!sent) {
-            onError(requestId, ErrorCode.NODE_FAILED, "the router is not reachable (request not sent)");
-        }
-        return requestId;
     }
 
     /** Sends a request and returns its events as a blocking iterator. */
@@ -262,7 +308,7 @@ public final class SplitServeClient implements AutoCloseable {
         final SplitServeException error = new SplitServeException(code, message);
         if (p != null) {
             p.listener.onError(error);
-        } else {
+        } else if (!sentAgain.remove(requestId)) { // an answer to a send again that crossed the request's end
             ctx.earlierSessionFailures().accept(requestId, error);
         }
     }

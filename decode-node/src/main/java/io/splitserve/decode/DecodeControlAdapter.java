@@ -60,10 +60,12 @@ final class DecodeControlAdapter implements FragmentHandler {
         final int sampled = admit.sampledTokens() == DecodeAdmitDecoder.sampledTokensNullValue() ? 0 : admit.sampledTokens();
         final long attemptToken = admit.attemptToken() == DecodeAdmitDecoder.attemptTokenNullValue()
                 ? 0 : admit.attemptToken(); // a router older than version 5 draws none
+        final long routerEpoch = admit.routerEpoch() == DecodeAdmitDecoder.routerEpochNullValue()
+                ? DecodeTicket.NO_EPOCH : admit.routerEpoch(); // a router older than version 6 names none
         final int prefillNodeId = admit.prefillNodeId();
         final int n = admit.stopTokensLength();
         final int[] stops = readInts(n, (dst, len) -> admit.getStopTokens(dst, 0, len));
-        agent.onAdmit(requestId, attemptToken, prefillNodeId, promptTokens, maxNewTokens, temperature, topP, topK, seed,
+        agent.onAdmit(requestId, routerEpoch, attemptToken, prefillNodeId, promptTokens, maxNewTokens, temperature, topP, topK, seed,
                 sampled, stops);
     }
 

@@ -44,6 +44,11 @@ import org.agrona.concurrent.SystemEpochNanoClock;
  * KV is taken only for a DecodeAdmit this node holds and still waits for KV, from the prefill node it names and with its
  * attempt token ({@link #check}; with a shared secret the token is required), so a Begin that overtakes its DecodeAdmit
  * waits for it in the receiver, and a stranger's is refused and counted ({@link #kvRefused}).
+ * Work of a router that is gone is dropped: each DecodeAdmit names the epoch of the router instance that sent it, and
+ * the first one from a newer instance (a router restarted, which continues the requests as new attempts) releases every
+ * sequence an older instance placed, running or waiting for KV, with no DecodeDone (nobody waits for it); a DecodeAdmit
+ * from an older instance than one already heard is released at once. Their pages return to the pool
+ * ({@link #staleRouterReleases}).
  * Single-threaded: the agent's thread owns the engine and the KV receiver.
  */
 public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmissions {
@@ -71,6 +76,10 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmiss
     private final AgentRunner livenessRunner;
     private long nextHeartbeatNs;
     private long nextHelloNs;
+    /** The newest router epoch a DecodeAdmit carried. */
+    private long routerEpoch = DecodeTicket.NO_EPOCH;
+    private long staleRouterReleases;
+    private final List<DecodeTicket> stale = new ArrayList<>();
 
     /** Loads the model and opens this node's streams; the agent starts working when its runner starts it. */
     public DecodeNodeAgent(DecodeNodeContext context) throws ModelLoadException {
@@ -177,9 +186,23 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmiss
                 ctx.sharedSecret() != null);
     }
 
-    void onAdmit(long requestId, long attemptToken, int prefillNodeId, int promptTokens, int maxNewTokens,
-                 float temperature, float topP, int topK, long seed, int sampledBefore, int[] stopTokens) {
+    void onAdmit(long requestId, long routerEpoch, long attemptToken, int prefillNodeId, int promptTokens,
+                 int maxNewTokens, float temperature, float topP, int topK, long seed, int sampledBefore,
+                 int[] stopTokens) {
+        if (routerEpoch != DecodeTicket.NO_EPOCH) {
+            if (routerEpoch > this.routerEpoch) {
+                releaseOlderRouters(routerEpoch);
+            } else if (routerEpoch < this.routerEpoch) { // sent by a router already replaced, arriving late
+                final DecodeTicket late = tickets.get(requestId);
+                if (late != null) {
+                    release(late);
+                }
+                staleRouterReleases++;
+                return;
+            }
+        }
         final DecodeTicket ticket = ticket(requestId);
+        ticket.routerEpoch = routerEpoch;
         ticket.attemptToken = attemptToken;
         ticket.prefillNodeId = prefillNodeId;
         try {
@@ -193,6 +216,29 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmiss
         ticket.stopTokens = stopTokens;
         ticket.admitted = true;
         markIfReady(ticket);
+    }
+
+    /**
+     * A newer router instance spoke: releases every sequence an older one placed (running, or admitted and waiting for
+     * KV); their router is gone and the new one continues its requests as new attempts.
+     */
+    private void releaseOlderRouters(long newEpoch) {
+        routerEpoch = newEpoch;
+        for (DecodeTicket ticket : tickets.values()) {
+            if (ticket.routerEpoch != DecodeTicket.NO_EPOCH && ticket.routerEpoch < newEpoch) {
+                stale.add(ticket);
+            }
+        }
+        for (DecodeTicket ticket : stale) {
+            release(ticket);
+            staleRouterReleases++;
+        }
+        stale.clear();
+    }
+
+    /** Sequences released because the router instance that placed them was replaced (for tests and logs). */
+    public long staleRouterReleases() {
+        return staleRouterReleases;
     }
 
     void onPrompt(long requestId, int[] prompt) {

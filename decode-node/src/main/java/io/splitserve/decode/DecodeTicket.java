@@ -10,6 +10,9 @@ import io.splitserve.model.SamplingParams;
  * it counts the tokens this attempt produced (the first token, sampled by the prefill node, included).
  */
 final class DecodeTicket {
+    /** The router epoch of a ticket no DecodeAdmit of a version-6 router placed: never dropped for a newer router. */
+    static final long NO_EPOCH = Long.MIN_VALUE;
+
     final long requestId;
     final long createdNs;
     SamplingParams params;
@@ -20,6 +23,8 @@ final class DecodeTicket {
     /** From DecodeAdmit: the only token and prefill node whose KvTransferBegin may carry this sequence (0: none). */
     long attemptToken;
     int prefillNodeId;
+    /** From DecodeAdmit: the epoch of the router instance that placed it, or {@link #NO_EPOCH}. */
+    long routerEpoch = NO_EPOCH;
     ImportedKv kv;
     int firstToken = -1;
     int[] prompt;

@@ -19,7 +19,8 @@ import org.agrona.DirectBuffer;
 
 /**
  * Inbound side of the router's client ingress stream: GenerateRequest (text prompt, or chat messages as a JSON array
- * of {role, content}), CancelRequest and ClientHello. A GenerateRequest is reduced to a {@link CompletionInput}, so
+ * of {role, content}; one sent again after a reconnect, with {@code resumeFromIndex}, goes to
+ * {@link RouterAgent#onClientSentAgain} first), CancelRequest and ClientHello. A GenerateRequest is reduced to a {@link CompletionInput}, so
  * Aeron clients get exactly the checks and messages HTTP clients get; one whose chat JSON does not parse is refused
  * with BAD_REQUEST naming the problem, and so is one whose prompt format this router does not know. With a shared
  * secret, a ClientHello counts only with a valid proof, and requests and cancels only from the publication session
@@ -85,13 +86,18 @@ final class ClientIngressAdapter implements FragmentHandler {
         final PromptFormat format = promptFormat(generate.promptFormatRaw());
         final long clientId = generate.clientId();
         final boolean ignoreEos = generate.ignoreEos() == 1;
+        final int resumeFromIndex = generate.resumeFromIndex(); // the null value from a first send or an older client
         final List<String> stops = new ArrayList<>();
         for (GenerateRequestDecoder.StopStringsDecoder s : generate.stopStrings()) {
             stops.add(s.text());
         }
         final String model = generate.model();
         final String prompt = generate.prompt();
-        router.onClientHello(clientId);
+        router.onClientHello(clientId); // first, so a request sent again finds its continuation running
+        if (resumeFromIndex != GenerateRequestDecoder.resumeFromIndexNullValue()
+                && router.onClientSentAgain(clientId, requestId, resumeFromIndex)) {
+            return;
+        }
         if (format == null) {
             router.rejectAeron(clientId, requestId, ErrorCode.BAD_REQUEST,
                     "unknown prompt format " + generate.promptFormatRaw());

@@ -16,13 +16,15 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * The router's outbound stream to one node, the real {@link NodeCommands}: PrefillRequest (with the decode node's KV
  * endpoint bytes copied unread from its NodeHello) and DecodeAdmit, both with the attempt's token, and CancelRequest, SBE-encoded into a buffer that
- * grows with the prompt. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
+ * grows with the prompt. PrefillRequest and DecodeAdmit carry this router instance's epoch, so a node drops the work an
+ * earlier router instance placed there once it hears this one. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
  * the router re-queues the request rather than waiting on a stuck node.
  */
 final class NodeProxy implements NodeCommands {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final ExclusivePublication publication;
+    private final long routerEpoch;
     private final ExpandableDirectByteBuffer buffer = new ExpandableDirectByteBuffer(64 * 1024);
     private final MessageHeaderEncoder header = new MessageHeaderEncoder();
     private final PrefillRequestEncoder prefill = new PrefillRequestEncoder();
@@ -31,8 +33,9 @@ final class NodeProxy implements NodeCommands {
     private ByteBuffer ints = ByteBuffer.allocateDirect(16 * 1024).order(ByteOrder.LITTLE_ENDIAN);
     private final UnsafeBuffer intsView = new UnsafeBuffer(ints);
 
-    NodeProxy(ExclusivePublication publication) {
+    NodeProxy(ExclusivePublication publication, long routerEpoch) {
         this.publication = publication;
+        this.routerEpoch = routerEpoch;
     }
 
     @Override
@@ -57,6 +60,7 @@ final class NodeProxy implements NodeCommands {
                 .sampledTokens(sampledBefore)
                 .decodeCachedTokens(decodeCachedTokens)
                 .attemptToken(attemptToken)
+                .routerEpoch(routerEpoch)
                 .decodeKvChannel(decode.kvChannel);
         fillInts(prompt, promptLength);
         prefill.putPromptTokens(intsView, 0, promptLength * Integer.BYTES);
@@ -78,7 +82,8 @@ final class NodeProxy implements NodeCommands {
                 .topK(v.topK())
                 .seed(v.seed())
                 .sampledTokens(sampledBefore)
-                .attemptToken(attemptToken);
+                .attemptToken(attemptToken)
+                .routerEpoch(routerEpoch);
         final int[] stops = v.stopTokenIds();
         fillInts(stops, stops.length);
         admit.putStopTokens(intsView, 0, stops.length * Integer.BYTES);

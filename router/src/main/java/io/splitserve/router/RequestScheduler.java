@@ -4,6 +4,8 @@ import io.splitserve.sbe.ErrorCode;
 import io.splitserve.sbe.FinishReason;
 import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
+import io.splitserve.tokenizer.IncrementalDetokenizer;
+import io.splitserve.tokenizer.StopStringMatcher;
 import io.splitserve.tokenizer.Tokenizer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -135,6 +137,28 @@ final class RequestScheduler {
     /** Whether the Aeron client already has a running request with this id. */
     boolean hasClientRequest(long clientId, long clientRequestId) {
         return byClientKey.containsKey(clientKey(clientId, clientRequestId));
+    }
+
+    /**
+     * Sends the Aeron client's running request's delivered tokens again from {@code fromIndex} on, with the text each
+     * had (a fresh detokenizer over the same tokens gives the same pieces), for a client that sent the request again
+     * after a reconnect; it drops the indices it had. Tokens delivered later follow on the same stream, in order.
+     */
+    void sendAgain(long clientId, long clientRequestId, int fromIndex) {
+        final RouterRequest r = byClientKey.get(clientKey(clientId, clientRequestId));
+        if (r == null || fromIndex >= r.delivered.size()) {
+            return;
+        }
+        final IncrementalDetokenizer detokenizer = new IncrementalDetokenizer(tokenizer, true);
+        final StopStringMatcher stops = new StopStringMatcher(r.request.stopStrings());
+        final long now = epochClock.nanoTime();
+        for (int i = 0; i < r.delivered.size(); i++) { // none of them ended the request: it still runs
+            final int token = r.delivered.getInt(i);
+            final String text = stops.push(detokenizer.push(token));
+            if (i >= Math.max(0, fromIndex)) {
+                r.listener.onToken(i, token, text, FinishReason.NONE, now, r.request.promptTokens().length);
+            }
+        }
     }
 
     /** Cancels the Aeron client's request, if it is still running; it ends with a CANCELLED event. */

@@ -3,8 +3,10 @@ package io.splitserve.router;
 import io.splitserve.sbe.ErrorCode;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -35,6 +37,8 @@ final class RestartedRequests {
     private final int maxRecoveries;
     private final Consumer<String> log;
     private final Map<Long, List<RequestJournal.Unfinished>> byClient = new HashMap<>();
+    /** Client keys of the requests failed at their client's hello: a send again of one is answered already. */
+    private final Set<String> reported = new HashSet<>();
 
     RestartedRequests(RequestJournal journal, RouterMetrics metrics, ServedModel model, int maxRecoveries,
                       Consumer<String> log) {
@@ -72,6 +76,7 @@ final class RestartedRequests {
                         + message);
                 listener.onError(ErrorCode.ROUTER_RESTARTED, message);
                 journal.completed(u.routerId(), OUTCOME);
+                reported.add(clientId + "/" + u.clientRequestId());
                 continue;
             }
             final JournalRecord.Accepted a = u.accepted();
@@ -116,6 +121,11 @@ final class RestartedRequests {
             }
         }
         return null;
+    }
+
+    /** Whether this router failed the client's request at its hello (the client was told ROUTER_RESTARTED). */
+    boolean reported(long clientId, long clientRequestId) {
+        return reported.contains(clientId + "/" + clientRequestId);
     }
 
     /** Clients that have not said hello again yet. */

@@ -74,8 +74,11 @@ public final class RouterAgent implements Agent {
                     + " (safe only when its endpoints are reachable from this host alone)");
         }
         this.validator = new RequestValidator(model, ctx.maxInputLength(), ctx.maxOutputLength());
+        // this instance's epoch: later than any earlier instance's start, so nodes tell the live router's work apart
+        final long routerEpoch = epochClock.nanoTime();
         this.nodes = new NodeRegistry(model.name(), ctx.heartbeatTimeoutNs(),
-                (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId)));
+                (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId),
+                        routerEpoch));
         this.journal = ctx.journalDir() == null ? null : new RequestJournal(ctx.journalDir());
         this.restarted = journal == null ? null
                 : new RestartedRequests(journal, metrics, model, ctx.maxRecoveries(), ctx.log());
@@ -180,6 +183,32 @@ public final class RouterAgent implements Agent {
             return;
         }
         accept(clientId, clientRequestId, input, new AeronResponder(clientId, clientRequestId));
+    }
+
+    /**
+     * A client sent request {@code clientRequestId} again, lacking its tokens from {@code resumeFromIndex} on (it
+     * reconnected, possibly to this router after a restart, possibly as a new client object). Returns true when that
+     * settles it: a request running here sends its tokens again from that index (the client drops any it had) and
+     * runs on; one this router reported failed at the client's hello was answered already; one of which the client
+     * has tokens but this router does not run cannot be continued and is answered ROUTER_RESTARTED once. Returns
+     * false when the client saw nothing of a request this router does not run (never accepted, lost in a dead
+     * router's ingress): it is then served as a new request, which gives the client one whole, exactly-once stream.
+     */
+    boolean onClientSentAgain(long clientId, long clientRequestId, int resumeFromIndex) {
+        if (scheduler.hasClientRequest(clientId, clientRequestId)) {
+            scheduler.sendAgain(clientId, clientRequestId, resumeFromIndex);
+            return true;
+        }
+        if (restarted != null && restarted.reported(clientId, clientRequestId)) {
+            return true;
+        }
+        if (resumeFromIndex <= 0) {
+            return false;
+        }
+        rejectAeron(clientId, clientRequestId, ErrorCode.ROUTER_RESTARTED, "request " + clientRequestId
+                + " is not running on this router and cannot be continued: its client already has " + resumeFromIndex
+                + " tokens of it, and it ended before its end reached the client or was never journaled");
+        return true;
     }
 
     void rejectAeron(long clientId, long clientRequestId, ErrorCode code, String message) {

@@ -142,16 +142,27 @@ public final class Soak {
                 .scaled(ctx.lengthScale()), prompts, ctx.seed());
     }
 
+    /**
+     * Connects a client with the soak's client id, taking over every request sent before that has not ended: the
+     * client object they were sent through is gone with its router's driver, and without the take-over their
+     * continuation (or their report) would reach a client that drops it as unknown.
+     */
     private void connectClient() {
         // the client's own Aeron, quiet about a driver that died with its router (that is a fault we injected)
         aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(system.clientAeronDir()).errorHandler(e -> { }));
-        client = SplitServeClient.connect(new ClientContext().clientId(clientId)
+        final ClientContext clientCtx = new ClientContext().clientId(clientId)
                 .earlierSessionFailures((requestId, error) -> {
                     final SoakRequest r = byRequestId.get(requestId);
                     if (r != null) {
                         r.onError(error);
                     }
-                }), aeron);
+                });
+        for (SoakRequest r : byRequestId.values()) {
+            if (!r.ended()) {
+                clientCtx.resume(r.requestId, options(r.spec), r.tokens().length, r);
+            }
+        }
+        client = SplitServeClient.connect(clientCtx, aeron);
         sentToThisRouter.clear();
         httpAcceptedByThisRouter = 0;
     }
