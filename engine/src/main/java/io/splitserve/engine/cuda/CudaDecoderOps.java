@@ -27,8 +27,9 @@ import io.splitserve.model.ModelConfig;
  *
  * <p>Fused (the default, {@link io.splitserve.engine.EngineOptions#fusedDecode}): RoPE and the KV write run as one
  * kernel, a step of at most {@link GemvKernel#MAX_ROWS} tokens runs gate|up and SiLU·up as one GEMV (more tokens take
- * the GEMM into the {@link Act#GATE_UP} slot and SiLU-and-mul), and decode attention merges its splits in its own
- * launch; three launches fewer per layer of a decode step. Unfused runs the separate kernels, with the same results.
+ * the GEMM into the {@link Act#GATE_UP} slot and SiLU-and-mul); two launches fewer per layer of a decode step. Unfused
+ * runs the separate kernels, with the same results. Decode attention is the same either way: its split pass, then the
+ * merge when there is more than one split (a merge by the last split block measured slower on the H200).
  *
  * <p>Owned by the runner's thread.
  */
