@@ -133,7 +133,8 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmiss
         }
         final long now = System.nanoTime();
         if (now - nextHelloNs >= 0 && router.isConnected()
-                && router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize())) {
+                && router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize(),
+                liveness.sessionId())) {
             nextHelloNs = now + HELLO_INTERVAL_NS;
         }
         if (now - nextHeartbeatNs >= 0) {

@@ -170,7 +170,8 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
         final long now = System.nanoTime();
         if (now - nextHelloNs >= 0 && router.isConnected()) {
-            if (router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize())) {
+            if (router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize(),
+                    liveness.sessionId())) {
                 nextHelloNs = now + HELLO_INTERVAL_NS;
             }
         }
