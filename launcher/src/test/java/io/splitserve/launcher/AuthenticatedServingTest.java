@@ -12,6 +12,8 @@ import io.splitserve.client.Token;
 import io.splitserve.client.TokenStream;
 import io.splitserve.engine.generate.GenerationResult;
 import io.splitserve.router.RouterContext;
+import io.splitserve.decode.DecodeNodeContext;
+import io.splitserve.sbe.CancelRequestEncoder;
 import io.splitserve.sbe.ClientHelloEncoder;
 import io.splitserve.sbe.DecodeDoneEncoder;
 import io.splitserve.sbe.FinishReason;
@@ -42,7 +44,9 @@ import org.junit.jupiter.api.Timeout;
  * a proof or with another secret's proof registers no node, a GenerateRequest from a session that never proved the
  * secret runs no request, a correctly signed ClientHello sent a second time (a replay) is refused, and heartbeats,
  * tokens and sequence ends sent for a real node from a stranger's session change nothing (the request they aim at
- * still equals {@code generate}, the node stays alive). Each refusal is counted in /metrics.
+ * still equals {@code generate}, the node stays alive), nor do cancels a stranger sends into the decode node's control
+ * stream (the node takes commands only from the session the router's RouterHello proved). Each refusal at the router
+ * is counted in /metrics.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(120)
@@ -163,6 +167,31 @@ class AuthenticatedServingTest {
                     + " attempt (events of attempts not running are ignored, as any late event is)");
         }
         assertEquals(Map.of("prefill", 1, "decode", 1, "colocated", 0), system.router().health().get());
+    }
+
+    @Test
+    void cancelsFromAStrangersSessionOnANodesControlStreamChangeNothing() throws Exception {
+        final String prompt = "The stranger cancels";
+        final int maxTokens = 400;
+        final GenerationResult expected = Reference.generate(demo, prompt, maxTokens);
+        try (ExclusivePublication control = stranger(DecodeNodeContext.CONTROL_STREAM_BASE + 101);
+             TokenStream tokens = client.stream(GenerateOptions.greedy(prompt, maxTokens))) {
+            final List<Integer> got = new ArrayList<>();
+            got.add(tokens.next().tokenId()); // the request is decoding on node 101 now
+            for (long attemptId = 1; attemptId <= 16; attemptId++) { // taken, one would stop its sequence for good
+                send(control, cancel(attemptId));
+            }
+            while (tokens.hasNext()) {
+                got.add(tokens.next().tokenId());
+            }
+            assertArrayEquals(expected.tokens(), got.stream().mapToInt(Integer::intValue).toArray());
+        }
+    }
+
+    private int cancel(long attemptId) {
+        final CancelRequestEncoder cancel = new CancelRequestEncoder().wrapAndApplyHeader(buffer, 0,
+                new MessageHeaderEncoder()).requestId(attemptId).clientId(0L);
+        return MessageHeaderEncoder.ENCODED_LENGTH + cancel.encodedLength();
     }
 
     private int heartbeat(int nodeId) {

@@ -75,7 +75,8 @@ public final class RouterAgent implements Agent {
         }
         this.validator = new RequestValidator(model, ctx.maxInputLength(), ctx.maxOutputLength());
         this.nodes = new NodeRegistry(model.name(), ctx.heartbeatTimeoutNs(),
-                (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId)));
+                (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId),
+                        ctx.sharedSecret()));
         this.journal = ctx.journalDir() == null ? null : new RequestJournal(ctx.journalDir());
         this.restarted = journal == null ? null
                 : new RestartedRequests(journal, metrics, model, ctx.maxRecoveries(), ctx.log());
@@ -234,6 +235,7 @@ public final class RouterAgent implements Agent {
         if (nodes.onHello(nodeId, eventsSessionId, role, totalPages, pageSize, modelName, controlChannel,
                 controlStreamId, kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, kvEndpoint, clock.nanoTime())) {
             authenticator.nodeProved(eventsSessionId, heartbeatSessionId, nodeId);
+            nodes.node(nodeId).commands.proveRouter(); // the node may be new or restarted: its door needs our proof
         }
     }
 
