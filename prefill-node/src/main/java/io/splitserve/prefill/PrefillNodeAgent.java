@@ -141,8 +141,9 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         final ExclusivePublication toRouter = ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId());
         this.router = new RouterProxy(toRouter, ctx.sharedSecret());
-        this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this, new RouterSessionGuard(ctx.sharedSecret(),
-                line -> System.err.println(roleName() + ": " + line))));
+        final RouterSessionGuard routerSession = new RouterSessionGuard(ctx.sharedSecret(),
+                line -> System.err.println(roleName() + ": " + line));
+        this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this, routerSession));
         this.batcher = new PrefillBatcher(ctx.prefillTokenBudget(), engine.options().pageSize(), ctx.connectTimeoutNs());
         this.liveness = new PrefillLiveness(ctx.nodeId(), ctx.heartbeatIntervalNs(),
                 ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()), load());

@@ -20,8 +20,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  * endpoint bytes copied unread from its NodeHello) and DecodeAdmit, both with the attempt's token, and CancelRequest, SBE-encoded into a buffer that
  * grows with the prompt. With a shared secret its first message on the publication, and one after each NodeHello the
  * router accepts ({@link #proveRouter}), is a RouterHello signed for this publication's session, which the node needs
- * before it takes commands from the session; it is signed once, as the session never changes. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
- * the router re-queues the request rather than waiting on a stuck node.
+ * before it takes commands from the session; it is signed once, as the session never changes. An offer that fails
+ * (not connected, back-pressured past 100 ms) is reported false so the router re-queues the request rather than
+ * waiting on a stuck node.
  */
 final class NodeProxy implements NodeCommands {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);

@@ -22,8 +22,8 @@ import org.agrona.concurrent.NanoClock;
  * The router as one Agrona agent, the system's front door: its duty cycle and its dispatch. Each cycle reads node
  * events and client requests from Aeron (through {@link NodeEventsAdapter} and {@link ClientIngressAdapter}) and
  * commands handed over by other threads (the HTTP shim, Aeron's image handler), believes hellos, client requests and
- * node events only as far as {@link PeerAuthenticator} lets it (a shared secret proved, on the session that proved it), checks node health every 20 ms and
- * expires queued requests, then places queued requests. Its on* handlers only route: node health to the
+ * node events only as far as {@link PeerAuthenticator} lets it (a shared secret proved, on the session that proved
+ * it), checks node health every 20 ms and expires queued requests, then places queued requests. Its on* handlers only route: node health to the
  * {@link NodeRegistry}, requests and their attempts to the {@link RequestScheduler} (which places through
  * {@link PrefixAwarePlacement}, or {@link JsqPlacement} when nodes cache no prefixes), a reconnecting client's unfinished
  * requests of an earlier run to {@link RestartedRequests}, which continues them; at the end of each cycle the journal
