@@ -6,12 +6,15 @@ import io.splitserve.sbe.CancelRequestDecoder;
 import io.splitserve.sbe.DecodeAdmitDecoder;
 import io.splitserve.sbe.MessageHeaderDecoder;
 import io.splitserve.sbe.PrefillRequestDecoder;
+import io.splitserve.sbe.RouterHelloDecoder;
+import io.splitserve.sbe.RouterSessionGuard;
 import org.agrona.DirectBuffer;
 
 /**
  * Inbound side of a decode node's control stream: DecodeAdmit (how to decode a sequence whose KV is coming),
  * CancelRequest (stop a sequence) and, on a colocated node, PrefillRequest (the prompt itself). Other messages are
- * ignored. Fragments arrive reassembled.
+ * ignored. With a shared secret these commands are taken only from the session a RouterHello proved the router's
+ * ({@link RouterSessionGuard}). Fragments arrive reassembled.
  */
 final class DecodeControlAdapter implements FragmentHandler {
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
@@ -19,10 +22,12 @@ final class DecodeControlAdapter implements FragmentHandler {
     private final CancelRequestDecoder cancel = new CancelRequestDecoder();
     private final PrefillRequestDecoder prefill = new PrefillRequestDecoder();
     private final DecodeNodeAgent agent;
+    private final RouterSessionGuard routerSession;
     private byte[] bytes = new byte[1024];
 
-    DecodeControlAdapter(DecodeNodeAgent agent) {
+    DecodeControlAdapter(DecodeNodeAgent agent, RouterSessionGuard routerSession) {
         this.agent = agent;
+        this.routerSession = routerSession;
     }
 
     @Override
@@ -31,13 +36,24 @@ final class DecodeControlAdapter implements FragmentHandler {
         if (header.schemaId() != DecodeAdmitDecoder.SCHEMA_ID) {
             return;
         }
+        final int session = h.sessionId();
         switch (header.templateId()) {
-            case DecodeAdmitDecoder.TEMPLATE_ID -> onAdmit(buffer, offset);
+            case RouterHelloDecoder.TEMPLATE_ID -> routerSession.onRouterHello(buffer, offset, length, session);
+            case DecodeAdmitDecoder.TEMPLATE_ID -> {
+                if (routerSession.accepts(session, "DecodeAdmit")) {
+                    onAdmit(buffer, offset);
+                }
+            }
             case CancelRequestDecoder.TEMPLATE_ID -> {
-                cancel.wrapAndApplyHeader(buffer, offset, header);
-                agent.onCancel(cancel.requestId());
+                if (routerSession.accepts(session, "CancelRequest")) {
+                    cancel.wrapAndApplyHeader(buffer, offset, header);
+                    agent.onCancel(cancel.requestId());
+                }
             }
             case PrefillRequestDecoder.TEMPLATE_ID -> {
+                if (!routerSession.accepts(session, "PrefillRequest")) {
+                    return;
+                }
                 prefill.wrapAndApplyHeader(buffer, offset, header);
                 final long requestId = prefill.requestId();
                 prefill.skipDecodeKvChannel();

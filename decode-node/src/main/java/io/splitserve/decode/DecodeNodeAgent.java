@@ -18,6 +18,7 @@ import io.splitserve.kvtransfer.KvReceiverContext;
 import io.splitserve.kvtransfer.KvReservation;
 import io.splitserve.sbe.FinishReason;
 import io.splitserve.sbe.KvTransferStatus;
+import io.splitserve.sbe.RouterSessionGuard;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -109,7 +110,8 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmiss
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         this.router = new RouterProxy(ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()),
                 ctx.sharedSecret());
-        this.assembler = new FragmentAssembler(new DecodeControlAdapter(this));
+        this.assembler = new FragmentAssembler(new DecodeControlAdapter(this, new RouterSessionGuard(ctx.sharedSecret(),
+                line -> System.err.println(roleName() + ": " + line))));
         this.liveness = new DecodeLiveness(ctx.nodeId(), ctx.heartbeatIntervalNs(), roleName() + "-liveness",
                 ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()), load());
         this.livenessRunner = new AgentRunner(new SleepingMillisIdleStrategy(1), Throwable::printStackTrace, null, liveness);
@@ -142,7 +144,8 @@ public final class DecodeNodeAgent implements Agent, KvReceiveListener, KvAdmiss
         }
         final long now = System.nanoTime();
         if (now - nextHelloNs >= 0 && router.isConnected()
-                && router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize())) {
+                && router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize(),
+                liveness.sessionId())) {
             nextHelloNs = now + HELLO_INTERVAL_NS;
         }
         if (now - nextHeartbeatNs >= 0) {

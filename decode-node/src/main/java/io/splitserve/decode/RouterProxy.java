@@ -45,7 +45,16 @@ final class RouterProxy implements AutoCloseable {
         return publication.isConnected();
     }
 
-    boolean hello(DecodeNodeContext ctx, long fingerprint, int totalPages, int pageSize) {
+    /** The Aeron session of this proxy's publication, which a hello names for the heartbeats that leave on it. */
+    int sessionId() {
+        return publication.sessionId();
+    }
+
+    /**
+     * The node's signed hello; {@code heartbeatSessionId} names the session of its liveness publication, so that with
+     * a shared secret the router takes heartbeats from that session, and the node's other events from this one, alone.
+     */
+    boolean hello(DecodeNodeContext ctx, long fingerprint, int totalPages, int pageSize, int heartbeatSessionId) {
         hello.wrapAndApplyHeader(buffer, 0, header)
                 .nodeId(ctx.nodeId())
                 .role(ctx.colocated() ? NodeRole.PREFILL_AND_DECODE : NodeRole.DECODE)
@@ -58,6 +67,7 @@ final class RouterProxy implements AutoCloseable {
                 .kvAckStreamId(ctx.kvAckStreamId())
                 .proofTimestampNanos(signer.timestampNanos())
                 .proofNonce(signer.nonce())
+                .heartbeatSessionId(heartbeatSessionId)
                 .modelName(ctx.modelName())
                 .controlChannel(ctx.controlChannel())
                 .kvChannel(ctx.kvChannel())

@@ -43,9 +43,20 @@ final class RouterOptions {
 
     @Option(names = "--request-body-timeout-ms", paramLabel = "MS", defaultValue = "30000",
         description = "An HTTP request body that has not arrived in full this long after its headers gets 408 and frees"
-            + " its place (default: ${DEFAULT-VALUE}). Header and keep-alive timeouts are the JDK server's JVM-wide"
-            + " -Dsun.net.httpserver.maxReqTime and -Dsun.net.httpserver.idleInterval.")
+            + " its place (default: ${DEFAULT-VALUE}).")
     long requestBodyTimeoutMs;
+
+    @Option(names = "--request-header-timeout-ms", paramLabel = "MS", defaultValue = "10000",
+        description = "An HTTP connection's request line and headers must arrive this long after its first byte; the"
+            + " JDK's server times them together with the body, so a connection sending them slowly or never is"
+            + " closed this plus --request-body-timeout-ms (rounded up to seconds) after its first byte"
+            + " (default: ${DEFAULT-VALUE}).")
+    long requestHeaderTimeoutMs;
+
+    @Option(names = "--keep-alive-timeout-ms", paramLabel = "MS", defaultValue = "30000",
+        description = "An idle persistent HTTP connection is closed after this long, rounded up to seconds; so is a new"
+            + " one that sends nothing, after the lesser of this and the request timeout (default: ${DEFAULT-VALUE}).")
+    long keepAliveTimeoutMs;
 
     @Option(names = "--heartbeat-timeout-ms", paramLabel = "MS", defaultValue = "1000",
         description = "A node silent this long is treated as failed; nodes send heartbeats every 100 ms from a thread"
@@ -119,11 +130,16 @@ final class RouterOptions {
     }
 
     HttpShimContext httpContext() {
-        if (maxConcurrentRequests <= 0 || requestBodyTimeoutMs <= 0) {
-            throw new IllegalArgumentException("--max-concurrent-requests and --request-body-timeout-ms must be"
-                    + " positive, got " + maxConcurrentRequests + " and " + requestBodyTimeoutMs);
+        if (maxConcurrentRequests <= 0 || requestBodyTimeoutMs <= 0 || requestHeaderTimeoutMs <= 0
+                || keepAliveTimeoutMs <= 0) {
+            throw new IllegalArgumentException("--max-concurrent-requests, --request-body-timeout-ms,"
+                    + " --request-header-timeout-ms and --keep-alive-timeout-ms must be positive, got "
+                    + maxConcurrentRequests + ", " + requestBodyTimeoutMs + ", " + requestHeaderTimeoutMs + " and "
+                    + keepAliveTimeoutMs);
         }
         return new HttpShimContext().host(host).port(port).apiKey(apiKey).maxConcurrentRequests(maxConcurrentRequests)
-                .bodyReadTimeoutNs(TimeUnit.MILLISECONDS.toNanos(requestBodyTimeoutMs));
+                .bodyReadTimeoutNs(TimeUnit.MILLISECONDS.toNanos(requestBodyTimeoutMs))
+                .requestHeaderTimeoutNs(TimeUnit.MILLISECONDS.toNanos(requestHeaderTimeoutMs))
+                .keepAliveTimeoutNs(TimeUnit.MILLISECONDS.toNanos(keepAliveTimeoutMs));
     }
 }

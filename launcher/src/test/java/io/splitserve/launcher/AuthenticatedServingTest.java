@@ -8,18 +8,28 @@ import io.splitserve.client.ClientContext;
 import io.splitserve.client.Completion;
 import io.splitserve.client.GenerateOptions;
 import io.splitserve.client.SplitServeClient;
+import io.splitserve.client.Token;
+import io.splitserve.client.TokenStream;
 import io.splitserve.engine.generate.GenerationResult;
 import io.splitserve.router.RouterContext;
+import io.splitserve.decode.DecodeNodeContext;
+import io.splitserve.sbe.CancelRequestEncoder;
 import io.splitserve.sbe.ClientHelloEncoder;
+import io.splitserve.sbe.DecodeDoneEncoder;
+import io.splitserve.sbe.FinishReason;
 import io.splitserve.sbe.GenerateRequestEncoder;
+import io.splitserve.sbe.HeartbeatEncoder;
 import io.splitserve.sbe.HelloSigner;
 import io.splitserve.sbe.MessageHeaderEncoder;
 import io.splitserve.sbe.NodeHelloEncoder;
 import io.splitserve.sbe.NodeRole;
 import io.splitserve.sbe.PromptFormat;
+import io.splitserve.sbe.TokenEventEncoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterAll;
@@ -32,7 +42,10 @@ import org.junit.jupiter.api.Timeout;
  * A system whose router, nodes and client share a secret serves as one without it (greedy output equals
  * {@code generate}), while strangers publishing straight to the router's streams get nothing in: a NodeHello without
  * a proof or with another secret's proof registers no node, a GenerateRequest from a session that never proved the
- * secret runs no request, and a correctly signed ClientHello sent a second time (a replay) is refused. Each refusal
+ * secret runs no request, a correctly signed ClientHello sent a second time (a replay) is refused, and heartbeats,
+ * tokens and sequence ends sent for a real node from a stranger's session change nothing (the request they aim at
+ * still equals {@code generate}, the node stays alive), nor do cancels a stranger sends into the decode node's control
+ * stream (the node takes commands only from the session the router's RouterHello proved). Each refusal at the router
  * is counted in /metrics.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -126,6 +139,82 @@ class AuthenticatedServingTest {
             send(ingress, length);
             Await.until("the replay refused", () -> refused("client_hello") == before + 1);
         }
+    }
+
+    @Test
+    void nodeEventsFromAStrangersSessionAreRefusedAndChangeNothing() throws Exception {
+        final String prompt = "The stranger speaks for a node";
+        final int maxTokens = 400;
+        final GenerationResult expected = Reference.generate(demo, prompt, maxTokens);
+        final double before = refused("node_event");
+        try (ExclusivePublication events = stranger(RouterContext.DEFAULT_NODE_EVENTS_STREAM_ID);
+             TokenStream tokens = client.stream(GenerateOptions.greedy(prompt, maxTokens))) {
+            final List<Integer> got = new ArrayList<>();
+            got.add(tokens.next().tokenId()); // the request is decoding on node 101 now
+            send(events, heartbeat(101));
+            for (long attemptId = 1; attemptId <= 16; attemptId++) { // its attempt is among them; it is still running
+                send(events, forgedToken(attemptId));
+                send(events, forgedEnd(attemptId));
+            }
+            Await.until("the stranger's heartbeat, token and end refused", () -> refused("node_event") == before + 3);
+            while (tokens.hasNext()) {
+                final Token token = tokens.next();
+                got.add(token.tokenId());
+            }
+            assertArrayEquals(expected.tokens(), got.stream().mapToInt(Integer::intValue).toArray(),
+                    "no forged token or end reached the client");
+            assertEquals(before + 3, refused("node_event"), "only the heartbeat, and the token and end of the running"
+                    + " attempt (events of attempts not running are ignored, as any late event is)");
+        }
+        assertEquals(Map.of("prefill", 1, "decode", 1, "colocated", 0), system.router().health().get());
+    }
+
+    @Test
+    void cancelsFromAStrangersSessionOnANodesControlStreamChangeNothing() throws Exception {
+        final String prompt = "The stranger cancels";
+        final int maxTokens = 400;
+        final GenerationResult expected = Reference.generate(demo, prompt, maxTokens);
+        try (ExclusivePublication control = stranger(DecodeNodeContext.CONTROL_STREAM_BASE + 101);
+             TokenStream tokens = client.stream(GenerateOptions.greedy(prompt, maxTokens))) {
+            final List<Integer> got = new ArrayList<>();
+            got.add(tokens.next().tokenId()); // the request is decoding on node 101 now
+            for (long attemptId = 1; attemptId <= 16; attemptId++) { // taken, one would stop its sequence for good
+                send(control, cancel(attemptId));
+            }
+            while (tokens.hasNext()) {
+                got.add(tokens.next().tokenId());
+            }
+            assertArrayEquals(expected.tokens(), got.stream().mapToInt(Integer::intValue).toArray());
+        }
+    }
+
+    private int cancel(long attemptId) {
+        final CancelRequestEncoder cancel = new CancelRequestEncoder().wrapAndApplyHeader(buffer, 0,
+                new MessageHeaderEncoder()).requestId(attemptId).clientId(0L);
+        return MessageHeaderEncoder.ENCODED_LENGTH + cancel.encodedLength();
+    }
+
+    private int heartbeat(int nodeId) {
+        final HeartbeatEncoder heartbeat = new HeartbeatEncoder().wrapAndApplyHeader(buffer, 0,
+                new MessageHeaderEncoder()).nodeId(nodeId).timestampNanos(0L).freeKvPages(0).queuedTokens(0L)
+                .runningSequences(0).stepNanosP50(0L).cachedPages(0).prefixLookupTokens(0L).prefixHitTokens(0L)
+                .prefixEvictions(0L).prefixResends(0L).kvRefused(0L);
+        return MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength();
+    }
+
+    /** A token of the attempt at index 1, of the stranger's choosing. */
+    private int forgedToken(long attemptId) {
+        final TokenEventEncoder token = new TokenEventEncoder().wrapAndApplyHeader(buffer, 0,
+                new MessageHeaderEncoder()).requestId(attemptId).index(1).tokenId(3).finishReason(FinishReason.STOP)
+                .timestampNanos(0L).logprob(Float.NaN).clientId(0L).promptTokens(0).text("");
+        return MessageHeaderEncoder.ENCODED_LENGTH + token.encodedLength();
+    }
+
+    /** An end of the attempt's sequence with a reason the router does not know: taken, it fails the request. */
+    private int forgedEnd(long attemptId) {
+        final DecodeDoneEncoder done = new DecodeDoneEncoder().wrapAndApplyHeader(buffer, 0, new MessageHeaderEncoder())
+                .requestId(attemptId).nodeId(101).generatedTokens(1).finishReason(FinishReason.NULL_VAL);
+        return MessageHeaderEncoder.ENCODED_LENGTH + done.encodedLength();
     }
 
     private int nodeHello(int nodeId, byte[] secret) {

@@ -29,6 +29,11 @@ final class RouterHttp {
         this.port = port;
     }
 
+    /** The HTTP port the router bound. */
+    int port() {
+        return port;
+    }
+
     /** The router's process. */
     Process process() {
         return process;

@@ -57,10 +57,17 @@ class RouterOptionsTest {
     void httpLimitsReachTheShim() {
         assertEquals(HttpShimContext.DEFAULT_MAX_CONCURRENT_REQUESTS, http().maxConcurrentRequests());
         assertEquals(HttpShimContext.DEFAULT_BODY_READ_TIMEOUT_NS, http().bodyReadTimeoutNs());
-        final HttpShimContext tuned = http("--max-concurrent-requests", "8", "--request-body-timeout-ms", "250");
+        assertEquals(HttpShimContext.DEFAULT_REQUEST_HEADER_TIMEOUT_NS, http().requestHeaderTimeoutNs());
+        assertEquals(HttpShimContext.DEFAULT_KEEP_ALIVE_TIMEOUT_NS, http().keepAliveTimeoutNs());
+        final HttpShimContext tuned = http("--max-concurrent-requests", "8", "--request-body-timeout-ms", "250",
+                "--request-header-timeout-ms", "1500", "--keep-alive-timeout-ms", "2500");
         assertEquals(8, tuned.maxConcurrentRequests());
         assertEquals(TimeUnit.MILLISECONDS.toNanos(250), tuned.bodyReadTimeoutNs());
-        assertEquals("--max-concurrent-requests and --request-body-timeout-ms must be positive, got 0 and 30000",
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(1500), tuned.requestHeaderTimeoutNs());
+        assertEquals(TimeUnit.MILLISECONDS.toNanos(2500), tuned.keepAliveTimeoutNs());
+        assertEquals("--max-concurrent-requests, --request-body-timeout-ms, --request-header-timeout-ms and"
+                + " --keep-alive-timeout-ms must be positive, got 0, 30000, 10000 and 30000",
                 assertThrows(IllegalArgumentException.class, () -> http("--max-concurrent-requests", "0")).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> http("--keep-alive-timeout-ms", "0"));
     }
 }

@@ -15,7 +15,8 @@ import org.agrona.concurrent.SystemEpochNanoClock;
  * thread spends in one prefill. It never waits for an engine step: it reports the last {@link Load} the agent
  * published ({@link #publish}), one immutable record swapped whole, so a heartbeat never mixes two moments.
  * Heartbeats leave on a publication of their own to the router's events stream; the router ties a node's death to the
- * image its hello came on (the agent's publication), and to heartbeats by node id, so both still hold. It guarantees
+ * image its hello came on (the agent's publication); the hello names this publication's session ({@link #sessionId}),
+ * and with a shared secret the router takes heartbeats only from the sessions a proved hello named. It guarantees
  * that a live process is heard; an agent thread that hangs for good is not detected by it.
  *
  * <p>Thread use: {@link #publish} and {@link #add} from the agent's thread, everything else from the liveness thread.
@@ -39,6 +40,11 @@ final class PrefillLiveness implements Agent {
         this.intervalNs = intervalNs;
         this.router = new RouterProxy(toRouter, null);
         this.load = initial;
+    }
+
+    /** The Aeron session heartbeats leave on, which the node's hello names to the router. */
+    int sessionId() {
+        return router.sessionId();
     }
 
     /** The agent's latest load, which the following heartbeats report. */

@@ -23,6 +23,7 @@ import io.splitserve.sbe.KvDtype;
 import io.splitserve.sbe.KvPart;
 import io.splitserve.sbe.KvPath;
 import io.splitserve.sbe.KvTransferStatus;
+import io.splitserve.sbe.RouterSessionGuard;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -140,7 +141,9 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         this.control = ctx.aeron().addSubscription(ctx.controlChannel(), ctx.controlStreamId());
         final ExclusivePublication toRouter = ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId());
         this.router = new RouterProxy(toRouter, ctx.sharedSecret());
-        this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this));
+        final RouterSessionGuard routerSession = new RouterSessionGuard(ctx.sharedSecret(),
+                line -> System.err.println(roleName() + ": " + line));
+        this.assembler = new FragmentAssembler(new PrefillRequestAdapter(this, routerSession));
         this.batcher = new PrefillBatcher(ctx.prefillTokenBudget(), engine.options().pageSize(), ctx.connectTimeoutNs());
         this.liveness = new PrefillLiveness(ctx.nodeId(), ctx.heartbeatIntervalNs(),
                 ctx.aeron().addExclusivePublication(ctx.routerChannel(), ctx.routerStreamId()), load());
@@ -170,7 +173,8 @@ public final class PrefillNodeAgent implements Agent, KvLeaseListener {
         }
         final long now = System.nanoTime();
         if (now - nextHelloNs >= 0 && router.isConnected()) {
-            if (router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize())) {
+            if (router.hello(ctx, fingerprint, engine.totalPages(), engine.options().pageSize(),
+                    liveness.sessionId())) {
                 nextHelloNs = now + HELLO_INTERVAL_NS;
             }
         }

@@ -4,27 +4,40 @@ import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.splitserve.sbe.MessageHeaderDecoder;
 import io.splitserve.sbe.PrefillRequestDecoder;
+import io.splitserve.sbe.RouterHelloDecoder;
+import io.splitserve.sbe.RouterSessionGuard;
 import org.agrona.DirectBuffer;
 
 /**
  * Inbound side of a prefill node's control stream: decodes PrefillRequests (messages of other types and other
  * schemas are ignored) and hands their fields to the agent, the decode node's KV endpoint as the bytes the router
- * sent, the attempt token as 0 when the router sent none. Fragments arrive reassembled.
+ * sent, the attempt token as 0 when the router sent none. With a shared secret a PrefillRequest is taken only from the
+ * session a RouterHello proved the router's ({@link RouterSessionGuard}). Fragments arrive reassembled.
  */
 final class PrefillRequestAdapter implements FragmentHandler {
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
     private final PrefillRequestDecoder request = new PrefillRequestDecoder();
     private final PrefillNodeAgent agent;
+    private final RouterSessionGuard routerSession;
     private byte[] tokenBytes = new byte[1024];
 
-    PrefillRequestAdapter(PrefillNodeAgent agent) {
+    PrefillRequestAdapter(PrefillNodeAgent agent, RouterSessionGuard routerSession) {
         this.agent = agent;
+        this.routerSession = routerSession;
     }
 
     @Override
     public void onFragment(DirectBuffer buffer, int offset, int length, Header h) {
         header.wrap(buffer, offset);
-        if (header.schemaId() != PrefillRequestDecoder.SCHEMA_ID || header.templateId() != PrefillRequestDecoder.TEMPLATE_ID) {
+        if (header.schemaId() != PrefillRequestDecoder.SCHEMA_ID) {
+            return;
+        }
+        if (header.templateId() == RouterHelloDecoder.TEMPLATE_ID) {
+            routerSession.onRouterHello(buffer, offset, length, h.sessionId());
+            return;
+        }
+        if (header.templateId() != PrefillRequestDecoder.TEMPLATE_ID
+                || !routerSession.accepts(h.sessionId(), "PrefillRequest")) {
             return;
         }
         request.wrapAndApplyHeader(buffer, offset, header);

@@ -48,7 +48,16 @@ final class RouterProxy implements AutoCloseable {
         return publication.isConnected();
     }
 
-    boolean hello(PrefillNodeContext ctx, long fingerprint, int totalPages, int pageSize) {
+    /** The Aeron session of this proxy's publication, which a hello names for the heartbeats that leave on it. */
+    int sessionId() {
+        return publication.sessionId();
+    }
+
+    /**
+     * The node's signed hello; {@code heartbeatSessionId} names the session of its liveness publication, so that with
+     * a shared secret the router takes heartbeats from that session, and the node's other events from this one, alone.
+     */
+    boolean hello(PrefillNodeContext ctx, long fingerprint, int totalPages, int pageSize, int heartbeatSessionId) {
         hello.wrapAndApplyHeader(buffer, 0, header)
                 .nodeId(ctx.nodeId())
                 .role(NodeRole.PREFILL)
@@ -61,6 +70,7 @@ final class RouterProxy implements AutoCloseable {
                 .kvAckStreamId(0)
                 .proofTimestampNanos(signer.timestampNanos())
                 .proofNonce(signer.nonce())
+                .heartbeatSessionId(heartbeatSessionId)
                 .modelName(ctx.modelName())
                 .controlChannel(ctx.controlChannel())
                 .kvChannel("")

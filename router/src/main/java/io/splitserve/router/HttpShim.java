@@ -60,6 +60,7 @@ public final class HttpShim implements AutoCloseable {
     public HttpShim(RouterAgent router, HttpShimContext ctx) throws IOException {
         this.router = router;
         this.ctx = ctx.conclude();
+        HttpConnectionTimeouts.apply(ctx, ctx.log()); // before the process's first JDK server reads them
         this.server = HttpServer.create(new InetSocketAddress(ctx.host(), ctx.port()), 256);
         this.openRequests = new Semaphore(ctx.maxConcurrentRequests());
         this.bodyWatchdog = Executors.newSingleThreadScheduledExecutor(r -> {

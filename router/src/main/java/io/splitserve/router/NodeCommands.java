@@ -25,6 +25,12 @@ interface NodeCommands extends AutoCloseable {
     boolean admit(long attemptId, long attemptToken, int prefillNodeId, int promptTokens, int maxNewTokens,
                   ValidatedRequest request, int sampledBefore);
 
+    /**
+     * With a shared secret, proves to the node that this stream is the router's (a signed RouterHello), as the first
+     * message and again after each NodeHello accepted (the node may have restarted); true without a secret.
+     */
+    boolean proveRouter();
+
     /** Tells the node to drop the attempt and free what it holds for it. */
     boolean cancel(long attemptId);
 

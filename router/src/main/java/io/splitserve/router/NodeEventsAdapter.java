@@ -22,7 +22,8 @@ import org.agrona.DirectBuffer;
  * never throw: a KV status goes on as its raw value, a finish reason and a KV path as NULL_VAL, for the router to
  * report as unknown; a PrefillDone from a node older than schema version 4 carries no path and is read as HOST, the
  * only path those nodes had. A NodeHello reaches the router only after its proof of the shared secret passed
- * ({@link PeerAuthenticator}: the proof covers every byte before it). Messages of other schemas or types are ignored,
+ * ({@link PeerAuthenticator}: the proof covers every byte before it), and every other message goes on with the session
+ * it came on, so the router takes it only from a session a proved hello bound to the node it speaks for. Messages of other schemas or types are ignored,
  * and so are messages that do not lie wholly within their fragment ({@link MessageBounds}) and hellos with a role
  * this router does not know: both are decoded only from a view bounded to the fragment.
  */
@@ -46,12 +47,13 @@ final class NodeEventsAdapter implements FragmentHandler {
         if (!bounds.fits(fragment, offset, length)) {
             return;
         }
+        final int sessionId = h.sessionId();
         final DirectBuffer buffer = bounds.buffer();
         final MessageHeaderDecoder header = bounds.header();
         switch (header.templateId()) {
             case TokenEventDecoder.TEMPLATE_ID -> {
                 token.wrapAndApplyHeader(buffer, 0, header);
-                router.onNodeToken(token.requestId(), token.index(), token.tokenId(), token.timestampNanos());
+                router.onNodeToken(sessionId, token.requestId(), token.index(), token.tokenId(), token.timestampNanos());
             }
             case HeartbeatDecoder.TEMPLATE_ID -> {
                 heartbeat.wrapAndApplyHeader(buffer, 0, header);
@@ -61,7 +63,7 @@ final class NodeEventsAdapter implements FragmentHandler {
                 final long evictions = heartbeat.prefixEvictions();
                 final long resends = heartbeat.prefixResends();
                 final long kvRefused = heartbeat.kvRefused();
-                router.onHeartbeat(heartbeat.nodeId(), heartbeat.freeKvPages(), // null values: a node before version 4
+                router.onHeartbeat(sessionId, heartbeat.nodeId(), heartbeat.freeKvPages(), // null values: a node before version 4
                         cachedPages == HeartbeatDecoder.cachedPagesNullValue() ? 0 : cachedPages,
                         lookups == HeartbeatDecoder.prefixLookupTokensNullValue() ? 0 : lookups,
                         hits == HeartbeatDecoder.prefixHitTokensNullValue() ? 0 : hits,
@@ -71,16 +73,16 @@ final class NodeEventsAdapter implements FragmentHandler {
             }
             case FirstTokenDecoder.TEMPLATE_ID -> {
                 firstToken.wrapAndApplyHeader(buffer, 0, header);
-                router.onFirstToken(firstToken.requestId(), firstToken.tokenId(), firstToken.timestampNanos());
+                router.onFirstToken(sessionId, firstToken.requestId(), firstToken.tokenId(), firstToken.timestampNanos());
             }
             case PrefillDoneDecoder.TEMPLATE_ID -> {
                 prefillDone.wrapAndApplyHeader(buffer, 0, header);
-                router.onPrefillDone(prefillDone.requestId(), prefillDone.firstToken(), prefillDone.kvStatusRaw(),
+                router.onPrefillDone(sessionId, prefillDone.requestId(), prefillDone.firstToken(), prefillDone.kvStatusRaw(),
                         kvPath(prefillDone.kvPathRaw()), prefillDone.kvBytes());
             }
             case DecodeDoneDecoder.TEMPLATE_ID -> {
                 decodeDone.wrapAndApplyHeader(buffer, 0, header);
-                router.onDecodeDone(decodeDone.requestId(), finishReason(decodeDone.finishReasonRaw()));
+                router.onDecodeDone(sessionId, decodeDone.requestId(), finishReason(decodeDone.finishReasonRaw()));
             }
             case NodeHelloDecoder.TEMPLATE_ID -> {
                 hello.wrapAndApplyHeader(buffer, 0, header);
@@ -96,18 +98,19 @@ final class NodeEventsAdapter implements FragmentHandler {
                 final int kvAckStreamId = hello.kvAckStreamId();
                 final long proofTimestamp = hello.proofTimestampNanos();
                 final long proofNonce = hello.proofNonce();
+                final int heartbeatSessionId = hello.heartbeatSessionId(); // null value: none named
                 final String modelName = hello.modelName();
                 final String controlChannel = hello.controlChannel();
                 final String kvChannel = hello.kvChannel();
                 final String kvAckChannel = hello.kvAckChannel();
                 final byte[] kvEndpoint = new byte[hello.kvEndpointLength()];
                 hello.getKvEndpoint(kvEndpoint, 0, kvEndpoint.length);
-                if (!router.helloProved(PeerAuthenticator.Refused.NODE_HELLO, h.sessionId(), "router: NodeHello of node "
+                if (!router.helloProved(PeerAuthenticator.Refused.NODE_HELLO, sessionId, "router: NodeHello of node "
                         + nodeId, buffer, 0, hello.limit(), proofTimestamp, proofNonce,
                         hello.proofLength(), helloProof)) {
                     return;
                 }
-                router.onNodeHello(nodeId, h.sessionId(), role, totalPages, pageSize, modelName, controlChannel,
+                router.onNodeHello(nodeId, sessionId, heartbeatSessionId, role, totalPages, pageSize, modelName, controlChannel,
                         controlStreamId, kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, kvEndpoint);
             }
             default -> { }

@@ -4,8 +4,10 @@ import io.aeron.ExclusivePublication;
 import io.splitserve.sbe.BoundedOffer;
 import io.splitserve.sbe.CancelRequestEncoder;
 import io.splitserve.sbe.DecodeAdmitEncoder;
+import io.splitserve.sbe.HelloProof;
 import io.splitserve.sbe.MessageHeaderEncoder;
 import io.splitserve.sbe.PrefillRequestEncoder;
+import io.splitserve.sbe.RouterHelloEncoder;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
@@ -17,8 +19,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * The router's outbound stream to one node, the real {@link NodeCommands}: PrefillRequest (with the decode node's KV
  * endpoint bytes copied unread from its NodeHello) and DecodeAdmit, both with the attempt's token, and CancelRequest, SBE-encoded into a buffer that
  * grows with the prompt. PrefillRequest and DecodeAdmit carry this router instance's epoch, so a node drops the work an
- * earlier router instance placed there once it hears this one. An offer that fails (not connected, back-pressured past 100 ms) is reported false so
- * the router re-queues the request rather than waiting on a stuck node.
+ * earlier router instance placed there once it hears this one. With a shared secret its first message on the
+ * publication, and one after each NodeHello the router accepts ({@link #proveRouter}), is a RouterHello signed for this
+ * publication's session, which the node needs before it takes commands from the session; it is signed once, as the
+ * session never changes. An offer that fails (not connected, back-pressured past 100 ms) is reported false so the
+ * router re-queues the request rather than waiting on a stuck node.
  */
 final class NodeProxy implements NodeCommands {
     private static final long OFFER_TIMEOUT_NS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -32,10 +37,35 @@ final class NodeProxy implements NodeCommands {
     private final CancelRequestEncoder cancel = new CancelRequestEncoder();
     private ByteBuffer ints = ByteBuffer.allocateDirect(16 * 1024).order(ByteOrder.LITTLE_ENDIAN);
     private final UnsafeBuffer intsView = new UnsafeBuffer(ints);
+    private final UnsafeBuffer routerHello = new UnsafeBuffer(ByteBuffer.allocateDirect(128));
+    private final int routerHelloLength;
+    private boolean proved;
 
-    NodeProxy(ExclusivePublication publication, long routerEpoch) {
+    /** {@code sharedSecret} null: no RouterHello is ever sent, as nodes without a secret need none. */
+    NodeProxy(ExclusivePublication publication, long routerEpoch, byte[] sharedSecret) {
         this.publication = publication;
         this.routerEpoch = routerEpoch;
+        if (sharedSecret == null) {
+            routerHelloLength = 0;
+            proved = true;
+        } else {
+            final RouterHelloEncoder hello = new RouterHelloEncoder().wrapAndApplyHeader(routerHello, 0,
+                    new MessageHeaderEncoder()).controlSessionId(publication.sessionId());
+            final byte[] proof = new byte[HelloProof.LENGTH];
+            new HelloProof(sharedSecret).sign(routerHello, 0, MessageHeaderEncoder.ENCODED_LENGTH
+                    + hello.encodedLength(), proof, 0);
+            hello.putProof(proof, 0, proof.length);
+            routerHelloLength = MessageHeaderEncoder.ENCODED_LENGTH + hello.encodedLength();
+        }
+    }
+
+    @Override
+    public boolean proveRouter() {
+        if (routerHelloLength == 0) {
+            return true;
+        }
+        proved = BoundedOffer.offer(publication, routerHello, routerHelloLength, OFFER_TIMEOUT_NS);
+        return proved;
     }
 
     @Override
@@ -108,7 +138,7 @@ final class NodeProxy implements NodeCommands {
     }
 
     private boolean offer(int length) {
-        return BoundedOffer.offer(publication, buffer, length, OFFER_TIMEOUT_NS);
+        return (proved || proveRouter()) && BoundedOffer.offer(publication, buffer, length, OFFER_TIMEOUT_NS);
     }
 
     @Override

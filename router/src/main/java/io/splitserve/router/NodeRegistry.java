@@ -111,6 +111,11 @@ final class NodeRegistry implements AutoCloseable {
         return true;
     }
 
+    /** Whether a node of this id said a hello this router accepted (alive now or not). */
+    boolean knows(int nodeId) {
+        return nodes.containsKey(nodeId);
+    }
+
     /** A heartbeat from a known node: its free pages now, and it is alive. Unknown nodes must say hello first. */
     void onHeartbeat(int nodeId, int freePages, long nowNs) {
         final NodeState node = nodes.get(nodeId);

@@ -4,6 +4,7 @@ import io.splitserve.sbe.HelloProof;
 import java.util.ArrayDeque;
 import java.util.function.Consumer;
 import org.agrona.DirectBuffer;
+import org.agrona.collections.Int2IntHashMap;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.ObjectHashSet;
@@ -13,20 +14,28 @@ import org.agrona.collections.ObjectHashSet;
  * its client session only with a valid {@link HelloProof} over the hello, a proof timestamp within
  * {@link #WINDOW_NS} of the router's wall clock and a nonce this router has not accepted within that window, so a
  * recorded hello sent again is refused. An Aeron client's requests and cancels count only from the publication session
- * whose ClientHello proved their client id. Without a secret every hello and request is accepted, as on a loopback-only
- * deployment (the launcher refuses other endpoints without a secret unless told it is insecure).
+ * whose ClientHello proved their client id; a node's heartbeats and events (first tokens, prefill outcomes, tokens,
+ * sequence ends) count only from the two sessions its proved NodeHello named, the hello's own and its heartbeats'
+ * ({@link #nodeProved}), each forgotten when its image closes. Without a secret every hello, request and node event is
+ * accepted, as on a loopback-only deployment (the launcher refuses other endpoints without a secret unless told it is
+ * insecure).
  *
  * <p>Every refusal is counted by what was refused (for {@code splitserve_auth_refused_total}) and logged once per
- * source (an events or ingress session) and kind, never once per message. Nonces are remembered only for the window:
+ * source (an events or ingress session) and kind (for node events, the message's kind), never once per message. Nonces are remembered only for the window:
  * a hello older than that is refused by its timestamp. Router-thread only.
  */
 final class PeerAuthenticator {
+    /** What {@link #nodeProved} takes as "no heartbeat session named": the wire's null value of an int32. */
+    static final int NO_SESSION = Integer.MIN_VALUE;
+    private static final int NO_NODE = Integer.MIN_VALUE;
+
     /** How far a proof's timestamp may lie from the router's wall clock, either way: clocks of hosts differ a little. */
     static final long WINDOW_NS = 30_000_000_000L;
 
     /** What a refusal refused, as the metric's label. */
     enum Refused {
-        NODE_HELLO("node_hello"), CLIENT_HELLO("client_hello"), CLIENT_REQUEST("client_request");
+        NODE_HELLO("node_hello"), NODE_EVENT("node_event"), CLIENT_HELLO("client_hello"),
+        CLIENT_REQUEST("client_request");
 
         final String label;
 
@@ -40,6 +49,7 @@ final class PeerAuthenticator {
     private final Long2LongHashMap seenNonces = new Long2LongHashMap(Long.MIN_VALUE); // nonce -> its timestamp
     private final ArrayDeque<long[]> nonceOrder = new ArrayDeque<>(); // {timestamp, nonce}, in acceptance order
     private final Int2ObjectHashMap<long[]> clientBySession = new Int2ObjectHashMap<>();
+    private final Int2IntHashMap nodeBySession = new Int2IntHashMap(NO_NODE);
     private final ObjectHashSet<String> logged = new ObjectHashSet<>();
     private final long[] refused = new long[Refused.values().length];
     private final byte[] proofBytes = new byte[HelloProof.LENGTH];
@@ -110,6 +120,47 @@ final class PeerAuthenticator {
     /** An ingress image closed: its session proves nothing any more. */
     void sessionClosed(int sessionId) {
         clientBySession.remove(sessionId);
+    }
+
+    /**
+     * A node's hello on events session {@code eventsSessionId} was accepted: that session and the one it named for its
+     * heartbeats ({@code heartbeatSessionId}, {@link #NO_SESSION} for none) speak for {@code nodeId} from now on, until
+     * their images close or a later proved hello gives a session to another node.
+     */
+    void nodeProved(int eventsSessionId, int heartbeatSessionId, int nodeId) {
+        if (proof != null) {
+            nodeBySession.put(eventsSessionId, nodeId);
+            if (heartbeatSessionId != NO_SESSION) {
+                nodeBySession.put(heartbeatSessionId, nodeId);
+            }
+        }
+    }
+
+    /**
+     * Whether a node message of {@code kind} (a heartbeat, a first token...) arriving on events session
+     * {@code sessionId} may be taken as {@code nodeId}'s: only from a session its proved hello bound to it. Refusals
+     * are counted as {@link Refused#NODE_EVENT} and logged once per session and kind.
+     */
+    boolean acceptNodeMessage(int sessionId, String kind, int nodeId) {
+        if (proof == null) {
+            return true;
+        }
+        final int proved = nodeBySession.get(sessionId);
+        if (proved == nodeId) {
+            return true;
+        }
+        refused[Refused.NODE_EVENT.ordinal()]++;
+        if (logged.add(Refused.NODE_EVENT.label + "/" + kind + "/" + sessionId)) {
+            log.accept("router: " + kind + " for node " + nodeId + " refused: " + (proved == NO_NODE
+                    ? "its session never proved the shared secret in a NodeHello"
+                    : "its session proved node " + proved + ", not this one") + " (said once for this source)");
+        }
+        return false;
+    }
+
+    /** An events image closed: its session speaks for no node any more. */
+    void nodeSessionClosed(int sessionId) {
+        nodeBySession.remove(sessionId);
     }
 
     long refused(Refused what) {

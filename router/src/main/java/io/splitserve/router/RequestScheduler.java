@@ -46,6 +46,9 @@ final class RequestScheduler {
     private final EpochNanoClock epochClock;
     private final ArrayDeque<RouterRequest> queue = new ArrayDeque<>();
     private final Long2ObjectHashMap<RouterRequest> active = new Long2ObjectHashMap<>();
+    /** What {@link #prefillNodeOf} and {@link #decodeNodeOf} answer for an attempt that is not running. */
+    static final int NO_NODE = Integer.MIN_VALUE;
+
     private final Long2ObjectHashMap<RouterRequest> byAttempt = new Long2ObjectHashMap<>();
     private final Map<String, RouterRequest> byClientKey = new HashMap<>();
     private final Map<ResponseListener, RouterRequest> byListener = new IdentityHashMap<>();
@@ -335,6 +338,18 @@ final class RequestScheduler {
             }
         }
         return null;
+    }
+
+    /** The node of a running attempt's prefill (its colocated node when colocated), or {@link #NO_NODE}. */
+    int prefillNodeOf(long attemptId) {
+        final RouterRequest r = byAttempt.get(attemptId);
+        return r == null ? NO_NODE : r.attempt.prefillNode().nodeId;
+    }
+
+    /** The node decoding a running attempt, or {@link #NO_NODE}. */
+    int decodeNodeOf(long attemptId) {
+        final RouterRequest r = byAttempt.get(attemptId);
+        return r == null ? NO_NODE : r.attempt.decodeNode().nodeId;
     }
 
     /** A token of an attempt, with its attempt-local index (0 is the prefill node's first token). */

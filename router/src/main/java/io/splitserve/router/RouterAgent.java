@@ -21,9 +21,9 @@ import org.agrona.concurrent.NanoClock;
 /**
  * The router as one Agrona agent, the system's front door: its duty cycle and its dispatch. Each cycle reads node
  * events and client requests from Aeron (through {@link NodeEventsAdapter} and {@link ClientIngressAdapter}) and
- * commands handed over by other threads (the HTTP shim, Aeron's image handler), believes hellos and client requests
- * only as far as {@link PeerAuthenticator} lets it (a shared secret proved), checks node health every 20 ms and
- * expires queued requests, then places queued requests. Its on* handlers only route: node health to the
+ * commands handed over by other threads (the HTTP shim, Aeron's image handler), believes hellos, client requests and
+ * node events only as far as {@link PeerAuthenticator} lets it (a shared secret proved, on the session that proved
+ * it), checks node health every 20 ms and expires queued requests, then places queued requests. Its on* handlers only route: node health to the
  * {@link NodeRegistry}, requests and their attempts to the {@link RequestScheduler} (which places through
  * {@link PrefixAwarePlacement}, or {@link JsqPlacement} when nodes cache no prefixes), a reconnecting client's unfinished
  * requests of an earlier run to {@link RestartedRequests}, which continues them; at the end of each cycle the journal
@@ -78,7 +78,7 @@ public final class RouterAgent implements Agent {
         final long routerEpoch = epochClock.nanoTime();
         this.nodes = new NodeRegistry(model.name(), ctx.heartbeatTimeoutNs(),
                 (channel, streamId) -> new NodeProxy(ctx.aeron().addExclusivePublication(channel, streamId),
-                        routerEpoch));
+                        routerEpoch, ctx.sharedSecret()));
         this.journal = ctx.journalDir() == null ? null : new RequestJournal(ctx.journalDir());
         this.restarted = journal == null ? null
                 : new RestartedRequests(journal, metrics, model, ctx.maxRecoveries(), ctx.log());
@@ -253,41 +253,76 @@ public final class RouterAgent implements Agent {
 
     // ---- node side ---------------------------------------------------------------------------------------------
 
-    void onNodeHello(int nodeId, int eventsSessionId, NodeRole role, int totalPages, int pageSize, String modelName,
-                     String controlChannel, int controlStreamId, String kvChannel, int kvStreamId,
-                     String kvAckChannel, int kvAckStreamId, byte[] kvEndpoint) {
-        nodes.onHello(nodeId, eventsSessionId, role, totalPages, pageSize, modelName, controlChannel, controlStreamId,
-                kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, kvEndpoint, clock.nanoTime());
+    /**
+     * A proved (or, without a secret, any) NodeHello: the node joins, and its events session and the heartbeat session
+     * it named ({@link PeerAuthenticator#NO_SESSION} for none) speak for it from now on.
+     */
+    void onNodeHello(int nodeId, int eventsSessionId, int heartbeatSessionId, NodeRole role, int totalPages,
+                     int pageSize, String modelName, String controlChannel, int controlStreamId, String kvChannel,
+                     int kvStreamId, String kvAckChannel, int kvAckStreamId, byte[] kvEndpoint) {
+        if (nodes.onHello(nodeId, eventsSessionId, role, totalPages, pageSize, modelName, controlChannel,
+                controlStreamId, kvChannel, kvStreamId, kvAckChannel, kvAckStreamId, kvEndpoint, clock.nanoTime())) {
+            authenticator.nodeProved(eventsSessionId, heartbeatSessionId, nodeId);
+            nodes.node(nodeId).commands.proveRouter(); // the node may be new or restarted: its door needs our proof
+        }
     }
 
-    void onHeartbeat(int nodeId, int freePages, int cachedPages, long prefixLookupTokens, long prefixHitTokens,
-                     long prefixEvictions, long prefixResends, long kvRefused) {
+    /**
+     * A heartbeat claiming {@code nodeId}, from events session {@code sessionId}. A node this router does not know is
+     * ignored (it must say hello first, and its liveness thread may beat before its hello lands); a known node's
+     * heartbeat counts only from a session its proved hello bound to it.
+     */
+    void onHeartbeat(int sessionId, int nodeId, int freePages, int cachedPages, long prefixLookupTokens,
+                     long prefixHitTokens, long prefixEvictions, long prefixResends, long kvRefused) {
+        if (!nodes.knows(nodeId) || !authenticator.acceptNodeMessage(sessionId, "Heartbeat", nodeId)) {
+            return;
+        }
         nodes.onHeartbeat(nodeId, freePages, clock.nanoTime());
         nodes.onKvRefusedReport(nodeId, kvRefused);
         nodes.onPrefixCacheReport(nodeId, cachedPages, prefixLookupTokens, prefixHitTokens, prefixEvictions,
                 prefixResends);
     }
 
-    void onFirstToken(long attemptId, int tokenId, long epochNanos) {
-        scheduler.onFirstToken(attemptId, tokenId, epochNanos);
+    void onFirstToken(int sessionId, long attemptId, int tokenId, long epochNanos) {
+        if (fromAttemptNode(sessionId, "FirstToken", scheduler.prefillNodeOf(attemptId))) {
+            scheduler.onFirstToken(attemptId, tokenId, epochNanos);
+        }
     }
 
-    void onPrefillDone(long attemptId, int firstToken, short kvStatus, KvPath kvPath, long kvBytes) {
-        scheduler.onPrefillDone(attemptId, firstToken, kvStatus, kvPath, kvBytes);
+    void onPrefillDone(int sessionId, long attemptId, int firstToken, short kvStatus, KvPath kvPath, long kvBytes) {
+        if (fromAttemptNode(sessionId, "PrefillDone", scheduler.prefillNodeOf(attemptId))) {
+            scheduler.onPrefillDone(attemptId, firstToken, kvStatus, kvPath, kvBytes);
+        }
     }
 
-    void onNodeToken(long attemptId, int index, int tokenId, long epochNanos) {
-        scheduler.onNodeToken(attemptId, index, tokenId, epochNanos);
+    void onNodeToken(int sessionId, long attemptId, int index, int tokenId, long epochNanos) {
+        if (fromAttemptNode(sessionId, "TokenEvent", scheduler.decodeNodeOf(attemptId))) {
+            scheduler.onNodeToken(attemptId, index, tokenId, epochNanos);
+        }
     }
 
-    void onDecodeDone(long attemptId, FinishReason reason) {
-        scheduler.onDecodeDone(attemptId, reason);
+    void onDecodeDone(int sessionId, long attemptId, FinishReason reason) {
+        if (fromAttemptNode(sessionId, "DecodeDone", scheduler.decodeNodeOf(attemptId))) {
+            scheduler.onDecodeDone(attemptId, reason);
+        }
+    }
+
+    /**
+     * Whether an event of a running attempt comes from a session bound to the node the attempt placed in that role
+     * ({@code nodeId}); an event of an attempt not running ({@link RequestScheduler#NO_NODE}) goes on, for the
+     * scheduler to ignore as it ignores any late event.
+     */
+    private boolean fromAttemptNode(int sessionId, String kind, int nodeId) {
+        return nodeId == RequestScheduler.NO_NODE || authenticator.acceptNodeMessage(sessionId, kind, nodeId);
     }
 
     /** On Aeron's conductor thread: a node's events stream went away; the router thread declares that node dead. */
     private void onNodeEventsImageUnavailable(Image image) {
         final int sessionId = image.sessionId();
-        commands.offer(() -> nodes.onEventsImageClosed(sessionId)); // when full, the heartbeat timeout still finds it
+        commands.offer(() -> { // when full, the heartbeat timeout still finds the node; the stale binding is harmless
+            authenticator.nodeSessionClosed(sessionId);
+            nodes.onEventsImageClosed(sessionId);
+        });
     }
 
     /** On Aeron's conductor thread: a client's ingress stream went away; its session proves nothing any more. */

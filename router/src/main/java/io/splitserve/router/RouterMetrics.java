@@ -176,8 +176,8 @@ final class RouterMetrics {
                 + " colocated node) likely held in its prefix cache, over all attempts placed", placementPrefixTokens);
         counter(out, "splitserve_egress_dropped_total", "Client events dropped because the client did not keep up",
                 egressDropped);
-        out.append("# HELP splitserve_auth_refused_total Hellos and client messages dropped because their sender did"
-                        + " not prove the shared secret, by what was dropped\n")
+        out.append("# HELP splitserve_auth_refused_total Hellos, node events and client messages dropped because"
+                        + " their sender did not prove the shared secret on their session, by what was dropped\n")
                 .append("# TYPE splitserve_auth_refused_total counter\n");
         for (PeerAuthenticator.Refused what : PeerAuthenticator.Refused.values()) {
             out.append("splitserve_auth_refused_total{what=\"").append(what.label).append("\"} ")

@@ -33,7 +33,7 @@ class NodeProxyTest {
                 .ipcTermBufferLength(1024 * 1024));
         final Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
         final NodeRegistry registry = new NodeRegistry("demo", 1_000,
-                (channel, streamId) -> new NodeProxy(aeron.addExclusivePublication(channel, streamId), 1L));
+                (channel, streamId) -> new NodeProxy(aeron.addExclusivePublication(channel, streamId), 1L, null));
         try {
             final Subscription prefillControl = aeron.addSubscription("aeron:ipc", 10_001);
             final byte[] endpoint = new byte[NodeRegistry.MAX_KV_ENDPOINT_BYTES];

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * The router's door, stepped one hello at a time with a wall clock the test sets: a hello signed with the shared
  * secret passes once; the same bytes again (a replay), a proof made outside the window, no proof or another secret's
  * proof are refused, counted, and logged once per session; a client's requests count only from the session that
- * proved its id; without a secret everything passes.
+ * proved its id, and a node's heartbeats and events only from the sessions its proved hello named; without a secret
+ * everything passes.
  */
 class PeerAuthenticatorTest {
     private static final byte[] SECRET = "a-shared-secret-of-the-deployment".getBytes(StandardCharsets.UTF_8);
@@ -121,12 +122,43 @@ class PeerAuthenticatorTest {
     }
 
     @Test
+    void nodeMessagesCountOnlyFromTheSessionsItsProvedHelloNamed() {
+        assertFalse(door.acceptNodeMessage(7, "Heartbeat", 101), "no hello bound session 7 yet");
+        door.nodeProved(7, 8, 101);
+        assertTrue(door.acceptNodeMessage(7, "TokenEvent", 101), "the hello's own session");
+        assertTrue(door.acceptNodeMessage(8, "Heartbeat", 101), "the heartbeat session the hello named");
+        assertFalse(door.acceptNodeMessage(9, "Heartbeat", 101), "a stranger's session claiming node 101");
+        assertFalse(door.acceptNodeMessage(9, "Heartbeat", 101), "again: counted, not logged again");
+        assertFalse(door.acceptNodeMessage(9, "DecodeDone", 101), "another kind from the same stranger");
+        assertFalse(door.acceptNodeMessage(7, "PrefillDone", 102), "session 7 speaks for node 101 alone");
+        door.nodeSessionClosed(8);
+        assertFalse(door.acceptNodeMessage(8, "Heartbeat", 101), "a closed session speaks for nobody");
+        assertTrue(door.acceptNodeMessage(7, "Heartbeat", 101), "the other session still does");
+        assertEquals(6, door.refused(PeerAuthenticator.Refused.NODE_EVENT));
+        assertEquals(0, door.refused(PeerAuthenticator.Refused.NODE_HELLO));
+        assertEquals(5, log.size(), "once per session and kind: " + log);
+        assertTrue(log.get(1).contains("never proved"), log.toString());
+        assertTrue(log.get(3).contains("proved node 101, not this one"), log.toString());
+    }
+
+    @Test
+    void aHelloNamingNoHeartbeatSessionBindsItsOwnAlone() {
+        door.nodeProved(3, PeerAuthenticator.NO_SESSION, 5);
+        assertTrue(door.acceptNodeMessage(3, "Heartbeat", 5));
+        assertFalse(door.acceptNodeMessage(PeerAuthenticator.NO_SESSION, "Heartbeat", 5));
+        door.nodeProved(3, 4, 6); // the session now speaks for a node that said hello on it since
+        assertFalse(door.acceptNodeMessage(3, "Heartbeat", 5));
+        assertTrue(door.acceptNodeMessage(4, "Heartbeat", 6));
+    }
+
+    @Test
     void withoutASecretEverythingPasses() {
         final PeerAuthenticator open = new PeerAuthenticator(null, log::add);
         hello(null, 0L, 0L);
         assertTrue(offer(open, buffer, 1, NOW));
         assertTrue(offer(open, buffer, 1, NOW));
         assertTrue(open.acceptClientMessage(3, 4L));
+        assertTrue(open.acceptNodeMessage(3, "Heartbeat", 101), "node events by node id, from any session");
         assertTrue(log.isEmpty());
     }
 }

@@ -35,6 +35,11 @@ final class RecordingNodeCommands implements NodeCommands {
     }
 
     @Override
+    public boolean proveRouter() {
+        return connected;
+    }
+
+    @Override
     public boolean cancel(long attemptId) {
         sent.add(new Sent("cancel", attemptId, 0, null, 0, 0, 0, 0, null, 0));
         return connected;

@@ -30,6 +30,7 @@ public final class MessageBounds {
     private static final int[] TOKEN_EVENT_BLOCKS = requiredBlocks(TokenEventDecoder.class);
     private static final int[] REQUEST_ERROR_BLOCKS = requiredBlocks(RequestErrorDecoder.class);
     private static final int[] CLIENT_HELLO_BLOCKS = requiredBlocks(ClientHelloDecoder.class);
+    private static final int[] ROUTER_HELLO_BLOCKS = requiredBlocks(RouterHelloDecoder.class);
     private static final int[] NODE_HELLO_BLOCKS = requiredBlocks(NodeHelloDecoder.class);
     private static final int[] HEARTBEAT_BLOCKS = requiredBlocks(HeartbeatDecoder.class);
     private static final int[] PREFILL_REQUEST_BLOCKS = requiredBlocks(PrefillRequestDecoder.class);
@@ -52,6 +53,7 @@ public final class MessageBounds {
     private final TokenEventDecoder tokenEvent = new TokenEventDecoder();
     private final RequestErrorDecoder requestError = new RequestErrorDecoder();
     private final ClientHelloDecoder clientHello = new ClientHelloDecoder();
+    private final RouterHelloDecoder routerHello = new RouterHelloDecoder();
     private final NodeHelloDecoder nodeHello = new NodeHelloDecoder();
     private final HeartbeatDecoder heartbeat = new HeartbeatDecoder();
     private final PrefillRequestDecoder prefillRequest = new PrefillRequestDecoder();
@@ -119,6 +121,8 @@ public final class MessageBounds {
                     ? -1 : requestError.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
             case ClientHelloDecoder.TEMPLATE_ID -> blockLength < required(CLIENT_HELLO_BLOCKS, version)
                     ? -1 : clientHello.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
+            case RouterHelloDecoder.TEMPLATE_ID -> blockLength < required(ROUTER_HELLO_BLOCKS, version)
+                    ? -1 : routerHello.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
             case NodeHelloDecoder.TEMPLATE_ID -> blockLength < required(NODE_HELLO_BLOCKS, version)
                     ? -1 : nodeHello.wrap(walk, BODY, blockLength, version).sbeDecodedLength();
             case HeartbeatDecoder.TEMPLATE_ID -> blockLength < required(HEARTBEAT_BLOCKS, version)
