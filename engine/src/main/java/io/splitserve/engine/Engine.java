@@ -21,10 +21,13 @@ import io.splitserve.model.ModelConfig;
 import io.splitserve.model.ModelLoadException;
 import io.splitserve.engine.sampling.Sampler;
 import io.splitserve.engine.sampling.SamplingBatch;
+import io.splitserve.engine.sampling.TokenHistory;
+import io.splitserve.engine.sampling.TokenLogprobs;
 import io.splitserve.model.SamplingParams;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -47,6 +50,12 @@ import java.util.Set;
  * whose token ids are known joins the cache at admission, and an import may begin with tokens the cache holds, so only
  * the rest crosses the wire ({@link #reserveImported(int, int[], int)}).
  *
+ * <p>Sampling hand-off: each sampled row goes to the sampler with its sequence's {@link SamplingParams}, the counter of
+ * its draw and, when a penalty is on, its {@link TokenHistory} (kept by the sequence as it grows); the sampler (host
+ * {@code Sampler}, or the runner's device kernels) applies bias and penalties, picks the token and, for a sequence
+ * that asks for logprobs, fills the {@link TokenLogprobs} returned in its {@link StepOutput} (a holder refilled at the
+ * next step).
+ *
  * <p>Not thread-safe: one thread drives an engine. A sequence's output does not depend on what it is batched with.
  */
 public final class Engine implements AutoCloseable {
@@ -64,6 +73,8 @@ public final class Engine implements AutoCloseable {
     private final KvImporter importer;
     private float[] logits = new float[0];
     private int[] sampledTokens = new int[0];
+    private TokenLogprobs[] prefillLogprobHolders = new TokenLogprobs[0];
+    private TokenLogprobs[] prefillLogprobs = new TokenLogprobs[0];
     private boolean logitsOnHost;
 
     private Engine(Path modelDir, ModelConfig config, GenerationConfig generationConfig, RunnerFactory.Choice choice,
@@ -161,9 +172,7 @@ public final class Engine implements AutoCloseable {
      */
     public long addSequence(int[] promptTokens, SamplingParams params, int sampledBefore) {
         validatePrompt(promptTokens);
-        if (params == null) {
-            throw new IllegalArgumentException("sampling parameters are required");
-        }
+        validateSampling(params);
         if (sampledBefore < 0) {
             throw new IllegalArgumentException("tokens sampled before must be >= 0, got " + sampledBefore);
         }
@@ -193,6 +202,17 @@ public final class Engine implements AutoCloseable {
                         + config.vocabSize());
             }
         }
+    }
+
+    /**
+     * Throws IllegalArgumentException naming the reason when {@code params} cannot sample this model's rows: missing,
+     * or a logit bias token outside the vocabulary. Every method taking parameters checks them so.
+     */
+    public void validateSampling(SamplingParams params) {
+        if (params == null) {
+            throw new IllegalArgumentException("sampling parameters are required");
+        }
+        params.checkVocabulary(config.vocabSize());
     }
 
     public boolean hasWork() {
@@ -233,7 +253,7 @@ public final class Engine implements AutoCloseable {
             step.addSequence(sequence.tokens(), plan.start(i), plan.count(i), plan.start(i), sequence.table(), blocks,
                     plan.samples(i) ? BatchStep.Logits.LAST : BatchStep.Logits.NONE);
             if (plan.samples(i)) {
-                stepSampling.add(sequence.params(), sequence.sampledCount());
+                stepSampling.add(sequence.params(), sequence.sampledCount(), sequence.history());
             }
         }
         for (int c = 0; c < plan.copies(); c++) {
@@ -258,11 +278,16 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < plan.size(); i++) {
             if (plan.samples(i)) {
                 final Sequence sequence = plan.sequence(i);
+                final TokenLogprobs logprobs = stepSampling.logprobs(row);
                 if (!onDevice) {
                     sampledTokens[row] = sampler.sample(logits, row * vocab, vocab, sequence.params(),
-                            sequence.sampledCount());
+                            sequence.sampledCount(), sequence.history());
+                    if (logprobs != null) {
+                        sampler.logprobs(logits, row * vocab, vocab, sampledTokens[row], sequence.params().logprobs(),
+                                logprobs);
+                    }
                 }
-                outputs.add(new StepOutput(sequence.id(), sampledTokens[row]));
+                outputs.add(new StepOutput(sequence.id(), sampledTokens[row], logprobs));
                 row++;
             }
         }
@@ -330,7 +355,7 @@ public final class Engine implements AutoCloseable {
                     listener.onLayerKv(i, layer, keys, keyOffset + skip, values, valueOffset + skip,
                             rowStarts[i + 1] - rowStarts[i]);
                 }
-            }, () -> sampleFirst(params, sampledBefore, first, firstTokens));
+            }, () -> sampleFirst(prompts, params, sampledBefore, first, firstTokens));
             cacheComputed(prompts, tables);
         } finally {
             returnPages(tables);
@@ -368,7 +393,7 @@ public final class Engine implements AutoCloseable {
         try {
             ensureLogits();
             runner.forwardToDevice(step, logits, exportOffset, listener,
-                    () -> sampleFirst(params, sampledBefore, first, firstTokens));
+                    () -> sampleFirst(prompts, params, sampledBefore, first, firstTokens));
             logitsOnHost = true;
             cacheComputed(prompts, tables);
         } finally {
@@ -386,13 +411,37 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    private void sampleFirst(List<SamplingParams> params, int[] sampledBefore, int[] first,
+    private void sampleFirst(List<int[]> prompts, List<SamplingParams> params, int[] sampledBefore, int[] first,
                              FirstTokenListener firstTokens) {
         final int vocab = config.vocabSize();
+        if (prefillLogprobHolders.length < first.length) {
+            prefillLogprobHolders = Arrays.copyOf(prefillLogprobHolders, first.length);
+            prefillLogprobs = new TokenLogprobs[first.length];
+        }
+        Arrays.fill(prefillLogprobs, null);
         for (int i = 0; i < first.length; i++) {
-            first[i] = sampler.sample(logits, i * vocab, vocab, params.get(i), sampledBefore[i]);
+            final SamplingParams p = params.get(i);
+            final int[] prompt = prompts.get(i);
+            final TokenHistory history = p.hasPenalties()
+                    ? TokenHistory.of(prompt, prompt.length, sampledBefore[i]) : null;
+            first[i] = sampler.sample(logits, i * vocab, vocab, p, sampledBefore[i], history);
+            if (p.logprobs() > 0) {
+                if (prefillLogprobHolders[i] == null) {
+                    prefillLogprobHolders[i] = new TokenLogprobs();
+                }
+                prefillLogprobs[i] = prefillLogprobHolders[i];
+                sampler.logprobs(logits, i * vocab, vocab, first[i], p.logprobs(), prefillLogprobs[i]);
+            }
         }
         firstTokens.onFirstTokens(first);
+    }
+
+    /**
+     * The logprobs of prompt {@code prompt}'s first token in the last {@link #prefill} or {@link #prefillToDevice}
+     * batch, or null when its parameters did not ask for them; refilled by the next prefill.
+     */
+    public TokenLogprobs prefillLogprobs(int prompt) {
+        return prompt < prefillLogprobs.length ? prefillLogprobs[prompt] : null;
     }
 
     /**
@@ -407,6 +456,9 @@ public final class Engine implements AutoCloseable {
         }
         for (int[] prompt : prompts) {
             validatePrompt(prompt);
+        }
+        for (SamplingParams p : params) {
+            validateSampling(p);
         }
         final BlockTable[] tables = new BlockTable[prompts.size()];
         try {
@@ -570,8 +622,10 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("first token " + firstToken + " is outside the vocabulary of "
                     + config.vocabSize());
         }
-        if (params == null) {
-            throw new IllegalArgumentException("sampling parameters are required");
+        validateSampling(params);
+        if (params.hasPenalties() && kv.tokenIds == null) {
+            throw new IllegalArgumentException("penalties read the prompt's token ids: reserve the import with them"
+                    + " (reserveImported(tokens, tokenIds))");
         }
         if (sampledTokens < 1) {
             throw new IllegalArgumentException("an admitted sequence sampled at least its first token, got "

@@ -28,7 +28,6 @@ import io.splitserve.kernels.cuda.GemvKernel;
 import io.splitserve.kernels.cuda.KvCopyPagesKernel;
 import io.splitserve.kernels.cuda.KvWriteKernel;
 import io.splitserve.kernels.cuda.MatmulOp;
-import io.splitserve.kernels.cuda.SamplingKernel;
 import io.splitserve.model.ModelConfig;
 import io.splitserve.model.ModelLoadException;
 import java.nio.file.Path;
@@ -46,7 +45,15 @@ import jcuda.Pointer;
  * on, is replayed from a CUDA graph captured once per (batch bucket, context bucket), padded to the bucket; the
  * graph ends with the sampling kernel, which reads each row's parameters, seed and counter from the step's metadata
  * (so one graph serves every mix of greedy and sampled sequences, and each replay draws with the current step's
- * counters). Any other step (ragged prefill of several prompts, prefill chunks that
+ * counters). A decode step in which some row has a logit bias, penalties or asks for logprobs replays instead a graph
+ * of the same shape without the sampling kernel (a second variant per bucket, captured when first needed) and then
+ * launches eagerly, after it: {@code logprobs_top} over the raw logits, {@code apply_logit_processing} on the rows
+ * that have bias or penalties, the sampling kernel, {@code logprobs_chosen}; the lists they read are packed into the
+ * step's metadata after every section a graph reads, so they vary step by step without a capture. Variants rather
+ * than patched graphs because a graph cannot be updated in place here (see DESIGN.md), and kernels after the replay
+ * rather than a graph per list size because the lists change every step. Steps without any of them run exactly the
+ * kernels and graphs they ran before. No row of logits is copied to the host for any of it; only the logprobs
+ * (43 ints per asking row) come back with the sampled ids. Any other step (ragged prefill of several prompts, prefill chunks that
  * continue a cached prefix, mixed prefill and decode) launches its kernels eagerly with the prefill-attention
  * kernel, which reads each sequence's whole context from the pool. Per step the metadata goes to the device in one
  * asynchronous copy and the step ends with one stream synchronisation. A step's page copies (copy on write of cached
@@ -71,13 +78,15 @@ public final class CudaModelRunner implements ModelRunner {
     private final CudaStream stream;
     private final Cublas cublas;
     private final DecodeAttentionKernel decodeAttention;
-    private final SamplingKernel sampling;
+    private final DeviceSampler sampler;
     private final DeviceWeights weights;
     private final DecoderModel<DeviceBuffer, DeviceBuffer, DeviceLinear> model;
     private final CudaDecoderOps ops;
     private final StepMetadata metadata;
     private final DecodeBuckets buckets;
     private final CudaGraph[][] graphs;
+    /** Decode graphs without the sampling kernel, for steps whose rows need logit processing or logprobs. */
+    private final CudaGraph[][] modelGraphs;
     private final KvPool pool;
     private final KvCopyPagesKernel kvCopyPages;
     private final KvImport kvImport;
@@ -98,7 +107,7 @@ public final class CudaModelRunner implements ModelRunner {
         final ActivationKernels activationKernels = new ActivationKernels(device);
         final KvWriteKernel kvWrite = new KvWriteKernel(device);
         this.kvCopyPages = new KvCopyPagesKernel(device);
-        this.sampling = new SamplingKernel(device);
+        this.sampler = new DeviceSampler(device, config.vocabSize());
         this.weights = new DeviceWeights(new GemvKernel(device), new MatmulOp(cublas, activationKernels));
         this.model = new DecoderModel<>(weights.load(files, config));
 
@@ -123,6 +132,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.buckets = new DecodeBuckets(maxBatch, (int) Math.min(poolTokens, config.maxPositionEmbeddings()),
                 options.pageSize());
         this.graphs = new CudaGraph[buckets.batchCount()][buckets.contextCount()];
+        this.modelGraphs = new CudaGraph[buckets.batchCount()][buckets.contextCount()];
         this.kvImport = new KvImport(pool, kvWrite, crc, peers, config.numLayers(), config.kvDim());
         this.ops = new CudaDecoderOps(config, device, stream, kvWrite, activationKernels, decodeAttention, metadata,
                 pool, options.fusedDecode());
@@ -397,6 +407,9 @@ public final class CudaModelRunner implements ModelRunner {
         if (rows > 0) {
             cuMemcpyDtoH(Pointer.to(tokens), work.sampled.pointer(), 4L * rows);
         }
+        if (rows > 0 && sampling.logprobRows() > 0) {
+            sampler.readLogprobs(sampling, tokens);
+        }
     }
 
     private void run(BatchStep step, SamplingBatch sampling, boolean sample) {
@@ -455,7 +468,12 @@ public final class CudaModelRunner implements ModelRunner {
             final int stride = step.blockTableStride();
             metadata.packDecode(step, sampling, n, stride);
             uploadMetadata();
-            launchDecode(n, stride, maxContext);
+            if (metadata.hasExtras()) {
+                launchDecodeModel(n, stride, maxContext);
+                sampleWithExtras(n);
+            } else {
+                launchDecode(n, stride, maxContext);
+            }
             return;
         }
         final int bucket = buckets.batchSize(b);
@@ -467,6 +485,16 @@ public final class CudaModelRunner implements ModelRunner {
             graphGeneration = metadata.generation();
         }
         uploadMetadata();
+        if (metadata.hasExtras()) {
+            if (modelGraphs[b][c] == null) {
+                launchDecodeModel(bucket, stride, context);
+                modelGraphs[b][c] = CudaGraph.capture(stream, () -> launchDecodeModel(bucket, stride, context));
+                graphsCaptured++;
+            }
+            modelGraphs[b][c].replay(stream);
+            sampleWithExtras(bucket);
+            return;
+        }
         if (graphs[b][c] == null) {
             // one eager run first loads every kernel and cuBLAS path outside capture; rerunning it is harmless
             // (the same K/V lands in the same slots)
@@ -504,7 +532,12 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     private void dropGraphs() {
-        for (CudaGraph[] row : graphs) {
+        dropGraphs(graphs);
+        dropGraphs(modelGraphs);
+    }
+
+    private static void dropGraphs(CudaGraph[][] set) {
+        for (CudaGraph[] row : set) {
             for (int i = 0; i < row.length; i++) {
                 if (row[i] != null) {
                     row[i].close();
@@ -516,9 +549,14 @@ public final class CudaModelRunner implements ModelRunner {
 
     /** A decode step of {@code batch} rows (padding included): the model, then the sampling of every row. */
     private void launchDecode(int batch, int stride, int maxContext) {
+        launchDecodeModel(batch, stride, maxContext);
+        sample(batch);
+    }
+
+    /** A decode step's model alone, up to the logits. */
+    private void launchDecodeModel(int batch, int stride, int maxContext) {
         ops.decodeStep(batch, stride, maxContext);
         model.forward(ops);
-        sample(batch);
     }
 
     /**
@@ -529,16 +567,18 @@ public final class CudaModelRunner implements ModelRunner {
         ops.raggedStep(tokens, seqs, rows, export);
         model.forward(ops);
         if (rows > 0 && sample) {
-            sample(rows);
+            sampleWithExtras(rows);
         }
+    }
+
+    /** The sampling of {@code rows} rows with the logprobs and logit processing the metadata lists. */
+    private void sampleWithExtras(int rows) {
+        sampler.sampleWithExtras(stream, metadata, work.logits.address(), work.sampled.address(), rows);
     }
 
     /** Picks each row's token into {@code work.sampled} under the parameters packed in the step's metadata. */
     private void sample(int rows) {
-        sampling.sample(stream, work.sampled.address(), work.logits.address(), config.vocabSize(), config.vocabSize(),
-                rows, metadata.address(metadata.temperatures), metadata.address(metadata.topKs),
-                metadata.address(metadata.topPs), metadata.address(metadata.minPs), metadata.address(metadata.seeds),
-                metadata.address(metadata.counters));
+        sampler.sample(stream, metadata, work.logits.address(), work.sampled.address(), rows);
     }
 
     @Override
@@ -556,6 +596,7 @@ public final class CudaModelRunner implements ModelRunner {
         }
         pool.close();
         work.close();
+        sampler.close();
         metadata.close();
         decodeAttention.close();
         ops.close();

@@ -6,6 +6,11 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 
 import io.splitserve.engine.forward.BatchStep;
 import io.splitserve.engine.sampling.SamplingBatch;
+import io.splitserve.engine.sampling.TokenHistory;
+import io.splitserve.kernels.cuda.LogitProcessingKernel;
+import io.splitserve.kernels.cuda.LogprobsKernel;
+import io.splitserve.model.LogitBias;
+import io.splitserve.model.SamplingParams;
 import io.splitserve.kernels.cuda.CudaStream;
 import io.splitserve.kernels.cuda.DeviceBuffer;
 import java.nio.ByteOrder;
@@ -17,9 +22,12 @@ import jcuda.Pointer;
  * The flat metadata of one step, packed into pinned host memory and copied to the device in one asynchronous
  * copy: token ids, positions, KV slots, query starts, context lengths, logit rows, block tables, each logit row's
  * sampling parameters (temperature, top-k, top-p, min-p, then the 64-bit seeds and counters on 8-byte boundaries)
- * and the page copies (source, destination, rows per copy), back to back. Kernels read these arrays at
- * {@link #address(int)} of the section offsets below (in ints); the page copies come last, so they never move a
- * section a captured graph reads. The sampling kernel advances the counters in place, but the host packs every
+ * and the page copies (source, destination, rows per copy), back to back, then the compact lists of the rows that
+ * have a logit bias or penalties (per row, its penalty entries and bias entries; see {@code logit_processing.cu}) and
+ * of the rows that ask for logprobs (see {@code logprobs.cu}), empty on most steps. Kernels read these arrays at
+ * {@link #address(int)} of the section offsets below (in ints); the page copies and the lists come last, so they never
+ * move a section a captured graph reads (the lists' kernels run outside any graph). A penalty entry is listed for
+ * a token of the output, and for a prompt-only token only when the repetition penalty is on. The sampling kernel advances the counters in place, but the host packs every
  * row's counter again each step, so no draw depends on what a previous step left on the device.
  *
  * <p>A decode step is packed padded to its batch bucket with a fixed block-table stride, so the section offsets
@@ -55,6 +63,14 @@ final class StepMetadata implements AutoCloseable {
     int counters;
     int pageCopies;
     int pageCopyCount;
+    int processingRows;
+    int processedCount;
+    int penaltyEntries;
+    int biasEntries;
+    int logprobRows;
+    int logprobCount;
+    private int penaltyEntryCount;
+    private int biasEntryCount;
 
     StepMetadata(int initialInts) {
         allocate(initialInts);
@@ -69,6 +85,7 @@ final class StepMetadata implements AutoCloseable {
         final int b = step.numSeqs();
         final int r = step.numLogitRows();
         blockStride = step.blockTableStride();
+        countExtras(sampling);
         layout(t, b, r, blockStride, step.numPageCopies());
         put(tokenIds, step.tokenIds(), t);
         put(positions, step.positions(), t);
@@ -79,6 +96,20 @@ final class StepMetadata implements AutoCloseable {
         put(blockTables, step.blockTables(), b * blockStride);
         putSampling(sampling, r, r);
         put(pageCopies, step.pageCopies(), 3 * pageCopyCount);
+        putExtras(sampling);
+    }
+
+    /**
+     * Packs only the sampling of {@code sampling}'s rows (no tokens, sequences or copies), for sampling logits that
+     * did not come from a step through {@link DeviceSampler}.
+     */
+    void packSampling(SamplingBatch sampling) {
+        final int rows = sampling.rows();
+        blockStride = 0;
+        countExtras(sampling);
+        layout(0, 0, rows, 0, 0);
+        putSampling(sampling, rows, rows);
+        putExtras(sampling);
     }
 
     /**
@@ -89,9 +120,11 @@ final class StepMetadata implements AutoCloseable {
     void packDecode(BatchStep step, SamplingBatch sampling, int bucket, int stride) {
         final int n = step.numSeqs();
         blockStride = stride;
+        countExtras(sampling);
         layout(bucket, bucket, bucket, stride, step.numPageCopies());
         put(pageCopies, step.pageCopies(), 3 * pageCopyCount);
         putSampling(sampling, n, bucket);
+        putExtras(sampling);
         final int[] stepTables = step.blockTables();
         final int stepStride = step.blockTableStride();
         for (int s = 0; s < bucket; s++) {
@@ -134,6 +167,98 @@ final class StepMetadata implements AutoCloseable {
         }
     }
 
+    /** Whether the step has rows to process or logprobs to compute, which the sampling graph does not do. */
+    boolean hasExtras() {
+        return processedCount > 0 || logprobCount > 0;
+    }
+
+    /** Whether penalty entry {@code e} of {@code history} changes a logit under a repetition penalty {@code rep}. */
+    private static boolean listed(TokenHistory history, int e, float repetition) {
+        return history.outputCount(e) > 0 || (repetition != 1f && history.inPrompt(e));
+    }
+
+    /** Sizes the lists of {@code sampling}'s processed and logprob rows (all empty when it is null). */
+    private void countExtras(SamplingBatch sampling) {
+        processedCount = 0;
+        penaltyEntryCount = 0;
+        biasEntryCount = 0;
+        logprobCount = 0;
+        if (sampling == null) {
+            return;
+        }
+        for (int r = 0; r < sampling.rows() && (sampling.processedRows() > 0 || sampling.logprobRows() > 0); r++) {
+            final SamplingParams params = sampling.params(r);
+            if (params.processesLogits()) {
+                processedCount++;
+                biasEntryCount += params.logitBias().size();
+                final TokenHistory history = sampling.history(r);
+                if (history != null) {
+                    final float repetition = (float) params.repetitionPenalty();
+                    for (int e = 0; e < history.size(); e++) {
+                        if (listed(history, e, repetition)) {
+                            penaltyEntryCount++;
+                        }
+                    }
+                }
+            }
+            if (params.logprobs() > 0) {
+                logprobCount++;
+            }
+        }
+    }
+
+    /** Packs the lists {@link #countExtras} sized; row order, so logprob slot {@code j} is the j-th asking row. */
+    private void putExtras(SamplingBatch sampling) {
+        if (!hasExtras()) {
+            return;
+        }
+        int processed = 0;
+        int penalty = 0;
+        int bias = 0;
+        int logprob = 0;
+        for (int r = 0; r < sampling.rows(); r++) {
+            final SamplingParams params = sampling.params(r);
+            int processingIndex = -1;
+            if (params.processesLogits()) {
+                processingIndex = processed;
+                final int row = processingRows + processed++ * LogitProcessingKernel.ROW_FIELDS;
+                final float repetition = (float) params.repetitionPenalty();
+                ints.put(row, r);
+                ints.put(row + 1, penalty);
+                ints.put(row + 3, bias);
+                ints.put(row + 5, Float.floatToRawIntBits(repetition));
+                ints.put(row + 6, Float.floatToRawIntBits((float) params.frequencyPenalty()));
+                ints.put(row + 7, Float.floatToRawIntBits((float) params.presencePenalty()));
+                final TokenHistory history = sampling.history(r);
+                final int firstPenalty = penalty;
+                for (int e = 0; history != null && e < history.size(); e++) {
+                    if (listed(history, e, repetition)) {
+                        final int at = penaltyEntries + penalty++ * LogitProcessingKernel.PENALTY_FIELDS;
+                        ints.put(at, history.token(e));
+                        ints.put(at + 1, history.outputCount(e));
+                        ints.put(at + 2, history.inPrompt(e) ? 1 : 0);
+                        ints.put(at + 3, 0);
+                    }
+                }
+                ints.put(row + 2, penalty - firstPenalty);
+                final LogitBias logitBias = params.logitBias();
+                for (int i = 0; i < logitBias.size(); i++) {
+                    final int at = biasEntries + bias++ * LogitProcessingKernel.BIAS_FIELDS;
+                    ints.put(at, logitBias.token(i));
+                    ints.put(at + 1, Float.floatToRawIntBits(logitBias.bias(i)));
+                    ints.put(at + 2, 0);
+                }
+                ints.put(row + 4, logitBias.size());
+            }
+            if (params.logprobs() > 0) {
+                final int at = logprobRows + logprob++ * LogprobsKernel.ROW_FIELDS;
+                ints.put(at, r);
+                ints.put(at + 1, params.logprobs());
+                ints.put(at + 2, processingIndex);
+            }
+        }
+    }
+
     private void layout(int tokens, int seqs, int rows, int stride, int copies) {
         tokenIds = 0;
         positions = tokenIds + tokens;
@@ -150,7 +275,11 @@ final class StepMetadata implements AutoCloseable {
         counters = seeds + 2 * rows;
         pageCopies = counters + 2 * rows;
         pageCopyCount = copies;
-        used = pageCopies + 3 * copies;
+        processingRows = pageCopies + 3 * copies;
+        penaltyEntries = processingRows + LogitProcessingKernel.ROW_FIELDS * processedCount;
+        biasEntries = penaltyEntries + LogitProcessingKernel.PENALTY_FIELDS * penaltyEntryCount;
+        logprobRows = biasEntries + LogitProcessingKernel.BIAS_FIELDS * biasEntryCount;
+        used = logprobRows + LogprobsKernel.ROW_FIELDS * logprobCount;
         if (used > capacity) {
             close();
             allocate(Math.max(used, 2 * capacity));

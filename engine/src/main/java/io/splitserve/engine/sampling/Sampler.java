@@ -28,6 +28,11 @@ import java.util.Arrays;
  * sequence form one stream wherever its tokens are sampled (a prefill node's first token at counter
  * {@code sampledBefore}, the decode node's next one at the following value).
  *
+ * <p>Before the rule, a row whose parameters carry a logit bias or penalties is processed by {@link LogitProcessor}
+ * (into scratch: the caller's logits stay raw); greedy rows too take the argmax of the processed row. Log-probabilities
+ * ({@link #logprobs}) are taken from the raw row, in double precision: the reference the GPU's float
+ * {@code logprobs.cu} is held to within {@link #LOGPROB_TOLERANCE}.
+ *
  * <p>Where the two sides may still part: only when the logits differ (a GPU forward pass computes in bf16, so the same
  * sequence on the CPU backend has other logits), or through min-p's threshold, which uses the GPU's {@code logf} and
  * {@link Math#log} here; they may differ in the last bit, which matters only when a logit equals the threshold to the
@@ -40,17 +45,91 @@ public final class Sampler {
     static final float WEIGHT_ONE = 0x1p40f;
     private static final float LOG2_E = 0x1.715476p+0f;
     private static final long GOLDEN = 0x9e3779b97f4a7c15L;
+    /**
+     * The most the GPU's log-probabilities (float log-sum-exp, summed in another order) may differ from
+     * {@link #logprobs}' (double), absolutely, for rows of raw logits within a few hundred of each other.
+     */
+    public static final float LOGPROB_TOLERANCE = 1e-4f;
     private final long[] sorted;
+    private final float[] processed;
+    private final long[] top = new long[SamplingParams.MAX_LOGPROBS];
 
     public Sampler(int vocabSize) {
         this.sorted = new long[vocabSize];
+        this.processed = new float[vocabSize];
+    }
+
+    /**
+     * As {@link #sample(float[], int, int, SamplingParams, long)}, first applying the row's logit bias and penalties
+     * ({@link LogitProcessor}) to a copy of the row; {@code history} is the sequence's, required when a penalty is on.
+     * The caller's logits are left as they were.
+     */
+    public int sample(float[] logits, int offset, int vocab, SamplingParams params, long counter,
+                      TokenHistory history) {
+        if (!params.processesLogits()) {
+            return pick(logits, offset, vocab, params, counter);
+        }
+        checkVocab(vocab);
+        params.checkVocabulary(vocab);
+        System.arraycopy(logits, offset, processed, 0, vocab);
+        LogitProcessor.apply(processed, 0, params, history);
+        return pick(processed, 0, vocab, params, counter);
+    }
+
+    /**
+     * Fills {@code out} with the log-probability of {@code chosen} and the {@code n} most likely tokens of the raw row
+     * {@code logits[offset, offset + vocab)} (most likely first, lower id first among equal logits), computed as
+     * {@code (x - max) - ln(sum(exp(x_i - max)))} in double and rounded to float.
+     */
+    public void logprobs(float[] logits, int offset, int vocab, int chosen, int n, TokenLogprobs out) {
+        checkVocab(vocab);
+        if (chosen < 0 || chosen >= vocab) {
+            throw new IllegalArgumentException("chosen token " + chosen + " is outside the vocabulary of " + vocab);
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) {
+            max = Math.max(max, logits[offset + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) {
+            sum += Math.exp((double) logits[offset + i] - max);
+        }
+        final double logSum = Math.log(sum);
+        out.set(chosen, (float) ((double) logits[offset + chosen] - max - logSum), Math.min(n, vocab));
+        int found = 0;
+        for (int i = 0; i < vocab && n > 0; i++) {
+            final long key = topKey(logits[offset + i], i);
+            if (found < n || key > top[found - 1]) {
+                int at = found < n ? found++ : n - 1;
+                while (at > 0 && top[at - 1] < key) {
+                    top[at] = top[at - 1];
+                    at--;
+                }
+                top[at] = key;
+            }
+        }
+        for (int r = 0; r < found; r++) {
+            final int token = ~(int) top[r];
+            out.setTop(r, token, (float) ((double) logits[offset + token] - max - logSum));
+        }
+    }
+
+    /** Orders (logit, id) pairs as top-N lists them: larger logit first, then lower id; {@code logprobs.cu}'s key. */
+    static long topKey(float logit, int token) {
+        return ((long) orderedKey(logit) << 32) | (~token & 0xffffffffL);
     }
 
     /**
      * The token for the row {@code logits[offset, offset + vocab)}; {@code counter} is the number of tokens the
-     * sequence sampled before this one.
+     * sequence sampled before this one. A logit bias in {@code params} is applied (to a copy); penalties need the
+     * history, so such parameters take {@link #sample(float[], int, int, SamplingParams, long, TokenHistory)}.
      */
     public int sample(float[] logits, int offset, int vocab, SamplingParams params, long counter) {
+        return sample(logits, offset, vocab, params, counter, null);
+    }
+
+    /** The rule on the row as it is (already processed, or with nothing to process). */
+    private int pick(float[] logits, int offset, int vocab, SamplingParams params, long counter) {
         checkVocab(vocab);
         if (params.isGreedy()) {
             return CpuOps.argmax(logits, offset, vocab);

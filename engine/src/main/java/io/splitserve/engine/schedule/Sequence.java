@@ -1,6 +1,7 @@
 package io.splitserve.engine.schedule;
 
 import io.splitserve.engine.kv.BlockTable;
+import io.splitserve.engine.sampling.TokenHistory;
 import io.splitserve.model.SamplingParams;
 import java.util.Arrays;
 
@@ -10,11 +11,14 @@ import java.util.Arrays;
  * step, and a running sequence has exactly one uncomputed token, the last one sampled. Only {@link BatchScheduler}
  * changes it; everyone else reads. A sequence whose token ids are all known (one added as a prompt) may share and
  * offer pages through the prefix cache; one whose KV was computed elsewhere knows only its last token and never does.
+ * A sequence whose parameters carry a penalty keeps its {@link TokenHistory} (the last {@code sampledCount} tokens
+ * are output, the rest prompt), which needs every token id.
  */
 public final class Sequence {
     private final long id;
     private final SamplingParams params;
     private long sampled;
+    private final TokenHistory history;
     final BlockTable table = new BlockTable();
     final boolean tokensKnown;
     int[] tokens;
@@ -29,6 +33,7 @@ public final class Sequence {
         this.tokens = Arrays.copyOf(prompt, Math.max(16, prompt.length * 2));
         this.length = prompt.length;
         this.tokensKnown = true;
+        this.history = params.hasPenalties() ? TokenHistory.of(tokens, length, sampled) : null;
     }
 
     /**
@@ -57,6 +62,10 @@ public final class Sequence {
         this.length = computed + 1;
         this.computed = computed;
         this.tokensKnown = computedTokens != null;
+        if (params.hasPenalties() && !tokensKnown) {
+            throw new IllegalArgumentException("penalties need every token id of the sequence");
+        }
+        this.history = params.hasPenalties() ? TokenHistory.of(tokens, length, sampled) : null;
     }
 
     public long id() {
@@ -74,6 +83,11 @@ public final class Sequence {
      */
     public long sampledCount() {
         return sampled;
+    }
+
+    /** The prompt and output tokens penalties read, or null when the parameters have no penalty. */
+    public TokenHistory history() {
+        return history;
     }
 
     /** Token ids so far in {@code [0, length())}; the array is the sequence's own (read it, never write it). */
@@ -104,5 +118,8 @@ public final class Sequence {
         }
         tokens[length++] = token;
         sampled++;
+        if (history != null) {
+            history.addOutput(token);
+        }
     }
 }
